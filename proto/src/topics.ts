@@ -1,0 +1,20 @@
+// Kafka topics and the events each carries. Keys are ticket ids (agent ids on the agents topic).
+export const Topics = {
+  /** External integrations may publish `Submission` envelopes here directly; intake consumes them. */
+  submissions: "steward.intake.submissions",
+  /** intake -> triage: ticket.received, message.received */
+  received: "steward.tickets.received",
+  /** triage -> routing, escalation: ticket.triaged */
+  triaged: "steward.tickets.triaged",
+  /** routing -> everyone: queued, offers, assignment, follow-ups, resolve, reopen, reassign */
+  routing: "steward.routing.events",
+  /** agent profiles and presence, keyed by agent id */
+  agents: "steward.agents.events",
+  /** escalation -> routing, intake view: SLA clocks and ladder actions */
+  escalation: "steward.escalation.events",
+  /** outbound messages to customers and agents (acknowledgements, notices) */
+  outbound: "steward.outbound.notifications",
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+export const allTopics: readonly TopicName[] = Object.values(Topics);
