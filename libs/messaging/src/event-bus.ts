@@ -1,0 +1,59 @@
+// The messaging contract every Steward service codes against.
+import type { Envelope, TopicName } from "@steward/proto";
+
+export interface OutgoingEvent {
+  topic: TopicName;
+  envelope: Envelope;
+  /** Defaults to the envelope's ticket id, so one ticket's events stay in order on one partition. */
+  key?: string;
+}
+
+export interface IncomingEvent {
+  topic: TopicName;
+  partition: number;
+  offset: string;
+  key: string | null;
+  envelope: Envelope;
+  headers: Record<string, string>;
+}
+
+export interface SubscriptionSpec {
+  groupId: string;
+  topics: TopicName[];
+  /** Where a new group starts. Default true: a new consumer group never misses earlier events. */
+  fromBeginning?: boolean;
+  /** Handlers must be idempotent: delivery is at least once. A throw retries, then dead-letters. */
+  handler: (event: IncomingEvent) => Promise<void>;
+  partitionsConsumedConcurrently?: number;
+  /** Attempts before an event that keeps failing goes to the dead-letter topic. Default 5. */
+  maxAttempts?: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  /** Resolves once every event is durably in Kafka (acks from all in-sync replicas). */
+  publish(events: OutgoingEvent | OutgoingEvent[]): Promise<void>;
+  subscribe(spec: SubscriptionSpec): Promise<Subscription>;
+  /** Creates Steward's topics when missing (safe to call from every service at start). */
+  ensureTopics(): Promise<void>;
+  /** A real metadata call to the cluster; throws when it cannot be reached. */
+  ping(): Promise<void>;
+  /** The physical topic name (with the configured prefix). */
+  topicName(topic: TopicName): string;
+  close(): Promise<void>;
+}
+
+export interface BusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic name: lets test runs and systems share one cluster. */
+  topicPrefix?: string;
+  partitions?: number;
+  replicationFactor?: number;
+  /** Milliseconds a publish waits for the broker before failing with KafkaUnavailableError. */
+  publishTimeoutMs?: number;
+  log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+}

@@ -1,0 +1,277 @@
+// EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
+// (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message } from "kafkajs";
+import { SpanKind } from "@opentelemetry/api";
+import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
+import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
+import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
+import { KafkaUnavailableError } from "./errors.ts";
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 1000;
+const noopLog = { warn: () => {}, error: () => {}, info: () => {} };
+
+export function createKafkaJsBus(opts: BusOptions): EventBus {
+  const log = opts.log ?? noopLog;
+  const prefix = opts.topicPrefix ?? "";
+  const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    logLevel: logLevel.ERROR,
+    logCreator: () => (entry) => {
+      const { message, ...extra } = entry.log;
+      if (entry.level <= logLevel.ERROR) log.error({ kafka: entry.namespace, ...extra }, String(message));
+    },
+  });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
+  });
+  let producerConnected: Promise<void> | undefined;
+  const consumers = new Set<Consumer>();
+  const queue: Pending[] = [];
+  let flushing = false;
+  let closed = false;
+
+  const topicName = (t: TopicName) => `${prefix}${t}`;
+  const logicalTopic = (physical: string) => physical.slice(prefix.length) as TopicName;
+
+  function connectProducer(): Promise<void> {
+    producerConnected ??= producer.connect().catch((err: unknown) => {
+      producerConnected = undefined;
+      throw err;
+    });
+    return producerConnected;
+  }
+
+  function connectAdmin(): Promise<void> {
+    adminConnected ??= admin.connect().catch((err: unknown) => {
+      adminConnected = undefined;
+      throw err;
+    });
+    return adminConnected;
+  }
+
+  async function flush(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, MAX_BATCH);
+        const byTopic = new Map<string, Message[]>();
+        for (const p of batch) {
+          const list = byTopic.get(p.topic) ?? [];
+          list.push(p.message);
+          byTopic.set(p.topic, list);
+        }
+        try {
+          await withTimeout(
+            (async () => {
+              await connectProducer();
+              await producer.sendBatch({
+                acks: -1,
+                timeout: publishTimeoutMs,
+                topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+              });
+            })(),
+            publishTimeoutMs,
+          );
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          log.warn({ err, events: batch.length }, "publish failed");
+          const failure = new KafkaUnavailableError("Kafka did not acknowledge the events", { cause: err });
+          for (const p of batch) p.reject(failure);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function deadLetter(event: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null }, reason: string, err: unknown): Promise<void> {
+    await connectProducer();
+    await producer.send({
+      topic: topicName(Topics.deadLetter),
+      acks: -1,
+      messages: [
+        {
+          key: event.key,
+          value: event.value,
+          headers: {
+            "steward-dlq-reason": reason,
+            "steward-dlq-error": err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err).slice(0, 500),
+            "steward-dlq-source": `${event.topic}/${event.partition}/${event.offset}`,
+          },
+        },
+      ],
+    });
+  }
+
+  return {
+    topicName,
+
+    publish(events) {
+      if (closed) return Promise.reject(new KafkaUnavailableError("event bus is closed"));
+      const list = Array.isArray(events) ? events : [events];
+      if (list.length === 0) return Promise.resolve();
+      const headers = injectTraceHeaders({});
+      const promises = list.map(
+        (e: OutgoingEvent) =>
+          new Promise<void>((resolve, reject) => {
+            queue.push({
+              topic: topicName(e.topic),
+              message: {
+                key: e.key ?? e.envelope.ticketId,
+                value: Buffer.from(Envelope.encode(e.envelope).finish()),
+                headers: { ...headers, "steward-type": e.envelope.type },
+              },
+              resolve,
+              reject,
+            });
+          }),
+      );
+      setImmediate(() => void flush());
+      return Promise.all(promises).then(() => undefined);
+    },
+
+    async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+      const maxAttempts = spec.maxAttempts ?? 5;
+      const consumer = kafka.consumer({
+        groupId: spec.groupId,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        rebalanceTimeout: 20_000,
+        allowAutoTopicCreation: false,
+        retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+      });
+      consumers.add(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics: spec.topics.map(topicName), fromBeginning: spec.fromBeginning ?? true });
+      await consumer.run({
+        partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently ?? 3,
+        eachMessage: async (payload) => {
+          const { topic, partition, message } = payload;
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) {
+            const first = Array.isArray(v) ? v[0] : v;
+            if (first !== undefined) headers[k] = first.toString();
+          }
+          const raw = { topic, partition, offset: message.offset, key: message.key, value: message.value };
+          let envelope: Envelope;
+          try {
+            if (!message.value) throw new Error("empty record value");
+            envelope = Envelope.decode(message.value);
+            if (!envelope.payload) throw new Error("envelope has no payload");
+          } catch (err) {
+            log.warn({ err, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
+            await deadLetter(raw, "decode", err);
+            return;
+          }
+          const event: IncomingEvent = {
+            topic: logicalTopic(topic),
+            partition,
+            offset: message.offset,
+            key: message.key ? message.key.toString() : null,
+            envelope,
+            headers,
+          };
+          const parent = extractTraceContext(headers);
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              await withSpan(
+                `consume ${envelope.type}`,
+                { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
+                () => spec.handler(event),
+              );
+              return;
+            } catch (err) {
+              if (attempt >= maxAttempts) {
+                log.error({ err, topic, offset: message.offset, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; event sent to dead letters");
+                await deadLetter(raw, "handler", err);
+                return;
+              }
+              log.warn({ err, attempt, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; retrying");
+              await sleep(Math.min(100 * 2 ** attempt, 3_000));
+              await payload.heartbeat();
+            }
+          }
+        },
+      });
+      return {
+        async stop() {
+          consumers.delete(consumer);
+          await consumer.disconnect();
+        },
+      };
+    },
+
+    async ensureTopics() {
+      await connectAdmin();
+      const existing = new Set(await admin.listTopics());
+      const missing = allTopics.map(topicName).filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: opts.partitions ?? 6,
+            replicationFactor: opts.replicationFactor ?? 1,
+          })),
+        });
+      } catch (err) {
+        // Another service created them at the same moment: fine, as long as they exist now.
+        const now = new Set(await admin.listTopics());
+        if (missing.some((t) => !now.has(t))) throw err;
+      }
+    },
+
+    async ping() {
+      await connectAdmin();
+      await admin.describeCluster();
+    },
+
+    async close() {
+      closed = true;
+      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      consumers.clear();
+      while (flushing) await sleep(10);
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

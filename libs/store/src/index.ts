@@ -1,0 +1,47 @@
+// Store access shared by the services: one MongoDB client per process, and the few helpers that
+// keep services on the feature set MongoDB and FerretDB share (no transactions, no change streams,
+// no TTL indexes, $group with $sum/$count only). Invariants are enforced with conditional updates.
+import { MongoClient, MongoServerError, type Db, type Document, type IndexDescription, type Collection } from "mongodb";
+
+export interface Store {
+  client: MongoClient;
+  db: Db;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectStore(uri: string, database: string, opts: { appName?: string } = {}): Promise<Store> {
+  const client = new MongoClient(uri, {
+    appName: opts.appName,
+    serverSelectionTimeoutMS: 5_000,
+    connectTimeoutMS: 5_000,
+    maxPoolSize: 20,
+    // Writes are acknowledged once durable on the server (journaled), so an accepted ticket survives a crash.
+    writeConcern: { w: "majority", j: true },
+    retryWrites: false,
+  });
+  await client.connect();
+  const db = client.db(database);
+  return {
+    client,
+    db,
+    async ping() {
+      await db.command({ ping: 1 });
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+/** E11000: a unique index refused the write. Steward uses it for idempotency and single ownership. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+export async function ensureIndexes<T extends Document>(collection: Collection<T>, indexes: IndexDescription[]): Promise<void> {
+  if (indexes.length === 0) return;
+  await collection.createIndexes(indexes);
+}
+
+export type { Db, Collection, Document, MongoClient } from "mongodb";

@@ -1,0 +1,4 @@
+// Helpers for Steward's integration tests: isolation by unique names, polling, and SSE reading.
+export { provisionInfra, type ProvisionedInfra } from "./provision.ts";
+export { uniqueName, waitFor } from "./helpers.ts";
+export { readSse, type SseEvent, type SseReader } from "./sse.ts";

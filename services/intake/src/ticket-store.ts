@@ -1,0 +1,162 @@
+// The ticket view that GET /v1/tickets/{id} answers from, and intake's delivery (idempotency) records.
+// The view is written by intake when it accepts a message and by the projector from other services'
+// events; each write is conditional so replays and re-deliveries change nothing twice.
+import type { Collection, Db } from "@steward/store";
+import { ensureIndexes, isDuplicateKeyError } from "@steward/store";
+import type { ChannelName, CustomerRef } from "./domain/submission.ts";
+
+export interface StoredMessage {
+  id: string;
+  externalId: string;
+  channel: ChannelName;
+  from: "customer" | "agent";
+  body: string;
+  quotedText?: string;
+  sequence: number;
+  at: Date;
+}
+
+export interface HistoryEntry {
+  eventId: string;
+  type: string;
+  at: Date;
+  actor?: string;
+  detail?: Record<string, unknown>;
+}
+
+export type TicketStatus = "new" | "triaged" | "waiting" | "offered" | "assigned" | "resolved";
+
+export interface TicketDoc {
+  _id: string;
+  status: TicketStatus;
+  channel: ChannelName;
+  customer: CustomerRef;
+  subject: string | null;
+  topic: string | null;
+  threadKeys: string[];
+  language: string | null;
+  intent: string | null;
+  priority: string | null;
+  group: string | null;
+  requiredSkills: Array<{ name: string; minLevel: number; optional: boolean }>;
+  ownerId: string | null;
+  lastOwnerId: string | null;
+  collaborators: string[];
+  triage: Record<string, unknown> | null;
+  sla: Record<string, unknown> | null;
+  metadata: Record<string, string>;
+  channelRefs: Record<string, string>;
+  messageCount: number;
+  messages: StoredMessage[];
+  history: HistoryEntry[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeliveryDoc {
+  _id: string;
+  ticketId: string;
+  messageId: string;
+  kind: "ticket" | "message";
+  /** The encoded envelope, so a re-delivery after a failed publish sends exactly the same event. */
+  envelope: Buffer;
+  published: boolean;
+  createdAt: Date;
+}
+
+export class TicketStore {
+  readonly tickets: Collection<TicketDoc>;
+  readonly deliveries: Collection<DeliveryDoc>;
+
+  constructor(db: Db) {
+    this.tickets = db.collection<TicketDoc>("intake_tickets");
+    this.deliveries = db.collection<DeliveryDoc>("intake_deliveries");
+  }
+
+  async init(): Promise<void> {
+    await ensureIndexes(this.tickets, [
+      { key: { threadKeys: 1 }, name: "thread_keys" },
+      { key: { "customer.id": 1, status: 1, topic: 1 }, name: "customer_open_topic" },
+    ]);
+  }
+
+  get(id: string): Promise<TicketDoc | null> {
+    return this.tickets.findOne({ _id: id });
+  }
+
+  findDelivery(key: string): Promise<DeliveryDoc | null> {
+    return this.deliveries.findOne({ _id: key });
+  }
+
+  /** Records a delivery once; false when another request recorded the same key first. */
+  async recordDelivery(doc: DeliveryDoc): Promise<boolean> {
+    try {
+      await this.deliveries.insertOne(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async markPublished(key: string): Promise<void> {
+    await this.deliveries.updateOne({ _id: key }, { $set: { published: true } });
+  }
+
+  async findByThreadKey(key: string): Promise<TicketDoc | null> {
+    return this.tickets.findOne({ threadKeys: key }, { sort: { createdAt: -1 } });
+  }
+
+  /** The customer's newest open ticket on the same topic, updated since `since`. */
+  async findOpenOnTopic(customerId: string, topic: string, since: Date): Promise<TicketDoc | null> {
+    return this.tickets.findOne(
+      { "customer.id": customerId, topic, status: { $ne: "resolved" }, updatedAt: { $gte: since } },
+      { sort: { updatedAt: -1 } },
+    );
+  }
+
+  /** Reserves the next message sequence number of a ticket. */
+  async nextSequence(ticketId: string): Promise<number | undefined> {
+    const res = await this.tickets.findOneAndUpdate({ _id: ticketId }, { $inc: { messageCount: 1 } }, { returnDocument: "after", projection: { messageCount: 1 } });
+    return res?.messageCount;
+  }
+
+  /** Creates the view of a new ticket; a second call for the same ticket changes nothing. */
+  async createTicket(doc: TicketDoc): Promise<void> {
+    try {
+      await this.tickets.insertOne(doc);
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  async appendMessage(ticketId: string, message: StoredMessage, threadKeys: string[], history: HistoryEntry): Promise<void> {
+    await this.tickets.updateOne(
+      { _id: ticketId, "messages.id": { $ne: message.id } },
+      {
+        $push: { messages: message, history },
+        $addToSet: { threadKeys: { $each: threadKeys } },
+        $set: { updatedAt: message.at },
+      },
+    );
+  }
+
+  /** Applies a projected change once per event id. */
+  async applyEvent(ticketId: string, entry: HistoryEntry, set: Partial<TicketDoc>, opts: { onlyIfStatusIn?: TicketStatus[]; addCollaborator?: string } = {}): Promise<void> {
+    const base = { _id: ticketId, "history.eventId": { $ne: entry.eventId } };
+    // The history line is always written; the status-changing part only when the guard allows it,
+    // because events from different topics may arrive out of order.
+    const { status, ...rest } = set;
+    const update: Record<string, unknown> = {
+      $push: { history: entry },
+      $set: { ...rest, updatedAt: new Date() },
+    };
+    if (opts.addCollaborator) update["$addToSet"] = { collaborators: opts.addCollaborator };
+    await this.tickets.updateOne(base, update);
+    if (status !== undefined) {
+      const filter: Record<string, unknown> = { _id: ticketId };
+      if (opts.onlyIfStatusIn) filter["status"] = { $in: opts.onlyIfStatusIn };
+      await this.tickets.updateOne(filter, { $set: { status } });
+    }
+  }
+}
