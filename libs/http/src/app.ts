@@ -1,5 +1,5 @@
 // A fastify app with Steward's common behaviour; services add their routes to it.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "pino";
@@ -20,8 +20,9 @@ export interface HttpAppOptions {
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger as FastifyBaseLogger | undefined,
-    disableRequestLogging: true,
+    // Requests are not logged one by one (they carry personal data and would flood at load);
+    // errors are logged by the error handler below with the service's redacting logger.
+    logger: false,
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
@@ -70,7 +71,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
       void reply.code(fe.statusCode).send(errorBody(fe.code ?? "BAD_REQUEST", fe.message));
       return;
     }
-    request.log.error({ err }, "unhandled error");
+    opts.logger?.error({ err, method: request.method, route: request.routeOptions.url }, "unhandled error");
     void reply.code(500).send(errorBody("INTERNAL", "something went wrong on our side; the request can be retried"));
   });
 

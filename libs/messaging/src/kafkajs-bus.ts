@@ -30,7 +30,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     logLevel: logLevel.ERROR,
     logCreator: () => (entry) => {
       const { message, ...extra } = entry.log;
-      if (entry.level <= logLevel.ERROR) log.error({ kafka: entry.namespace, ...extra }, String(message));
+      // kafkajs reports transient broker states (coordinator loading, leader moving) as errors and
+      // retries them itself; they are warnings for us. Failures that reach callers are logged there.
+      if (entry.level <= logLevel.ERROR) log.warn({ kafka: entry.namespace, ...extra }, String(message));
     },
   });
   const admin = kafka.admin();

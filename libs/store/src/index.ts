@@ -39,9 +39,16 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-export async function ensureIndexes<T extends Document>(collection: Collection<T>, indexes: IndexDescription[]): Promise<void> {
-  if (indexes.length === 0) return;
-  await collection.createIndexes(indexes);
+/**
+ * Creates the named indexes that do not exist yet, one at a time. (FerretDB 1.24 drops the connection
+ * when one createIndexes call repeats several existing indexes, so only missing ones are sent.)
+ */
+export async function ensureIndexes<T extends Document>(collection: Collection<T>, indexes: Array<IndexDescription & { name: string }>): Promise<void> {
+  const existing = new Set((await collection.listIndexes().toArray().catch(() => [])).map((i) => String(i["name"])));
+  for (const index of indexes) {
+    if (existing.has(index.name)) continue;
+    await collection.createIndexes([index]);
+  }
 }
 
 export type { Db, Collection, Document, MongoClient } from "mongodb";

@@ -117,7 +117,7 @@ export class TicketStore {
 
   /** Reserves the next message sequence number of a ticket. */
   async nextSequence(ticketId: string): Promise<number | undefined> {
-    const res = await this.tickets.findOneAndUpdate({ _id: ticketId }, { $inc: { messageCount: 1 } }, { returnDocument: "after", projection: { messageCount: 1 } });
+    const res = await this.tickets.findOneAndUpdate({ _id: ticketId }, { $inc: { messageCount: 1 } }, { returnDocument: "after" });
     return res?.messageCount;
   }
 
@@ -135,7 +135,8 @@ export class TicketStore {
       { _id: ticketId, "messages.id": { $ne: message.id } },
       {
         $push: { messages: message, history },
-        $addToSet: { threadKeys: { $each: threadKeys } },
+        // FerretDB 1.24 panics on $addToSet with an empty $each, so the clause is only sent when needed.
+        ...(threadKeys.length > 0 ? { $addToSet: { threadKeys: { $each: threadKeys } } } : {}),
         $set: { updatedAt: message.at },
       },
     );
