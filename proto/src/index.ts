@@ -5,3 +5,4 @@ export * from "./gen/steward/v1/events.ts";
 export * from "./gen/steward/v1/agent_desk.ts";
 export { Timestamp } from "./gen/google/protobuf/timestamp.ts";
 export * from "./topics.ts";
+export * from "./names.ts";

@@ -1,0 +1,33 @@
+// Maps protobuf enum numbers to the lowercase names the HTTP APIs and domain modules use.
+import { Channel, Priority } from "./gen/steward/v1/common.ts";
+
+export const channelNames = ["email", "chat", "phone", "social", "web", "api"] as const;
+export type ChannelName = (typeof channelNames)[number];
+export const priorityNames = ["P1", "P2", "P3", "P4"] as const;
+export type PriorityName = (typeof priorityNames)[number];
+
+const channelByName: Record<ChannelName, Channel> = {
+  email: Channel.EMAIL,
+  chat: Channel.CHAT,
+  phone: Channel.PHONE,
+  social: Channel.SOCIAL,
+  web: Channel.WEB,
+  api: Channel.API,
+};
+
+export function channelToProto(name: ChannelName): Channel {
+  return channelByName[name];
+}
+
+/** undefined for UNSPECIFIED or unknown numbers: callers reject such events. */
+export function channelFromProto(value: Channel): ChannelName | undefined {
+  return channelNames[value - 1];
+}
+
+export function priorityToProto(name: PriorityName): Priority {
+  return (priorityNames.indexOf(name) + 1) as Priority;
+}
+
+export function priorityFromProto(value: Priority): PriorityName | undefined {
+  return priorityNames[value - 1];
+}
