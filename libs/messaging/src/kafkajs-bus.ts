@@ -1,6 +1,6 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message, type PartitionMetadata } from "kafkajs";
 import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
@@ -42,8 +42,11 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
+    // A leader fail-over takes ~9 s on a 3-node cluster; the default retry budget gives up sooner.
+    retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 2_000 },
   });
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionsOf = new Map<string, PartitionMetadata[]>();
   let producerConnected: Promise<void> | undefined;
   const consumers = new Set<Consumer>();
   const queue: Pending[] = [];
@@ -69,30 +72,58 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     return adminConnected;
   }
 
+  async function partitionsFor(topic: string): Promise<PartitionMetadata[]> {
+    let partitions = partitionsOf.get(topic);
+    if (!partitions) {
+      await connectAdmin();
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      partitions = meta.topics[0]?.partitions ?? [];
+      if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions`);
+      partitionsOf.set(topic, partitions);
+    }
+    return partitions;
+  }
+
+  /**
+   * Sends a batch and checks that every partition written to was acknowledged. kafkajs 2.2.4 can
+   * resolve a multi-partition send while silently dropping the part whose leader died mid-request
+   * (kafkajs#1303), so partitions are chosen here, explicitly, and any missing one is sent again.
+   * A repeat can duplicate a record; consumers are idempotent by event id.
+   */
+  async function sendVerified(batch: Pending[], deadline: number): Promise<void> {
+    let remaining = batch;
+    while (remaining.length > 0) {
+      if (Date.now() > deadline) throw new Error("publish deadline passed before every partition acknowledged");
+      const byTopic = new Map<string, Message[]>();
+      for (const p of remaining) {
+        if (p.message.partition === undefined) {
+          p.message.partition = partitioner({ topic: p.topic, partitionMetadata: await partitionsFor(p.topic), message: p.message });
+        }
+        const list = byTopic.get(p.topic) ?? [];
+        list.push(p.message);
+        byTopic.set(p.topic, list);
+      }
+      await connectProducer();
+      const acked = await producer.sendBatch({
+        acks: -1,
+        timeout: publishTimeoutMs,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      const ok = new Set(acked.filter((m) => m.errorCode === 0).map((m) => `${m.topicName}\u0000${m.partition}`));
+      const missing = remaining.filter((p) => !ok.has(`${p.topic}\u0000${p.message.partition}`));
+      if (missing.length > 0) log.warn({ missing: missing.length }, "broker acknowledged only part of a batch; sending the rest again");
+      remaining = missing;
+    }
+  }
+
   async function flush(): Promise<void> {
     if (flushing) return;
     flushing = true;
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, MAX_BATCH);
-        const byTopic = new Map<string, Message[]>();
-        for (const p of batch) {
-          const list = byTopic.get(p.topic) ?? [];
-          list.push(p.message);
-          byTopic.set(p.topic, list);
-        }
         try {
-          await withTimeout(
-            (async () => {
-              await connectProducer();
-              await producer.sendBatch({
-                acks: -1,
-                timeout: publishTimeoutMs,
-                topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-              });
-            })(),
-            publishTimeoutMs,
-          );
+          await withTimeout(sendVerified(batch, Date.now() + publishTimeoutMs), publishTimeoutMs);
           for (const p of batch) p.resolve();
         } catch (err) {
           log.warn({ err, events: batch.length }, "publish failed");
