@@ -7,13 +7,7 @@
 import type { TestProject } from "vitest/node";
 import { provisionInfra } from "./provision.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    kafkaBrokers: string;
-    mongoUri: string;
-    infraMode: string;
-  }
-}
+import "./system.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const infra = await provisionInfra({ purpose: "test", log: (m) => process.stderr.write(`[infra] ${m}\n`) });

@@ -3,6 +3,14 @@
 import { inject } from "vitest";
 import { uniqueName } from "./helpers.ts";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    kafkaBrokers: string;
+    mongoUri: string;
+    infraMode: string;
+  }
+}
+
 export interface TestEnv {
   brokers: string[];
   mongoUri: string;

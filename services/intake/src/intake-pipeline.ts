@@ -4,7 +4,7 @@ import { randomUUID, createHash } from "node:crypto";
 import { Envelope, Topics, channelFromProto, channelToProto, type Channel } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { deliveryKey, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
-import type { TicketStore, TicketDoc } from "./ticket-store.ts";
+import { channelThreadKey, topicThreadKey, type TicketStore, type TicketDoc } from "./ticket-store.ts";
 
 export interface SubmitResult {
   ticketId: string;
@@ -56,7 +56,6 @@ export class IntakePipeline {
     const target = await this.findTarget(sub, now);
     if (sub.ticketId && !target) throw new TicketNotFoundError(sub.ticketId);
     const messageId = randomUUID();
-    const threadKeys = threadKeysOf(sub);
     let envelope: Envelope;
     let ticketId: string;
     if (target) {
@@ -119,7 +118,7 @@ export class IntakePipeline {
       return this.redeliver(key, first.ticketId, first.messageId, first.kind, first.envelope, first.published);
     }
     await bus.publish({ topic: Topics.received, envelope });
-    await this.writeView(envelope, threadKeys, sub);
+    await this.writeView(envelope, sub);
     await store.markPublished(key);
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
   }
@@ -130,7 +129,7 @@ export class IntakePipeline {
       const raw = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer);
       const envelope = Envelope.decode(raw);
       await this.deps.bus.publish({ topic: Topics.received, envelope });
-      await this.writeView(envelope, [], undefined);
+      await this.writeView(envelope, undefined);
       await this.deps.store.markPublished(key);
     }
     return { ticketId, messageId, duplicate: true, followUp: kind === "message" };
@@ -142,7 +141,7 @@ export class IntakePipeline {
     if (sub.threadId) {
       const byId = await store.get(sub.threadId);
       if (byId) return byId;
-      const byThread = await store.findByThreadKey(`thread:${sub.channel}:${sub.threadId}`);
+      const byThread = await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId));
       if (byThread) return byThread;
     }
     const topic = topicKey(sub.subject);
@@ -152,7 +151,7 @@ export class IntakePipeline {
     return null;
   }
 
-  private async writeView(envelope: Envelope, threadKeys: string[], sub: IncomingSubmission | undefined): Promise<void> {
+  private async writeView(envelope: Envelope, sub: IncomingSubmission | undefined): Promise<void> {
     const { store } = this.deps;
     const at = envelope.occurredAt ?? this.now();
     const p = envelope.payload;
@@ -166,7 +165,6 @@ export class IntakePipeline {
         customer: sub?.customer ?? fromProtoCustomer(v.customer),
         subject: v.subject || null,
         topic: topicKey(v.subject) ?? null,
-        threadKeys,
         language: null,
         intent: null,
         priority: null,
@@ -185,21 +183,32 @@ export class IntakePipeline {
         createdAt: at,
         updatedAt: at,
       });
+      await store.linkThreads(envelope.ticketId, threadKeysOf(customerIdOf(sub, v.customer), channel, v.threadId, v.subject), at);
     } else if (p?.$case === "messageReceived") {
       const v = p.value;
       const channel = channelNameOf(v.channel);
       await store.appendMessage(
         envelope.ticketId,
         { id: v.messageId, externalId: v.externalId, channel, from: v.from === "agent" ? "agent" : "customer", body: v.body, sequence: v.sequence, at },
-        threadKeys,
         { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
       );
+      const ticket = await store.get(envelope.ticketId);
+      if (ticket) await store.linkThreads(ticket._id, threadKeysOf(ticket.customer.id, channel, sub?.threadId, ticket.subject ?? undefined), at);
     }
   }
 }
 
-function threadKeysOf(sub: IncomingSubmission): string[] {
-  return sub.threadId ? [`thread:${sub.channel}:${sub.threadId}`] : [];
+/** The keys a later message may thread by: its channel thread id, and (customer, topic). */
+function threadKeysOf(customerId: string, channel: ChannelName, threadId: string | undefined, subject: string | undefined): string[] {
+  const keys: string[] = [];
+  if (threadId) keys.push(channelThreadKey(channel, threadId));
+  const topic = topicKey(subject);
+  if (topic) keys.push(topicThreadKey(customerId, topic));
+  return keys;
+}
+
+function customerIdOf(sub: IncomingSubmission | undefined, c: { id: string } | undefined): string {
+  return sub?.customer.id ?? c?.id ?? "unknown";
 }
 
 function toProtoCustomer(sub: IncomingSubmission) {

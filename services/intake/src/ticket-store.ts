@@ -2,7 +2,7 @@
 // The view is written by intake when it accepts a message and by the projector from other services'
 // events; each write is conditional so replays and re-deliveries change nothing twice.
 import type { Collection, Db } from "@steward/store";
-import { ensureIndexes, isDuplicateKeyError } from "@steward/store";
+import { isDuplicateKeyError } from "@steward/store";
 import type { ChannelName, CustomerRef } from "./domain/submission.ts";
 
 export interface StoredMessage {
@@ -33,7 +33,6 @@ export interface TicketDoc {
   customer: CustomerRef;
   subject: string | null;
   topic: string | null;
-  threadKeys: string[];
   language: string | null;
   intent: string | null;
   priority: string | null;
@@ -64,20 +63,34 @@ export interface DeliveryDoc {
   createdAt: Date;
 }
 
+/** Finds a ticket by a channel thread id or by (customer, topic); every lookup is by _id. */
+export interface ThreadDoc {
+  _id: string;
+  ticketId: string;
+  updatedAt: Date;
+}
+
 export class TicketStore {
   readonly tickets: Collection<TicketDoc>;
   readonly deliveries: Collection<DeliveryDoc>;
+  readonly threads: Collection<ThreadDoc>;
 
   constructor(db: Db) {
     this.tickets = db.collection<TicketDoc>("intake_tickets");
     this.deliveries = db.collection<DeliveryDoc>("intake_deliveries");
+    this.threads = db.collection<ThreadDoc>("intake_threads");
   }
 
   async init(): Promise<void> {
-    await ensureIndexes(this.tickets, [
-      { key: { threadKeys: 1 }, name: "thread_keys" },
-      { key: { "customer.id": 1, status: 1, topic: 1 }, name: "customer_open_topic" },
-    ]);
+    // Nothing to index: tickets, deliveries and threads are all read by _id (the only lookup that
+    // stays fast on FerretDB/SQLite as collections grow).
+  }
+
+  /** Points thread keys at a ticket (last writer wins: a newer ticket on the same topic takes over). */
+  async linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
+    for (const key of keys) {
+      await this.threads.updateOne({ _id: key }, { $set: { ticketId, updatedAt: at } }, { upsert: true });
+    }
   }
 
   get(id: string): Promise<TicketDoc | null> {
@@ -104,15 +117,16 @@ export class TicketStore {
   }
 
   async findByThreadKey(key: string): Promise<TicketDoc | null> {
-    return this.tickets.findOne({ threadKeys: key }, { sort: { createdAt: -1 } });
+    const link = await this.threads.findOne({ _id: key });
+    return link ? this.get(link.ticketId) : null;
   }
 
-  /** The customer's newest open ticket on the same topic, updated since `since`. */
+  /** The customer's open ticket on the same topic, if it moved since `since`. */
   async findOpenOnTopic(customerId: string, topic: string, since: Date): Promise<TicketDoc | null> {
-    return this.tickets.findOne(
-      { "customer.id": customerId, topic, status: { $ne: "resolved" }, updatedAt: { $gte: since } },
-      { sort: { updatedAt: -1 } },
-    );
+    const link = await this.threads.findOne({ _id: topicThreadKey(customerId, topic) });
+    if (!link || link.updatedAt < since) return null;
+    const ticket = await this.get(link.ticketId);
+    return ticket && ticket.status !== "resolved" ? ticket : null;
   }
 
   /** Reserves the next message sequence number of a ticket. */
@@ -130,15 +144,10 @@ export class TicketStore {
     }
   }
 
-  async appendMessage(ticketId: string, message: StoredMessage, threadKeys: string[], history: HistoryEntry): Promise<void> {
+  async appendMessage(ticketId: string, message: StoredMessage, history: HistoryEntry): Promise<void> {
     await this.tickets.updateOne(
       { _id: ticketId, "messages.id": { $ne: message.id } },
-      {
-        $push: { messages: message, history },
-        // FerretDB 1.24 panics on $addToSet with an empty $each, so the clause is only sent when needed.
-        ...(threadKeys.length > 0 ? { $addToSet: { threadKeys: { $each: threadKeys } } } : {}),
-        $set: { updatedAt: message.at },
-      },
+      { $push: { messages: message, history }, $set: { updatedAt: message.at } },
     );
   }
 
@@ -160,4 +169,12 @@ export class TicketStore {
       await this.tickets.updateOne(filter, { $set: { status } });
     }
   }
+}
+
+export function topicThreadKey(customerId: string, topic: string): string {
+  return `topic:${customerId}:${topic}`;
+}
+
+export function channelThreadKey(channel: string, threadId: string): string {
+  return `thread:${channel}:${threadId}`;
 }
