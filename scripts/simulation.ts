@@ -1,46 +1,22 @@
 // Sample agents and simulated channel traffic for ./steward start (and the demo in the README).
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { readSse } from "@steward/testkit";
+import { generalistAgent, readSse, type AgentProfileInput } from "@steward/testkit";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
-interface SampleAgent {
-  id: string;
-  name: string;
-  groups: string[];
-  skills: Record<string, number>;
-  languages: string[];
-  capacity: Record<string, number>;
-}
+const ALL_LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "hu", "cs", "ro", "sv", "tr", "ru", "uk", "ar", "he", "fa", "zh", "ja", "ko", "hi"];
 
-/** Groups and skills follow services/triage/policy/triage-policy.json. */
-export function sampleAgents(): SampleAgent[] {
-  const policy = JSON.parse(readFileSync(`${root}services/triage/policy/triage-policy.json`, "utf8")) as {
-    intents?: Record<string, { group?: string; skill?: string }>;
-    routes?: Record<string, { group?: string; skill?: string }>;
-  };
-  const routes = Object.values(policy.intents ?? policy.routes ?? {});
-  const groups = [...new Set(routes.map((r) => r.group).filter((g): g is string => Boolean(g)))];
-  const skills = Object.fromEntries([...new Set(routes.map((r) => r.skill).filter((s): s is string => Boolean(s)))].map((s) => [s, 7]));
-  const all = ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "hu", "cs", "ro", "sv", "tr", "ru", "uk", "ar", "he", "fa", "zh", "ja", "ko", "hi"];
-  const langSkills = (langs: string[]) => Object.fromEntries(langs.map((l) => [`lang:${l}`, 8]));
-  const mk = (id: string, name: string, languages: string[]): SampleAgent => ({
-    id,
-    name,
-    groups: groups.length > 0 ? groups : ["general"],
-    skills: { ...skills, ...langSkills(languages) },
-    languages,
-    capacity: { email: 5, chat: 3, phone: 1, social: 3, web: 5, api: 5 },
-  });
+/** A small team: each covers a few languages; Max speaks them all and catches the rest. */
+export function sampleAgents(): Array<{ id: string } & AgentProfileInput> {
   return [
-    mk("ada", "Ada (EN/DE)", ["en", "de", "nl", "sv"]),
-    mk("bruno", "Bruno (ES/PT/IT)", ["es", "pt", "it", "en", "ro"]),
-    mk("chloe", "Chloé (FR/EN)", ["fr", "en", "pl", "cs", "hu"]),
-    mk("dmitro", "Dmytro (UK/RU/TR)", ["uk", "ru", "tr", "en"]),
-    mk("noor", "Noor (AR/FA/HE)", ["ar", "fa", "he", "en"]),
-    mk("mei", "Mei (ZH/JA/KO/HI)", ["zh", "ja", "ko", "hi", "en"]),
-    mk("max", "Max (all languages, overflow)", all),
+    { id: "ada", ...generalistAgent("Ada (EN/DE/NL/SV)", ["en", "de", "nl", "sv"]) },
+    { id: "bruno", ...generalistAgent("Bruno (ES/PT/IT/RO)", ["es", "pt", "it", "en", "ro"]) },
+    { id: "chloe", ...generalistAgent("Chloé (FR/PL/CS/HU)", ["fr", "en", "pl", "cs", "hu"]) },
+    { id: "dmytro", ...generalistAgent("Dmytro (UK/RU/TR)", ["uk", "ru", "tr", "en"]) },
+    { id: "noor", ...generalistAgent("Noor (AR/FA/HE)", ["ar", "fa", "he", "en"]) },
+    { id: "mei", ...generalistAgent("Mei (ZH/JA/KO/HI)", ["zh", "ja", "ko", "hi", "en"]) },
+    { id: "max", ...generalistAgent("Max (every language)", ALL_LANGUAGES) },
   ];
 }
 

@@ -3,3 +3,4 @@ export { provisionInfra, type ProvisionedInfra } from "./provision.ts";
 export { uniqueName, waitFor } from "./helpers.ts";
 export { readSse, type SseEvent, type SseReader } from "./sse.ts";
 export { isolatedEnv, type TestEnv } from "./system.ts";
+export { generalistAgent, type AgentProfileInput } from "./agents.ts";

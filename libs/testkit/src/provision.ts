@@ -24,7 +24,8 @@ export async function provisionInfra(opts: {
 }): Promise<ProvisionedInfra> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
-  const stateDir = opts.stateDir ?? join(repoRoot, ".steward", opts.purpose === "test" ? "test-infra" : "infra");
+  // STEWARD_TEST_INFRA_DIR lets parallel test runs on one machine keep separate brokers and stores.
+  const stateDir = opts.stateDir ?? (opts.purpose === "test" ? env["STEWARD_TEST_INFRA_DIR"] : undefined) ?? join(repoRoot, ".steward", opts.purpose === "test" ? "test-infra" : "infra");
   const stops: Array<() => Promise<void>> = [];
   const modes: string[] = [];
   let brokers: string[];

@@ -123,6 +123,8 @@ export interface TicketTriaged {
   overflowGroup: string;
   customerTier: string;
   customerId: string;
+  /** The ticket's subject, for the agent's offer card. */
+  subject: string;
 }
 
 export interface TicketQueued {
@@ -243,10 +245,20 @@ export interface SlaUpdated {
   warnings: string[];
   breaches: string[];
   level: number;
+  /**
+   * Grows with every change of the ticket's SLA state: a reader may drop a lower revision that
+   * arrives late (two escalation instances can publish one ticket's views close together).
+   */
+  revision: number;
+  /** The ticket's priority as escalation knows it (after any ladder raise). */
+  priority: Priority;
 }
 
 export interface EscalationAction {
-  /** "notify_owner", "raise_priority", "notify_supervisor", "add_collaborator", "widen_routing". */
+  /**
+   * "sla_warning", "sla_breach", "notify_owner", "raise_priority", "notify_supervisor",
+   * "add_collaborator", "widen_routing".
+   */
   action: string;
   level: number;
   /** Idempotency key: the same action is recorded and published once. */
@@ -254,6 +266,22 @@ export interface EscalationAction {
   priority: Priority;
   reason: string;
   clock: string;
+  /** "add_collaborator": the role of the helper to add (routing picks the agent; the owner stays). */
+  role: string;
+  /** "widen_routing": routing may relax optional skills and offer the ticket to these extra groups. */
+  relaxSkills: boolean;
+  addGroups: string[];
+  /** The clock ("resolution.1", "nextResponse.2") or customer signal ("answerDidNotHelp.1") behind it. */
+  source: string;
+  /** The ticket's owner when it has one; no escalation action changes it. */
+  ownerId: string;
+  group: string;
+  policyVersion: string;
+  dueAt:
+    | Date
+    | undefined;
+  /** "raise_priority": the priority before the raise (priority holds the new one). */
+  previousPriority: Priority;
 }
 
 /** Outbound message to a customer or agent (acknowledgements, escalation notices). */
@@ -1551,6 +1579,7 @@ function createBaseTicketTriaged(): TicketTriaged {
     overflowGroup: "",
     customerTier: "",
     customerId: "",
+    subject: "",
   };
 }
 
@@ -1606,6 +1635,9 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
     }
     if (message.customerId !== "") {
       writer.uint32(138).string(message.customerId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(146).string(message.subject);
     }
     return writer;
   },
@@ -1759,6 +1791,14 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
             message.customerId = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1832,6 +1872,7 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
         : isSet(object.customer_id)
         ? globalThis.String(object.customer_id)
         : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
     };
   },
 
@@ -1887,6 +1928,9 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
     }
     if (message.customerId !== "") {
       obj.customerId = message.customerId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
     }
     return obj;
   },
@@ -3655,6 +3699,8 @@ function createBaseSlaUpdated(): SlaUpdated {
     warnings: [],
     breaches: [],
     level: 0,
+    revision: 0,
+    priority: 0,
   };
 }
 
@@ -3686,6 +3732,12 @@ export const SlaUpdated: MessageFns<SlaUpdated> = {
     }
     if (message.level !== 0) {
       writer.uint32(72).uint32(message.level);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(80).uint64(message.revision);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(88).int32(message.priority);
     }
     return writer;
   },
@@ -3775,6 +3827,22 @@ export const SlaUpdated: MessageFns<SlaUpdated> = {
             message.level = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.priority = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3816,6 +3884,8 @@ export const SlaUpdated: MessageFns<SlaUpdated> = {
         : [],
       breaches: globalThis.Array.isArray(object?.breaches) ? object.breaches.map((e: any) => globalThis.String(e)) : [],
       level: isSet(object.level) ? globalThis.Number(object.level) : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      priority: isSet(object.priority) ? priorityFromJSON(object.priority) : 0,
     };
   },
 
@@ -3848,12 +3918,34 @@ export const SlaUpdated: MessageFns<SlaUpdated> = {
     if (message.level !== 0) {
       obj.level = Math.round(message.level);
     }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.priority !== 0) {
+      obj.priority = priorityToJSON(message.priority);
+    }
     return obj;
   },
 };
 
 function createBaseEscalationAction(): EscalationAction {
-  return { action: "", level: 0, key: "", priority: 0, reason: "", clock: "" };
+  return {
+    action: "",
+    level: 0,
+    key: "",
+    priority: 0,
+    reason: "",
+    clock: "",
+    role: "",
+    relaxSkills: false,
+    addGroups: [],
+    source: "",
+    ownerId: "",
+    group: "",
+    policyVersion: "",
+    dueAt: undefined,
+    previousPriority: 0,
+  };
 }
 
 export const EscalationAction: MessageFns<EscalationAction> = {
@@ -3875,6 +3967,33 @@ export const EscalationAction: MessageFns<EscalationAction> = {
     }
     if (message.clock !== "") {
       writer.uint32(50).string(message.clock);
+    }
+    if (message.role !== "") {
+      writer.uint32(58).string(message.role);
+    }
+    if (message.relaxSkills !== false) {
+      writer.uint32(64).bool(message.relaxSkills);
+    }
+    for (const v of message.addGroups) {
+      writer.uint32(74).string(v!);
+    }
+    if (message.source !== "") {
+      writer.uint32(82).string(message.source);
+    }
+    if (message.ownerId !== "") {
+      writer.uint32(90).string(message.ownerId);
+    }
+    if (message.group !== "") {
+      writer.uint32(98).string(message.group);
+    }
+    if (message.policyVersion !== "") {
+      writer.uint32(106).string(message.policyVersion);
+    }
+    if (message.dueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(114).fork()).join();
+    }
+    if (message.previousPriority !== 0) {
+      writer.uint32(120).int32(message.previousPriority);
     }
     return writer;
   },
@@ -3940,6 +4059,78 @@ export const EscalationAction: MessageFns<EscalationAction> = {
             message.clock = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.relaxSkills = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.addGroups.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.ownerId = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.policyVersion = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.previousPriority = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3960,6 +4151,39 @@ export const EscalationAction: MessageFns<EscalationAction> = {
       priority: isSet(object.priority) ? priorityFromJSON(object.priority) : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       clock: isSet(object.clock) ? globalThis.String(object.clock) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      relaxSkills: isSet(object.relaxSkills)
+        ? globalThis.Boolean(object.relaxSkills)
+        : isSet(object.relax_skills)
+        ? globalThis.Boolean(object.relax_skills)
+        : false,
+      addGroups: globalThis.Array.isArray(object?.addGroups)
+        ? object.addGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.add_groups)
+        ? object.add_groups.map((e: any) => globalThis.String(e))
+        : [],
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "",
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      policyVersion: isSet(object.policyVersion)
+        ? globalThis.String(object.policyVersion)
+        : isSet(object.policy_version)
+        ? globalThis.String(object.policy_version)
+        : "",
+      dueAt: isSet(object.dueAt)
+        ? fromJsonTimestamp(object.dueAt)
+        : isSet(object.due_at)
+        ? fromJsonTimestamp(object.due_at)
+        : undefined,
+      previousPriority: isSet(object.previousPriority)
+        ? priorityFromJSON(object.previousPriority)
+        : isSet(object.previous_priority)
+        ? priorityFromJSON(object.previous_priority)
+        : 0,
     };
   },
 
@@ -3982,6 +4206,33 @@ export const EscalationAction: MessageFns<EscalationAction> = {
     }
     if (message.clock !== "") {
       obj.clock = message.clock;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.relaxSkills !== false) {
+      obj.relaxSkills = message.relaxSkills;
+    }
+    if (message.addGroups?.length) {
+      obj.addGroups = message.addGroups;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.ownerId !== "") {
+      obj.ownerId = message.ownerId;
+    }
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.policyVersion !== "") {
+      obj.policyVersion = message.policyVersion;
+    }
+    if (message.dueAt !== undefined) {
+      obj.dueAt = message.dueAt.toISOString();
+    }
+    if (message.previousPriority !== 0) {
+      obj.previousPriority = priorityToJSON(message.previousPriority);
     }
     return obj;
   },
@@ -4146,6 +4397,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isObject(value: any): boolean {
