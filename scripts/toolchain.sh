@@ -25,14 +25,16 @@ steward_node() {
   export PATH="$bin:$PATH"
 }
 
-# npm ci only when the lockfile changed since the last install.
+# Installs from the lockfile only when it changed since the last install. `npm install --no-save` rather
+# than `npm ci`: npm 11.19 writes only this platform's optional binaries (turbo, buf) into the lockfile
+# and `npm ci` then refuses it as out of sync; --no-save still installs exactly the locked versions.
 steward_deps() {
   local stamp="$STEWARD_ROOT/node_modules/.steward-lock-hash"
   local want
   want="$(sha256sum "$STEWARD_ROOT/package-lock.json" | cut -d' ' -f1)-$(node -v)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "steward: installing workspace dependencies (npm ci)" >&2
-    (cd "$STEWARD_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || steward_die "npm ci failed"
+    echo "steward: installing workspace dependencies" >&2
+    (cd "$STEWARD_ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error) || steward_die "npm install failed"
     echo "$want" >"$stamp"
   fi
 }
