@@ -36,7 +36,7 @@ export function isolatedEnv(name: string, extra: Record<string, string> = {}): T
       MONGODB_URI: mongoUri,
       MONGODB_DATABASE: database,
       STEWARD_TOPIC_PREFIX: topicPrefix,
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "error",
       INTAKE_HTTP_PORT: "0",
       INTAKE_GRPC_PORT: "0",
       ROUTING_HTTP_PORT: "0",
