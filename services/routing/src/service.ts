@@ -10,9 +10,12 @@ import { Router } from "./router.ts";
 import { AgentDirectory } from "./agents.ts";
 import { WorkHub } from "./work-hub.ts";
 import { buildRoutingApp } from "./app.ts";
+import { startAgentDeskServer, type DeskOperations } from "./agent-desk-grpc.ts";
+import type { WorkItem } from "./work-hub.ts";
 
 export interface RunningRouting {
   httpUrl: string;
+  grpcPort: number;
   close(): Promise<void>;
 }
 
@@ -56,7 +59,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     },
   });
   // Every instance hears every routing event, to push live work to the agents connected to it.
-  const desk = await bus.subscribe({
+  const deskEvents = await bus.subscribe({
     groupId: `routing-desk-${instanceId}`,
     topics: [Topics.routing],
     fromBeginning: false,
@@ -76,14 +79,37 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     },
   });
   const address = await app.listen({ host: config.ROUTING_HTTP_HOST, port: config.ROUTING_HTTP_PORT });
-  log.info({ address }, "agent gateway listening");
+  const desk: DeskOperations = {
+    accept: (offerId, agentId) => router.accept(offerId, agentId),
+    decline: (offerId, agentId, reason) => router.decline(offerId, agentId, reason),
+    resolve: (ticketId, agentId) => router.resolve(ticketId, agentId),
+    setPresence: async (agentId, presence) => {
+      const agent = await agents.setPresence(agentId, presence);
+      if (agent && presence === "available") await router.dispatchForAgent(agentId);
+      return agent !== null;
+    },
+    agentExists: async (agentId) => (await store.agents.findOne({ _id: agentId })) !== null,
+    openWork: async (agentId) => {
+      const items: WorkItem[] = [];
+      const offers = await store.offers.find({ agentId, status: "open", expiresAt: { $gt: new Date() } }).toArray();
+      for (const o of offers) items.push({ kind: "offer", ticketId: o.ticketId, offerId: o._id, expiresAt: o.expiresAt.toISOString(), channel: o.channel });
+      const owned = await store.tickets.find({ ownerId: agentId, state: "assigned" }).toArray();
+      for (const t of owned) items.push({ kind: "assignment", ticketId: t._id, channel: t.channel, subject: t.subject });
+      return items;
+    },
+    listen: (agentId, onItem) => hub.listen(agentId, onItem),
+  };
+  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT);
+  log.info({ address, grpcPort: grpc.port }, "agent gateway listening");
   return {
     httpUrl: address,
+    grpcPort: grpc.port,
     async close() {
+      await grpc.close();
       await app.close();
       router.stop();
       await triaged.stop();
-      await desk.stop();
+      await deskEvents.stop();
       await bus.close();
       await storeConn.close();
       await stopTelemetry();

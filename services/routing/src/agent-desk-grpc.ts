@@ -1,0 +1,120 @@
+// The gRPC AgentDesk: the same meaning as the gateway's HTTP routes, for desktop and telephony clients.
+// Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
+// and in the `steward-code` trailer.
+import { Metadata, Server, ServerCredentials, status, type ServiceError } from "@grpc/grpc-js";
+import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
+import type { WorkItem } from "./work-hub.ts";
+
+/** What the desk needs from routing; the same operations the HTTP routes use. */
+export interface DeskOperations {
+  accept(offerId: string, agentId: string): Promise<{ ticketId: string }>;
+  decline(offerId: string, agentId: string, reason: string): Promise<void>;
+  resolve(ticketId: string, agentId: string): Promise<void>;
+  setPresence(agentId: string, status: "available" | "away" | "offline"): Promise<boolean>;
+  /** Open offers and owned tickets, sent first to a (re)connecting agent. */
+  openWork(agentId: string): Promise<WorkItem[]>;
+  agentExists(agentId: string): Promise<boolean>;
+  listen(agentId: string, onItem: (item: WorkItem) => void): () => void;
+}
+
+const GRPC_STATUS: Record<string, status> = {
+  OFFER_NOT_FOUND: status.NOT_FOUND,
+  TICKET_NOT_FOUND: status.NOT_FOUND,
+  AGENT_NOT_FOUND: status.NOT_FOUND,
+  OFFER_NOT_YOURS: status.PERMISSION_DENIED,
+  NOT_OWNER: status.PERMISSION_DENIED,
+  OFFER_CLOSED: status.FAILED_PRECONDITION,
+  OWNERSHIP_CONFLICT: status.ABORTED,
+  TICKET_NOT_ASSIGNED: status.FAILED_PRECONDITION,
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  KAFKA_UNAVAILABLE: status.UNAVAILABLE,
+};
+
+function toServiceError(err: unknown): Partial<ServiceError> {
+  const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "INTERNAL";
+  const message = err instanceof Error && code !== "INTERNAL" ? err.message : "something went wrong on our side; the call can be retried";
+  const metadata = new Metadata();
+  metadata.set("steward-code", code);
+  return { code: GRPC_STATUS[code] ?? status.INTERNAL, details: `${code}: ${message}`, metadata };
+}
+
+function invalid(message: string): Partial<ServiceError> {
+  return toServiceError(Object.assign(new Error(message), { code: "INVALID_ARGUMENT" }));
+}
+
+export function toWorkResponse(item: WorkItem): StreamWorkResponse {
+  const channel = item.channel as Parameters<typeof channelToProto>[0] | undefined;
+  const priority = item.priority as Parameters<typeof priorityToProto>[0] | undefined;
+  return {
+    kind: item.kind,
+    ticketId: item.ticketId,
+    offerId: item.offerId ?? "",
+    expiresAt: item.expiresAt ? new Date(item.expiresAt) : undefined,
+    channel: channel ? channelToProto(channel) : 0,
+    priority: priority ? priorityToProto(priority) : 0,
+    subject: item.subject ?? "",
+    messageId: item.messageId ?? "",
+    detail: item.detail ?? "",
+  };
+}
+
+const PRESENCE = new Set(["available", "away", "offline"]);
+
+export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
+  return {
+    streamWork: (call) => {
+      const agentId = call.request.agentId;
+      void (async () => {
+        if (!agentId) return call.destroy(invalid("agent_id is required") as ServiceError);
+        if (!(await ops.agentExists(agentId))) return call.destroy(toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })) as ServiceError);
+        const unlisten = ops.listen(agentId, (item) => call.write(toWorkResponse(item)));
+        call.on("cancelled", unlisten);
+        call.on("close", unlisten);
+        for (const item of await ops.openWork(agentId)) call.write(toWorkResponse(item));
+      })().catch((err: unknown) => call.destroy(toServiceError(err) as ServiceError));
+    },
+    accept: (call, callback) => {
+      const { agentId, offerId } = call.request;
+      if (!agentId || !offerId) return callback(invalid("agent_id and offer_id are required"));
+      ops.accept(offerId, agentId).then((r) => callback(null, { ticketId: r.ticketId }), (err: unknown) => callback(toServiceError(err)));
+    },
+    decline: (call, callback) => {
+      const { agentId, offerId, reason } = call.request;
+      if (!agentId || !offerId) return callback(invalid("agent_id and offer_id are required"));
+      ops.decline(offerId, agentId, reason).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
+    },
+    resolve: (call, callback) => {
+      const { agentId, ticketId } = call.request;
+      if (!agentId || !ticketId) return callback(invalid("agent_id and ticket_id are required"));
+      ops.resolve(ticketId, agentId).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
+    },
+    setPresence: (call, callback) => {
+      const { agentId, status: presence } = call.request;
+      if (!agentId || !PRESENCE.has(presence)) return callback(invalid("agent_id and a status of available, away or offline are required"));
+      ops.setPresence(agentId, presence as "available" | "away" | "offline").then(
+        (found) => (found ? callback(null, {}) : callback(toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })))),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+    },
+  };
+}
+
+/** Binds the AgentDesk on host:port (0 = any free port); resolves with the bound port. */
+export async function startAgentDeskServer(ops: DeskOperations, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new Server();
+  server.addService(AgentDeskService, agentDeskImplementation(ops));
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 3_000).unref();
+      }),
+  };
+}
