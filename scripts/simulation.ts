@@ -83,7 +83,8 @@ export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: numbe
   let sent = 0;
   let n = 0;
   const timer = setInterval(async () => {
-    const m = samples[n % samples.length] as SampleMessage;
+    // Stride through the samples so consecutive tickets come in different languages.
+    const m = samples[(n * 37) % samples.length] as SampleMessage;
     const channel = CHANNELS[n % CHANNELS.length] as string;
     n += 1;
     const body = {

@@ -3,7 +3,8 @@
 //   --duration <s>   stop by itself after s seconds (default: run until interrupted)
 //   --rate <n>       simulated tickets per second (default 0.5)
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, open } from "node:fs/promises";
+import { openSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { provisionInfra } from "@steward/testkit";
@@ -28,10 +29,10 @@ const services = [
 ];
 const children: ChildProcess[] = [];
 for (const s of services) {
-  const out = await open(join(logDir, `${s.name}.log`), "a");
+  const out = openSync(join(logDir, `${s.name}.log`), "a");
   const child = spawn(process.execPath, [join(root, "services", s.name, "src", "main.ts")], {
     env: { ...process.env, ...s.env, KAFKA_BROKERS: infra.brokers.join(","), MONGODB_URI: infra.mongoUri },
-    stdio: ["ignore", out.fd, out.fd],
+    stdio: ["ignore", out, out],
   });
   child.on("exit", (code) => {
     if (!stopping) log(`${s.name} exited with ${code}; see ${join(logDir, `${s.name}.log`)}`);
