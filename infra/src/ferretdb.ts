@@ -4,9 +4,9 @@ import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandLine, isAlive, portIsFree, readPid, signalGroup, sleep, tail, waitForExit } from "./local-process.ts";
 import { promisify } from "node:util";
 import { MongoClient } from "mongodb";
 
@@ -55,9 +55,6 @@ export interface StartFerretDbOptions {
 
 const noop = (): void => {};
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -162,61 +159,15 @@ function pathsOf(stateDir: string): Paths {
   };
 }
 
-/** Alive and not a zombie (a killed child may linger as one until its parent reaps it). */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** Guards against pid reuse: only signal our binary serving this stateDir's data. */
 async function isOurFerretDb(pid: number, dataDir: string): Promise<boolean> {
-  try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
-    return (cmdline[0] ?? "").endsWith("steward-ferretdb") && cmdline.includes(dataDir);
-  } catch {
-    return false;
-  }
+  const cmdline = await commandLine(pid);
+  return (cmdline[0] ?? "").endsWith("steward-ferretdb") && cmdline.includes(dataDir);
 }
 
-async function readPid(file: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(file, "utf8")).trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  // The process is spawned detached, so it leads its own process group.
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
 
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (await isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
 
 async function stopProcess(paths: Paths, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const pid = await readPid(paths.pidFile);
@@ -235,14 +186,6 @@ export async function stopFerretDb(stateDir: string): Promise<void> {
   await stopProcess(pathsOf(stateDir), "SIGTERM", STOP_GRACE_MS);
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", () => res(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
-  });
-}
 
 async function previousPort(uriFile: string): Promise<number | undefined> {
   try {
@@ -253,13 +196,6 @@ async function previousPort(uriFile: string): Promise<number | undefined> {
   }
 }
 
-async function tail(file: string, lines: number): Promise<string> {
-  try {
-    return (await readFile(file, "utf8")).split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
 
 interface Spawned {
   pid: number;
