@@ -17,7 +17,26 @@ interface Pending {
 const MAX_BATCH = 1000;
 const noopLog = { warn: () => {}, error: () => {}, info: () => {} };
 
+let timeoutWarningMuted = false;
+
+/**
+ * kafkajs 2.2.4 arms timers with negative delays on Node 24 (kafkajs#1751); Node clamps them to 1 ms and
+ * prints a TimeoutNegativeWarning per process, which says nothing to an operator. Only that warning
+ * type is dropped.
+ */
+function muteKafkaJsTimeoutWarning(): void {
+  if (timeoutWarningMuted) return;
+  timeoutWarningMuted = true;
+  const emit: (...args: unknown[]) => void = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = warning instanceof Error ? warning.name : typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === "TimeoutNegativeWarning") return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 export function createKafkaJsBus(opts: BusOptions): EventBus {
+  muteKafkaJsTimeoutWarning();
   const log = opts.log ?? noopLog;
   const prefix = opts.topicPrefix ?? "";
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
