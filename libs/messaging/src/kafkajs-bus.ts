@@ -27,12 +27,12 @@ let timeoutWarningMuted = false;
 function muteKafkaJsTimeoutWarning(): void {
   if (timeoutWarningMuted) return;
   timeoutWarningMuted = true;
-  const emit: (...args: unknown[]) => void = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     const type = warning instanceof Error ? warning.name : typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
     if (type === "TimeoutNegativeWarning") return;
     emit(warning, ...rest);
-  }) as typeof process.emitWarning;
+  };
 }
 
 export function createKafkaJsBus(opts: BusOptions): EventBus {
