@@ -155,6 +155,22 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     }
   }
 
+  /**
+   * Topics another service created a moment ago may not have leaders yet; a consumer or producer that
+   * starts then fails with "does not host this topic-partition". Wait until every partition has one.
+   */
+  async function waitForLeaders(timeoutMs = 30_000): Promise<void> {
+    const topics = allTopics.map(topicName);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const meta = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+      const ready = meta !== undefined && meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`topics have no leaders after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+
   async function deadLetter(event: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null }, reason: string, err: unknown): Promise<void> {
     await connectProducer();
     await producer.send({
@@ -276,7 +292,10 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       await connectAdmin();
       const existing = new Set(await admin.listTopics());
       const missing = allTopics.map(topicName).filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
+      if (missing.length === 0) {
+        await waitForLeaders();
+        return;
+      }
       try {
         await admin.createTopics({
           waitForLeaders: true,
@@ -291,6 +310,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         const now = new Set(await admin.listTopics());
         if (missing.some((t) => !now.has(t))) throw err;
       }
+      await waitForLeaders();
     },
 
     async ping() {

@@ -1,91 +1,183 @@
-// Intake's HTTP API: channel integrations hand over tickets and follow-ups; anyone may read a ticket.
-import type { FastifyInstance } from "fastify";
+// Intake's HTTP API: channel integrations hand over tickets, follow-ups and raw e-mails; anyone may
+// read a ticket. Bodies are read as bytes so UTF-8 is checked strictly and signatures cover exactly
+// what was sent; the domain validator decides what is accepted (the JSON schemas document it).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { buildHttpApp, HttpError } from "@steward/http";
 import { KafkaUnavailableError } from "@steward/messaging";
 import type { Logger } from "@steward/telemetry";
-import type { IntakePipeline } from "./intake-pipeline.ts";
+import type { IntakePipeline, SubmitResult } from "./intake-pipeline.ts";
 import type { TicketStore, TicketDoc } from "./ticket-store.ts";
-import type { ChannelName, CustomerRef } from "./domain/submission.ts";
-import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, ticketIdParams } from "./http-schemas.ts";
+import { describeIssues, validateFollowUp, validateSubmission, type SubmissionCheck } from "./domain/submission-validation.ts";
+import { emailDraft } from "./domain/email-submission.ts";
+import { ticketReference } from "./domain/acknowledgement.ts";
+import { httpAuth, integrationOf, rawBodies, type HttpAuthDeps } from "./http-auth.ts";
+import { InvalidEmailError, mimeFromForm, parseRawEmail } from "./inbound-email.ts";
+import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboundEmailBody, ticketIdParams } from "./http-schemas.ts";
 
 export interface IntakeAppDeps {
   pipeline: IntakePipeline;
   store: TicketStore;
   logger?: Logger;
+  /** Largest JSON body, bytes. */
   bodyLimit: number;
+  /** Largest raw e-mail body, bytes. */
+  mimeLimit: number;
+  auth: HttpAuthDeps;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
 
-const DEV_INTEGRATION = "dev";
+const RETRY_AFTER_SECONDS = "5";
+const STORE_DOWN = /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared|Topology\w*)Error$/;
+
+/** Infrastructure failures: nothing was accepted; say so and when to retry. Everything else goes on to the error handler. */
+export function unavailable(err: unknown): never {
+  if (err instanceof KafkaUnavailableError) {
+    throw new HttpError(503, "BROKER_UNAVAILABLE", "the event log is unreachable; nothing was accepted, retry later", { headers: { "retry-after": RETRY_AFTER_SECONDS } });
+  }
+  if (err instanceof Error && STORE_DOWN.test(err.name)) {
+    throw new HttpError(503, "STORE_UNAVAILABLE", "the ticket store is unreachable; nothing was accepted, retry later", { headers: { "retry-after": RETRY_AFTER_SECONDS } });
+  }
+  throw err;
+}
+
+function checked(check: SubmissionCheck) {
+  if (!check.ok) throw new HttpError(400, check.code, describeIssues(check.issues), { details: check.issues });
+  return check.submission;
+}
+
+function accepted(result: SubmitResult) {
+  return { ...result, reference: ticketReference(result.ticketId) };
+}
+
+/** Strict UTF-8: fastify's own JSON parser would silently replace invalid sequences. */
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     service: "intake",
-    description: "Channel integrations hand tickets and follow-ups to Steward.",
+    description: "Channel integrations hand tickets, follow-ups and raw e-mails to Steward. See services/intake/README.md for authentication.",
     ...(deps.logger ? { logger: deps.logger } : {}),
     bodyLimit: deps.bodyLimit,
     ready: deps.ready,
     errorStatus: { TICKET_NOT_FOUND: 404 },
   });
+  const auth = httpAuth(deps.auth);
+  const guarded = { onRequest: auth.onRequest, preHandler: auth.preHandler, onResponse: auth.onResponse };
+  const submit = (sub: Parameters<IntakePipeline["submit"]>[0]) => deps.pipeline.submit(sub).catch(unavailable);
 
-  // Kafka unreachable: the submission was not accepted, say so and when to retry.
-  const unavailable = (err: unknown): never => {
-    if (err instanceof KafkaUnavailableError) {
-      throw new HttpError(503, "BROKER_UNAVAILABLE", "the event log is unreachable; nothing was accepted, retry later", { headers: { "retry-after": "5" } });
-    }
-    throw err;
-  };
+  // JSON routes: only application/json is parsed; anything else is 415.
+  await app.register(async (scope) => {
+    const parseJson = scope.getDefaultJsonParser("error", "error");
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+      const bytes = body as Buffer;
+      rawBodies.set(req, bytes);
+      const text = decodeUtf8(bytes);
+      if (text === undefined) {
+        done(new HttpError(400, "INVALID_UTF8", "the request body is not valid UTF-8"), undefined);
+        return;
+      }
+      void parseJson(req, text, done);
+    });
 
-  app.post<{ Body: { channel: ChannelName; externalId: string; customer: CustomerRef; subject?: string; body: string; threadId?: string; metadata?: Record<string, string> } }>(
-    "/v1/tickets",
-    { schema: { summary: "Submit a new ticket (or a follow-up that threads onto one)", body: createTicketBody, response: { 202: acceptedTicket, 400: errorResponse, 503: errorResponse } } },
-    async (req, reply) => {
-      const b = req.body;
-      const result = await deps.pipeline
-        .submit({
-          channel: b.channel,
-          externalId: b.externalId,
-          customer: b.customer,
-          body: b.body,
-          integrationId: DEV_INTEGRATION,
-          ...(b.subject !== undefined ? { subject: b.subject } : {}),
-          ...(b.threadId !== undefined ? { threadId: b.threadId } : {}),
-          ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
-        })
-        .catch(unavailable);
-      return reply.code(202).send(result);
-    },
-  );
+    scope.post(
+      "/v1/tickets",
+      {
+        schema: { summary: "Submit a new ticket (or a follow-up that threads onto one)", body: createTicketBody, response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 409: errorResponse, 413: errorResponse, 415: errorResponse, 429: errorResponse, 503: errorResponse } },
+        attachValidation: true,
+        ...guarded,
+      },
+      async (req, reply) => {
+        const sub = checked(validateSubmission(req.body));
+        const result = await submit({ ...sub, integrationId: integrationOf(req).id });
+        return reply.code(202).send(accepted(result));
+      },
+    );
 
-  app.post<{ Params: { id: string }; Body: { externalId: string; from: "customer"; body: string; channel?: ChannelName } }>(
-    "/v1/tickets/:id/messages",
-    { schema: { summary: "Add a customer follow-up to a ticket", params: ticketIdParams, body: addMessageBody, response: { 202: acceptedTicket, 404: errorResponse, 503: errorResponse } } },
-    async (req, reply) => {
-      const ticket = await deps.store.get(req.params.id);
-      if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
-      const result = await deps.pipeline
-        .submit({
-          channel: req.body.channel ?? ticket.channel,
-          externalId: req.body.externalId,
-          customer: ticket.customer,
-          body: req.body.body,
-          ticketId: ticket._id,
-          integrationId: DEV_INTEGRATION,
-        })
-        .catch(unavailable);
-      return reply.code(202).send(result);
-    },
-  );
+    scope.post<{ Params: { id: string } }>(
+      "/v1/tickets/:id/messages",
+      {
+        schema: { summary: "Add a customer follow-up to a ticket", params: ticketIdParams, body: addMessageBody, response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 404: errorResponse, 429: errorResponse, 503: errorResponse } },
+        attachValidation: true,
+        ...guarded,
+      },
+      async (req, reply) => {
+        const ticket = await deps.store.get(req.params.id).catch(unavailable);
+        if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
+        const sub = checked(validateFollowUp(req.body, { id: ticket._id, channel: ticket.channel, customer: ticket.customer }));
+        const result = await submit({ ...sub, integrationId: integrationOf(req).id });
+        return reply.code(202).send(accepted(result));
+      },
+    );
 
-  app.get<{ Params: { id: string } }>(
-    "/v1/tickets/:id",
-    { schema: { summary: "A ticket with its conversation, history, triage and SLA clocks", params: ticketIdParams } },
-    async (req) => {
-      const ticket = await deps.store.get(req.params.id);
-      if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
-      return ticketView(ticket);
-    },
-  );
+    scope.get<{ Params: { id: string } }>(
+      "/v1/tickets/:id",
+      { schema: { summary: "A ticket with its conversation, history, triage and SLA clocks", params: ticketIdParams } },
+      async (req) => {
+        const ticket = await deps.store.get(req.params.id).catch(unavailable);
+        if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
+        return ticketView(ticket);
+      },
+    );
+  });
+
+  // Raw e-mail: message/rfc822, or a provider's multipart/form-data post with the message in a field.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(["message/rfc822", "multipart/form-data"], { parseAs: "buffer", bodyLimit: deps.mimeLimit }, (req, body, done) => {
+      rawBodies.set(req, body as Buffer);
+      done(null, body);
+    });
+    scope.setErrorHandler((err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        void reply.code(413).send({ error: { code: "PAYLOAD_TOO_LARGE", message: `the message is larger than ${deps.mimeLimit} bytes` } });
+        return;
+      }
+      if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+        void reply.code(415).send({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "send message/rfc822, or multipart/form-data with the message in an email, mime or body-mime field" } });
+        return;
+      }
+      throw err;
+    });
+
+    scope.post(
+      "/v1/inbound/email",
+      {
+        bodyLimit: deps.mimeLimit,
+        schema: {
+          summary: "Submit a raw e-mail (RFC 5322/MIME); replies thread onto their ticket by In-Reply-To/References",
+          consumes: ["message/rfc822", "multipart/form-data"],
+          body: inboundEmailBody,
+          response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 409: errorResponse, 413: errorResponse, 415: errorResponse, 429: errorResponse, 503: errorResponse },
+        },
+        attachValidation: true,
+        ...guarded,
+      },
+      async (req, reply) => {
+        const body = req.body;
+        if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "INVALID_EMAIL", "the request has no message");
+        const contentType = req.headers["content-type"] ?? "";
+        try {
+          const raw = /^multipart\/form-data/i.test(contentType) ? await mimeFromForm(body, contentType) : body;
+          const mail = await parseRawEmail(raw);
+          const draft = emailDraft(mail);
+          if (!draft.ok) throw new HttpError(400, draft.code, draft.message);
+          const sub = checked(validateSubmission(draft.draft));
+          const result = await submit({ ...sub, integrationId: integrationOf(req).id });
+          return await reply.code(202).send(accepted(result));
+        } catch (err) {
+          if (err instanceof InvalidEmailError) throw new HttpError(400, err.code, err.message);
+          throw err;
+        }
+      },
+    );
+  });
 
   return app;
 }
@@ -93,8 +185,10 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
 export function ticketView(t: TicketDoc) {
   return {
     id: t._id,
+    reference: ticketReference(t._id),
     status: t.status,
     channel: t.channel,
+    channelRefs: t.channelRefs,
     customer: t.customer,
     subject: t.subject,
     language: t.language,
@@ -111,7 +205,19 @@ export function ticketView(t: TicketDoc) {
     updatedAt: t.updatedAt.toISOString(),
     messages: [...t.messages]
       .sort((a, b) => a.sequence - b.sequence)
-      .map((m) => ({ id: m.id, externalId: m.externalId, channel: m.channel, from: m.from, body: m.body, sequence: m.sequence, at: m.at.toISOString() })),
+      .map((m) => ({
+        id: m.id,
+        externalId: m.externalId,
+        channel: m.channel,
+        from: m.from,
+        body: m.body,
+        quotedText: m.quotedText ?? "",
+        signature: m.signature ?? "",
+        channelRefs: m.channelRefs ?? {},
+        sequence: m.sequence,
+        at: m.at.toISOString(),
+      })),
     history: t.history.map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
   };
 }
+

@@ -1,20 +1,68 @@
-// Intake's configuration, parsed once at start.
+// Intake's configuration, parsed once at start. The integrations file (or JSON in the environment) is
+// read here too; its secrets are never logged or echoed in errors.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { commonEnv, loadConfig, port, positiveInt } from "@steward/config";
+import { ConfigError, boolFlag, commonEnv, loadConfig, port, positiveInt } from "@steward/config";
+import { parseIntegrations, type Integration, type RateLimit } from "./domain/integrations.ts";
 
 export const intakeEnv = z.object({
   ...commonEnv,
   INTAKE_HTTP_HOST: z.string().default("127.0.0.1"),
   INTAKE_HTTP_PORT: port.default(8080),
+  /** gRPC IntakeService; bound to INTAKE_GRPC_HOST (loopback by default). */
+  INTAKE_GRPC_HOST: z.string().default("127.0.0.1"),
   INTAKE_GRPC_PORT: port.default(50051),
   /** Largest JSON body accepted, bytes. */
   INTAKE_JSON_LIMIT: positiveInt.default(256 * 1024),
+  /** Largest raw e-mail (MIME) accepted by POST /v1/inbound/email, bytes. */
+  INTAKE_MIME_LIMIT: positiveInt.default(10 * 1024 * 1024),
+  /** Largest gRPC message, bytes. */
+  INTAKE_GRPC_MESSAGE_LIMIT: positiveInt.default(1024 * 1024),
+  /** Most submissions in one SubmitBatch stream. */
+  INTAKE_GRPC_BATCH_MAX: positiveInt.default(10_000),
   /** A customer's new message joins their open ticket on the same topic within this window. */
   INTAKE_FOLLOW_UP_WINDOW_HOURS: positiveInt.default(72),
+  /** How long a publish waits for Kafka before intake answers 503 (and nothing was accepted). */
+  INTAKE_PUBLISH_TIMEOUT_MS: positiveInt.default(10_000),
+  /** JSON file with the integrations (ids, API key hashes, webhook secrets, rate limits). */
+  INTAKE_INTEGRATIONS_FILE: z.string().min(1).optional(),
+  /** The same JSON inline (for containers); the file wins when both are set. */
+  INTAKE_INTEGRATIONS_JSON: z.string().min(1).optional(),
+  /** Development mode only (no integrations configured): requests without credentials act as integration `dev`. */
+  INTAKE_ALLOW_ANONYMOUS_DEV: boolFlag.default(true),
+  /** Default rate limit of a configured integration without its own, requests per second and burst. */
+  INTAKE_RATE_LIMIT_PER_SECOND: positiveInt.default(50),
+  INTAKE_RATE_LIMIT_BURST: positiveInt.default(100),
+  /** Rate limit of the development integration `dev`: high, so local load tests and benchmarks are not throttled. */
+  INTAKE_DEV_RATE_LIMIT_PER_SECOND: positiveInt.default(5_000),
+  INTAKE_DEV_RATE_LIMIT_BURST: positiveInt.default(10_000),
+  /** Signed webhooks: how far the signing time may be from our clock. */
+  INTAKE_SIGNATURE_TOLERANCE_SECONDS: positiveInt.default(300),
 });
 
-export type IntakeConfig = z.infer<typeof intakeEnv>;
+export type IntakeConfig = z.infer<typeof intakeEnv> & {
+  /** Configured integrations; undefined means development mode (the `dev` integration). */
+  integrations: Integration[] | undefined;
+  defaultRateLimit: RateLimit;
+  devRateLimit: RateLimit;
+};
 
 export function loadIntakeConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
-  return loadConfig(intakeEnv, env);
+  const base = loadConfig(intakeEnv, env);
+  const defaultRateLimit = { perSecond: base.INTAKE_RATE_LIMIT_PER_SECOND, burst: base.INTAKE_RATE_LIMIT_BURST };
+  const devRateLimit = { perSecond: base.INTAKE_DEV_RATE_LIMIT_PER_SECOND, burst: base.INTAKE_DEV_RATE_LIMIT_BURST };
+  let source: { variable: string; text: string } | undefined;
+  if (base.INTAKE_INTEGRATIONS_FILE) {
+    try {
+      source = { variable: "INTAKE_INTEGRATIONS_FILE", text: readFileSync(base.INTAKE_INTEGRATIONS_FILE, "utf8") };
+    } catch (err) {
+      throw new ConfigError([`INTAKE_INTEGRATIONS_FILE: cannot read ${base.INTAKE_INTEGRATIONS_FILE} (${(err as NodeJS.ErrnoException).code ?? "error"})`]);
+    }
+  } else if (base.INTAKE_INTEGRATIONS_JSON) {
+    source = { variable: "INTAKE_INTEGRATIONS_JSON", text: base.INTAKE_INTEGRATIONS_JSON };
+  }
+  if (!source) return { ...base, integrations: undefined, defaultRateLimit, devRateLimit };
+  const parsed = parseIntegrations(source.text, defaultRateLimit);
+  if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => `${source.variable}: ${p}`));
+  return { ...base, integrations: parsed.integrations, defaultRateLimit, devRateLimit };
 }

@@ -1,17 +1,32 @@
-// JSON schemas of intake's public HTTP contract; fastify validates with them and /docs is built from them.
+// JSON schemas of intake's public HTTP contract, for /docs. The domain validator
+// (domain/submission-validation.ts) is what decides; these mirror its limits.
 import { CHANNELS } from "./domain/submission.ts";
+import { SUBMISSION_LIMITS as L } from "./domain/submission-validation.ts";
 
-const stringMap = { type: "object", additionalProperties: { type: "string", maxLength: 2048 }, maxProperties: 64 } as const;
+const stringMap = (description: string) =>
+  ({
+    type: "object",
+    description,
+    propertyNames: { pattern: "^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$" },
+    additionalProperties: { type: "string", maxLength: L.mapValue },
+    maxProperties: L.mapEntries,
+  }) as const;
+
+const channelRefs = stringMap(
+  "The channel's own identifiers, kept with the ticket. email: messageId, inReplyTo, references (replies thread by them). " +
+    "phone: kind (call | callback | voicemail); a callback needs callbackNumber (or customer.phone) and may give preferredTime (ISO 8601 with zone, or asap); " +
+    "a voicemail may give recordingUrl (https) and durationSeconds. chat, social, web, api: free-form ids (conversationId, postId, url...).",
+);
 
 export const customerSchema = {
   type: "object",
   required: ["id"],
   additionalProperties: false,
   properties: {
-    id: { type: "string", minLength: 1, maxLength: 256 },
-    name: { type: "string", maxLength: 256 },
-    email: { type: "string", maxLength: 320 },
-    phone: { type: "string", maxLength: 64 },
+    id: { type: "string", minLength: 1, maxLength: L.customerId },
+    name: { type: "string", maxLength: L.customerName },
+    email: { type: "string", maxLength: L.customerEmail },
+    phone: { type: "string", maxLength: L.customerPhone },
     tier: { type: "string", enum: ["standard", "vip"] },
     language: { type: "string", pattern: "^[a-z]{2}$" },
   },
@@ -23,12 +38,13 @@ export const createTicketBody = {
   additionalProperties: false,
   properties: {
     channel: { type: "string", enum: [...CHANNELS] },
-    externalId: { type: "string", minLength: 1, maxLength: 256, description: "The integration's delivery id; re-sending it never creates a second ticket." },
+    externalId: { type: "string", minLength: 1, maxLength: L.externalId, description: "The integration's delivery id; re-sending it never creates a second ticket." },
     customer: customerSchema,
-    subject: { type: "string", maxLength: 1000 },
-    body: { type: "string", minLength: 1, maxLength: 200_000 },
-    threadId: { type: "string", minLength: 1, maxLength: 512 },
-    metadata: stringMap,
+    subject: { type: "string", maxLength: L.subject },
+    body: { type: "string", minLength: 1, maxLength: L.body, description: "For e-mail, quoted history and the signature are split off and kept apart." },
+    threadId: { type: "string", minLength: 1, maxLength: L.threadId },
+    metadata: stringMap("Free-form string values kept with the ticket."),
+    channelRefs,
   },
 } as const;
 
@@ -37,8 +53,9 @@ export const acceptedTicket = {
   properties: {
     ticketId: { type: "string" },
     messageId: { type: "string" },
-    duplicate: { type: "boolean" },
+    duplicate: { type: "boolean", description: "True when this delivery id was accepted before; the original ids are returned." },
     followUp: { type: "boolean" },
+    reference: { type: "string", description: "A short reference for people (e.g. ST-7K3M-Q9XA), derived from the ticket id." },
   },
 } as const;
 
@@ -47,11 +64,18 @@ export const addMessageBody = {
   required: ["externalId", "from", "body"],
   additionalProperties: false,
   properties: {
-    externalId: { type: "string", minLength: 1, maxLength: 256 },
+    externalId: { type: "string", minLength: 1, maxLength: L.externalId },
     from: { type: "string", enum: ["customer"] },
-    body: { type: "string", minLength: 1, maxLength: 200_000 },
+    body: { type: "string", minLength: 1, maxLength: L.body },
     channel: { type: "string", enum: [...CHANNELS] },
+    channelRefs,
   },
+} as const;
+
+export const inboundEmailBody = {
+  type: "string",
+  format: "binary",
+  description: "The message as sent (message/rfc822), or multipart/form-data with it in a field named email, mime or body-mime.",
 } as const;
 
 export const ticketIdParams = {

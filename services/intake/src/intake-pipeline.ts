@@ -1,14 +1,18 @@
-// The one pipeline every way in (HTTP, gRPC, the submissions topic) goes through: idempotency,
-// threading onto an existing ticket, a durable event on Kafka, then the ticket view.
-import { randomUUID, createHash } from "node:crypto";
+// The one pipeline every way in (HTTP, gRPC, the submissions topic, raw e-mail) goes through, after
+// the shared validator: idempotency, threading onto an existing ticket, a durable event on Kafka, then
+// the ticket view.
+import { randomUUID } from "node:crypto";
 import { Envelope, Topics, channelFromProto, channelToProto, type Channel } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
-import { deliveryKey, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
-import { channelThreadKey, topicThreadKey, type TicketStore, type TicketDoc } from "./ticket-store.ts";
+import { withSpan } from "@steward/telemetry";
+import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
+import { derivedEventId } from "./domain/event-ids.ts";
+import type { DeliveryDoc, TicketStore, TicketDoc } from "./ticket-store.ts";
 
 export interface SubmitResult {
   ticketId: string;
   messageId: string;
+  /** True when this delivery id was accepted before (a 2xx was already answered for it). */
   duplicate: boolean;
   followUp: boolean;
 }
@@ -30,12 +34,6 @@ export interface PipelineDeps {
 
 const PRODUCER = "intake";
 
-/** An event id derived from the delivery key: a re-published delivery carries the same id. */
-function eventIdFor(key: string): string {
-  const h = createHash("sha256").update(key).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
 export class IntakePipeline {
   private readonly deps: PipelineDeps;
   constructor(deps: PipelineDeps) {
@@ -46,11 +44,21 @@ export class IntakePipeline {
     return this.deps.now?.() ?? new Date();
   }
 
-  async submit(sub: IncomingSubmission): Promise<SubmitResult> {
+  /** Accepts one validated submission; resolves once its event is durably on Kafka. */
+  submit(sub: IncomingSubmission): Promise<SubmitResult> {
+    // Span attributes carry no personal data: channel and integration only, then the ticket id.
+    return withSpan("intake.submit", { attributes: { "steward.channel": sub.channel, "steward.integration": sub.integrationId } }, async (span) => {
+      const result = await this.accept(sub);
+      span.setAttributes({ "steward.ticket_id": result.ticketId, "steward.duplicate": result.duplicate, "steward.follow_up": result.followUp });
+      return result;
+    });
+  }
+
+  private async accept(sub: IncomingSubmission): Promise<SubmitResult> {
     const { store, bus } = this.deps;
     const key = deliveryKey(sub.integrationId, sub.externalId);
     const seen = await store.findDelivery(key);
-    if (seen) return this.redeliver(key, seen.ticketId, seen.messageId, seen.kind, seen.envelope, seen.published);
+    if (seen) return this.redeliver(seen);
 
     const now = this.now();
     const target = await this.findTarget(sub, now);
@@ -70,13 +78,13 @@ export class IntakePipeline {
           externalId: sub.externalId,
           from: "customer",
           body: sub.body,
-          quotedText: "",
+          quotedText: sub.quotedText ?? "",
           sequence,
           customer: toProtoCustomer(sub),
           channelRefs: sub.channelRefs ?? {},
         },
         PRODUCER,
-        { eventId: eventIdFor(key), occurredAt: now },
+        { eventId: derivedEventId(key), occurredAt: now },
       );
     } else {
       ticketId = randomUUID();
@@ -89,8 +97,8 @@ export class IntakePipeline {
           customer: toProtoCustomer(sub),
           subject: sub.subject ?? "",
           body: sub.body,
-          quotedText: "",
-          signature: "",
+          quotedText: sub.quotedText ?? "",
+          signature: sub.signature ?? "",
           threadId: sub.threadId ?? "",
           metadata: sub.metadata ?? {},
           channelRefs: sub.channelRefs ?? {},
@@ -98,9 +106,11 @@ export class IntakePipeline {
           integrationId: sub.integrationId,
         },
         PRODUCER,
-        { eventId: eventIdFor(key), occurredAt: now },
+        { eventId: derivedEventId(key), occurredAt: now },
       );
     }
+    // A follow-up keeps the ticket's own topic; it adds its channel ids.
+    const threadLinks = threadLinksOf(target ? { ...sub, subject: target.subject ?? undefined } : sub, target?.customer.id ?? sub.customer.id);
     const encoded = Buffer.from(Envelope.encode(envelope).finish());
     const recorded = await store.recordDelivery({
       _id: key,
@@ -109,30 +119,35 @@ export class IntakePipeline {
       kind: target ? "message" : "ticket",
       envelope: encoded,
       published: false,
+      threadLinks,
+      // message.received has no signature field: the view keeps a follow-up's signature from here.
+      ...(target && sub.signature ? { signature: sub.signature } : {}),
       createdAt: now,
     });
     if (!recorded) {
       // The same delivery raced us: answer with whatever the first request recorded.
       const first = await store.findDelivery(key);
       if (!first) throw new Error("delivery vanished after a duplicate key");
-      return this.redeliver(key, first.ticketId, first.messageId, first.kind, first.envelope, first.published);
+      return this.redeliver(first);
     }
     await bus.publish({ topic: Topics.received, envelope });
-    await this.writeView(envelope, sub);
+    await this.writeView(envelope, threadLinks, sub.signature);
     await store.markPublished(key);
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
   }
 
-  /** A re-delivery: publish the recorded event again if it never reached Kafka, answer the original ids. */
-  private async redeliver(key: string, ticketId: string, messageId: string, kind: "ticket" | "message", bytes: Buffer | { buffer: Uint8Array }, published: boolean): Promise<SubmitResult> {
-    if (!published) {
-      const raw = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer);
-      const envelope = Envelope.decode(raw);
+  /**
+   * A re-delivery answers the original ids. When the recorded event never reached Kafka (the first
+   * attempt got a 503) it is published now, exactly as recorded, and this counts as the first acceptance.
+   */
+  private async redeliver(seen: DeliveryDoc): Promise<SubmitResult> {
+    if (!seen.published) {
+      const envelope = Envelope.decode(storedBytes(seen.envelope));
       await this.deps.bus.publish({ topic: Topics.received, envelope });
-      await this.writeView(envelope, undefined);
-      await this.deps.store.markPublished(key);
+      await this.writeView(envelope, seen.threadLinks ?? [], seen.signature);
+      await this.deps.store.markPublished(seen._id);
     }
-    return { ticketId, messageId, duplicate: true, followUp: kind === "message" };
+    return { ticketId: seen.ticketId, messageId: seen.messageId, duplicate: seen.published, followUp: seen.kind === "message" };
   }
 
   private async findTarget(sub: IncomingSubmission, now: Date): Promise<TicketDoc | null> {
@@ -144,6 +159,10 @@ export class IntakePipeline {
       const byThread = await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId));
       if (byThread) return byThread;
     }
+    if (sub.threadRefs && sub.threadRefs.length > 0) {
+      const byRefs = await store.findByAnyThreadKey(sub.threadRefs.map((ref) => channelThreadKey(sub.channel, ref)));
+      if (byRefs) return byRefs;
+    }
     const topic = topicKey(sub.subject);
     if (topic) {
       return store.findOpenOnTopic(sub.customer.id, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
@@ -151,18 +170,18 @@ export class IntakePipeline {
     return null;
   }
 
-  private async writeView(envelope: Envelope, sub: IncomingSubmission | undefined): Promise<void> {
+  private async writeView(envelope: Envelope, threadLinks: string[], followUpSignature: string | undefined): Promise<void> {
     const { store } = this.deps;
     const at = envelope.occurredAt ?? this.now();
     const p = envelope.payload;
     if (p?.$case === "ticketReceived") {
       const v = p.value;
-      const channel = sub?.channel ?? channelNameOf(v.channel);
+      const channel = channelNameOf(v.channel);
       await store.createTicket({
         _id: envelope.ticketId,
         status: "new",
         channel,
-        customer: sub?.customer ?? fromProtoCustomer(v.customer),
+        customer: fromProtoCustomer(v.customer),
         subject: v.subject || null,
         topic: topicKey(v.subject) ?? null,
         language: null,
@@ -178,37 +197,33 @@ export class IntakePipeline {
         metadata: v.metadata,
         channelRefs: v.channelRefs,
         messageCount: 1,
-        messages: [{ id: v.messageId, externalId: v.externalId, channel, from: "customer", body: v.body, sequence: 1, at }],
+        messages: [{ id: v.messageId, externalId: v.externalId, channel, from: "customer", body: v.body, ...textParts(v.quotedText, v.signature), channelRefs: v.channelRefs, sequence: 1, at }],
         history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
         createdAt: at,
         updatedAt: at,
       });
-      await store.linkThreads(envelope.ticketId, threadKeysOf(customerIdOf(sub, v.customer), channel, v.threadId, v.subject), at);
     } else if (p?.$case === "messageReceived") {
       const v = p.value;
       const channel = channelNameOf(v.channel);
       await store.appendMessage(
         envelope.ticketId,
-        { id: v.messageId, externalId: v.externalId, channel, from: v.from === "agent" ? "agent" : "customer", body: v.body, sequence: v.sequence, at },
+        { id: v.messageId, externalId: v.externalId, channel, from: v.from === "agent" ? "agent" : "customer", body: v.body, ...textParts(v.quotedText, followUpSignature ?? ""), channelRefs: v.channelRefs, sequence: v.sequence, at },
         { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
       );
-      const ticket = await store.get(envelope.ticketId);
-      if (ticket) await store.linkThreads(ticket._id, threadKeysOf(ticket.customer.id, channel, sub?.threadId, ticket.subject ?? undefined), at);
     }
+    await store.linkThreads(envelope.ticketId, threadLinks, at);
   }
 }
 
-/** The keys a later message may thread by: its channel thread id, and (customer, topic). */
-function threadKeysOf(customerId: string, channel: ChannelName, threadId: string | undefined, subject: string | undefined): string[] {
-  const keys: string[] = [];
-  if (threadId) keys.push(channelThreadKey(channel, threadId));
-  const topic = topicKey(subject);
-  if (topic) keys.push(topicThreadKey(customerId, topic));
-  return keys;
+/** The stored envelope bytes: a Buffer, or the driver's Binary (whose buffer may be longer than its content). */
+function storedBytes(value: Buffer | { buffer: Uint8Array; position?: number }): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  const bytes = Buffer.from(value.buffer);
+  return value.position === undefined ? bytes : bytes.subarray(0, value.position);
 }
 
-function customerIdOf(sub: IncomingSubmission | undefined, c: { id: string } | undefined): string {
-  return sub?.customer.id ?? c?.id ?? "unknown";
+function textParts(quotedText: string, signature: string): { quotedText?: string; signature?: string } {
+  return { ...(quotedText ? { quotedText } : {}), ...(signature ? { signature } : {}) };
 }
 
 function toProtoCustomer(sub: IncomingSubmission) {

@@ -1,16 +1,65 @@
 // Keeps the ticket view current from the other services' events (triage, routing, escalation),
-// so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place.
-import { Topics, priorityFromProto, type Envelope } from "@steward/proto";
-import type { EventBus, Subscription } from "@steward/messaging";
-import type { HistoryEntry, TicketStore } from "./ticket-store.ts";
+// so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
+// each new ticket's acknowledgement once triage knows the customer's language.
+import { Topics, channelToProto, priorityFromProto, type Envelope } from "@steward/proto";
+import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
+import { acknowledgementFor } from "./domain/acknowledgement.ts";
+import { derivedEventId } from "./domain/event-ids.ts";
+import type { HistoryEntry, TicketDoc, TicketStore } from "./ticket-store.ts";
 
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector"): Promise<Subscription> {
   return bus.subscribe({
     groupId,
     topics: [Topics.triaged, Topics.routing, Topics.escalation],
     partitionsConsumedConcurrently: 6,
-    handler: async ({ envelope }) => project(store, envelope),
+    handler: async ({ envelope }) => {
+      await project(store, envelope);
+      const p = envelope.payload;
+      if (p?.$case === "ticketTriaged" && !p.value.retriage && envelope.ticketId) await acknowledge(bus, store, envelope.ticketId, p.value.language);
+    },
   });
+}
+
+export class TicketViewMissingError extends Error {
+  readonly code = "TICKET_VIEW_MISSING";
+  constructor(ticketId: string) {
+    super(`ticket ${ticketId} is not in the view yet`);
+    this.name = "TicketViewMissingError";
+  }
+}
+
+/** Where the acknowledgement goes on the ticket's channel: the e-mail address, the callback number, else the customer id. */
+function recipientOf(t: TicketDoc): string {
+  if (t.channel === "email" && t.customer.email) return t.customer.email;
+  if (t.channel === "phone") return t.channelRefs["callbackNumber"] ?? t.customer.phone ?? t.customer.id;
+  return t.customer.id;
+}
+
+/**
+ * Publishes the ticket's acknowledgement once (derived event id, and a history line that marks it
+ * sent). Automatic e-mails (out-of-office replies, bulk mail) get none, so two auto-responders
+ * cannot keep answering each other.
+ */
+export async function acknowledge(bus: EventBus, store: TicketStore, ticketId: string, triagedLanguage: string): Promise<void> {
+  const ticket = await store.get(ticketId);
+  // The view is written right after ticket.received is published; retry until it is there.
+  if (!ticket) throw new TicketViewMissingError(ticketId);
+  const eventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
+  if (ticket.history.some((h) => h.eventId === eventId)) return;
+  if (ticket.metadata["autoSubmitted"]) return;
+  const ack = acknowledgementFor(ticketId, [triagedLanguage, ticket.customer.language]);
+  const at = new Date();
+  await bus.publish({
+    topic: Topics.outbound,
+    envelope: newEnvelope(
+      "notification",
+      ticketId,
+      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference },
+      "intake",
+      { eventId, occurredAt: at },
+    ),
+  });
+  await store.applyEvent(ticketId, { eventId, type: "notification", at, actor: "intake", detail: { kind: "acknowledgement", language: ack.language, reference: ack.reference } }, {});
 }
 
 export async function project(store: TicketStore, envelope: Envelope): Promise<void> {

@@ -1,4 +1,5 @@
-// Starts intake from its config: store, event bus, pipeline, projector and the HTTP server.
+// Starts intake from its config: store, event bus, pipeline, the three ways in (HTTP, gRPC, the
+// submissions topic), and the projector that keeps the ticket view current and sends acknowledgements.
 import { connectStore } from "@steward/store";
 import { createKafkaJsBus } from "@steward/messaging";
 import { createLogger, startTelemetry } from "@steward/telemetry";
@@ -7,32 +8,64 @@ import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
 import { buildIntakeApp } from "./app.ts";
+import { bindGrpc, buildIntakeGrpcServer, closeGrpc } from "./grpc-server.ts";
+import { startSubmissionConsumer } from "./submission-consumer.ts";
+import { WebhookReplays } from "./webhook-replays.ts";
+import { DEV_INTEGRATION_ID, IntegrationRegistry } from "./domain/integrations.ts";
+import { TokenBuckets } from "./domain/rate-limiter.ts";
 
 export interface RunningIntake {
   httpUrl: string;
+  /** host:port of the gRPC IntakeService. */
+  grpcAddress: string;
   close(): Promise<void>;
 }
+
+const REPLAY_SWEEP_MS = 60_000;
 
 export async function startIntake(config: IntakeConfig): Promise<RunningIntake> {
   const stopTelemetry = startTelemetry("intake");
   const log = createLogger("intake", config.LOG_LEVEL);
+  const registry = new IntegrationRegistry({
+    ...(config.integrations ? { integrations: config.integrations } : {}),
+    devRateLimit: config.devRateLimit,
+    allowAnonymousDev: config.INTAKE_ALLOW_ANONYMOUS_DEV,
+  });
+  if (registry.devMode) {
+    log.warn(
+      { integration: DEV_INTEGRATION_ID, anonymous: registry.anonymousAllowed },
+      "no integrations configured: the development API key is active (set INTAKE_INTEGRATIONS_FILE in production)",
+    );
+  } else {
+    log.info({ integrations: config.integrations?.map((i) => i.id) }, "integrations loaded");
+  }
+
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake" });
   const store = new TicketStore(storeConn.db);
   await store.init();
+  const replays = new WebhookReplays(storeConn.db);
   const bus = createKafkaJsBus({
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-intake",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
+    publishTimeoutMs: config.INTAKE_PUBLISH_TIMEOUT_MS,
     log,
   });
   await bus.ensureTopics();
   const pipeline = new IntakePipeline({ store, bus, followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000 });
+  const limiter = new TokenBuckets();
+  const now = () => Date.now();
+  const toleranceMs = config.INTAKE_SIGNATURE_TOLERANCE_SECONDS * 1000;
+
   const projector = await startProjector(bus, store);
+  const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
   const app = await buildIntakeApp({
     pipeline,
     store,
     logger: log,
     bodyLimit: config.INTAKE_JSON_LIMIT,
+    mimeLimit: config.INTAKE_MIME_LIMIT,
+    auth: { registry, limiter, replays, signatureToleranceMs: toleranceMs, now, log },
     ready: async () => {
       const checks: Record<string, string> = {};
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
@@ -41,12 +74,25 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
     },
   });
+  const grpc = buildIntakeGrpcServer({ pipeline, registry, limiter, now, log, messageLimit: config.INTAKE_GRPC_MESSAGE_LIMIT, batchMax: config.INTAKE_GRPC_BATCH_MAX });
   const address = await app.listen({ host: config.INTAKE_HTTP_HOST, port: config.INTAKE_HTTP_PORT });
-  log.info({ address }, "intake listening");
+  const grpcPort = await bindGrpc(grpc, config.INTAKE_GRPC_HOST, config.INTAKE_GRPC_PORT);
+  const grpcAddress = `${config.INTAKE_GRPC_HOST}:${grpcPort}`;
+  log.info({ address, grpc: grpcAddress }, "intake listening");
+
+  // Seen signed deliveries only matter within the signature window (both sides of our clock).
+  const sweeper = setInterval(() => {
+    replays.sweep(new Date(Date.now() - 2 * toleranceMs)).catch((err: unknown) => log.warn({ err }, "sweeping seen webhook deliveries failed"));
+  }, REPLAY_SWEEP_MS);
+  sweeper.unref();
+
   return {
     httpUrl: address,
+    grpcAddress,
     async close() {
-      await app.close();
+      clearInterval(sweeper);
+      await Promise.all([app.close(), closeGrpc(grpc)]);
+      await submissions.stop();
       await projector.stop();
       await bus.close();
       await storeConn.close();

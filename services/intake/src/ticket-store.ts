@@ -3,7 +3,7 @@
 // events; each write is conditional so replays and re-deliveries change nothing twice.
 import type { Collection, Db } from "@steward/store";
 import { isDuplicateKeyError } from "@steward/store";
-import type { ChannelName, CustomerRef } from "./domain/submission.ts";
+import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
 
 export interface StoredMessage {
   id: string;
@@ -12,6 +12,9 @@ export interface StoredMessage {
   from: "customer" | "agent";
   body: string;
   quotedText?: string;
+  signature?: string;
+  /** The channel's ids for this message (e-mail Message-ID, call id, callback number...). */
+  channelRefs?: Record<string, string>;
   sequence: number;
   at: Date;
 }
@@ -60,6 +63,10 @@ export interface DeliveryDoc {
   /** The encoded envelope, so a re-delivery after a failed publish sends exactly the same event. */
   envelope: Buffer;
   published: boolean;
+  /** Thread keys to point at the ticket once the event is out (kept so a re-delivery links the same). */
+  threadLinks?: string[];
+  /** A follow-up's signature block, for the view (message.received does not carry one). */
+  signature?: string;
   createdAt: Date;
 }
 
@@ -121,6 +128,15 @@ export class TicketStore {
     return link ? this.get(link.ticketId) : null;
   }
 
+  /** The ticket of the first key that leads to one. */
+  async findByAnyThreadKey(keys: readonly string[]): Promise<TicketDoc | null> {
+    for (const key of keys) {
+      const ticket = await this.findByThreadKey(key);
+      if (ticket) return ticket;
+    }
+    return null;
+  }
+
   /** The customer's open ticket on the same topic, if it moved since `since`. */
   async findOpenOnTopic(customerId: string, topic: string, since: Date): Promise<TicketDoc | null> {
     const link = await this.threads.findOne({ _id: topicThreadKey(customerId, topic) });
@@ -171,10 +187,4 @@ export class TicketStore {
   }
 }
 
-export function topicThreadKey(customerId: string, topic: string): string {
-  return `topic:${customerId}:${topic}`;
-}
-
-export function channelThreadKey(channel: string, threadId: string): string {
-  return `thread:${channel}:${threadId}`;
-}
+export { topicThreadKey, channelThreadKey } from "./domain/submission.ts";

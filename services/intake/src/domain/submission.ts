@@ -16,14 +16,24 @@ export interface IncomingSubmission {
   externalId: string;
   customer: CustomerRef;
   subject?: string;
+  /** The customer's new text (for e-mail: quoted history and signature removed). */
   body: string;
+  quotedText?: string;
+  signature?: string;
   threadId?: string;
+  /** Channel message ids this message answers, newest first (e-mail In-Reply-To, then References). */
+  threadRefs?: string[];
+  /** This message's own id in its channel (e-mail Message-ID): later replies thread by it. */
+  channelMessageId?: string;
   metadata?: Record<string, string>;
   channelRefs?: Record<string, string>;
   /** Set when the integration posts to a known ticket's messages. */
   ticketId?: string;
   integrationId: string;
 }
+
+/** A submission that passed validation; the adapter adds the integration it authenticated. */
+export type ValidSubmission = Omit<IncomingSubmission, "integrationId">;
 
 /** The idempotency key: one integration's delivery id, whatever path the submission came by. */
 export function deliveryKey(integrationId: string, externalId: string): string {
@@ -37,4 +47,25 @@ export function topicKey(subject: string | undefined): string | undefined {
   if (!subject) return undefined;
   const key = subject.replace(REPLY_PREFIX, "").replace(/\s+/g, " ").trim().toLowerCase();
   return key.length > 0 ? key : undefined;
+}
+
+export function topicThreadKey(customerId: string, topic: string): string {
+  return `topic:${customerId}:${topic}`;
+}
+
+export function channelThreadKey(channel: string, threadId: string): string {
+  return `thread:${channel}:${threadId}`;
+}
+
+/**
+ * The keys a later message may thread by: its channel thread id, its own channel message id, and
+ * (customer, topic) when it has a subject.
+ */
+export function threadLinksOf(sub: Pick<IncomingSubmission, "channel" | "threadId" | "channelMessageId" | "subject">, customerId: string): string[] {
+  const keys: string[] = [];
+  if (sub.threadId) keys.push(channelThreadKey(sub.channel, sub.threadId));
+  if (sub.channelMessageId) keys.push(channelThreadKey(sub.channel, sub.channelMessageId));
+  const topic = topicKey(sub.subject);
+  if (topic) keys.push(topicThreadKey(customerId, topic));
+  return [...new Set(keys)];
 }

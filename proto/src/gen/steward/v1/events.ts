@@ -54,6 +54,7 @@ export interface Envelope {
     | { $case: "escalationAction"; value: EscalationAction }
     | { $case: "notification"; value: Notification }
     | { $case: "noEligibleAgent"; value: NoEligibleAgent }
+    | { $case: "ownedWorkDelivered"; value: OwnedWorkDelivered }
     | undefined;
 }
 
@@ -138,6 +139,12 @@ export interface NoEligibleAgent {
   reasons: string[];
 }
 
+/** Owned work that waited for its owner entered their load (they are available with a free slot). */
+export interface OwnedWorkDelivered {
+  agentId: string;
+  channel: Channel;
+}
+
 export interface PassedOver {
   agentId: string;
   reason: string;
@@ -195,6 +202,11 @@ export interface TicketResolved {
 export interface TicketReopened {
   ownerId: string;
   messageId: string;
+  /**
+   * True when the owner had no free slot (or was away): the ticket waits for them outside their load
+   * until owned_work_delivered.
+   */
+  heldForOwner: boolean;
 }
 
 export interface OwnerReassigned {
@@ -202,6 +214,11 @@ export interface OwnerReassigned {
   toAgentId: string;
   supervisorId: string;
   reason: string;
+  /**
+   * True when the new owner had no free slot (or was away): the ticket waits for them outside their
+   * load until owned_work_delivered.
+   */
+  heldForOwner: boolean;
 }
 
 export interface CollaboratorAdded {
@@ -384,6 +401,9 @@ export const Envelope: MessageFns<Envelope> = {
         break;
       case "noEligibleAgent":
         NoEligibleAgent.encode(message.payload.value, writer.uint32(226).fork()).join();
+        break;
+      case "ownedWorkDelivered":
+        OwnedWorkDelivered.encode(message.payload.value, writer.uint32(234).fork()).join();
         break;
     }
     return writer;
@@ -608,6 +628,17 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: "noEligibleAgent", value: NoEligibleAgent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.payload = {
+              $case: "ownedWorkDelivered",
+              value: OwnedWorkDelivered.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -716,6 +747,10 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: "noEligibleAgent", value: NoEligibleAgent.fromJSON(object.noEligibleAgent) }
         : isSet(object.no_eligible_agent)
         ? { $case: "noEligibleAgent", value: NoEligibleAgent.fromJSON(object.no_eligible_agent) }
+        : isSet(object.ownedWorkDelivered)
+        ? { $case: "ownedWorkDelivered", value: OwnedWorkDelivered.fromJSON(object.ownedWorkDelivered) }
+        : isSet(object.owned_work_delivered)
+        ? { $case: "ownedWorkDelivered", value: OwnedWorkDelivered.fromJSON(object.owned_work_delivered) }
         : undefined,
     };
   },
@@ -778,6 +813,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.notification = Notification.toJSON(message.payload.value);
     } else if (message.payload?.$case === "noEligibleAgent") {
       obj.noEligibleAgent = NoEligibleAgent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "ownedWorkDelivered") {
+      obj.ownedWorkDelivered = OwnedWorkDelivered.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -2101,6 +2138,85 @@ export const NoEligibleAgent: MessageFns<NoEligibleAgent> = {
   },
 };
 
+function createBaseOwnedWorkDelivered(): OwnedWorkDelivered {
+  return { agentId: "", channel: 0 };
+}
+
+export const OwnedWorkDelivered: MessageFns<OwnedWorkDelivered> = {
+  encode(message: OwnedWorkDelivered, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OwnedWorkDelivered {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOwnedWorkDelivered();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OwnedWorkDelivered {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+    };
+  },
+
+  toJSON(message: OwnedWorkDelivered): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    return obj;
+  },
+};
+
 function createBasePassedOver(): PassedOver {
   return { agentId: "", reason: "" };
 }
@@ -2977,7 +3093,7 @@ export const TicketResolved: MessageFns<TicketResolved> = {
 };
 
 function createBaseTicketReopened(): TicketReopened {
-  return { ownerId: "", messageId: "" };
+  return { ownerId: "", messageId: "", heldForOwner: false };
 }
 
 export const TicketReopened: MessageFns<TicketReopened> = {
@@ -2987,6 +3103,9 @@ export const TicketReopened: MessageFns<TicketReopened> = {
     }
     if (message.messageId !== "") {
       writer.uint32(18).string(message.messageId);
+    }
+    if (message.heldForOwner !== false) {
+      writer.uint32(24).bool(message.heldForOwner);
     }
     return writer;
   },
@@ -3020,6 +3139,14 @@ export const TicketReopened: MessageFns<TicketReopened> = {
             message.messageId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.heldForOwner = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3044,6 +3171,11 @@ export const TicketReopened: MessageFns<TicketReopened> = {
         : isSet(object.message_id)
         ? globalThis.String(object.message_id)
         : "",
+      heldForOwner: isSet(object.heldForOwner)
+        ? globalThis.Boolean(object.heldForOwner)
+        : isSet(object.held_for_owner)
+        ? globalThis.Boolean(object.held_for_owner)
+        : false,
     };
   },
 
@@ -3055,12 +3187,15 @@ export const TicketReopened: MessageFns<TicketReopened> = {
     if (message.messageId !== "") {
       obj.messageId = message.messageId;
     }
+    if (message.heldForOwner !== false) {
+      obj.heldForOwner = message.heldForOwner;
+    }
     return obj;
   },
 };
 
 function createBaseOwnerReassigned(): OwnerReassigned {
-  return { fromAgentId: "", toAgentId: "", supervisorId: "", reason: "" };
+  return { fromAgentId: "", toAgentId: "", supervisorId: "", reason: "", heldForOwner: false };
 }
 
 export const OwnerReassigned: MessageFns<OwnerReassigned> = {
@@ -3076,6 +3211,9 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.heldForOwner !== false) {
+      writer.uint32(40).bool(message.heldForOwner);
     }
     return writer;
   },
@@ -3125,6 +3263,14 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.heldForOwner = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3155,6 +3301,11 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
         ? globalThis.String(object.supervisor_id)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      heldForOwner: isSet(object.heldForOwner)
+        ? globalThis.Boolean(object.heldForOwner)
+        : isSet(object.held_for_owner)
+        ? globalThis.Boolean(object.held_for_owner)
+        : false,
     };
   },
 
@@ -3171,6 +3322,9 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
     }
     if (message.reason !== "") {
       obj.reason = message.reason;
+    }
+    if (message.heldForOwner !== false) {
+      obj.heldForOwner = message.heldForOwner;
     }
     return obj;
   },

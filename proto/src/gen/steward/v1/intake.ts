@@ -64,6 +64,10 @@ export interface SubmitResponse {
   duplicate: boolean;
   /** True when the submission joined an existing ticket as a follow-up. */
   followUp: boolean;
+  /** The accepted message's id (the ticket's first message for a new ticket). */
+  messageId: string;
+  /** SubmitBatch: the position of the submission in the request stream, counted from 0. */
+  index: number;
 }
 
 export interface SubmitBatchRequest {
@@ -571,7 +575,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
 };
 
 function createBaseSubmitResponse(): SubmitResponse {
-  return { ticketId: "", duplicate: false, followUp: false };
+  return { ticketId: "", duplicate: false, followUp: false, messageId: "", index: 0 };
 }
 
 export const SubmitResponse: MessageFns<SubmitResponse> = {
@@ -584,6 +588,12 @@ export const SubmitResponse: MessageFns<SubmitResponse> = {
     }
     if (message.followUp !== false) {
       writer.uint32(24).bool(message.followUp);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(34).string(message.messageId);
+    }
+    if (message.index !== 0) {
+      writer.uint32(40).uint32(message.index);
     }
     return writer;
   },
@@ -625,6 +635,22 @@ export const SubmitResponse: MessageFns<SubmitResponse> = {
             message.followUp = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -650,6 +676,12 @@ export const SubmitResponse: MessageFns<SubmitResponse> = {
         : isSet(object.follow_up)
         ? globalThis.Boolean(object.follow_up)
         : false,
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
     };
   },
 
@@ -663,6 +695,12 @@ export const SubmitResponse: MessageFns<SubmitResponse> = {
     }
     if (message.followUp !== false) {
       obj.followUp = message.followUp;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
     }
     return obj;
   },
