@@ -137,18 +137,18 @@ export async function project(store: TicketStore, envelope: Envelope): Promise<v
       return;
     case "slaUpdated": {
       const s = p.value;
-      await store.applyEvent(id, entry("escalation", { level: s.level }), {
-        sla: {
-          policy: s.policy,
-          policyVersion: s.policyVersion,
-          firstResponseDue: s.firstResponseDue?.toISOString() ?? null,
-          nextResponseDue: s.nextResponseDue?.toISOString() ?? null,
-          resolutionDue: s.resolutionDue?.toISOString() ?? null,
-          paused: s.paused,
-          warnings: s.warnings,
-          breaches: s.breaches,
-          level: s.level,
-        },
+      await store.applyEvent(id, entry("escalation", { level: s.level }), {});
+      await store.applySlaView(id, {
+        policy: s.policy,
+        policyVersion: s.policyVersion,
+        firstResponseDue: s.firstResponseDue?.toISOString() ?? null,
+        nextResponseDue: s.nextResponseDue?.toISOString() ?? null,
+        resolutionDue: s.resolutionDue?.toISOString() ?? null,
+        paused: s.paused,
+        warnings: s.warnings,
+        breaches: s.breaches,
+        level: s.level,
+        revision: s.revision,
       });
       return;
     }

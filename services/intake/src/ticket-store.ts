@@ -185,6 +185,17 @@ export class TicketStore {
       await this.tickets.updateOne(filter, { $set: { status } });
     }
   }
+
+  /**
+   * Shows an SLA view unless a newer one is already shown: two escalation instances may publish one
+   * ticket's views close together, and the later revision must win whatever the arrival order.
+   */
+  async applySlaView(ticketId: string, sla: Record<string, unknown> & { revision: number }): Promise<void> {
+    await this.tickets.updateOne(
+      { _id: ticketId, $or: [{ sla: null }, { "sla.revision": { $lt: sla.revision } }] },
+      { $set: { sla } },
+    );
+  }
 }
 
 export { topicThreadKey, channelThreadKey } from "./domain/submission.ts";
