@@ -3,11 +3,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Envelope, Topics } from "@steward/proto";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { createKafkaJsBus } from "./kafkajs-bus.ts";
+import { createPlatformaticBus } from "./platformatic-bus.ts";
 import { newEnvelope } from "./envelope.ts";
 import type { BusOptions, EventBus, IncomingEvent } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 
-const implementations: Array<[string, (o: BusOptions) => EventBus]> = [["kafkajs", createKafkaJsBus]];
+const implementations: Array<[string, (o: BusOptions) => EventBus]> = [
+  ["kafkajs", createKafkaJsBus],
+  ["platformatic", createPlatformaticBus],
+];
 
 describe.each(implementations)("EventBus over %s", (_name, create) => {
   const t = isolatedEnv("bus");
@@ -81,9 +85,66 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     expect(dead.find((e) => e.envelope.ticketId === "poison")?.headers["steward-dlq-reason"]).toBe("handler");
   });
 
+  it("hands a group over after a clean stop: the next consumer starts after the last handled event", async () => {
+    const producer = bus();
+    await producer.ensureTopics();
+    const publishBatch = (from: number) =>
+      producer.publish(Array.from({ length: 10 }, (_, i) => ({ topic: Topics.routing, envelope: newEnvelope("ticketQueued", `h-${from + i}`, { group: "g", priority: 1, reason: "" }, "test") })));
+    const first: string[] = [];
+    const sub = await bus().subscribe({ groupId: "handover-check", topics: [Topics.routing], handler: async (e) => void first.push(e.envelope.ticketId) });
+    await publishBatch(0);
+    await waitFor(() => first.length >= 10, { what: "the first ten events", timeoutMs: 30_000 });
+    await sub.stop();
+    await publishBatch(10);
+    const second: string[] = [];
+    await bus().subscribe({ groupId: "handover-check", topics: [Topics.routing], handler: async (e) => void second.push(e.envelope.ticketId) });
+    const later = Array.from({ length: 10 }, (_, i) => `h-${10 + i}`);
+    await waitFor(() => later.every((id) => second.includes(id)), { what: "the ten events published after the stop", timeoutMs: 30_000 });
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+  });
+
   it("fails a publish with KafkaUnavailableError when no broker answers", async () => {
     const b = create({ brokers: ["127.0.0.1:1"], clientId: "nobody", publishTimeoutMs: 1_500 });
     buses.push(b);
     await expect(b.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", "x", { group: "g", priority: 1, reason: "" }, "test") })).rejects.toBeInstanceOf(KafkaUnavailableError);
+  });
+});
+
+describe("EventBus clients side by side", () => {
+  const t = isolatedEnv("bus-mixed");
+  const buses: EventBus[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(buses.map((b) => b.close()));
+  });
+
+  it("lets a kafkajs and a platformatic consumer share one group without losing an event", async () => {
+    const make = (create: (o: BusOptions) => EventBus) => {
+      const b = create({ brokers: t.brokers, clientId: "bus-mixed", topicPrefix: t.topicPrefix, partitions: 6 });
+      buses.push(b);
+      return b;
+    };
+    const producer = make(createKafkaJsBus);
+    await producer.ensureTopics();
+    const seen: Array<{ by: string; id: string }> = [];
+    const subscribe = (by: string, b: EventBus) => b.subscribe({ groupId: "mixed", topics: [Topics.escalation], handler: async (e) => void seen.push({ by, id: e.envelope.ticketId }) });
+    await subscribe("kafkajs", make(createKafkaJsBus));
+    await subscribe("platformatic", make(createPlatformaticBus));
+    // Keep publishing until both members have been given partitions (the group settles after a rebalance).
+    const ids: string[] = [];
+    await waitFor(
+      async () => {
+        const batch = Array.from({ length: 12 }, (_, i) => `m-${ids.length + i}`);
+        ids.push(...batch);
+        await producer.publish(batch.map((id) => ({ topic: Topics.escalation, envelope: newEnvelope("ticketQueued", id, { group: "g", priority: 1, reason: "" }, "test") })));
+        await new Promise((r) => setTimeout(r, 500));
+        return new Set(seen.map((s) => s.by)).size === 2;
+      },
+      { what: "events handled by both clients", timeoutMs: 45_000 },
+    );
+    await waitFor(() => ids.every((id) => seen.some((s) => s.id === id)), { what: "every event handled", timeoutMs: 30_000 });
+    const counts = new Map<string, number>();
+    for (const s of seen) counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
+    // At least once: a rebalance may repeat a few events, never lose one.
+    expect(ids.filter((id) => !counts.has(id))).toEqual([]);
   });
 });

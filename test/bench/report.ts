@@ -1,0 +1,169 @@
+// The Markdown report of a bench run: per-rate latency and errors for Steward and the floor, ratios,
+// the client comparison, CPU and memory per process, and the profile summary.
+import type { BenchResults, PhaseResult, StepResult } from "./run.ts";
+import { fmtMs, round } from "./stats.ts";
+
+const row = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
+
+function stepRow(s: StepResult): string {
+  const e = s.errors;
+  const errs = [e.non202 && `${e.non202} non-202`, e.timeouts && `${e.timeouts} timeouts`, e.connection && `${e.connection} conn`, e.lost && `${e.lost} lost`, e.unassigned && `${e.unassigned} unassigned`].filter(Boolean).join(", ") || "0";
+  const o = s.intakeToOffer;
+  const a = s.intakeToAssignment;
+  return row([
+    s.rate,
+    s.achievedOffersPerS,
+    fmtMs(s.intakeAnswer.p50),
+    fmtMs(s.intakeAnswer.p99),
+    `${fmtMs(o.p50)} / ${fmtMs(o.p90)} / ${fmtMs(o.p99)} / ${fmtMs(o.max)}`,
+    a ? `${fmtMs(a.p50)} / ${fmtMs(a.p99)} / ${fmtMs(a.max)}` : "–",
+    errs,
+    `${s.cpu.totalSeconds} s (${s.cpu.oursPercentOfMachine}%)`,
+    s.cpuMsPerTicket ?? "–",
+    `${s.cpu.machineBusyPercent}%`,
+    s.pass ? "pass" : "**fail**",
+  ]);
+}
+
+function phaseTitle(p: PhaseResult): string {
+  return p.system === "steward" ? `Steward (services on ${p.client})` : `Floor over ${p.client}`;
+}
+
+function phaseTable(p: PhaseResult): string {
+  return [
+    `### ${phaseTitle(p)}: highest passing rate ${p.maxPassingRate ?? "none"} tickets/s`,
+    "",
+    row(["offered /s", "offers /s", "intake p50", "intake p99", "to offer p50 / p90 / p99 / max", "to assignment p50 / p99 / max", "errors", "our CPU (share of machine)", "CPU ms per ticket", "machine busy (everyone)", "p99 ≤ target"]),
+    row(Array(11).fill("---")),
+    ...p.steps.map(stepRow),
+    "",
+  ].join("\n");
+}
+
+function cpuTable(p: PhaseResult): string {
+  const step = [...p.steps].reverse().find((s) => s.pass) ?? p.steps[p.steps.length - 1];
+  if (!step) return "";
+  const names = Object.keys(step.cpu.seconds).sort((a, b) => (step.cpu.seconds[b] ?? 0) - (step.cpu.seconds[a] ?? 0));
+  const total = step.cpu.totalSeconds || 1;
+  return [
+    `CPU and memory per process, ${phaseTitle(p)} at ${step.rate} tickets/s (${step.durationS} s measured):`,
+    "",
+    row(["process", "CPU s", "% of one core", "share of our CPU", "peak RSS in step (MiB)", "peak RSS over phase, VmHWM (MiB)"]),
+    row(Array(6).fill("---")),
+    ...names.map((n) => row([n, step.cpu.seconds[n] ?? 0, `${step.cpu.percentOfCore[n] ?? 0}%`, `${round(((step.cpu.seconds[n] ?? 0) / total) * 100, 1)}%`, step.peakRssMb[n] ?? "–", p.lifetimePeakRssMb[n] ?? "–"])),
+    "",
+  ].join("\n");
+}
+
+function storeOpsTable(p: PhaseResult): string {
+  const step = [...p.steps].reverse().find((s) => s.storeOps && s.storeOps.length > 0);
+  if (!step?.storeOps) return "";
+  return [
+    `Store commands during the measured ${step.durationS} s at ${step.rate} tickets/s (--store-trace: through a timing proxy), by total time:`,
+    "",
+    row(["service", "command", "collection", "count", "per ticket", "total ms", "mean ms", "max ms"]),
+    row(Array(8).fill("---")),
+    ...step.storeOps.slice(0, 20).map((o) => row([o.app, o.command, o.collection || "–", o.count, step.sent > 0 ? round(o.count / step.sent, 2) : "–", o.totalMs, round(o.totalMs / Math.max(1, o.count), 2), o.maxMs])),
+    "",
+  ].join("\n");
+}
+
+function ratios(r: BenchResults): string {
+  const steward = r.phases.find((p) => p.phase === "steward");
+  const floor = r.phases.find((p) => p.phase === "floor-kafkajs") ?? r.phases.find((p) => p.system === "floor");
+  if (!steward || !floor) return "";
+  const lines = [
+    `## Steward against the floor (${floor.client})`,
+    "",
+    `Highest rate with p99 intake-to-offer ≤ ${r.options.thresholdMs} ms: Steward ${steward.maxPassingRate ?? "none"}, floor ${floor.maxPassingRate ?? "none"} tickets/s` +
+      (steward.maxPassingRate && floor.maxPassingRate ? ` (ratio ${round(steward.maxPassingRate / floor.maxPassingRate, 2)}).` : "."),
+    "",
+    row(["offered /s", "Steward p50", "floor p50", "p50 ratio", "Steward p99", "floor p99", "p99 ratio", "throughput ratio"]),
+    row(Array(8).fill("---")),
+  ];
+  for (const s of steward.steps) {
+    const f = floor.steps.find((x) => x.rate === s.rate);
+    if (!f) continue;
+    const ratio = (a: number | null, b: number | null) => (a === null ? "∞" : b === null || b === 0 ? "–" : `${round(a / b, 1)}×`);
+    lines.push(row([s.rate, fmtMs(s.intakeToOffer.p50), fmtMs(f.intakeToOffer.p50), ratio(s.intakeToOffer.p50, f.intakeToOffer.p50), fmtMs(s.intakeToOffer.p99), fmtMs(f.intakeToOffer.p99), ratio(s.intakeToOffer.p99, f.intakeToOffer.p99), f.achievedOffersPerS > 0 ? round(s.achievedOffersPerS / f.achievedOffersPerS, 2) : "–"]));
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+function clientComparison(r: BenchResults): string {
+  const a = r.phases.find((p) => p.phase === "floor-kafkajs");
+  const b = r.phases.find((p) => p.phase === "floor-platformatic");
+  if (!a || !b) return "";
+  // CPU per ticket is the comparison a busy, shared machine distorts least.
+  const perTicket = (s: StepResult | undefined, pick: (name: string) => boolean) => {
+    if (!s || s.achievedOffersPerS <= 0) return "–";
+    const cpu = Object.entries(s.cpu.seconds).filter(([n]) => pick(n)).reduce((t, [, v]) => t + v, 0);
+    return round((cpu * 1000) / (s.achievedOffersPerS * s.durationS), 2);
+  };
+  const clients = (n: string) => n.startsWith("floor-");
+  const broker = (n: string) => n.startsWith("kafka");
+  const lat = (s: StepResult | undefined) => (s ? `${fmtMs(s.intakeToOffer.p50)} / ${fmtMs(s.intakeToOffer.p99)}` : "–");
+  const lines = [
+    "## Kafka clients through the EventBus (floor pipeline)",
+    "",
+    `Highest passing rate: kafkajs ${a.maxPassingRate ?? "none"}, platformatic ${b.maxPassingRate ?? "none"} tickets/s. ` +
+      "CPU per ticket: the four floor processes (HTTP stage, two relays, observer) together, and the broker.",
+    "",
+    row(["offered /s", "kafkajs p50 / p99", "platformatic p50 / p99", "kafkajs offers/s", "platformatic offers/s", "kafkajs client CPU ms/ticket", "platformatic client CPU ms/ticket", "broker CPU ms/ticket (kafkajs / platformatic)", "machine busy (kafkajs / platformatic)"]),
+    row(Array(9).fill("---")),
+  ];
+  const rates = [...new Set([...a.steps, ...b.steps].map((s) => s.rate))].sort((x, y) => x - y);
+  for (const rate of rates) {
+    const s = a.steps.find((x) => x.rate === rate);
+    const t = b.steps.find((x) => x.rate === rate);
+    lines.push(
+      row([
+        rate,
+        lat(s),
+        lat(t),
+        s?.achievedOffersPerS ?? "–",
+        t?.achievedOffersPerS ?? "–",
+        perTicket(s, clients),
+        perTicket(t, clients),
+        `${perTicket(s, broker)} / ${perTicket(t, broker)}`,
+        `${s ? `${s.cpu.machineBusyPercent}%` : "–"} / ${t ? `${t.cpu.machineBusyPercent}%` : "–"}`,
+      ]),
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+function profileSection(r: BenchResults): string {
+  if (r.profiles.length === 0) return "";
+  const out = ["## CPU profiles", ""];
+  for (const p of r.profiles) {
+    out.push(`### ${p.service} (${p.busyMs} ms on CPU of ${p.totalMs} ms profiled)`, "", row(["area", "self ms", "% of busy"]), row(["---", "---", "---"]));
+    for (const a of p.byArea.slice(0, 12)) out.push(row([a.area, a.selfMs, `${a.percentOfBusy}%`]));
+    out.push("", row(["function", "where", "self ms", "% of busy"]), row(["---", "---", "---", "---"]));
+    for (const f of p.topFunctions.slice(0, 15)) out.push(row([`\`${f.fn}\``, `\`${f.where}\``, f.selfMs, `${f.percentOfBusy}%`]));
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+export function markdownReport(r: BenchResults): string {
+  const m = r.machine;
+  return [
+    `# Steward benchmark: ${r.generatedAt.slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GiB, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(" / ")} (shared machine); infra ${m.infraMode}.`,
+    `Open loop, ${r.options.warmupS} s warm-up + ${r.options.durationS} s measured per rate; latencies from the intended send time; a lost or failed ticket counts as infinitely slow (∞).`,
+    `Pass: p99 intake-to-offer ≤ ${r.options.thresholdMs} ms and at most ${r.options.maxErrorRate * 100}% errors or lost. Instances: ${Object.entries(r.options.instances).map(([k, v]) => `${k} ${v}`).join(", ")}; ${r.options.agents} agents × capacity ${r.options.capacity} per channel. Run took ${r.wallClockS} s.`,
+    "",
+    "![latency against load](latency-vs-load.png)",
+    "",
+    ratios(r),
+    clientComparison(r),
+    "## Per phase",
+    "",
+    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${storeOpsTable(p)}`),
+    profileSection(r),
+  ].join("\n");
+}
