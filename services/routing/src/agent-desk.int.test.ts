@@ -40,7 +40,7 @@ const unary = <Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res)
 
 describe("AgentDesk over gRPC", () => {
   it("streams an offer, accepts it, and lets only the owner resolve", async () => {
-    await unary(client.setPresence, { agentId: "gus", status: "available" });
+    await unary(client.setPresence.bind(client), { agentId: "gus", status: "available" });
     const live = stream("gus");
     await bus.publish({
       topic: Topics.triaged,
@@ -53,7 +53,7 @@ describe("AgentDesk over gRPC", () => {
     });
     const offer = await waitFor(() => live.items.find((i) => i.kind === "offer" && i.ticketId === "desk-1"), { what: "offer on the gRPC stream", timeoutMs: 30_000 });
     expect(offer.channel).toBe(Channel.EMAIL);
-    const accepted = await unary(client.accept, { agentId: "gus", offerId: offer.offerId });
+    const accepted = await unary(client.accept.bind(client), { agentId: "gus", offerId: offer.offerId });
     expect(accepted).toEqual({ ticketId: "desk-1" });
     live.cancel();
 
@@ -62,17 +62,17 @@ describe("AgentDesk over gRPC", () => {
     await waitFor(() => again.items.find((i) => i.kind === "assignment" && i.ticketId === "desk-1"), { what: "owned work on reconnect" });
     again.cancel();
 
-    const stranger = await unary(client.resolve, { agentId: "someone-else", ticketId: "desk-1" }).catch((e: ServiceError) => e);
+    const stranger = await unary(client.resolve.bind(client), { agentId: "someone-else", ticketId: "desk-1" }).catch((e: ServiceError) => e);
     expect((stranger as ServiceError).code).toBe(status.PERMISSION_DENIED);
     expect((stranger as ServiceError).details).toMatch(/^NOT_OWNER: /);
-    await unary(client.resolve, { agentId: "gus", ticketId: "desk-1" });
+    await unary(client.resolve.bind(client), { agentId: "gus", ticketId: "desk-1" });
   });
 
   it("answers bad requests with INVALID_ARGUMENT and a readable message", async () => {
-    const err = (await unary(client.setPresence, { agentId: "gus", status: "sleeping" }).catch((e: ServiceError) => e)) as ServiceError;
+    const err = (await unary(client.setPresence.bind(client), { agentId: "gus", status: "sleeping" }).catch((e: ServiceError) => e)) as ServiceError;
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/available, away or offline/);
-    const missing = (await unary(client.accept, { agentId: "gus", offerId: "no-such-offer" }).catch((e: ServiceError) => e)) as ServiceError;
+    const missing = (await unary(client.accept.bind(client), { agentId: "gus", offerId: "no-such-offer" }).catch((e: ServiceError) => e)) as ServiceError;
     expect(missing.code).toBe(status.NOT_FOUND);
   });
 });

@@ -1,85 +1,115 @@
-// Agent profiles and presence: stored for routing decisions and published as events.
+// Agent profiles and presence: stored (by _id, guarded by the version read) and announced on the agents
+// topic, where the matcher learns of them. Free capacity is always capacity minus the agent's holds.
 import { Topics } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
-import type { AgentDoc, Presence, RoutingStore } from "./routing-store.ts";
+import { validateAgent, type ChannelCounts, type Presence } from "./domain/index.ts";
+import { freeFor, holdsOf } from "./domain-mapping.ts";
+import { agentEventId, PRODUCER } from "./routing-events.ts";
+import { GatewayError } from "./routing-errors.ts";
+import type { AgentDoc, RoutingStore } from "./routing-store.ts";
 
-export interface AgentProfile {
+export interface AgentProfileInput {
   name: string;
   groups: string[];
   skills: Record<string, number>;
   languages: string[];
-  capacity: Record<string, number>;
+  capacity: ChannelCounts;
 }
 
+const MAX_ATTEMPTS = 8;
+
 export class AgentDirectory {
-  private readonly store: RoutingStore;
-  private readonly bus: EventBus;
+  readonly #store: RoutingStore;
+  readonly #bus: EventBus;
+
   constructor(store: RoutingStore, bus: EventBus) {
-    this.store = store;
-    this.bus = bus;
+    this.#store = store;
+    this.#bus = bus;
   }
 
-  /** Creates or replaces a profile; free capacity moves by the change in capacity, so owned work stays counted. */
-  async upsert(agentId: string, profile: AgentProfile, now = new Date()): Promise<AgentDoc> {
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.store.agents.findOne({ _id: agentId });
-      if (!current) {
+  /** Creates or replaces a profile. Work the agent holds stays counted against the new capacity. */
+  async upsert(agentId: string, profile: AgentProfileInput, now = Date.now()): Promise<AgentDoc> {
+    const checked = validateAgent({ id: agentId, ...profile, presence: "offline", presenceChangedAt: now, idleSince: now, load: {} });
+    if (!checked.ok) throw checked.error;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#store.getAgent(agentId);
+      if (current === null) {
         const doc: AgentDoc = {
           _id: agentId,
+          version: 1,
           ...profile,
-          free: { ...profile.capacity },
-          capVersion: 0,
+          free: freeFor(profile.capacity, []),
+          holds: {},
           presence: "offline",
           presenceChangedAt: now,
           idleSince: now,
+          createdAt: now,
           updatedAt: now,
         };
         try {
-          await this.store.agents.insertOne(doc);
-          await this.publishProfile(agentId, profile);
-          return doc;
+          await this.#store.agents.insertOne(doc);
         } catch {
-          continue; // created concurrently: retry as an update
+          continue; // created at the same moment elsewhere: update it instead
         }
+        await this.#publishProfile(doc);
+        return doc;
       }
-      const free: Record<string, number> = {};
-      for (const ch of new Set([...Object.keys(profile.capacity), ...Object.keys(current.capacity)])) {
-        const used = (current.capacity[ch] ?? 0) - (current.free[ch] ?? 0);
-        free[ch] = (profile.capacity[ch] ?? 0) - used;
-      }
-      // Optimistic: only applies if nobody changed the agent's capacity use in between.
-      const res = await this.store.agents.updateOne(
-        { _id: agentId, capVersion: current.capVersion },
-        { $set: { ...profile, free, updatedAt: now }, $inc: { capVersion: 1 } },
+      const free = freeFor(profile.capacity, holdsOf(current));
+      const res = await this.#store.agents.updateOne(
+        { _id: agentId, version: current.version },
+        { $set: { ...profile, free, updatedAt: now }, $inc: { version: 1 } },
       );
       if (res.modifiedCount === 1) {
-        await this.publishProfile(agentId, profile);
-        return { ...current, ...profile, free, capVersion: current.capVersion + 1, updatedAt: now };
+        const doc: AgentDoc = { ...current, ...profile, free, version: current.version + 1, updatedAt: now };
+        await this.#publishProfile(doc);
+        return doc;
       }
     }
-    throw new Error("agent profile kept changing; try again");
+    throw new GatewayError("STORE_CONTENTION", `agent ${agentId} kept changing while this request ran; try again`);
   }
 
-  async setPresence(agentId: string, status: Presence, now = new Date()): Promise<AgentDoc | null> {
-    const agent = await this.store.agents.findOneAndUpdate(
-      { _id: agentId },
-      { $set: { presence: status, presenceChangedAt: now, updatedAt: now } },
-      { returnDocument: "after" },
-    );
-    if (!agent) return null;
-    await this.bus.publish({
-      topic: Topics.agents,
-      key: agentId,
-      envelope: newEnvelope("agentPresenceChanged", "", { agentId, status, changedAt: now }, "routing"),
-    });
-    return agent;
+  /** Returns null for an unknown agent. Leaving "available" withdraws the agent's open offers (the matcher does). */
+  async setPresence(agentId: string, presence: Presence, now = Date.now()): Promise<AgentDoc | null> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#store.getAgent(agentId);
+      if (current === null) return null;
+      const changed = current.presence !== presence;
+      const idleSince = presence === "available" && changed ? Math.max(current.idleSince, now) : current.idleSince;
+      const res = await this.#store.agents.updateOne(
+        { _id: agentId, version: current.version },
+        { $set: { presence, presenceChangedAt: changed ? now : current.presenceChangedAt, idleSince, updatedAt: now }, $inc: { version: 1 } },
+      );
+      if (res.modifiedCount !== 1) continue;
+      const doc: AgentDoc = { ...current, presence, idleSince, version: current.version + 1, updatedAt: now, presenceChangedAt: changed ? now : current.presenceChangedAt };
+      await this.#bus.publish({
+        topic: Topics.agents,
+        key: agentId,
+        envelope: newEnvelope("agentPresenceChanged", "", { agentId, status: presence, changedAt: new Date(doc.presenceChangedAt) }, PRODUCER, {
+          eventId: agentEventId(agentId, doc.version, "presence"),
+        }),
+      });
+      return doc;
+    }
+    throw new GatewayError("STORE_CONTENTION", `agent ${agentId} kept changing while this request ran; try again`);
   }
 
-  private async publishProfile(agentId: string, p: AgentProfile): Promise<void> {
-    await this.bus.publish({
+  get(agentId: string): Promise<AgentDoc | null> {
+    return this.#store.getAgent(agentId);
+  }
+
+  async #publishProfile(doc: AgentDoc): Promise<void> {
+    const capacity: Record<string, number> = {};
+    for (const [channel, n] of Object.entries(doc.capacity)) capacity[channel] = n ?? 0;
+    await this.#bus.publish({
       topic: Topics.agents,
-      key: agentId,
-      envelope: newEnvelope("agentProfileUpdated", "", { agentId, name: p.name, groups: p.groups, skills: p.skills, languages: p.languages, capacity: p.capacity }, "routing"),
+      key: doc._id,
+      envelope: newEnvelope(
+        "agentProfileUpdated",
+        "",
+        { agentId: doc._id, name: doc.name, groups: doc.groups, skills: doc.skills, languages: doc.languages, capacity },
+        PRODUCER,
+        { eventId: agentEventId(doc._id, doc.version, "profile") },
+      ),
     });
   }
 }

@@ -2,17 +2,40 @@
 import { z } from "zod";
 import { commonEnv, loadConfig, port, positiveInt } from "@steward/config";
 
-export const routingEnv = z.object({
-  ...commonEnv,
-  ROUTING_HTTP_HOST: z.string().default("127.0.0.1"),
-  ROUTING_HTTP_PORT: port.default(8081),
-  ROUTING_GRPC_PORT: port.default(50052),
-  /** Offer timeouts, seconds: chat and phone expect an answer fast, email can wait longer. */
-  ROUTING_OFFER_TIMEOUT_REALTIME_S: positiveInt.default(30),
-  ROUTING_OFFER_TIMEOUT_ASYNC_S: positiveInt.default(120),
-  /** A resolved ticket the customer reopens within this many days returns to its last owner. */
-  ROUTING_REOPEN_WINDOW_DAYS: positiveInt.default(7),
-});
+export const routingEnv = z
+  .object({
+    ...commonEnv,
+    ROUTING_HTTP_HOST: z.string().default("127.0.0.1"),
+    ROUTING_HTTP_PORT: port.default(8081),
+    ROUTING_GRPC_PORT: port.default(50052),
+    /** Offer timeouts, seconds: chat and phone expect an answer fast, email can wait longer. */
+    ROUTING_OFFER_TIMEOUT_REALTIME_S: positiveInt.default(30),
+    ROUTING_OFFER_TIMEOUT_SOCIAL_S: positiveInt.default(60),
+    ROUTING_OFFER_TIMEOUT_ASYNC_S: positiveInt.default(120),
+    /** How many agents hold an offer for the same ticket at once; the first to accept owns it. */
+    ROUTING_MAX_PARALLEL_OFFERS: positiveInt.max(10).default(1),
+    /** A resolved ticket the customer reopens within this many days returns to its last owner. */
+    ROUTING_REOPEN_WINDOW_DAYS: positiveInt.default(7),
+    /** Waiting this long drops a ticket's optional skills; then its overflow group may take it. */
+    ROUTING_RELAX_OPTIONAL_SKILLS_AFTER_S: positiveInt.default(120),
+    ROUTING_RELAX_OVERFLOW_GROUP_AFTER_S: positiveInt.default(300),
+    /** The matcher lease: one instance matches; another takes over this long after it stops renewing. */
+    ROUTING_LEASE_MS: positiveInt.min(1_000).default(8_000),
+    ROUTING_LEASE_RENEW_MS: positiveInt.min(100).default(2_000),
+    /** How often the matcher expires offers and re-routes tickets whose requirements loosened. */
+    ROUTING_TICK_MS: positiveInt.min(50).default(500),
+    /** How often the matcher republishes events a crashed instance stored but did not publish, and frees leaked capacity. */
+    ROUTING_OUTBOX_SWEEP_MS: positiveInt.min(1_000).default(30_000),
+    /**
+     * A capacity hold no ticket names is a leak (an instance died between its two writes) once it is this old;
+     * younger ones may belong to a write still in flight.
+     */
+    ROUTING_HOLD_GRACE_MS: positiveInt.min(1_000).default(30_000),
+  })
+  .refine((c) => c.ROUTING_LEASE_RENEW_MS * 2 < c.ROUTING_LEASE_MS, {
+    message: "ROUTING_LEASE_RENEW_MS must be less than half of ROUTING_LEASE_MS, or a slow renewal loses the lease",
+    path: ["ROUTING_LEASE_RENEW_MS"],
+  });
 
 export type RoutingConfig = z.infer<typeof routingEnv>;
 

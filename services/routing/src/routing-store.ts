@@ -1,110 +1,321 @@
-// Routing's state in the store. Every change that carries an invariant is one conditional update:
-// an agent's free capacity never goes below zero, a ticket gets at most one owner, an offer is
-// accepted at most once. Two routing instances may race; the store decides who wins.
+// Routing's state in the store, the source of truth for its invariants. Hot paths read and write by `_id`
+// only (FerretDB scans for any other filter); every change that carries an invariant is one conditional
+// update on one document:
+//   - a ticket's ownership changes only against the version it was read at (`{_id, version, ...guards}`);
+//   - an agent's capacity is a ledger of holds, one per ticket offered to or owned by them, and a `free`
+//     counter per channel changed in the same update: a hold is taken only while `free.<ch> > 0`.
+// Non-_id queries (`find` over a collection) are for matcher take-over and the outbox sweep only.
 import type { Collection, Db } from "@steward/store";
 import { ensureIndexes, isDuplicateKeyError } from "@steward/store";
+import type {
+  Channel,
+  ChannelCounts,
+  Offer,
+  PassedOffer,
+  Presence,
+  Priority,
+  Reassignment,
+  RelaxationPolicy,
+  SkillRequirement,
+  TicketStatus,
+} from "./domain/index.ts";
 
-export type Presence = "available" | "away" | "offline";
-export type ChannelName = "email" | "chat" | "phone" | "social" | "web" | "api";
+export interface HistoryEntry {
+  at: number;
+  version: number;
+  type: string;
+  actor: string;
+  detail?: Record<string, unknown>;
+}
+
+/** An event stored with the change that caused it, published after the write (see outbox.ts). */
+export interface OutboxEntry {
+  eventId: string;
+  topic: string;
+  /** The protobuf Envelope, base64. */
+  envelope: string;
+}
+
+export interface NoEligibleRecord {
+  at: number;
+  reasons: string[];
+  nextRelaxationAt: number | null;
+}
+
+/** A helper escalation asked for while nobody with the role was available: added once someone is. */
+export interface CollaboratorRequest {
+  key: string;
+  role: string;
+  reason: string;
+  at: number;
+}
+
+export interface TicketDoc {
+  _id: string;
+  /** +1 on every change: every write is conditional on the version it read. */
+  version: number;
+  // What routing knows of the ticket.
+  channel: Channel;
+  group: string;
+  overflowGroup: string | null;
+  language: string;
+  /** The priority routing orders by: triage's, or higher once escalation raised it. */
+  priority: Priority;
+  triagePriority: Priority;
+  escalatedPriority: Priority | null;
+  requiredSkills: SkillRequirement[];
+  slaDeadline: number | null;
+  slaRevision: number;
+  enqueuedAt: number;
+  /** Set by escalation's widen_routing; null = the configured default relaxation. */
+  relaxation: RelaxationPolicy | null;
+  subject: string;
+  // Ownership, as the domain's TicketOwnership.
+  status: TicketStatus;
+  ownerId: string | null;
+  lastOwnerId: string | null;
+  collaborators: string[];
+  pendingOffers: Offer[];
+  passedBy: PassedOffer[];
+  offersMade: number;
+  resolvedAt: number | null;
+  lastReassignment: Reassignment | null;
+  /** Owned, but outside the owner's load until they are available with a free slot. */
+  heldForOwner: boolean;
+  /** Every offer ever made for the ticket, oldest first: the routing view reads their explanations by _id. */
+  offerIds: string[];
+  noEligible: NoEligibleRecord | null;
+  collaboratorRequests: CollaboratorRequest[];
+  /** Escalation action keys already applied (idempotency), most recent last. */
+  appliedActionKeys: string[];
+  history: HistoryEntry[];
+  outbox: OutboxEntry[];
+  outboxAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type HoldKind = "offer" | "owned";
+
+/** One unit of an agent's capacity on a channel, taken for one ticket. */
+export interface Hold {
+  ticketId: string;
+  channel: Channel;
+  kind: HoldKind;
+  at: number;
+}
 
 export interface AgentDoc {
   _id: string;
+  version: number;
   name: string;
   groups: string[];
   skills: Record<string, number>;
   languages: string[];
-  capacity: Record<string, number>;
-  /** capacity minus the work offered to or owned by the agent, per channel */
-  free: Record<string, number>;
-  /** bumped by every change of free capacity: profile edits apply only against the version they read */
-  capVersion: number;
+  capacity: ChannelCounts;
+  /** capacity minus holds, per channel; a hold is taken only while this is > 0. */
+  free: ChannelCounts;
+  /** holdKey(ticketId) -> hold. */
+  holds: Record<string, Hold>;
   presence: Presence;
-  presenceChangedAt: Date;
-  idleSince: Date;
-  updatedAt: Date;
+  presenceChangedAt: number;
+  idleSince: number;
+  createdAt: number;
+  updatedAt: number;
 }
 
-export type TicketState = "waiting" | "offered" | "assigned" | "resolved";
-
-export interface RoutingTicketDoc {
-  _id: string;
-  state: TicketState;
-  channel: ChannelName;
-  group: string;
-  overflowGroup: string | null;
-  language: string;
-  priority: number;
-  requiredSkills: Array<{ name: string; minLevel: number; optional: boolean }>;
-  slaDeadline: Date | null;
-  subject: string;
-  enqueuedAt: Date;
-  ownerId: string | null;
-  lastOwnerId: string | null;
-  collaborators: string[];
-  /** agents who declined or let an offer expire, not offered again while anyone else is eligible */
-  passedBy: string[];
-  openOfferIds: string[];
-  relaxationLevel: number;
-  resolvedAt: Date | null;
-  updatedAt: Date;
-}
-
-export type OfferStatus = "open" | "accepted" | "declined" | "expired" | "withdrawn";
-
+/** Why this agent: the decision behind one offer, kept for the routing view. */
 export interface OfferDoc {
   _id: string;
   ticketId: string;
   agentId: string;
-  channel: ChannelName;
-  status: OfferStatus;
-  createdAt: Date;
-  expiresAt: Date;
-  closedAt: Date | null;
+  channel: Channel;
+  offeredAt: number;
+  expiresAt: number;
   explanation: Record<string, unknown>;
 }
 
+export interface LeaseDoc {
+  _id: string;
+  owner: string;
+  leaseUntil: number;
+  /** +1 each time the lease changes hands. */
+  term: number;
+  acquiredAt: number;
+}
+
+/** Escalation input that arrived before the ticket's triage (topics are not ordered against each other). */
+export interface TicketHintDoc {
+  _id: string;
+  slaDeadline: number | null;
+  slaRevision: number;
+  escalatedPriority: Priority | null;
+  widen: { relaxSkills: boolean; addGroups: string[] } | null;
+  appliedActionKeys: string[];
+}
+
+/**
+ * The field name of a ticket's hold: ticket ids may contain "." (a path separator) or start with "$", so
+ * everything outside [A-Za-z0-9_-] is escaped as ~hex.
+ */
+export function holdKey(ticketId: string): string {
+  return `t_${ticketId.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16)}~`)}`;
+}
+
+export const MATCHER_LEASE_ID = "matcher";
+
 export class RoutingStore {
   readonly agents: Collection<AgentDoc>;
-  readonly tickets: Collection<RoutingTicketDoc>;
+  readonly tickets: Collection<TicketDoc>;
   readonly offers: Collection<OfferDoc>;
+  readonly leases: Collection<LeaseDoc>;
+  readonly hints: Collection<TicketHintDoc>;
 
   constructor(db: Db) {
     this.agents = db.collection<AgentDoc>("routing_agents");
-    this.tickets = db.collection<RoutingTicketDoc>("routing_tickets");
+    this.tickets = db.collection<TicketDoc>("routing_tickets");
     this.offers = db.collection<OfferDoc>("routing_offers");
+    this.leases = db.collection<LeaseDoc>("routing_leases");
+    this.hints = db.collection<TicketHintDoc>("routing_ticket_hints");
   }
 
   async init(): Promise<void> {
-    await ensureIndexes(this.tickets, [{ key: { state: 1, group: 1 }, name: "state_group" }, { key: { ownerId: 1, state: 1 }, name: "owner_state" }]);
-    await ensureIndexes(this.offers, [{ key: { status: 1, expiresAt: 1 }, name: "status_expiry" }, { key: { agentId: 1, status: 1 }, name: "agent_status" }]);
-    await ensureIndexes(this.agents, [{ key: { presence: 1, groups: 1 }, name: "presence_groups" }]);
+    // Only the take-over scan and the outbox sweep query by status; on MongoDB this index serves them.
+    await ensureIndexes(this.tickets, [{ key: { status: 1 }, name: "status" }]);
   }
 
-  /** Takes one unit of an available agent's capacity on a channel; false when none is free. */
-  async reserveCapacity(agentId: string, channel: ChannelName): Promise<boolean> {
+  getTicket(ticketId: string): Promise<TicketDoc | null> {
+    return this.tickets.findOne({ _id: ticketId });
+  }
+
+  /** False when the ticket exists already (another delivery or instance created it). */
+  async insertTicket(doc: TicketDoc): Promise<boolean> {
+    try {
+      await this.tickets.insertOne(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces a ticket's state if it is still at `version` (and matches the extra guards, which restate the
+   * transition's preconditions): the one conditional update every ownership change goes through.
+   */
+  async casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean> {
+    const { _id, ...fields } = next;
+    const res = await this.tickets.updateOne({ _id, version: expectedVersion, ...guards }, { $set: fields });
+    return res.modifiedCount === 1;
+  }
+
+  /**
+   * Drops published events from the tickets' stored outboxes (one update per ticket, by _id only: not a
+   * state change, the version stays; multi-statement commands would bypass the store's _id fast path).
+   */
+  async dropPublished(published: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    for (const [ticketId, eventIds] of published) {
+      await this.tickets.updateOne({ _id: ticketId }, { $pull: { outbox: { eventId: { $in: [...eventIds] } } } });
+    }
+  }
+
+  getAgent(agentId: string): Promise<AgentDoc | null> {
+    return this.agents.findOne({ _id: agentId });
+  }
+
+  /**
+   * Takes one unit of capacity on the ticket's channel for this ticket. Refused when the agent has no free
+   * slot, already holds this ticket, or (when `requireAvailable`) is not available.
+   */
+  async acquireHold(agentId: string, hold: Hold, requireAvailable: boolean): Promise<boolean> {
+    const key = holdKey(hold.ticketId);
     const res = await this.agents.updateOne(
-      { _id: agentId, presence: "available", [`free.${channel}`]: { $gt: 0 } },
-      { $inc: { [`free.${channel}`]: -1, capVersion: 1 } },
+      { _id: agentId, ...(requireAvailable ? { presence: "available" } : {}), [`free.${hold.channel}`]: { $gt: 0 }, [`holds.${key}`]: { $exists: false } },
+      { $inc: { [`free.${hold.channel}`]: -1, version: 1 }, $set: { [`holds.${key}`]: hold, updatedAt: hold.at } },
     );
     return res.modifiedCount === 1;
   }
 
-  async releaseCapacity(agentId: string, channel: ChannelName): Promise<void> {
-    // Guarded so a double release (a replayed event) cannot push free above capacity.
-    const agent = await this.agents.findOne({ _id: agentId }, { projection: { capacity: 1, free: 1 } });
-    if (!agent) return;
-    const cap = agent.capacity[channel] ?? 0;
-    await this.agents.updateOne(
-      { _id: agentId, [`free.${channel}`]: { $lt: cap } },
-      { $inc: { [`free.${channel}`]: 1, capVersion: 1 }, $set: { idleSince: new Date() } },
+  /** Returns the ticket's unit of capacity. A second release (a replay) finds no hold and changes nothing. */
+  async releaseHold(agentId: string, ticketId: string, channel: Channel, onlyIfAt?: number): Promise<boolean> {
+    const key = holdKey(ticketId);
+    const res = await this.agents.updateOne(
+      { _id: agentId, [`holds.${key}.channel`]: channel, ...(onlyIfAt === undefined ? {} : { [`holds.${key}.at`]: onlyIfAt }) },
+      { $inc: { [`free.${channel}`]: 1, version: 1 }, $unset: { [`holds.${key}`]: "" }, $set: { updatedAt: Date.now() } },
     );
+    return res.modifiedCount === 1;
   }
 
-  async insertOffer(offer: OfferDoc): Promise<void> {
-    try {
-      await this.offers.insertOne(offer);
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
+  /** An accepted offer's hold becomes owned work (capacity unchanged); the agent's idle clock restarts. */
+  async markHoldOwned(agentId: string, ticketId: string, at: number): Promise<boolean> {
+    const key = holdKey(ticketId);
+    const res = await this.agents.updateOne(
+      { _id: agentId, [`holds.${key}`]: { $exists: true } },
+      { $set: { [`holds.${key}.kind`]: "owned", updatedAt: at }, $max: { idleSince: at }, $inc: { version: 1 } },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  getOffer(offerId: string): Promise<OfferDoc | null> {
+    return this.offers.findOne({ _id: offerId });
+  }
+
+  /** Written before the ticket names the offer; a write whose ticket update lost is overwritten later. */
+  async putOffer(doc: OfferDoc): Promise<void> {
+    await this.offers.replaceOne({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  getHint(ticketId: string): Promise<TicketHintDoc | null> {
+    return this.hints.findOne({ _id: ticketId });
+  }
+
+  async putHint(doc: TicketHintDoc): Promise<void> {
+    await this.hints.replaceOne({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async deleteHint(ticketId: string): Promise<void> {
+    await this.hints.deleteOne({ _id: ticketId });
+  }
+
+  /**
+   * Takes or renews the matcher lease: succeeds when this instance holds it or it has expired. Returns the
+   * lease as written, or null when another live instance holds it.
+   */
+  async takeLease(owner: string, now: number, leaseMs: number): Promise<LeaseDoc | null> {
+    const current = await this.leases.findOne({ _id: MATCHER_LEASE_ID });
+    if (current === null) {
+      const doc: LeaseDoc = { _id: MATCHER_LEASE_ID, owner, leaseUntil: now + leaseMs, term: 1, acquiredAt: now };
+      try {
+        await this.leases.insertOne(doc);
+        return doc;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return null;
+        throw err;
+      }
     }
+    if (current.owner !== owner && current.leaseUntil > now) return null;
+    const changesHands = current.owner !== owner;
+    const next: LeaseDoc = {
+      _id: MATCHER_LEASE_ID,
+      owner,
+      leaseUntil: now + leaseMs,
+      term: changesHands ? current.term + 1 : current.term,
+      acquiredAt: changesHands ? now : current.acquiredAt,
+    };
+    // Guarded by what was read: two instances racing for an expired lease cannot both win.
+    const res = await this.leases.updateOne(
+      { _id: MATCHER_LEASE_ID, owner: current.owner, term: current.term, leaseUntil: current.leaseUntil },
+      { $set: { owner: next.owner, leaseUntil: next.leaseUntil, term: next.term, acquiredAt: next.acquiredAt } },
+    );
+    return res.modifiedCount === 1 ? next : null;
+  }
+
+  /** Gives the lease up at a clean shutdown, so another instance takes over at once. */
+  async releaseLease(owner: string, term: number): Promise<void> {
+    await this.leases.updateOne({ _id: MATCHER_LEASE_ID, owner, term }, { $set: { leaseUntil: 0 } });
+  }
+
+  getLease(): Promise<LeaseDoc | null> {
+    return this.leases.findOne({ _id: MATCHER_LEASE_ID });
   }
 }

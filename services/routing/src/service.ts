@@ -1,22 +1,53 @@
-// Starts routing: store, event bus, the router fed by triage, the live work hub and the HTTP gateway.
+// Starts one routing instance: every instance serves the agent gateway (HTTP + gRPC) and pushes live work
+// to its connected agents; the one holding the matcher lease also runs the matcher (see docs/adr/0004).
 import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
 import { createKafkaJsBus } from "@steward/messaging";
-import { Topics, channelFromProto } from "@steward/proto";
+import { Topics } from "@steward/proto";
 import { createLogger, startTelemetry } from "@steward/telemetry";
+import { DEFAULT_ROUTING_CONFIG, type Channel, type RoutingConfig as EngineConfig } from "./domain/index.ts";
 import type { RoutingConfig } from "./config.ts";
-import { RoutingStore, type ChannelName } from "./routing-store.ts";
-import { Router } from "./router.ts";
+import { RoutingStore } from "./routing-store.ts";
 import { AgentDirectory } from "./agents.ts";
 import { WorkHub } from "./work-hub.ts";
 import { buildRoutingApp } from "./app.ts";
 import { startAgentDeskServer, type DeskOperations } from "./agent-desk-grpc.ts";
-import type { WorkItem } from "./work-hub.ts";
+import { Outbox } from "./outbox.ts";
+import { TicketLedger } from "./ticket-ledger.ts";
+import { Matcher } from "./matcher.ts";
+import { MatcherLease } from "./matcher-lease.ts";
+import { RoutingGateway } from "./gateway.ts";
 
 export interface RunningRouting {
   httpUrl: string;
   grpcPort: number;
+  instanceId: string;
   close(): Promise<void>;
+}
+
+/** The engine's settings from the service's configuration. */
+export function engineConfigOf(config: RoutingConfig): EngineConfig {
+  const realtime = config.ROUTING_OFFER_TIMEOUT_REALTIME_S * 1000;
+  const asynchronous = config.ROUTING_OFFER_TIMEOUT_ASYNC_S * 1000;
+  const offerTimeoutMs: Record<Channel, number> = {
+    chat: realtime,
+    phone: realtime,
+    social: config.ROUTING_OFFER_TIMEOUT_SOCIAL_S * 1000,
+    email: asynchronous,
+    web: asynchronous,
+    api: asynchronous,
+  };
+  return {
+    ...DEFAULT_ROUTING_CONFIG,
+    maxParallelOffers: config.ROUTING_MAX_PARALLEL_OFFERS,
+    offerTimeoutMs,
+    reopenWindowMs: config.ROUTING_REOPEN_WINDOW_DAYS * 86_400_000,
+    defaultRelaxation: {
+      ...DEFAULT_ROUTING_CONFIG.defaultRelaxation,
+      dropOptionalSkillsAfterMs: config.ROUTING_RELAX_OPTIONAL_SKILLS_AFTER_S * 1000,
+      addOverflowGroupAfterMs: config.ROUTING_RELAX_OVERFLOW_GROUP_AFTER_S * 1000,
+    },
+  };
 }
 
 export async function startRouting(config: RoutingConfig): Promise<RunningRouting> {
@@ -28,49 +59,52 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   await store.init();
   const bus = createKafkaJsBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
   await bus.ensureTopics();
-  const router = new Router({
+
+  const engineConfig = engineConfigOf(config);
+  const outbox = new Outbox(bus, store, log);
+  const ledger = new TicketLedger({
     store,
-    bus,
-    offerTimeoutMs: (ch: ChannelName) => 1000 * (ch === "chat" || ch === "phone" ? config.ROUTING_OFFER_TIMEOUT_REALTIME_S : config.ROUTING_OFFER_TIMEOUT_ASYNC_S),
-    reopenWindowMs: config.ROUTING_REOPEN_WINDOW_DAYS * 86_400_000,
+    outbox,
+    offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
+    maxParallelOffers: engineConfig.maxParallelOffers,
+    reopenWindowMs: engineConfig.reopenWindowMs,
   });
-  await router.recoverOpenOffers();
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
-
-  const triaged = await bus.subscribe({
-    groupId: "routing",
-    topics: [Topics.triaged],
-    handler: async ({ envelope }) => {
-      if (envelope.payload?.$case !== "ticketTriaged") return;
-      const t = envelope.payload.value;
-      await router.onTriaged({
-        ticketId: envelope.ticketId,
-        eventId: envelope.eventId,
-        channel: channelFromProto(t.channel) ?? "api",
-        group: t.group,
-        overflowGroup: t.overflowGroup,
-        language: t.language,
-        priority: t.priority || 3,
-        requiredSkills: t.requiredSkills.map((s) => ({ name: s.name, minLevel: s.minLevel, optional: s.optional })),
-        subject: "",
-        retriage: t.retriage,
-      });
-    },
+  // Group ids carry the topic prefix, so test runs (and systems) sharing a cluster never share a group.
+  const matcher = new Matcher({
+    store,
+    ledger,
+    outbox,
+    bus,
+    log,
+    engineConfig,
+    groupId: `${config.STEWARD_TOPIC_PREFIX}routing-matcher`,
+    tickMs: config.ROUTING_TICK_MS,
+    sweepMs: config.ROUTING_OUTBOX_SWEEP_MS,
+    holdGraceMs: config.ROUTING_HOLD_GRACE_MS,
   });
+  const lease = new MatcherLease({
+    store,
+    owner: instanceId,
+    leaseMs: config.ROUTING_LEASE_MS,
+    renewMs: config.ROUTING_LEASE_RENEW_MS,
+    log,
+    events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
+  });
+
   // Every instance hears every routing event, to push live work to the agents connected to it.
   const deskEvents = await bus.subscribe({
-    groupId: `routing-desk-${instanceId}`,
+    groupId: `${config.STEWARD_TOPIC_PREFIX}routing-desk-${instanceId}`,
     topics: [Topics.routing],
     fromBeginning: false,
     handler: async ({ envelope }) => hub.onEvent(envelope),
   });
+  await lease.start();
 
+  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId });
   const app = await buildRoutingApp({
-    router,
-    agents,
-    store,
-    hub,
+    gateway,
     logger: log,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
@@ -80,36 +114,29 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   const address = await app.listen({ host: config.ROUTING_HTTP_HOST, port: config.ROUTING_HTTP_PORT });
   const desk: DeskOperations = {
-    accept: (offerId, agentId) => router.accept(offerId, agentId),
-    decline: (offerId, agentId, reason) => router.decline(offerId, agentId, reason),
-    resolve: (ticketId, agentId) => router.resolve(ticketId, agentId),
+    accept: (offerId, agentId) => gateway.accept(offerId, agentId),
+    decline: (offerId, agentId, reason) => gateway.decline(offerId, agentId, reason),
+    resolve: (ticketId, agentId) => gateway.resolve(ticketId, agentId),
     setPresence: async (agentId, presence) => {
-      const agent = await agents.setPresence(agentId, presence);
-      if (agent && presence === "available") await router.dispatchForAgent(agentId);
-      return agent !== null;
+      await gateway.setPresence(agentId, presence);
+      return true;
     },
-    agentExists: async (agentId) => (await store.agents.findOne({ _id: agentId })) !== null,
-    openWork: async (agentId) => {
-      const items: WorkItem[] = [];
-      const offers = await store.offers.find({ agentId, status: "open", expiresAt: { $gt: new Date() } }).toArray();
-      for (const o of offers) items.push({ kind: "offer", ticketId: o.ticketId, offerId: o._id, expiresAt: o.expiresAt.toISOString(), channel: o.channel });
-      const owned = await store.tickets.find({ ownerId: agentId, state: "assigned" }).toArray();
-      for (const t of owned) items.push({ kind: "assignment", ticketId: t._id, channel: t.channel, subject: t.subject });
-      return items;
-    },
-    listen: (agentId, onItem) => hub.listen(agentId, onItem),
+    agentExists: async (agentId) => (await store.getAgent(agentId)) !== null,
+    openWork: (agentId) => gateway.openWork(agentId),
+    listen: (agentId, onItem) => gateway.listen(agentId, onItem),
   };
   const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT);
-  log.info({ address, grpcPort: grpc.port }, "agent gateway listening");
+  log.info({ address, grpcPort: grpc.port, matcher: lease.isHeld() }, "agent gateway listening");
   return {
     httpUrl: address,
     grpcPort: grpc.port,
+    instanceId,
     async close() {
       await grpc.close();
       await app.close();
-      router.stop();
-      await triaged.stop();
-      await deskEvents.stop();
+      // Consumers leave their groups in parallel: each waits for its fetch in flight to return.
+      await Promise.all([lease.stop().then(() => matcher.stop()), deskEvents.stop()]);
+      await outbox.idle();
       await bus.close();
       await storeConn.close();
       await stopTelemetry();

@@ -1,0 +1,169 @@
+// The agent gateway's use cases, shared by the HTTP routes and the gRPC AgentDesk. Any instance serves them:
+// agent commands are conditional writes in the store plus an event; the matcher learns from the event.
+// Every read here is by _id.
+import type { Presence } from "./domain/index.ts";
+import { AgentNotFoundError, TicketNotFoundError } from "./domain/index.ts";
+import type { AgentDirectory, AgentProfileInput } from "./agents.ts";
+import type { MatcherLease } from "./matcher-lease.ts";
+import type { Matcher, MatcherStatus } from "./matcher.ts";
+import { GatewayError } from "./routing-errors.ts";
+import type { AgentDoc, RoutingStore } from "./routing-store.ts";
+import type { TicketLedger } from "./ticket-ledger.ts";
+import type { WorkHub, WorkItem } from "./work-hub.ts";
+
+export interface GatewayDeps {
+  store: RoutingStore;
+  ledger: TicketLedger;
+  agents: AgentDirectory;
+  hub: WorkHub;
+  matcher: Matcher;
+  lease: MatcherLease;
+  instanceId: string;
+}
+
+const OFFER_OUTCOMES: Record<string, string> = {
+  "offer.accepted": "accepted",
+  "offer.declined": "declined",
+  "offer.expired": "expired",
+  "offer.withdrawn": "withdrawn",
+};
+
+/** How many of a ticket's most recent offers the routing view explains. */
+const OFFERS_IN_VIEW = 20;
+
+export class RoutingGateway {
+  readonly #d: GatewayDeps;
+
+  constructor(deps: GatewayDeps) {
+    this.#d = deps;
+  }
+
+  upsertAgent(agentId: string, profile: AgentProfileInput): Promise<AgentDoc> {
+    return this.#d.agents.upsert(agentId, profile);
+  }
+
+  async agent(agentId: string): Promise<AgentDoc> {
+    const doc = await this.#d.agents.get(agentId);
+    if (doc === null) throw new AgentNotFoundError(agentId);
+    return doc;
+  }
+
+  async setPresence(agentId: string, presence: Presence): Promise<AgentDoc> {
+    const doc = await this.#d.agents.setPresence(agentId, presence);
+    if (doc === null) throw new AgentNotFoundError(agentId);
+    return doc;
+  }
+
+  accept(offerId: string, agentId: string): Promise<{ ticketId: string }> {
+    return this.#d.ledger.accept(offerId, agentId);
+  }
+
+  decline(offerId: string, agentId: string, reason: string): Promise<void> {
+    return this.#d.ledger.decline(offerId, agentId, reason);
+  }
+
+  resolve(ticketId: string, agentId: string): Promise<void> {
+    return this.#d.ledger.resolve(ticketId, agentId);
+  }
+
+  transfer(ticketId: string, agentId: string, toAgentId: string): Promise<never> {
+    return this.#d.ledger.transfer(ticketId, agentId, toAgentId);
+  }
+
+  reassign(ticketId: string, supervisorId: string, toAgentId: string, reason: string): Promise<{ ownerId: string; heldForOwner: boolean }> {
+    return this.#d.ledger.reassign(ticketId, supervisorId, toAgentId, reason);
+  }
+
+  /** The offer of a known offer id: for the routes that fall back to the offer's agent as the actor. */
+  async offerAgent(offerId: string): Promise<string | null> {
+    return (await this.#d.store.getOffer(offerId))?.agentId ?? null;
+  }
+
+  listen(agentId: string, onItem: (item: WorkItem) => void): () => void {
+    return this.#d.hub.listen(agentId, onItem);
+  }
+
+  /** Open offers and owned tickets, sent first to a (re)connecting agent: read from the agent's holds, by _id. */
+  async openWork(agentId: string): Promise<WorkItem[]> {
+    const agent = await this.agent(agentId);
+    const now = Date.now();
+    const items: WorkItem[] = [];
+    const tickets = await Promise.all(Object.values(agent.holds ?? {}).map((h) => this.#d.store.getTicket(h.ticketId)));
+    for (const t of tickets) {
+      if (t === null) continue;
+      const offer = t.pendingOffers.find((o) => o.agentId === agentId && o.expiresAt > now);
+      if (offer !== undefined) {
+        items.push({ kind: "offer", ticketId: t._id, offerId: offer.offerId, expiresAt: new Date(offer.expiresAt).toISOString(), channel: t.channel, priority: t.priority, subject: t.subject });
+      } else if (t.status === "owned" && t.ownerId === agentId) {
+        items.push({ kind: "assignment", ticketId: t._id, channel: t.channel, priority: t.priority, subject: t.subject });
+      }
+    }
+    return items;
+  }
+
+  /** The ticket's routing state and why each of its offers went to its agent. */
+  async routingView(ticketId: string): Promise<Record<string, unknown>> {
+    const doc = await this.#d.store.getTicket(ticketId);
+    if (doc === null) throw new TicketNotFoundError(ticketId);
+    const outcomes = new Map<string, { outcome: string; at: number }>();
+    for (const h of doc.history) {
+      const offerId = h.detail?.["offerId"];
+      const outcome = OFFER_OUTCOMES[h.type];
+      if (typeof offerId === "string" && outcome !== undefined) outcomes.set(offerId, { outcome, at: h.at });
+    }
+    const recent = doc.offerIds.slice(-OFFERS_IN_VIEW);
+    const offers = await Promise.all(recent.map((id) => this.#d.store.getOffer(id)));
+    const pendingIds = new Set(doc.pendingOffers.map((o) => o.offerId));
+    return {
+      ticketId: doc._id,
+      status: doc.status,
+      ownerId: doc.ownerId,
+      lastOwnerId: doc.lastOwnerId,
+      heldForOwner: doc.heldForOwner,
+      collaborators: doc.collaborators,
+      group: doc.group,
+      overflowGroup: doc.overflowGroup,
+      channel: doc.channel,
+      language: doc.language,
+      priority: doc.priority,
+      slaDeadline: doc.slaDeadline === null ? null : new Date(doc.slaDeadline).toISOString(),
+      waitingSince: new Date(doc.enqueuedAt).toISOString(),
+      relaxation: doc.relaxation,
+      noEligibleAgent: doc.noEligible && doc.status === "waiting" && doc.pendingOffers.length === 0 ? { at: new Date(doc.noEligible.at).toISOString(), reasons: doc.noEligible.reasons, nextRelaxationAt: doc.noEligible.nextRelaxationAt === null ? null : new Date(doc.noEligible.nextRelaxationAt).toISOString() } : null,
+      pendingOffers: doc.pendingOffers.map((o) => ({ offerId: o.offerId, agentId: o.agentId, expiresAt: new Date(o.expiresAt).toISOString() })),
+      passedBy: doc.passedBy.map((p) => ({ agentId: p.agentId, outcome: p.outcome, at: new Date(p.at).toISOString() })),
+      offersMade: doc.offersMade,
+      offers: offers.flatMap((o, i) => {
+        if (o === null || o.ticketId !== doc._id) return [];
+        const ended = outcomes.get(recent[i] as string);
+        return [
+          {
+            offerId: o._id,
+            agentId: o.agentId,
+            offeredAt: new Date(o.offeredAt).toISOString(),
+            expiresAt: new Date(o.expiresAt).toISOString(),
+            outcome: pendingIds.has(o._id) ? "pending" : (ended?.outcome ?? "unknown"),
+            explanation: o.explanation,
+          },
+        ];
+      }),
+      lastReassignment: doc.lastReassignment,
+      history: doc.history.map((h) => ({ ...h, at: new Date(h.at).toISOString() })),
+      version: doc.version,
+    };
+  }
+
+  async status(): Promise<{ instanceId: string; matcher: MatcherStatus & { leader: boolean }; lease: { owner: string; leaseUntil: string; term: number } | null }> {
+    const lease = await this.#d.store.getLease();
+    return {
+      instanceId: this.#d.instanceId,
+      matcher: { ...this.#d.matcher.status(), leader: this.#d.lease.isHeld() },
+      lease: lease === null ? null : { owner: lease.owner, leaseUntil: new Date(lease.leaseUntil).toISOString(), term: lease.term },
+    };
+  }
+}
+
+export function requireActor(agentId: string | undefined, what: string): string {
+  if (!agentId) throw new GatewayError("AGENT_REQUIRED", `say who ${what}: X-Agent-Id header or agentId in the body`);
+  return agentId;
+}

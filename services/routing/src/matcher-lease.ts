@@ -1,0 +1,123 @@
+// Who runs the matcher: the instance holding the `routing_leases/matcher` document. Every instance tries to
+// take or renew it every renewMs; the holder keeps it leaseMs past each renewal, so a crashed holder is
+// replaced leaseMs after its last renewal. Losing the lease (or failing to renew in time) stops matching.
+import type { Logger } from "@steward/telemetry";
+import type { RoutingStore } from "./routing-store.ts";
+
+export interface LeaseEvents {
+  /** This instance now holds the lease (term = the lease's hand-over counter). */
+  acquired(term: number): Promise<void>;
+  /** This instance no longer holds it (or cannot be sure it does). */
+  lost(): Promise<void>;
+}
+
+export class MatcherLease {
+  readonly #store: RoutingStore;
+  readonly #owner: string;
+  readonly #leaseMs: number;
+  readonly #renewMs: number;
+  readonly #events: LeaseEvents;
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | null = null;
+  #term = 0;
+  /** Until when this instance may act as the matcher; 0 when it is not the holder. */
+  #validUntil = 0;
+  #transition: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #ticking = false;
+
+  constructor(opts: { store: RoutingStore; owner: string; leaseMs: number; renewMs: number; events: LeaseEvents; log: Logger }) {
+    this.#store = opts.store;
+    this.#owner = opts.owner;
+    this.#leaseMs = opts.leaseMs;
+    this.#renewMs = opts.renewMs;
+    this.#events = opts.events;
+    this.#log = opts.log;
+  }
+
+  get owner(): string {
+    return this.#owner;
+  }
+
+  get term(): number {
+    return this.#term;
+  }
+
+  /** True while this instance holds a lease that has not run out (with a safety margin of one renewal). */
+  isHeld(now = Date.now()): boolean {
+    return this.#validUntil - this.#renewMs > now;
+  }
+
+  /** First attempt awaited (a lone instance is the matcher once start resolves), then every renewMs. */
+  async start(): Promise<void> {
+    await this.#tick();
+    await this.#transition;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.#tick().finally(() => this.#schedule());
+    }, this.#renewMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopped) return;
+    this.#ticking = true;
+    const now = Date.now();
+    try {
+      const lease = await this.#store.takeLease(this.#owner, now, this.#leaseMs);
+      if (lease !== null) {
+        const fresh = this.#validUntil <= now || lease.term !== this.#term;
+        this.#validUntil = lease.leaseUntil;
+        if (fresh) {
+          this.#term = lease.term;
+          this.#log.info({ term: lease.term }, "matcher lease acquired");
+          const term = lease.term;
+          this.#enqueue(async () => {
+            try {
+              await this.#events.acquired(term);
+            } catch (err) {
+              // Holding the lease without matching would stall routing: give it up, try again later.
+              this.#log.error({ err, term }, "matcher failed to start; giving the lease up");
+              this.#validUntil = 0;
+              await this.#events.lost();
+              await this.#store.releaseLease(this.#owner, term).catch(() => undefined);
+            }
+          });
+        }
+      } else if (this.#validUntil > 0) {
+        this.#drop("matcher lease held by another instance");
+      }
+    } catch (err) {
+      this.#log.warn({ err }, "matcher lease could not be renewed");
+      if (this.#validUntil > 0 && !this.isHeld(Date.now())) this.#drop("matcher lease ran out while the store was unreachable");
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #drop(why: string): void {
+    this.#validUntil = 0;
+    this.#log.warn({ term: this.#term }, why);
+    this.#enqueue(() => this.#events.lost());
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#transition = this.#transition.then(step).catch((err: unknown) => this.#log.error({ err }, "matcher transition failed"));
+  }
+
+  /** Stops renewing; gives the lease up so another instance takes over without waiting for it to run out. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    while (this.#ticking) await new Promise((r) => setTimeout(r, 10));
+    const held = this.#validUntil > 0;
+    this.#validUntil = 0;
+    if (held) this.#enqueue(() => this.#events.lost());
+    await this.#transition;
+    if (held) await this.#store.releaseLease(this.#owner, this.#term).catch(() => undefined);
+  }
+}

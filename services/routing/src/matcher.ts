@@ -1,0 +1,713 @@
+// The matcher: runs only in the instance holding the matcher lease. It rebuilds a RoutingEngine from the
+// store, then consumes triaged tickets, agent changes, routing events and escalation events (consumer group
+// `routing-matcher`), decides with the engine and writes each decision through the TicketLedger. Everything
+// runs one step at a time (one engine, one queue); a write the store refuses means the engine was stale:
+// that ticket or agent is read again, mirrored, and decided again.
+import type { EventBus, IncomingEvent, Subscription } from "@steward/messaging";
+import { Topics, channelFromProto, priorityFromProto, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import type { Logger } from "@steward/telemetry";
+import {
+  RoutingEngine,
+  freeCapacity,
+  type AgentDecision,
+  type RelaxationPolicy,
+  type RoutingConfig as EngineConfig,
+  type TicketDecision,
+} from "./domain/index.ts";
+import { moreUrgent, newTicketDoc, widenedRelaxation, type TriagedTicket } from "./domain-mapping.ts";
+import { EngineMirror } from "./engine-mirror.ts";
+import type { Outbox } from "./outbox.ts";
+import { explainAgentDecision, explainTicketDecision, noEligibleReasons, pending, priorityToProto, ticketOutbox, versionOfEventId } from "./routing-events.ts";
+import type { AgentDoc, RoutingStore, TicketDoc, TicketHintDoc } from "./routing-store.ts";
+import { keepKeys, type LedgerOutcome, type TicketLedger } from "./ticket-ledger.ts";
+
+export interface MatcherDeps {
+  store: RoutingStore;
+  ledger: TicketLedger;
+  outbox: Outbox;
+  bus: EventBus;
+  log: Logger;
+  engineConfig: EngineConfig;
+  groupId: string;
+  tickMs: number;
+  sweepMs: number;
+  /** A capacity hold no ticket names is treated as leaked once it is this old. */
+  holdGraceMs: number;
+}
+
+export interface MatcherStatus {
+  state: "standby" | "rebuilding" | "matching";
+  term: number | null;
+  since: string | null;
+  rebuild: { agents: number; tickets: number; ms: number; danglingHoldsReleased: number; missingHolds: number } | null;
+  engine: ReturnType<RoutingEngine["stats"]> | null;
+  counters: Record<string, number>;
+}
+
+/** Outboxes younger than this are being published by their writer. */
+const OUTBOX_GRACE_MS = 10_000;
+const MAX_ATTEMPTS = 4;
+const MAX_STEPS_PER_DRAIN = 20_000;
+
+export class Matcher {
+  readonly #d: MatcherDeps;
+  #mirror: EngineMirror | null = null;
+  #subscription: Subscription | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #tickTimer: NodeJS.Timeout | null = null;
+  #tickQueued = false;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #state: MatcherStatus["state"] = "standby";
+  #term: number | null = null;
+  #since: number | null = null;
+  #rebuild: MatcherStatus["rebuild"] = null;
+  /** Work found while handling one input, done before the next input. */
+  readonly #dirtyTickets = new Set<string>();
+  readonly #dirtyAgents = new Set<string>();
+  readonly #orphans: Array<{ ticketId: string; agentId: string }> = [];
+  /** Owned tickets with a collaborator request nobody could take yet; tried again when an agent becomes available. */
+  readonly #awaitingHelp = new Set<string>();
+  /** Tickets with escalation input stored before their triage (routing_ticket_hints). */
+  readonly #hintIds = new Set<string>();
+  #helpChanged = false;
+  /** ticketId -> when its requirements next loosen (decide again then). */
+  readonly #relaxAt = new Map<string, number>();
+  readonly #counters: Record<string, number> = { offers: 0, decisions: 0, conflicts: 0, holdRefusals: 0, expired: 0, withdrawn: 0, events: 0, skippedEvents: 0 };
+
+  constructor(deps: MatcherDeps) {
+    this.#d = deps;
+  }
+
+  status(): MatcherStatus {
+    return {
+      state: this.#state,
+      term: this.#term,
+      since: this.#since === null ? null : new Date(this.#since).toISOString(),
+      rebuild: this.#rebuild,
+      engine: this.#mirror?.engine.stats() ?? null,
+      counters: { ...this.#counters },
+    };
+  }
+
+  /** Called when this instance takes the lease: rebuild from the store, then consume. */
+  async start(term: number): Promise<void> {
+    await this.stop();
+    this.#state = "rebuilding";
+    this.#term = term;
+    this.#since = Date.now();
+    await this.#serial(() => this.#rebuildFromStore());
+    this.#subscription = await this.#d.bus.subscribe({
+      groupId: this.#d.groupId,
+      topics: [Topics.triaged, Topics.agents, Topics.routing, Topics.escalation],
+      fromBeginning: true,
+      // Store hiccups are retried here for about a minute rather than sending a ticket to dead letters.
+      maxAttempts: 25,
+      handler: (event) => this.#serial(() => this.#onEvent(event)),
+    });
+    this.#state = "matching";
+    this.#tickTimer = setInterval(() => {
+      if (this.#tickQueued) return; // a slow step: one tick waiting is enough
+      this.#tickQueued = true;
+      void this.#serial(() => {
+        this.#tickQueued = false;
+        return this.#tick();
+      }).catch((err: unknown) => this.#d.log.warn({ err }, "matcher tick failed"));
+    }, this.#d.tickMs);
+    this.#tickTimer.unref();
+    this.#sweepTimer = setInterval(() => void this.#serial(() => this.#sweep()).catch((err: unknown) => this.#d.log.warn({ err }, "matcher sweep failed")), this.#d.sweepMs);
+    this.#sweepTimer.unref();
+    this.#d.log.info({ term, ...this.#rebuild }, "matcher running");
+  }
+
+  /** Called when the lease is lost or at shutdown: stop consuming (in-flight steps finish), forget the engine. */
+  async stop(): Promise<void> {
+    if (this.#tickTimer) clearInterval(this.#tickTimer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#tickTimer = null;
+    this.#sweepTimer = null;
+    const subscription = this.#subscription;
+    this.#subscription = null;
+    if (subscription) await subscription.stop();
+    await this.#queue.catch(() => undefined);
+    if (this.#state !== "standby") this.#d.log.info({ term: this.#term }, "matcher stopped");
+    this.#mirror = null;
+    this.#state = "standby";
+    this.#term = null;
+    this.#since = null;
+    this.#dirtyAgents.clear();
+    this.#dirtyTickets.clear();
+    this.#orphans.length = 0;
+    this.#relaxAt.clear();
+    this.#awaitingHelp.clear();
+    this.#hintIds.clear();
+  }
+
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(step);
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  // ---- rebuild ---------------------------------------------------------------------------------------------
+
+  async #rebuildFromStore(): Promise<void> {
+    const started = Date.now();
+    const { store } = this.#d;
+    const mirror = new EngineMirror(new RoutingEngine(this.#d.engineConfig), this.#d.engineConfig.defaultRelaxation);
+    this.#mirror = mirror;
+    // The one full read: agents, every ticket still waiting or owned, and any change left unpublished.
+    const agents = await store.agents.find({}).toArray();
+    for (const hint of await store.hints.find({}, { projection: { _id: 1 } }).toArray()) this.#hintIds.add(hint._id);
+    const tickets = await store.tickets.find({ $or: [{ status: { $in: ["waiting", "owned"] } }, { "outbox.0": { $exists: true } }] }).toArray();
+    const now = Date.now();
+    for (const agent of agents) mirror.putAgent(agent, now);
+    const live = tickets.filter((t) => t.status !== "resolved");
+    // Owned work first, so every agent's load is known before pending offers are taken back.
+    for (const doc of live.filter((t) => t.status === "owned")) this.#applyDoc(doc._id, doc);
+    for (const doc of live.filter((t) => t.status === "waiting")) this.#applyDoc(doc._id, doc);
+    const byId = new Map(live.map((t) => [t._id, t]));
+    let danglingHoldsReleased = 0;
+    let missingHolds = 0;
+    for (const agent of agents) {
+      for (const hold of Object.values(agent.holds ?? {})) {
+        if (!references(byId.get(hold.ticketId), agent._id) && now - hold.at > this.#d.holdGraceMs) {
+          if (await store.releaseHold(agent._id, hold.ticketId, hold.channel, hold.at)) danglingHoldsReleased++;
+        }
+      }
+      const held = new Set(Object.values(agent.holds ?? {}).map((h) => h.ticketId));
+      for (const doc of live) if (references(doc, agent._id) && !held.has(doc._id)) missingHolds++;
+    }
+    if (missingHolds > 0) this.#d.log.error({ missingHolds }, "tickets name agents that hold no capacity for them");
+    for (const doc of tickets) if (doc.outbox.length > 0) await this.#d.outbox.republish(doc);
+    for (const agent of agents) if (agent.presence === "available") this.#dirtyAgents.add(agent._id);
+    this.#rebuild = { agents: agents.length, tickets: live.length, ms: Date.now() - started, danglingHoldsReleased, missingHolds };
+    await this.#drain();
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------------------------
+
+  async #onEvent(event: IncomingEvent): Promise<void> {
+    if (this.#mirror === null) throw new Error("matcher is not running");
+    this.#counters["events"] = (this.#counters["events"] ?? 0) + 1;
+    const e = event.envelope;
+    const p = e.payload;
+    switch (p?.$case) {
+      case "ticketTriaged":
+        await this.#onTriaged(e, p.value);
+        break;
+      case "agentProfileUpdated":
+      case "agentPresenceChanged":
+        await this.#onAgentChanged(p.value.agentId, e.eventId);
+        break;
+      case "slaUpdated":
+        await this.#onSlaUpdated(e.ticketId, p.value);
+        break;
+      case "escalationAction":
+        await this.#onEscalationAction(e.ticketId, p.value);
+        break;
+      default:
+        if (event.topic === Topics.routing && e.ticketId) await this.#onTicketChanged(e.ticketId, e.eventId);
+        break;
+    }
+    await this.#drain();
+  }
+
+  async #onTriaged(e: Envelope, t: TicketTriaged): Promise<void> {
+    const ticketId = e.ticketId;
+    const key = `triaged:${e.eventId}`;
+    const input = triagedTicketOf(ticketId, t);
+    if (typeof input === "string") {
+      this.#d.log.error({ ticketId, problem: input }, "triaged ticket cannot be routed; skipped");
+      return;
+    }
+    // A ticket the engine does not know is most likely new: try to create it; a duplicate means it exists.
+    let doc = this.#mirror?.ticketDoc(ticketId) ?? null;
+    if (doc === null && (await this.#createTicket(input, key))) return;
+    doc ??= await this.#d.store.getTicket(ticketId);
+    if (doc === null) return;
+    this.#applyDoc(ticketId, doc);
+    if (doc.appliedActionKeys.includes(key)) return; // a redelivery
+    if (!t.retriage) return; // the same ticket triaged twice without a follow-up: nothing new
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && doc !== null; attempt++) {
+      const outcome = await this.#onFollowUp(doc, input, key);
+      if (await this.#settle(ticketId, outcome)) return;
+      doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
+    }
+  }
+
+  /** False when the ticket already exists. */
+  async #createTicket(input: TriagedTicket, key: string): Promise<boolean> {
+    const now = Date.now();
+    const doc = newTicketDoc(input, now);
+    // Only the matcher writes hints, and it loads their ids at take-over: no read for the usual ticket.
+    const hint = this.#hintIds.has(input.ticketId) ? await this.#d.store.getHint(input.ticketId) : null;
+    if (hint !== null) applyHint(doc, hint, this.#d.engineConfig.defaultRelaxation);
+    doc.appliedActionKeys = keepKeys(doc.appliedActionKeys, key);
+    doc.history = [{ at: now, version: 0, type: "ticket.queued", actor: "routing", detail: { group: doc.group, priority: doc.priority } }];
+    doc.outbox = ticketOutbox(doc._id, 0, [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: "triaged" })], new Date(now));
+    if (!(await this.#d.store.insertTicket(doc))) return false;
+    this.#d.outbox.publishInBackground(doc._id, 0, doc.outbox);
+    if (hint !== null) {
+      await this.#d.store.deleteHint(doc._id);
+      this.#hintIds.delete(doc._id);
+    }
+    this.#applyDoc(doc._id, doc);
+    return true;
+  }
+
+  /** A customer wrote again: to the owner (never back to a queue), a reopen, or new requirements while waiting. */
+  async #onFollowUp(doc: TicketDoc, input: TriagedTicket, key: string): Promise<LedgerOutcome> {
+    const { ledger } = this.#d;
+    const now = Date.now();
+    if (doc.status === "resolved") return ledger.reopen({ ...doc, appliedActionKeys: keepKeys(doc.appliedActionKeys, key) }, key);
+    if (doc.status === "owned") {
+      const route = this.#mirror?.engine.routeFollowUp(doc._id);
+      const held = route?.ok === true && route.value.kind === "hold-for-owner";
+      return ledger.update(
+        doc,
+        { appliedActionKeys: keepKeys(doc.appliedActionKeys, key) },
+        [pending("followUpRouted", { agentId: doc.ownerId as string, messageId: "" })],
+        [{ at: now, type: "follow.up.routed", actor: "customer", detail: { ownerId: doc.ownerId, waitsForOwner: held } }],
+      );
+    }
+    // Still waiting: triage may have changed what the ticket needs; it keeps its place (enqueuedAt).
+    const triagePriority = input.priority;
+    return ledger.update(
+      doc,
+      {
+        triagePriority,
+        priority: moreUrgent(triagePriority, doc.escalatedPriority),
+        requiredSkills: input.requiredSkills,
+        language: input.language,
+        group: input.group,
+        overflowGroup: doc.relaxation?.addOverflowGroupAfterMs === 0 ? doc.overflowGroup : input.overflowGroup,
+        appliedActionKeys: keepKeys(doc.appliedActionKeys, key),
+      },
+      [],
+      [{ at: now, type: "ticket.retriaged", actor: "triage", detail: { group: input.group, priority: input.priority } }],
+    );
+  }
+
+  async #onAgentChanged(agentId: string, eventId: string): Promise<void> {
+    const version = versionOfEventId(eventId);
+    const known = this.#mirror?.agentVersion(agentId);
+    if (version !== null && known !== undefined && version <= known) {
+      this.#counters["skippedEvents"] = (this.#counters["skippedEvents"] ?? 0) + 1;
+      return;
+    }
+    await this.#resyncAgent(agentId, false);
+  }
+
+  /** Another instance (or an earlier step) changed a ticket: mirror it unless the engine already has that version. */
+  async #onTicketChanged(ticketId: string, eventId: string): Promise<void> {
+    const version = versionOfEventId(eventId);
+    const known = this.#mirror?.ticketDoc(ticketId);
+    if (version !== null && known !== undefined && version <= known.version) {
+      this.#counters["skippedEvents"] = (this.#counters["skippedEvents"] ?? 0) + 1;
+      return;
+    }
+    await this.#resyncTicket(ticketId);
+  }
+
+  async #onSlaUpdated(ticketId: string, s: SlaUpdated): Promise<void> {
+    const dues = [s.firstResponseDue, s.nextResponseDue, s.resolutionDue].filter((d): d is Date => d !== undefined).map((d) => d.getTime());
+    const deadline = dues.length === 0 ? null : Math.min(...dues);
+    const revision = Number(s.revision);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
+      if (doc === null) {
+        await this.#updateHint(ticketId, (h) => (revision > h.slaRevision ? { ...h, slaDeadline: deadline, slaRevision: revision } : h));
+        return;
+      }
+      if (doc.status === "resolved" || revision <= doc.slaRevision) return;
+      const outcome = await this.#d.ledger.update(doc, { slaDeadline: deadline, slaRevision: revision }, [], [
+        { at: Date.now(), type: "sla.deadline", actor: "escalation", detail: { slaDeadline: deadline, revision } },
+      ]);
+      if (await this.#settle(ticketId, outcome)) return;
+    }
+  }
+
+  async #onEscalationAction(ticketId: string, a: EscalationAction): Promise<void> {
+    if (a.action !== "raise_priority" && a.action !== "widen_routing" && a.action !== "add_collaborator") return;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
+      if (doc === null) {
+        await this.#updateHint(ticketId, (h) => hintWith(h, a));
+        return;
+      }
+      if (doc.status === "resolved" || doc.appliedActionKeys.includes(a.key)) return;
+      const outcome = await this.#applyEscalation(doc, a);
+      if (outcome === null || (await this.#settle(ticketId, outcome))) return;
+    }
+  }
+
+  async #applyEscalation(doc: TicketDoc, a: EscalationAction): Promise<LedgerOutcome | null> {
+    const { ledger } = this.#d;
+    const now = Date.now();
+    const appliedActionKeys = keepKeys(doc.appliedActionKeys, a.key);
+    if (a.action === "raise_priority") {
+      const raised = priorityFromProto(a.priority);
+      if (raised === undefined) return null;
+      const escalatedPriority = moreUrgent(raised, doc.escalatedPriority);
+      const priority = moreUrgent(doc.triagePriority, escalatedPriority);
+      // Requeued with its new priority: the queue reorders. An owned ticket only records it.
+      const requeued = doc.status === "waiting" && doc.pendingOffers.length === 0 && priority !== doc.priority;
+      return ledger.update(
+        doc,
+        { escalatedPriority, priority, appliedActionKeys },
+        requeued ? [pending("ticketQueued", { group: doc.group, priority: priorityToProto(priority), reason: `priority raised by escalation: ${a.reason}` })] : [],
+        [{ at: now, type: "priority.raised", actor: "escalation", detail: { from: doc.priority, to: priority, key: a.key } }],
+      );
+    }
+    if (a.action === "widen_routing") {
+      if (doc.status !== "waiting") return ledger.update(doc, { appliedActionKeys }, [], []);
+      const overflowGroup = a.addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
+      const relaxation = widenedRelaxation(doc.relaxation ?? this.#d.engineConfig.defaultRelaxation, a.relaxSkills, overflowGroup !== null);
+      return ledger.update(
+        doc,
+        { relaxation, overflowGroup, appliedActionKeys },
+        [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${a.relaxSkills ? ", optional skills dropped" : ""}` })],
+        [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills: a.relaxSkills, key: a.key } }],
+      );
+    }
+    // add_collaborator: an available agent with the role (a skill of that name) in the ticket's groups.
+    if (doc.status !== "owned") return ledger.update(doc, { appliedActionKeys }, [], []);
+    const reason = a.reason || `escalation asked for a ${a.role}`;
+    const helper = this.#pickCollaborator(doc, a.role);
+    if (helper === null) {
+      // Nobody with the role is available now: the request waits on the ticket until someone is.
+      this.#d.log.info({ ticketId: doc._id, role: a.role }, "collaborator requested; nobody with the role is available yet");
+      return ledger.update(
+        doc,
+        { appliedActionKeys, collaboratorRequests: [...(doc.collaboratorRequests ?? []), { key: a.key, role: a.role, reason, at: now }] },
+        [],
+        [{ at: now, type: "collaborator.requested", actor: "escalation", detail: { role: a.role, key: a.key } }],
+      );
+    }
+    return ledger.addCollaborator(doc, helper, reason, a.key);
+  }
+
+  /** Best helper: has the role skill, meets the ticket's mandatory skills, least loaded, then id. Never the owner. */
+  #pickCollaborator(doc: TicketDoc, role: string): string | null {
+    const engine = this.#mirror?.engine;
+    if (engine === undefined) return null;
+    const groups = new Set([doc.group, ...(doc.overflowGroup ? [doc.overflowGroup] : [])]);
+    let best: { id: string; level: number; meets: number; load: number } | null = null;
+    for (const agent of engine.agents()) {
+      if (agent.id === doc.ownerId || doc.collaborators.includes(agent.id) || agent.presence !== "available") continue;
+      if (!agent.groups.some((g) => groups.has(g))) continue;
+      const level = role ? (agent.skills[role] ?? 0) : 1;
+      if (level === 0) continue;
+      const meets = doc.requiredSkills.filter((s) => (agent.skills[s.name] ?? 0) >= s.minLevel).length;
+      const capacity = agent.capacity[doc.channel] ?? 0;
+      const load = capacity === 0 ? 1 : 1 - freeCapacity(agent, doc.channel) / capacity;
+      const candidate = { id: agent.id, level, meets, load };
+      if (best === null || meets > best.meets || (meets === best.meets && (level > best.level || (level === best.level && (load < best.load || (load === best.load && agent.id < best.id)))))) best = candidate;
+    }
+    return best?.id ?? null;
+  }
+
+  async #updateHint(ticketId: string, change: (h: TicketHintDoc) => TicketHintDoc): Promise<void> {
+    const current = (await this.#d.store.getHint(ticketId)) ?? { _id: ticketId, slaDeadline: null, slaRevision: 0, escalatedPriority: null, widen: null, appliedActionKeys: [] };
+    await this.#d.store.putHint(change(current));
+    this.#hintIds.add(ticketId);
+  }
+
+  // ---- decisions -------------------------------------------------------------------------------------------
+
+  async #tick(): Promise<void> {
+    const mirror = this.#mirror;
+    if (mirror === null) return;
+    const now = Date.now();
+    for (const ended of mirror.engine.expireDueOffers(now)) {
+      // The engine ended it; the store decides. Either way the engine is then set back to what the store holds.
+      const doc = mirror.ticketDoc(ended.offer.ticketId);
+      if (doc === undefined) continue;
+      const outcome = await this.#d.ledger.expire(doc, ended.offer.agentId);
+      if (outcome.kind === "written") this.#counters["expired"] = (this.#counters["expired"] ?? 0) + 1;
+      await this.#settle(doc._id, outcome);
+    }
+    for (const [ticketId, at] of this.#relaxAt) {
+      if (at > now) continue;
+      this.#relaxAt.delete(ticketId);
+      this.#dirtyTickets.add(ticketId);
+    }
+    await this.#drain();
+  }
+
+  /** Does the work the last input uncovered: withdraw offers the engine could not keep, route tickets, then agents. */
+  async #drain(): Promise<void> {
+    for (let steps = 0; steps < MAX_STEPS_PER_DRAIN && this.#mirror !== null; steps++) {
+      const orphan = this.#orphans.shift();
+      if (orphan !== undefined) {
+        await this.#withdrawOrphan(orphan.ticketId, orphan.agentId);
+        continue;
+      }
+      const ticketId = first(this.#dirtyTickets);
+      if (ticketId !== undefined) {
+        this.#dirtyTickets.delete(ticketId);
+        await this.#routeTicket(ticketId);
+        continue;
+      }
+      const agentId = first(this.#dirtyAgents);
+      if (agentId !== undefined) {
+        this.#dirtyAgents.delete(agentId);
+        await this.#routeAgent(agentId);
+        continue;
+      }
+      if (this.#helpChanged) {
+        this.#helpChanged = false;
+        await this.#fulfilCollaboratorRequests();
+        continue;
+      }
+      return;
+    }
+  }
+
+  async #routeTicket(ticketId: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const mirror = this.#mirror;
+      const doc = mirror?.ticketDoc(ticketId);
+      if (mirror === null || doc === undefined || doc.status !== "waiting") return;
+      const decided = mirror.engine.decideForTicket(ticketId, Date.now());
+      if (!decided.ok) return;
+      const decision = decided.value;
+      this.#counters["decisions"] = (this.#counters["decisions"] ?? 0) + 1;
+      if (decision.kind === "offer-limit-reached") return;
+      if (decision.kind === "no-eligible-agent") {
+        await this.#recordNoEligible(doc, decision);
+        return;
+      }
+      const outcome = await this.#d.ledger.makeOffers(
+        doc,
+        decision.agentIds.map((agentId) => ({ agentId, explanation: explainTicketDecision(decision.explanation, agentId) })),
+      );
+      if (outcome.kind === "written") this.#counters["offers"] = (this.#counters["offers"] ?? 0) + decision.agentIds.length;
+      if (await this.#settle(ticketId, outcome)) return;
+    }
+  }
+
+  async #routeAgent(agentId: string): Promise<void> {
+    for (let step = 0, misses = 0; step < 50 && misses < MAX_ATTEMPTS; step++) {
+      const mirror = this.#mirror;
+      if (mirror === null) return;
+      const decided = mirror.engine.decideForAgent(agentId, Date.now());
+      if (!decided.ok) return;
+      const decision: AgentDecision = decided.value;
+      this.#counters["decisions"] = (this.#counters["decisions"] ?? 0) + 1;
+      if (decision.kind !== "offer" && decision.kind !== "deliver-owned-work") return;
+      const doc = mirror.ticketDoc(decision.ticketId);
+      if (doc === undefined) return;
+      const outcome =
+        decision.kind === "offer"
+          ? await this.#d.ledger.makeOffers(doc, [{ agentId, explanation: explainAgentDecision(decision.explanation) }])
+          : await this.#d.ledger.deliverHeldWork(doc);
+      if (outcome.kind === "written" && decision.kind === "offer") this.#counters["offers"] = (this.#counters["offers"] ?? 0) + 1;
+      if (!(await this.#settle(decision.ticketId, outcome))) misses++;
+    }
+  }
+
+  /** Nobody may take the ticket now: it keeps waiting, visibly, and is decided again when requirements loosen. */
+  async #recordNoEligible(doc: TicketDoc, decision: Extract<TicketDecision, { kind: "no-eligible-agent" }>): Promise<void> {
+    if (decision.nextRelaxationAt !== null) this.#relaxAt.set(doc._id, decision.nextRelaxationAt);
+    // Nobody more to offer it to, but someone holds an offer: the ticket is not stuck.
+    if (doc.pendingOffers.length > 0) return;
+    const reasons = noEligibleReasons(decision.explanation);
+    const kinds = (list: readonly string[]) => list.map((r) => r.replace(/^\d+ /, "")).sort().join("|");
+    if (doc.noEligible !== null && kinds(doc.noEligible.reasons) === kinds(reasons)) return;
+    const now = Date.now();
+    const outcome = await this.#d.ledger.update(
+      doc,
+      { noEligible: { at: now, reasons, nextRelaxationAt: decision.nextRelaxationAt } },
+      [pending("noEligibleAgent", { group: doc.group, reasons })],
+      [{ at: now, type: "no.eligible.agent", actor: "routing", detail: { reasons } }],
+    );
+    await this.#settle(doc._id, outcome);
+  }
+
+  async #fulfilCollaboratorRequests(): Promise<void> {
+    for (const ticketId of [...this.#awaitingHelp]) {
+      const doc = this.#mirror?.ticketDoc(ticketId);
+      const request = doc?.collaboratorRequests?.[0];
+      if (doc === undefined || request === undefined || doc.status !== "owned") continue;
+      const helper = this.#pickCollaborator(doc, request.role);
+      if (helper === null) continue;
+      await this.#settle(ticketId, await this.#d.ledger.addCollaborator(doc, helper, request.reason, request.key));
+    }
+  }
+
+  async #withdrawOrphan(ticketId: string, agentId: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = this.#mirror?.ticketDoc(ticketId);
+      if (doc === undefined || !doc.pendingOffers.some((o) => o.agentId === agentId)) return;
+      const agent = this.#mirror?.engine.getAgent(agentId);
+      const why = agent === undefined ? "the agent is no longer known" : agent.presence !== "available" ? `the agent is ${agent.presence}` : "the agent no longer qualifies for this ticket";
+      const outcome = await this.#d.ledger.withdraw(doc, agentId, "agent-unavailable", why);
+      if (outcome.kind === "written") this.#counters["withdrawn"] = (this.#counters["withdrawn"] ?? 0) + 1;
+      if (await this.#settle(ticketId, outcome)) return;
+    }
+  }
+
+  /**
+   * Mirrors a write, or recovers from a refusal: the store moved on (read the ticket again) or an agent's
+   * hold was refused (read the agent and every ticket they hold again). True when the write went through.
+   */
+  async #settle(ticketId: string, outcome: LedgerOutcome): Promise<boolean> {
+    switch (outcome.kind) {
+      case "written":
+        this.#applyDoc(ticketId, outcome.doc);
+        return true;
+      case "conflict":
+        this.#counters["conflicts"] = (this.#counters["conflicts"] ?? 0) + 1;
+        await this.#resyncTicket(ticketId);
+        return false;
+      case "hold-refused":
+        this.#counters["holdRefusals"] = (this.#counters["holdRefusals"] ?? 0) + 1;
+        await this.#resyncAgent(outcome.agentId, true);
+        return false;
+      case "rejected":
+        this.#d.log.debug({ ticketId, code: outcome.error.code }, "engine and store disagreed; re-reading the ticket");
+        await this.#resyncTicket(ticketId);
+        return false;
+    }
+  }
+
+  #applyDoc(ticketId: string, doc: TicketDoc | null): void {
+    const mirror = this.#mirror;
+    if (mirror === null) return;
+    const result = mirror.putTicket(ticketId, doc, Date.now());
+    for (const offer of result.orphanOffers) this.#orphans.push({ ticketId, agentId: offer.agentId });
+    for (const agentId of result.freedAgents) this.#dirtyAgents.add(agentId);
+    if (doc !== null && doc.status === "owned" && (doc.collaboratorRequests ?? []).length > 0) this.#awaitingHelp.add(ticketId);
+    else this.#awaitingHelp.delete(ticketId);
+    if (doc === null || doc.status === "resolved") this.#relaxAt.delete(ticketId);
+    else if (doc.status === "waiting") this.#dirtyTickets.add(ticketId);
+    else if (doc.heldForOwner && doc.ownerId !== null) this.#dirtyAgents.add(doc.ownerId);
+  }
+
+  async #resyncTicket(ticketId: string): Promise<void> {
+    const doc = await this.#d.store.getTicket(ticketId);
+    if (doc !== null && doc.outbox.length > 0 && Date.now() - doc.outboxAt > OUTBOX_GRACE_MS) await this.#d.outbox.republish(doc);
+    this.#applyDoc(ticketId, doc);
+  }
+
+  /** Reads an agent again; `deep` also re-reads every ticket they hold a slot for and frees leaked slots. */
+  async #resyncAgent(agentId: string, deep: boolean): Promise<void> {
+    const mirror = this.#mirror;
+    if (mirror === null) return;
+    const doc = await this.#d.store.getAgent(agentId);
+    const now = Date.now();
+    if (doc === null) {
+      const removed = mirror.engine.removeAgent(agentId, now);
+      if (removed.ok) for (const ended of removed.value.withdrawnOffers) this.#orphans.push({ ticketId: ended.offer.ticketId, agentId });
+      return;
+    }
+    for (const ended of mirror.putAgent(doc, now)) this.#orphans.push({ ticketId: ended.offer.ticketId, agentId });
+    if (deep) await this.#checkHolds(doc, now);
+    if (doc.presence === "available") {
+      this.#dirtyAgents.add(agentId);
+      if (this.#awaitingHelp.size > 0) this.#helpChanged = true;
+    }
+  }
+
+  async #checkHolds(agent: AgentDoc, now: number): Promise<void> {
+    const mirror = this.#mirror;
+    if (mirror === null) return;
+    const held = new Set<string>();
+    for (const hold of Object.values(agent.holds ?? {})) {
+      held.add(hold.ticketId);
+      const ticket = await this.#d.store.getTicket(hold.ticketId);
+      this.#applyDoc(hold.ticketId, ticket);
+      if (!references(ticket ?? undefined, agent._id) && now - hold.at > this.#d.holdGraceMs) await this.#d.store.releaseHold(agent._id, hold.ticketId, hold.channel, hold.at);
+    }
+    // Tickets the engine believes hold this agent but the agent's holds do not name: the engine is stale.
+    for (const doc of [...mirror.ticketDocs()]) {
+      if (!held.has(doc._id) && references(doc, agent._id)) await this.#resyncTicket(doc._id);
+    }
+  }
+
+  /** Republishes changes a crashed instance stored but did not publish, and frees capacity leaked by crashes. */
+  async #sweep(): Promise<void> {
+    const mirror = this.#mirror;
+    if (mirror === null) return;
+    const now = Date.now();
+    const stale = await this.#d.store.tickets.find({ "outbox.0": { $exists: true }, outboxAt: { $lt: now - OUTBOX_GRACE_MS } }).toArray();
+    for (const doc of stale) await this.#d.outbox.republish(doc);
+    for (const agent of await this.#d.store.agents.find({}).toArray()) {
+      const suspicious = Object.values(agent.holds ?? {}).some((h) => now - h.at > this.#d.holdGraceMs && !references(mirror.ticketDoc(h.ticketId), agent._id));
+      if (suspicious) await this.#checkHolds(agent, now);
+    }
+    await this.#drain();
+  }
+}
+
+/** Does the stored ticket hold a slot of this agent (a pending offer, or owned work in their load)? */
+function references(doc: TicketDoc | undefined, agentId: string): boolean {
+  if (doc === undefined) return false;
+  if (doc.pendingOffers.some((o) => o.agentId === agentId)) return true;
+  return doc.status === "owned" && doc.ownerId === agentId && !doc.heldForOwner;
+}
+
+function first<T>(set: Set<T>): T | undefined {
+  const next = set.values().next();
+  return next.done === true ? undefined : next.value;
+}
+
+const ISO_639_1 = /^[a-z]{2}$/;
+
+/** The routing part of a triage decision, or why it cannot be routed. */
+export function triagedTicketOf(ticketId: string, t: TicketTriaged): TriagedTicket | string {
+  if (!ticketId) return "no ticket id";
+  if (!t.group) return "no group";
+  if (!ISO_639_1.test(t.language)) return `language "${t.language}" is not an ISO 639-1 code`;
+  const skills = new Map<string, { name: string; minLevel: number; optional: boolean }>();
+  for (const s of t.requiredSkills) {
+    if (!s.name) continue;
+    const minLevel = Math.min(10, Math.max(1, Math.round(s.minLevel || 1)));
+    const previous = skills.get(s.name);
+    // A skill listed twice keeps its strictest form.
+    skills.set(s.name, { name: s.name, minLevel: Math.max(minLevel, previous?.minLevel ?? 0), optional: s.optional && (previous?.optional ?? true) });
+  }
+  return {
+    ticketId,
+    channel: channelFromProto(t.channel) ?? "api",
+    group: t.group,
+    overflowGroup: t.overflowGroup && t.overflowGroup !== t.group ? t.overflowGroup : null,
+    language: t.language,
+    priority: priorityFromProto(t.priority) ?? "P3",
+    requiredSkills: [...skills.values()],
+    subject: t.subject,
+  };
+}
+
+function hintWith(h: TicketHintDoc, a: EscalationAction): TicketHintDoc {
+  if (h.appliedActionKeys.includes(a.key)) return h;
+  const appliedActionKeys = keepKeys(h.appliedActionKeys, a.key);
+  if (a.action === "raise_priority") {
+    const raised = priorityFromProto(a.priority);
+    return raised === undefined ? h : { ...h, escalatedPriority: moreUrgent(raised, h.escalatedPriority), appliedActionKeys };
+  }
+  if (a.action === "widen_routing") {
+    const groups = [...new Set([...(h.widen?.addGroups ?? []), ...a.addGroups])];
+    return { ...h, widen: { relaxSkills: a.relaxSkills || (h.widen?.relaxSkills ?? false), addGroups: groups }, appliedActionKeys };
+  }
+  return h;
+}
+
+/** Escalation input that arrived before triage, folded into the new ticket. */
+function applyHint(doc: TicketDoc, hint: TicketHintDoc, defaultRelaxation: RelaxationPolicy): void {
+  doc.slaDeadline = hint.slaDeadline;
+  doc.slaRevision = hint.slaRevision;
+  if (hint.escalatedPriority !== null) {
+    doc.escalatedPriority = hint.escalatedPriority;
+    doc.priority = moreUrgent(doc.triagePriority, hint.escalatedPriority);
+  }
+  if (hint.widen !== null) {
+    doc.overflowGroup = hint.widen.addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
+    doc.relaxation = widenedRelaxation(defaultRelaxation, hint.widen.relaxSkills, doc.overflowGroup !== null);
+  }
+  doc.appliedActionKeys = [...hint.appliedActionKeys];
+}

@@ -1,0 +1,171 @@
+// Helpers for routing's integration tests: what triage and escalation would publish, a reader of every
+// routing event, and the agent gateway's HTTP calls. Tests use them against the real broker and store.
+import { Channel, Priority, Topics, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
+import { uniqueName, waitFor } from "@steward/testkit";
+
+export interface TriagedInput {
+  group: string;
+  channel?: Channel;
+  priority?: Priority;
+  language?: string;
+  skills?: Array<{ name: string; minLevel: number; optional?: boolean }>;
+  overflowGroup?: string;
+  retriage?: boolean;
+  subject?: string;
+}
+
+export function triaged(input: TriagedInput): TicketTriaged {
+  return {
+    language: input.language ?? "en",
+    languageConfidence: 0.99,
+    intent: "billing",
+    intentConfidence: 0.9,
+    priority: input.priority ?? Priority.P3,
+    group: input.group,
+    requiredSkills: (input.skills ?? []).map((s) => ({ name: s.name, minLevel: s.minLevel, optional: s.optional ?? false })),
+    slaPolicy: "default",
+    policyVersion: "test",
+    reasons: ["test"],
+    repeatContactCount: 0,
+    answerDidNotHelp: false,
+    retriage: input.retriage ?? false,
+    channel: input.channel ?? Channel.EMAIL,
+    overflowGroup: input.overflowGroup ?? "",
+    customerTier: "standard",
+    customerId: "customer-1",
+    subject: input.subject ?? "Question",
+  };
+}
+
+/** What triage publishes for a new ticket or a follow-up (retriage). Returns the event id. */
+export async function publishTriaged(bus: EventBus, ticketId: string, input: TriagedInput, eventId?: string): Promise<string> {
+  const envelope = newEnvelope("ticketTriaged", ticketId, triaged(input), "triage", eventId === undefined ? {} : { eventId });
+  await bus.publish({ topic: Topics.triaged, envelope });
+  return envelope.eventId;
+}
+
+export function escalationAction(fields: Partial<EscalationAction> & { action: string; key: string }): EscalationAction {
+  return {
+    level: 1,
+    priority: Priority.UNSPECIFIED,
+    reason: "test escalation",
+    clock: "firstResponse",
+    role: "",
+    relaxSkills: false,
+    addGroups: [],
+    source: "firstResponse.1",
+    ownerId: "",
+    group: "",
+    policyVersion: "test",
+    dueAt: undefined,
+    previousPriority: Priority.UNSPECIFIED,
+    ...fields,
+  };
+}
+
+export async function publishEscalation(bus: EventBus, ticketId: string, action: EscalationAction): Promise<void> {
+  await bus.publish({ topic: Topics.escalation, envelope: newEnvelope("escalationAction", ticketId, action, "escalation", { eventId: `${action.key}/action` }) });
+}
+
+/** What escalation publishes when a ticket's SLA clocks change: here, only the first-response deadline. */
+export async function publishSla(bus: EventBus, ticketId: string, firstResponseDue: number, revision: number): Promise<void> {
+  const value: SlaUpdated = {
+    policy: "default",
+    policyVersion: "test",
+    firstResponseDue: new Date(firstResponseDue),
+    nextResponseDue: undefined,
+    resolutionDue: undefined,
+    paused: false,
+    warnings: [],
+    breaches: [],
+    level: 0,
+    revision,
+    priority: Priority.P3,
+  };
+  await bus.publish({ topic: Topics.escalation, envelope: newEnvelope("slaUpdated", ticketId, value, "escalation", { eventId: `${ticketId}/sla/${revision}` }) });
+}
+
+/** Every routing event since the reader started, in arrival order. */
+export class RoutingEventLog {
+  readonly events: Envelope[] = [];
+  #subscription: Subscription | null = null;
+
+  static async start(bus: EventBus, topics = [Topics.routing]): Promise<RoutingEventLog> {
+    const log = new RoutingEventLog();
+    log.#subscription = await bus.subscribe({
+      groupId: uniqueName("routing-test-reader"),
+      topics,
+      fromBeginning: true,
+      handler: async ({ envelope }) => {
+        log.events.push(envelope);
+      },
+    });
+    return log;
+  }
+
+  of(ticketId: string, type?: string): Envelope[] {
+    return this.events.filter((e) => e.ticketId === ticketId && (type === undefined || e.type === type));
+  }
+
+  /** Distinct events by id (delivery is at least once; a republished outbox repeats ids). */
+  distinct(): Envelope[] {
+    const seen = new Set<string>();
+    return this.events.filter((e) => (seen.has(e.eventId) ? false : (seen.add(e.eventId), true)));
+  }
+
+  async waitFor(what: string, predicate: (e: Envelope) => boolean, timeoutMs = 30_000, after = 0): Promise<Envelope> {
+    return waitFor(() => this.events.slice(after).find(predicate), { what, timeoutMs, intervalMs: 50 });
+  }
+
+  /** The n-th offer made for a ticket (0-based), once it exists. */
+  async offer(ticketId: string, n = 0, timeoutMs = 30_000): Promise<{ offerId: string; agentId: string; envelope: Envelope }> {
+    const envelope = await waitFor(() => distinctOf(this.of(ticketId, "offer.made"))[n], { what: `offer #${n} for ${ticketId}`, timeoutMs, intervalMs: 50 });
+    if (envelope.payload?.$case !== "offerMade") throw new Error("not an offer");
+    return { offerId: envelope.payload.value.offerId, agentId: envelope.payload.value.agentId, envelope };
+  }
+
+  async stop(): Promise<void> {
+    await this.#subscription?.stop();
+  }
+}
+
+function distinctOf(events: Envelope[]): Envelope[] {
+  const seen = new Set<string>();
+  return events.filter((e) => (seen.has(e.eventId) ? false : (seen.add(e.eventId), true)));
+}
+
+export function http(baseUrl: string) {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { error?: { code: string; message: string } } };
+  };
+  return {
+    call,
+    putAgent: (id: string, profile: AgentProfileBody) => call("PUT", `/v1/agents/${id}`, profile),
+    presence: (id: string, status: "available" | "away" | "offline") => call("POST", `/v1/agents/${id}/presence`, { status }),
+    accept: (offerId: string, agentId: string) => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/accept`, {}, { "x-agent-id": agentId }),
+    decline: (offerId: string, agentId: string, reason = "busy") => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/decline`, { reason }, { "x-agent-id": agentId }),
+    resolve: (ticketId: string, agentId: string) => call("POST", `/v1/tickets/${ticketId}/resolve`, {}, { "x-agent-id": agentId }),
+    routing: (ticketId: string) => call("GET", `/v1/tickets/${ticketId}/routing`),
+    agent: (id: string) => call("GET", `/v1/agents/${id}`),
+    status: () => call("GET", "/v1/routing/status"),
+  };
+}
+
+export interface AgentProfileBody {
+  name: string;
+  groups: string[];
+  skills: Record<string, number>;
+  languages: string[];
+  capacity: Record<string, number>;
+}
+
+export function agentIn(groups: string[], capacity: Record<string, number> = { email: 1, chat: 1 }, skills: Record<string, number> = { billing: 5 }): AgentProfileBody {
+  return { name: `Agent of ${groups.join("+")}`, groups, skills, languages: ["en"], capacity };
+}
