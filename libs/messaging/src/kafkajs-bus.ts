@@ -6,15 +6,12 @@ import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
+import { createPublishQueue, sleep } from "./publish-queue.ts";
 
 interface Pending {
   topic: string;
   message: Message;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
-
-const MAX_BATCH = 1000;
 const noopLog = { warn: () => {}, error: () => {}, info: () => {} };
 
 let timeoutWarningMuted = false;
@@ -68,8 +65,6 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   const partitionsOf = new Map<string, PartitionMetadata[]>();
   let producerConnected: Promise<void> | undefined;
   const consumers = new Set<Consumer>();
-  const queue: Pending[] = [];
-  let flushing = false;
   let closed = false;
 
   const topicName = (t: TopicName) => `${prefix}${t}`;
@@ -135,25 +130,10 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     }
   }
 
-  async function flush(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, MAX_BATCH);
-        try {
-          await withTimeout(sendVerified(batch, Date.now() + publishTimeoutMs), publishTimeoutMs);
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          log.warn({ err, events: batch.length }, "publish failed");
-          const failure = new KafkaUnavailableError("Kafka did not acknowledge the events", { cause: err });
-          for (const p of batch) p.reject(failure);
-        }
-      }
-    } finally {
-      flushing = false;
-    }
-  }
+  const publishQueue = createPublishQueue<Pending>((batch, deadline) => sendVerified(batch, deadline), {
+    timeoutMs: publishTimeoutMs,
+    onFailure: (err, events) => log.warn({ err, events }, "publish failed"),
+  });
 
   /**
    * Topics another service created a moment ago may not have leaders yet; a consumer or producer that
@@ -198,23 +178,16 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
       const headers = injectTraceHeaders({});
-      const promises = list.map(
-        (e: OutgoingEvent) =>
-          new Promise<void>((resolve, reject) => {
-            queue.push({
-              topic: topicName(e.topic),
-              message: {
-                key: e.key ?? e.envelope.ticketId,
-                value: Buffer.from(Envelope.encode(e.envelope).finish()),
-                headers: { ...headers, "steward-type": e.envelope.type },
-              },
-              resolve,
-              reject,
-            });
-          }),
+      return publishQueue.enqueue(
+        list.map((e: OutgoingEvent) => ({
+          topic: topicName(e.topic),
+          message: {
+            key: e.key ?? e.envelope.ticketId,
+            value: Buffer.from(Envelope.encode(e.envelope).finish()),
+            headers: { ...headers, "steward-type": e.envelope.type },
+          },
+        })),
       );
-      setImmediate(() => void flush());
-      return Promise.all(promises).then(() => undefined);
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -322,28 +295,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       closed = true;
       await Promise.allSettled([...consumers].map((c) => c.disconnect()));
       consumers.clear();
-      while (flushing) await sleep(10);
+      await publishQueue.drained();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

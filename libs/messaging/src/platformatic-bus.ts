@@ -19,6 +19,7 @@ import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
+import { createPublishQueue, sleep } from "./publish-queue.ts";
 
 interface Pending {
   topic: string;
@@ -26,13 +27,10 @@ interface Pending {
   value: Buffer | undefined;
   headers: Record<string, string>;
   partition?: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
-const MAX_BATCH = 1000;
 /** A subscription stops fetching while this many records wait for their handler, and resumes at half. */
 const MAX_BUFFERED = 2000;
 const noopLog = { warn: () => {}, error: () => {}, info: () => {} };
@@ -66,8 +64,6 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   });
   const partitionCounts = new Map<string, number>();
   const subscriptions = new Set<{ stop(): Promise<void> }>();
-  const queue: Pending[] = [];
-  let flushing = false;
   let closed = false;
 
   const topicName = (t: TopicName) => `${prefix}${t}`;
@@ -111,31 +107,13 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     }
   }
 
-  async function flush(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, MAX_BATCH);
-        try {
-          await withTimeout(sendVerified(batch, Date.now() + publishTimeoutMs), publishTimeoutMs);
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          log.warn({ err, events: batch.length }, "publish failed");
-          const failure = new KafkaUnavailableError("Kafka did not acknowledge the events", { cause: err });
-          for (const p of batch) p.reject(failure);
-        }
-      }
-    } finally {
-      flushing = false;
-    }
-  }
+  const publishQueue = createPublishQueue<Pending>((batch, deadline) => sendVerified(batch, deadline), {
+    timeoutMs: publishTimeoutMs,
+    onFailure: (err, events) => log.warn({ err, events }, "publish failed"),
+  });
 
-  function enqueue(item: Omit<Pending, "resolve" | "reject">): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      queue.push({ ...item, resolve, reject });
-      if (queue.length === 1) setImmediate(() => void flush());
-    });
+  function enqueue(item: Pending): Promise<void> {
+    return publishQueue.enqueue([item]);
   }
 
   function deadLetter(raw: RawMessage, reason: string, err: unknown): Promise<void> {
@@ -369,28 +347,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     async close() {
       closed = true;
       await Promise.allSettled([...subscriptions].map((s) => s.stop()));
-      while (flushing) await sleep(10);
+      await publishQueue.drained();
       await Promise.allSettled([producer.close(true), admin.close()]);
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -26,7 +26,7 @@ async function newTicket(id: string) {
   await store.createTicket({
     _id: id, status: "new", channel: "email", customer: { id: "c" }, subject: null, topic: null, language: null, intent: null, priority: null, group: null,
     requiredSkills: [], ownerId: null, lastOwnerId: null, collaborators: [], triage: null, sla: null, metadata: {}, channelRefs: {}, messageCount: 1, messages: [], history: [], createdAt: now, updatedAt: now,
-  } as Parameters<TicketStore["createTicket"]>[0]);
+  });
 }
 
 const slaView = (ticketId: string, revision: number, level: number) =>
