@@ -2,9 +2,12 @@
 // sample agents that take work live, and simulated channel traffic. Ctrl-C stops everything.
 //   --duration <s>   stop by itself after s seconds (default: run until interrupted)
 //   --rate <n>       simulated tickets per second (default 0.5)
+//   --keep-data      keep the previous run's Kafka topics and store (default: start from a clean slate,
+//                    so a demo never replays events written by an older version of the services)
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { stopFerretDb, stopKafka } from "@steward/infra";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { provisionInfra } from "@steward/testkit";
@@ -19,7 +22,12 @@ const log = (m: string) => process.stdout.write(`[steward] ${m}\n`);
 
 const logDir = join(root, ".steward", "logs");
 await mkdir(logDir, { recursive: true });
-const infra = await provisionInfra({ purpose: "dev", kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
+const stateDir = join(root, ".steward", "infra");
+if (!args.includes("--keep-data")) {
+  await Promise.all([stopKafka(join(stateDir, "kafka")), stopFerretDb(join(stateDir, "ferretdb"))]);
+  await rm(stateDir, { recursive: true, force: true });
+}
+const infra = await provisionInfra({ purpose: "dev", stateDir, kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
 
 const services = [
   { name: "intake", port: 8080, env: { INTAKE_HTTP_PORT: "8080" } },
