@@ -84,7 +84,8 @@ const outDir = opts.outDir ?? join(here, "results");
 const workDir = join(root, ".steward", "bench", runId);
 const logDir = join(workDir, "logs");
 const profileDir = join(workDir, "profiles");
-const infraDir = join(root, ".steward", "bench-infra");
+// STEWARD_BENCH_INFRA_DIR lets several benches run side by side (each needs its own Kafka and store).
+const infraDir = process.env["STEWARD_BENCH_INFRA_DIR"] ?? join(root, ".steward", "bench-infra");
 const log = (m: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const started = Date.now();
 const cores = cpus().length;

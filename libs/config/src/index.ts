@@ -44,4 +44,6 @@ export const commonEnv = {
   MONGODB_DATABASE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("steward"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   STEWARD_INSTANCE_ID: z.string().optional(),
+  /** The Kafka client behind the EventBus; both pass the same contract tests (libs/messaging). */
+  STEWARD_KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
 } as const;

@@ -2,7 +2,7 @@
 // and intake events, the durable timers and the HTTP server.
 import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
-import { createKafkaJsBus } from "@steward/messaging";
+import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { createLogger, startTelemetry } from "@steward/telemetry";
 import type { EscalationConfig } from "./config.ts";
@@ -32,7 +32,8 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   await store.init();
   const policies = new PolicyRegistry({ store, file: config.ESCALATION_POLICY_FILE, instanceId, log });
   await policies.init();
-  const bus = createKafkaJsBus({
+  const bus = createEventBus({
+    client: config.STEWARD_KAFKA_CLIENT,
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,

@@ -1,7 +1,7 @@
 // Starts intake from its config: store, event bus, pipeline, the three ways in (HTTP, gRPC, the
 // submissions topic), and the projector that keeps the ticket view current and sends acknowledgements.
 import { connectStore } from "@steward/store";
-import { createKafkaJsBus } from "@steward/messaging";
+import { createEventBus } from "@steward/messaging";
 import { createLogger, startTelemetry } from "@steward/telemetry";
 import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
@@ -44,7 +44,8 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const store = new TicketStore(storeConn.db);
   await store.init();
   const replays = new WebhookReplays(storeConn.db);
-  const bus = createKafkaJsBus({
+  const bus = createEventBus({
+    client: config.STEWARD_KAFKA_CLIENT,
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-intake",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
