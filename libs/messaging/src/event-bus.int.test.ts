@@ -103,6 +103,67 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     expect(second.filter((id) => first.includes(id))).toEqual([]);
   });
 
+  it("hands a batch handler one partition's events in order, several at a time, and commits after it", async () => {
+    const producer = bus();
+    await producer.ensureTopics();
+    const batches: IncomingEvent[][] = [];
+    const consumer = bus();
+    // Published before the subscription starts, so the first fetch finds a backlog to batch.
+    const sent = Array.from({ length: 60 }, (_, i) => newEnvelope("ticketQueued", `b-${i % 5}`, { group: "g", priority: 1, reason: String(i) }, "test"));
+    await producer.publish(sent.map((envelope) => ({ topic: Topics.escalation, envelope })));
+    const sub = await consumer.subscribe({ groupId: "batch-check", topics: [Topics.escalation], batchHandler: async (events) => void batches.push(events) });
+    await waitFor(() => batches.flat().length >= sent.length, { what: "all 60 events in batches", timeoutMs: 30_000 });
+    for (const events of batches) expect(new Set(events.map((e) => e.partition)).size).toBe(1);
+    for (let k = 0; k < 5; k += 1) {
+      const reasons = batches.flat().filter((e) => e.envelope.ticketId === `b-${k}`).map((e) => (e.envelope.payload?.$case === "ticketQueued" ? Number(e.envelope.payload.value.reason) : -1));
+      expect(reasons).toEqual(Array.from({ length: 12 }, (_, i) => k + 5 * i));
+    }
+    expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(1);
+    await sub.stop();
+    // Committed: the same group resumes after the batches, with nothing delivered twice.
+    const again: IncomingEvent[] = [];
+    await bus().subscribe({ groupId: "batch-check", topics: [Topics.escalation], batchHandler: async (events) => void again.push(...events) });
+    await producer.publish({ topic: Topics.escalation, envelope: newEnvelope("ticketQueued", "b-last", { group: "g", priority: 1, reason: "60" }, "test") });
+    await waitFor(() => again.some((e) => e.envelope.ticketId === "b-last"), { what: "the event published after the stop", timeoutMs: 30_000 });
+    expect(again.map((e) => e.envelope.ticketId)).toEqual(["b-last"]);
+  });
+
+  it("retries a failing batch, then isolates the poison event: the others are handled, only it is dead-lettered", async () => {
+    const b = bus();
+    await b.ensureTopics();
+    const handled = new Set<string>();
+    let poisonCalls = 0;
+    const sent = ["good-1", "good-2", "poison-b", "good-3", "good-4"].map((id) => newEnvelope("ticketQueued", id, { group: "g", priority: 1, reason: id }, "test"));
+    // One key, so all five sit in one partition and arrive in one batch.
+    await b.publish(sent.map((envelope) => ({ topic: Topics.outbound, key: "same-partition", envelope })));
+    await b.subscribe({
+      groupId: "batch-dlq-check",
+      topics: [Topics.outbound],
+      maxAttempts: 2,
+      batchHandler: async (events) => {
+        if (events.some((e) => e.envelope.ticketId === "poison-b")) {
+          poisonCalls += 1;
+          throw new Error("cannot handle poison-b");
+        }
+        for (const e of events) handled.add(e.envelope.ticketId);
+      },
+    });
+    const dead: IncomingEvent[] = [];
+    await b.subscribe({ groupId: "batch-dlq-reader", topics: [Topics.deadLetter], handler: async (e) => void dead.push(e) });
+    await waitFor(() => ["good-1", "good-2", "good-3", "good-4"].every((id) => handled.has(id)), { what: "the good events of the failing batch", timeoutMs: 40_000 });
+    await waitFor(() => dead.some((e) => e.envelope.ticketId === "poison-b"), { what: "poison-b in dead letters", timeoutMs: 40_000 });
+    expect(handled.has("poison-b")).toBe(false);
+    expect(dead.filter((e) => e.envelope.ticketId.startsWith("good-"))).toEqual([]);
+    // maxAttempts as a batch (when it shared one), then maxAttempts alone.
+    expect(poisonCalls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses a subscription with both or neither of handler and batchHandler", async () => {
+    const b = bus();
+    await expect(b.subscribe({ groupId: "none", topics: [Topics.routing] })).rejects.toThrow(/exactly one of handler and batchHandler/);
+    await expect(b.subscribe({ groupId: "both", topics: [Topics.routing], handler: async () => undefined, batchHandler: async () => undefined })).rejects.toThrow(/exactly one/);
+  });
+
   it("fails a publish with KafkaUnavailableError when no broker answers", async () => {
     const b = create({ brokers: ["127.0.0.1:1"], clientId: "nobody", publishTimeoutMs: 1_500 });
     buses.push(b);

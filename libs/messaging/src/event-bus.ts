@@ -23,7 +23,14 @@ export interface SubscriptionSpec {
   /** Where a new group starts. Default true: a new consumer group never misses earlier events. */
   fromBeginning?: boolean;
   /** Handlers must be idempotent: delivery is at least once. A throw retries, then dead-letters. */
-  handler: (event: IncomingEvent) => Promise<void>;
+  handler?: (event: IncomingEvent) => Promise<void>;
+  /**
+   * Instead of `handler` (exactly one of the two): consecutive events of one partition, in offset order
+   * (at most 256 per call), so a consumer can coalesce one ticket's events into one store write. Offsets
+   * are committed after it resolves. A throw retries the whole batch; after maxAttempts each event is
+   * retried alone and only one that keeps failing is dead-lettered: it must be idempotent per event.
+   */
+  batchHandler?: (events: IncomingEvent[]) => Promise<void>;
   partitionsConsumedConcurrently?: number;
   /** Attempts before an event that keeps failing goes to the dead-letter topic. Default 5. */
   maxAttempts?: number;

@@ -1,12 +1,15 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type Message, type PartitionMetadata } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata } from "kafkajs";
 import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
+import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
+
+type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
 interface Pending {
   topic: string;
@@ -151,7 +154,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     }
   }
 
-  async function deadLetter(event: { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null }, reason: string, err: unknown): Promise<void> {
+  async function deadLetter(event: RawRecord, reason: string, err: unknown): Promise<void> {
     await connectProducer();
     await producer.send({
       topic: topicName(Topics.deadLetter),
@@ -191,6 +194,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+      assertOneHandler(spec);
       const maxAttempts = spec.maxAttempts ?? 5;
       const consumer = kafka.consumer({
         groupId: spec.groupId,
@@ -203,56 +207,92 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topics: spec.topics.map(topicName), fromBeginning: spec.fromBeginning ?? true });
-      await consumer.run({
-        partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently ?? 3,
-        eachMessage: async (payload) => {
-          const { topic, partition, message } = payload;
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) {
-            const first = Array.isArray(v) ? v[0] : v;
-            if (first !== undefined) headers[k] = first.toString();
-          }
-          const raw = { topic, partition, offset: message.offset, key: message.key, value: message.value };
-          let envelope: Envelope;
-          try {
-            if (!message.value) throw new Error("empty record value");
-            envelope = Envelope.decode(message.value);
-            if (!envelope.payload) throw new Error("envelope has no payload");
-          } catch (err) {
-            log.warn({ err, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
-            await deadLetter(raw, "decode", err);
-            return;
-          }
-          const event: IncomingEvent = {
-            topic: logicalTopic(topic),
-            partition,
-            offset: message.offset,
-            key: message.key ? message.key.toString() : null,
-            envelope,
-            headers,
-          };
-          const parent = extractTraceContext(headers);
-          for (let attempt = 1; ; attempt += 1) {
-            try {
-              await withSpan(
-                `consume ${envelope.type}`,
-                { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-                () => spec.handler(event),
-              );
-              return;
-            } catch (err) {
-              if (attempt >= maxAttempts) {
-                log.error({ err, topic, offset: message.offset, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; event sent to dead letters");
-                await deadLetter(raw, "handler", err);
-                return;
+      const decode = (topic: string, partition: number, message: KafkaMessage): { raw: RawRecord; event?: IncomingEvent; err?: unknown } => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) {
+          const first = Array.isArray(v) ? v[0] : v;
+          if (first !== undefined) headers[k] = first.toString();
+        }
+        const raw = { topic, partition, offset: message.offset, key: message.key, value: message.value };
+        try {
+          if (!message.value) throw new Error("empty record value");
+          const envelope = Envelope.decode(message.value);
+          if (!envelope.payload) throw new Error("envelope has no payload");
+          return { raw, event: { topic: logicalTopic(topic), partition, offset: message.offset, key: message.key ? message.key.toString() : null, envelope, headers } };
+        } catch (err) {
+          return { raw, err };
+        }
+      };
+      const concurrency = spec.partitionsConsumedConcurrently ?? 3;
+      const batchHandler = spec.batchHandler;
+      if (batchHandler) {
+        await consumer.run({
+          partitionsConsumedConcurrently: concurrency,
+          eachBatchAutoResolve: false,
+          eachBatch: async (payload) => {
+            const { batch } = payload;
+            for (const chunk of chunks(batch.messages)) {
+              if (!payload.isRunning() || payload.isStale()) return;
+              const items: Array<{ event: IncomingEvent; raw: RawRecord }> = [];
+              for (const message of chunk) {
+                const d = decode(batch.topic, batch.partition, message);
+                if (d.event) items.push({ event: d.event, raw: d.raw });
+                else {
+                  log.warn({ err: d.err, topic: batch.topic, partition: batch.partition, offset: message.offset }, "undecodable event sent to dead letters");
+                  await deadLetter(d.raw, "decode", d.err);
+                }
               }
-              log.warn({ err, attempt, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; retrying");
-              await sleep(Math.min(100 * 2 ** attempt, 3_000));
+              await deliverBatch(batchHandler, items, {
+                group: spec.groupId,
+                maxAttempts,
+                log,
+                deadLetter: (item, err) => deadLetter(item.raw, "handler", err),
+                onWait: () => payload.heartbeat(),
+                stopped: () => !payload.isRunning(),
+              });
+              const last = chunk[chunk.length - 1];
+              if (last) payload.resolveOffset(last.offset);
+              await payload.commitOffsetsIfNecessary();
               await payload.heartbeat();
             }
-          }
-        },
-      });
+          },
+        });
+      } else {
+        const handler = spec.handler as (event: IncomingEvent) => Promise<void>;
+        await consumer.run({
+          partitionsConsumedConcurrently: concurrency,
+          eachMessage: async (payload) => {
+            const { topic, partition, message } = payload;
+            const { raw, event, err: decodeErr } = decode(topic, partition, message);
+            if (!event) {
+              log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
+              await deadLetter(raw, "decode", decodeErr);
+              return;
+            }
+            const envelope = event.envelope;
+            const parent = extractTraceContext(event.headers);
+            for (let attempt = 1; ; attempt += 1) {
+              try {
+                await withSpan(
+                  `consume ${envelope.type}`,
+                  { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
+                  () => handler(event),
+                );
+                return;
+              } catch (err) {
+                if (attempt >= maxAttempts) {
+                  log.error({ err, topic, offset: message.offset, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; event sent to dead letters");
+                  await deadLetter(raw, "handler", err);
+                  return;
+                }
+                log.warn({ err, attempt, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; retrying");
+                await sleep(Math.min(100 * 2 ** attempt, 3_000));
+                await payload.heartbeat();
+              }
+            }
+          },
+        });
+      }
       return {
         async stop() {
           consumers.delete(consumer);

@@ -20,6 +20,7 @@ import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/tele
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
+import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 
 interface Pending {
   topic: string;
@@ -143,7 +144,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     }
   }
 
-  async function handleOne(spec: SubscriptionSpec, raw: RawMessage, maxAttempts: number, stopped: () => boolean): Promise<void> {
+  /** The record as an event, or undefined once an undecodable record went to the dead letters. */
+  async function decodeRecord(raw: RawMessage, stopped: () => boolean): Promise<IncomingEvent | undefined> {
     const headers: Record<string, string> = {};
     for (const [k, v] of raw.headers) headers[k.toString()] = v.toString();
     const offset = raw.offset.toString();
@@ -155,23 +157,22 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     } catch (err) {
       log.warn({ err, topic: raw.topic, partition: raw.partition, offset }, "undecodable event sent to dead letters");
       await deadLetterSurely(raw, "decode", err, stopped);
-      return;
+      return undefined;
     }
-    const event: IncomingEvent = {
-      topic: logicalTopic(raw.topic),
-      partition: raw.partition,
-      offset,
-      key: raw.key && raw.key.length > 0 ? raw.key.toString() : null,
-      envelope,
-      headers,
-    };
+    return { topic: logicalTopic(raw.topic), partition: raw.partition, offset, key: raw.key && raw.key.length > 0 ? raw.key.toString() : null, envelope, headers };
+  }
+
+  async function handleOne(handler: (event: IncomingEvent) => Promise<void>, spec: SubscriptionSpec, raw: RawMessage, maxAttempts: number, stopped: () => boolean): Promise<void> {
+    const event = await decodeRecord(raw, stopped);
+    if (!event) return;
+    const { envelope, headers, offset } = event;
     const parent = extractTraceContext(headers);
     for (let attempt = 1; ; attempt += 1) {
       try {
         await withSpan(
           `consume ${envelope.type}`,
           { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": raw.topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-          () => spec.handler(event),
+          () => handler(event),
         );
         return;
       } catch (err) {
@@ -208,7 +209,10 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+      assertOneHandler(spec);
       const maxAttempts = spec.maxAttempts ?? 5;
+      const batchHandler = spec.batchHandler;
+      const handler = spec.handler as (event: IncomingEvent) => Promise<void>;
       const concurrency = Math.max(1, spec.partitionsConsumedConcurrently ?? 3);
       const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
         ...base,
@@ -244,17 +248,37 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
         const records = lanes.get(lane) ?? [];
         // One fetched run per turn, then the slot goes to the next waiting partition.
         const turn = records.splice(0, records.length);
-        for (const raw of turn) {
-          if (stopping) break;
-          try {
-            await handleOne(spec, raw, maxAttempts, () => stopping);
-          } catch {
-            break; // only while stopping: the uncommitted record is delivered again after a restart
-          }
-          // Not awaited: the client coalesces commits into one request per partition in flight.
+        const stopped = () => stopping;
+        // Not awaited: the client coalesces commits into one request per partition in flight.
+        const commit = (raw: RawMessage) =>
           void raw.commit((err?: Error) => {
             if (err) log.warn({ err, topic: raw.topic, partition: raw.partition }, "offset commit failed; the event may be delivered again");
           });
+        if (batchHandler) {
+          for (const chunk of chunks(turn)) {
+            if (stopping) break;
+            try {
+              const items: Array<{ event: IncomingEvent; raw: RawMessage }> = [];
+              for (const raw of chunk) {
+                const event = await decodeRecord(raw, stopped);
+                if (event) items.push({ event, raw });
+              }
+              await deliverBatch(batchHandler, items, { group: spec.groupId, maxAttempts, log, stopped, deadLetter: (item, err) => deadLetterSurely(item.raw, "handler", err, stopped) });
+            } catch {
+              break; // only while stopping: the uncommitted records are delivered again after a restart
+            }
+            commit(chunk[chunk.length - 1] as RawMessage);
+          }
+        } else {
+          for (const raw of turn) {
+            if (stopping) break;
+            try {
+              await handleOne(handler, spec, raw, maxAttempts, stopped);
+            } catch {
+              break; // only while stopping: the uncommitted record is delivered again after a restart
+            }
+            commit(raw);
+          }
         }
         buffered -= turn.length;
         running.delete(lane);

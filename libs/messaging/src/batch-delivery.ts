@@ -1,0 +1,113 @@
+// How a batch handler's failures are handled, the same for every Kafka client: retry the whole batch,
+// then isolate. One poison event must not dead-letter the good events that happened to share its batch,
+// and one slow store write must not cost a batch its place in the partition's order.
+import { SpanKind } from "@opentelemetry/api";
+import { extractTraceContext, withSpan } from "@steward/telemetry";
+import type { IncomingEvent } from "./event-bus.ts";
+import { sleep } from "./publish-queue.ts";
+
+/** Events handed to one batch handler call at most; a longer fetched run is split into several calls. */
+export const MAX_BATCH_EVENTS = 256;
+
+export interface BatchDeliveryHooks<T extends { event: IncomingEvent }> {
+  group: string;
+  maxAttempts: number;
+  /** Sends one event that kept failing alone to the dead-letter topic. */
+  deadLetter(item: T, err: unknown): Promise<void>;
+  /** Called while waiting between attempts (kafkajs needs heartbeats from the consuming code). */
+  onWait?(): Promise<void>;
+  /** True once the consumer is stopping: give up retrying and let the batch be delivered again later. */
+  stopped?(): boolean;
+  log: {
+    warn: (obj: object, msg: string) => void;
+    error: (obj: object, msg: string) => void;
+  };
+}
+
+export class DeliveryStoppedError extends Error {
+  constructor() {
+    super("consumer stopping; the batch will be delivered again");
+    this.name = "DeliveryStoppedError";
+  }
+}
+
+async function backoff(attempt: number, hooks: { onWait?(): Promise<void>; stopped?(): boolean }): Promise<void> {
+  if (hooks.stopped?.()) throw new DeliveryStoppedError();
+  await sleep(Math.min(100 * 2 ** attempt, 3_000));
+  await hooks.onWait?.();
+}
+
+function call<T extends { event: IncomingEvent }>(handler: (events: IncomingEvent[]) => Promise<void>, items: T[], group: string): Promise<void> {
+  const first = items[0]?.event;
+  const parent = first ? extractTraceContext(first.headers) : undefined;
+  return withSpan(
+    `consume batch ${first?.topic ?? ""}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent,
+      attributes: {
+        "messaging.destination": first?.topic ?? "",
+        "messaging.batch.message_count": items.length,
+        "steward.group": group,
+      },
+    },
+    () => handler(items.map((i) => i.event)),
+  );
+}
+
+/**
+ * Runs `handler` over `items` (consecutive events of one partition, in order). Resolves once every event
+ * was handled or dead-lettered; the caller then commits past the last one. Throws DeliveryStoppedError
+ * only when the consumer stops mid-way (nothing after the failure point may be committed then).
+ */
+export async function deliverBatch<T extends { event: IncomingEvent }>(
+  handler: (events: IncomingEvent[]) => Promise<void>,
+  items: T[],
+  hooks: BatchDeliveryHooks<T>,
+): Promise<void> {
+  if (items.length === 0) return;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await call(handler, items, hooks.group);
+      return;
+    } catch (err) {
+      if (items.length > 1 && attempt >= hooks.maxAttempts) {
+        hooks.log.warn({ err, events: items.length, group: hooks.group }, "batch keeps failing; handling its events one by one");
+        break;
+      }
+      if (items.length === 1 && attempt >= hooks.maxAttempts) {
+        const e = items[0] as T;
+        hooks.log.error(
+          {
+            err,
+            topic: e.event.topic,
+            offset: e.event.offset,
+            type: e.event.envelope.type,
+            ticketId: e.event.envelope.ticketId,
+          },
+          "handler failed; event sent to dead letters",
+        );
+        await hooks.deadLetter(e, err);
+        return;
+      }
+      hooks.log.warn({ err, attempt, events: items.length, group: hooks.group }, "batch handler failed; retrying");
+      await backoff(attempt, hooks);
+    }
+  }
+  // Isolate: in order, each event alone, so the good ones are handled and only the poison one is dead-lettered.
+  for (const item of items) await deliverBatch(handler, [item], hooks);
+}
+
+/** Splits a fetched run into handler-sized chunks, in order. */
+export function chunks<T>(items: T[], size = MAX_BATCH_EVENTS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A subscription names exactly one of handler / batchHandler. */
+export function assertOneHandler(spec: { groupId: string; handler?: unknown; batchHandler?: unknown }): void {
+  if ((spec.handler === undefined) === (spec.batchHandler === undefined)) {
+    throw new Error(`subscription ${spec.groupId} needs exactly one of handler and batchHandler`);
+  }
+}
