@@ -9,7 +9,7 @@ import type { TriageConfig } from "./config.ts";
 import { createTriageEngine, eldLanguageScorer, type TriageEngine } from "./domain/index.ts";
 import { readIntentModelFile, watchTriagePolicy } from "./policy/triage-files.ts";
 import { TriageStore } from "./triage-store.ts";
-import { handleReceived } from "./triage-worker.ts";
+import { handleReceivedBatch } from "./triage-worker.ts";
 
 export interface RunningTriage {
   httpUrl: string;
@@ -45,7 +45,8 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
     groupId: "triage",
     topics: [Topics.received],
     partitionsConsumedConcurrently: 6,
-    handler: async ({ envelope }) => handleReceived(deps, envelope),
+    // A partition's events at a time: one insert for its new tickets, store calls of different tickets at once.
+    batchHandler: async (events) => handleReceivedBatch(deps, events.map((e) => e.envelope)),
   });
 
   const app = await buildHttpApp({

@@ -114,9 +114,11 @@ export {
   type Urgency,
 } from "./triage-policy.ts";
 export {
+  analyzeTicket,
   createTriageEngine,
   routeTicket,
   triageTicket,
+  type MessageAnalysis,
   type TicketForTriage,
   type TriageAudit,
   type TriageDecision,

@@ -5,6 +5,7 @@ import {
 } from "../policy/triage-files.ts";
 import { eldLanguageScorer } from "./eld-language-scorer.ts";
 import {
+  analyzeTicket,
   createTriageEngine,
   triageTicket,
   type TicketForTriage,
@@ -176,5 +177,17 @@ describe("triageTicket", () => {
         languageScorer: eldLanguageScorer,
       }),
     ).toThrow(InvalidTriagePolicyError);
+  });
+});
+
+describe("analyzeTicket", () => {
+  it("gives the intent before the recent contacts are known, and the same decision when passed on", () => {
+    const analysis = analyzeTicket(engine, REFUND_EMAIL);
+    const recentContactsByIntent = { [analysis.intent.intent]: 2 };
+    const ticket = { ...REFUND_EMAIL, recentContactsByIntent };
+    const decision = triageTicket(engine, ticket, analysis);
+    expect(decision).toEqual(triageTicket(engine, ticket));
+    expect(decision.triage.intent).toBe(analysis.intent.intent);
+    expect(decision.repeatContact.count).toBe(2);
   });
 });

@@ -295,16 +295,28 @@ export function routeTicket(
   return { group, requiredSkills, slaPolicy, reasons };
 }
 
-export function triageTicket(
+/**
+ * What triageTicket reads from a new ticket's text. The intent does not depend on the customer's recent
+ * contacts, so an adapter may analyse first, record the contact under that intent, and then decide.
+ */
+export function analyzeTicket(
   engine: TriageEngine,
   ticket: TicketForTriage,
-): TriageDecision {
-  const { policy } = engine;
-  const analysis = analyzeMessage(engine, {
+): MessageAnalysis {
+  return analyzeMessage(engine, {
     subject: ticket.subject,
     body: ticket.body,
     customerLanguage: ticket.customer.language,
   });
+}
+
+/** `analysis` must be analyzeTicket(engine, ticket) when given; it is computed otherwise. */
+export function triageTicket(
+  engine: TriageEngine,
+  ticket: TicketForTriage,
+  analysis: MessageAnalysis = analyzeTicket(engine, ticket),
+): TriageDecision {
+  const { policy } = engine;
   const customerTier = ticket.customer.tier?.trim().toLowerCase() || "standard";
   const repeatContactCount = Math.max(
     0,
