@@ -57,11 +57,15 @@ export class IntakePipeline {
   private async accept(sub: IncomingSubmission): Promise<SubmitResult> {
     const { store, bus } = this.deps;
     const key = deliveryKey(sub.integrationId, sub.externalId);
-    const seen = await store.findDelivery(key);
-    if (seen) return this.redeliver(seen);
-
     const now = this.now();
-    const target = await this.findTarget(sub, now);
+    // A follow-up reserves a sequence number below, so a re-delivery must be recognised before that;
+    // a new ticket needs no look-up: recording its delivery fails on a re-delivery (duplicate key).
+    const [seenFirst, target] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.findTarget(sub, now)]);
+    if (seenFirst) return this.redeliver(seenFirst);
+    if (target && !sub.ticketId) {
+      const seen = await store.findDelivery(key);
+      if (seen) return this.redeliver(seen);
+    }
     if (sub.ticketId && !target) throw new TicketNotFoundError(sub.ticketId);
     const messageId = randomUUID();
     let envelope: Envelope;
@@ -118,36 +122,43 @@ export class IntakePipeline {
       messageId,
       kind: target ? "message" : "ticket",
       envelope: encoded,
-      published: false,
       threadLinks,
       // message.received has no signature field: the view keeps a follow-up's signature from here.
       ...(target && sub.signature ? { signature: sub.signature } : {}),
       createdAt: now,
     });
     if (!recorded) {
-      // The same delivery raced us: answer with whatever the first request recorded.
+      // A re-delivery, or the same delivery racing us: answer with whatever the first request recorded.
       const first = await store.findDelivery(key);
       if (!first) throw new Error("delivery vanished after a duplicate key");
       return this.redeliver(first);
     }
     await bus.publish({ topic: Topics.received, envelope });
     await this.writeView(envelope, threadLinks, sub.signature);
-    await store.markPublished(key);
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
   }
 
   /**
-   * A re-delivery answers the original ids. When the recorded event never reached Kafka (the first
-   * attempt got a 503) it is published now, exactly as recorded, and this counts as the first acceptance.
+   * A re-delivery answers the original ids. The view is written only after the event is on Kafka, so
+   * when the view does not show the delivery yet, the first attempt got a 503 (or died before its view
+   * write): the recorded event is published now, exactly as recorded, and this counts as the first
+   * acceptance. (A publish repeated after a lost view write carries the same event id.)
    */
   private async redeliver(seen: DeliveryDoc): Promise<SubmitResult> {
-    if (!seen.published) {
+    const published = seen.published === true || (await this.viewShows(seen));
+    if (!published) {
       const envelope = Envelope.decode(storedBytes(seen.envelope));
       await this.deps.bus.publish({ topic: Topics.received, envelope });
       await this.writeView(envelope, seen.threadLinks ?? [], seen.signature);
-      await this.deps.store.markPublished(seen._id);
     }
-    return { ticketId: seen.ticketId, messageId: seen.messageId, duplicate: seen.published, followUp: seen.kind === "message" };
+    return { ticketId: seen.ticketId, messageId: seen.messageId, duplicate: published, followUp: seen.kind === "message" };
+  }
+
+  /** Whether the delivery's view write (the last step of an acceptance) happened. */
+  private async viewShows(seen: DeliveryDoc): Promise<boolean> {
+    const ticket = await this.deps.store.get(seen.ticketId);
+    if (!ticket) return false;
+    return seen.kind === "ticket" || ticket.messages.some((m) => m.id === seen.messageId);
   }
 
   private async findTarget(sub: IncomingSubmission, now: Date): Promise<TicketDoc | null> {
@@ -173,6 +184,9 @@ export class IntakePipeline {
   private async writeView(envelope: Envelope, threadLinks: string[], followUpSignature: string | undefined): Promise<void> {
     const { store } = this.deps;
     const at = envelope.occurredAt ?? this.now();
+    // Thread links first: the ticket/message write below is what marks the delivery accepted
+    // (see redeliver), so once it is there, so are the links.
+    await store.linkThreads(envelope.ticketId, threadLinks, at);
     const p = envelope.payload;
     if (p?.$case === "ticketReceived") {
       const v = p.value;
@@ -211,7 +225,6 @@ export class IntakePipeline {
         { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
       );
     }
-    await store.linkThreads(envelope.ticketId, threadLinks, at);
   }
 }
 

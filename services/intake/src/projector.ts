@@ -1,23 +1,95 @@
 // Keeps the ticket view current from the other services' events (triage, routing, escalation),
 // so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
-// each new ticket's acknowledgement once triage knows the customer's language.
+// each new ticket's acknowledgement once triage knows the customer's language. Events come in batches:
+// all of one ticket's events in a batch cost one read and one guarded write.
 import { Topics, channelToProto, priorityFromProto, type Envelope } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { acknowledgementFor } from "./domain/acknowledgement.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
-import type { HistoryEntry, TicketDoc, TicketStore } from "./ticket-store.ts";
+import { foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
+import type { TicketDoc, TicketStore } from "./ticket-store.ts";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Tickets of one batch projected at the same time (each is a read and a write). */
+const TICKETS_IN_FLIGHT = 16;
+/**
+ * Guarded writes tried per ticket before the batch is retried by the consumer. One ticket is written
+ * by at most one partition of each of the three topics at a time, so a few attempts are plenty.
+ */
+const WRITE_ATTEMPTS = 16;
 
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector"): Promise<Subscription> {
   return bus.subscribe({
     groupId,
     topics: [Topics.triaged, Topics.routing, Topics.escalation],
     partitionsConsumedConcurrently: 6,
-    handler: async ({ envelope }) => {
-      await project(store, envelope);
-      const p = envelope.payload;
-      if (p?.$case === "ticketTriaged" && !p.value.retriage && envelope.ticketId) await acknowledge(bus, store, envelope.ticketId, p.value.language);
-    },
+    batchHandler: (events) => projectBatch(store, events.map((e) => e.envelope), bus),
   });
+}
+
+/**
+ * Projects consecutive events of one partition: each ticket's events become one read and one guarded
+ * write (plus its acknowledgement when a first triage is among them). Every ticket is tried before a
+ * failure is rethrown, so a retried batch redoes only what did not land (re-applying is a no-op).
+ */
+export async function projectBatch(store: TicketStore, envelopes: readonly Envelope[], bus?: EventBus): Promise<void> {
+  const byTicket = new Map<string, Envelope[]>();
+  for (const envelope of envelopes) {
+    if (!envelope.ticketId || !envelope.payload) continue;
+    const list = byTicket.get(envelope.ticketId);
+    if (list) list.push(envelope);
+    else byTicket.set(envelope.ticketId, [envelope]);
+  }
+  const tickets = [...byTicket];
+  const failures: unknown[] = [];
+  const worker = async () => {
+    for (let next = tickets.shift(); next; next = tickets.shift()) {
+      await projectTicket(store, next[0], next[1], bus).catch((err: unknown) => void failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
+  if (failures.length > 0) throw failures[0];
+}
+
+/** Projects one event (without acknowledging): the single-event form of projectBatch. */
+export function project(store: TicketStore, envelope: Envelope): Promise<void> {
+  return projectBatch(store, [envelope]);
+}
+
+export class ProjectionConflictError extends Error {
+  readonly code = "PROJECTION_CONFLICT";
+  constructor(ticketId: string) {
+    super(`ticket ${ticketId} kept changing under the projector`);
+    this.name = "ProjectionConflictError";
+  }
+}
+
+async function projectTicket(store: TicketStore, ticketId: string, envelopes: readonly Envelope[], bus: EventBus | undefined): Promise<void> {
+  const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
+  // Each first (not re-) triage asks for the acknowledgement; the first of them decides its language.
+  const firstTriage = bus ? envelopes.find((e) => e.payload?.$case === "ticketTriaged" && !e.payload.value.retriage) : undefined;
+  const ackLanguage = firstTriage?.payload?.$case === "ticketTriaged" ? firstTriage.payload.value.language : undefined;
+  let acknowledged: HistoryEntry | undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    const ticket = await store.get(ticketId);
+    if (!ticket) {
+      // The view is written right after ticket.received is published; the acknowledgement waits for it.
+      // Other events for a ticket the view does not show change nothing, as before batching.
+      if (bus && ackLanguage !== undefined) throw new TicketViewMissingError(ticketId);
+      return;
+    }
+    const fold = foldViewChanges(ticket, changes);
+    if (bus && ackLanguage !== undefined) {
+      // Published once per call even when the write below has to be retried.
+      acknowledged ??= await acknowledge(bus, ticket, ackLanguage);
+      if (acknowledged && !ticket.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
+    }
+    if (await store.writeProjection(ticketId, ticket.viewRevision, fold, new Date())) return;
+    if (attempt >= WRITE_ATTEMPTS) throw new ProjectionConflictError(ticketId);
+    // A little jitter so writers that lost the same race do not meet again at once.
+    await sleep(Math.random() * 5 * attempt);
+  }
 }
 
 export class TicketViewMissingError extends Error {
@@ -36,17 +108,16 @@ function recipientOf(t: TicketDoc): string {
 }
 
 /**
- * Publishes the ticket's acknowledgement once (derived event id, and a history line that marks it
- * sent). Automatic e-mails (out-of-office replies, bulk mail) get none, so two auto-responders
- * cannot keep answering each other.
+ * Publishes the ticket's acknowledgement unless its history shows it sent (the event id is derived from
+ * the ticket, so a re-send is recognisable downstream too) and returns the history line that marks it
+ * sent; the caller writes that line. Automatic e-mails (out-of-office replies, bulk mail) get none, so
+ * two auto-responders cannot keep answering each other.
  */
-export async function acknowledge(bus: EventBus, store: TicketStore, ticketId: string, triagedLanguage: string): Promise<void> {
-  const ticket = await store.get(ticketId);
-  // The view is written right after ticket.received is published; retry until it is there.
-  if (!ticket) throw new TicketViewMissingError(ticketId);
+async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: string): Promise<HistoryEntry | undefined> {
+  const ticketId = ticket._id;
   const eventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
-  if (ticket.history.some((h) => h.eventId === eventId)) return;
-  if (ticket.metadata["autoSubmitted"]) return;
+  if (ticket.history.some((h) => h.eventId === eventId)) return undefined;
+  if (ticket.metadata["autoSubmitted"]) return undefined;
   const ack = acknowledgementFor(ticketId, [triagedLanguage, ticket.customer.language]);
   const at = new Date();
   await bus.publish({
@@ -59,12 +130,13 @@ export async function acknowledge(bus: EventBus, store: TicketStore, ticketId: s
       { eventId, occurredAt: at },
     ),
   });
-  await store.applyEvent(ticketId, { eventId, type: "notification", at, actor: "intake", detail: { kind: "acknowledgement", language: ack.language, reference: ack.reference } }, {});
+  return { eventId, type: "notification", at, actor: "intake", detail: { kind: "acknowledgement", language: ack.language, reference: ack.reference } };
 }
 
-export async function project(store: TicketStore, envelope: Envelope): Promise<void> {
+/** What one event of another service changes in the view; undefined when it changes nothing. */
+export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
   const p = envelope.payload;
-  if (!p || !envelope.ticketId) return;
+  if (!p || !envelope.ticketId) return undefined;
   const at = envelope.occurredAt ?? new Date();
   const entry = (actor?: string, detail?: Record<string, unknown>): HistoryEntry => ({
     eventId: envelope.eventId,
@@ -73,15 +145,13 @@ export async function project(store: TicketStore, envelope: Envelope): Promise<v
     ...(actor ? { actor } : {}),
     ...(detail ? { detail } : {}),
   });
-  const id = envelope.ticketId;
   switch (p.$case) {
     case "ticketTriaged": {
       const t = p.value;
       const priority = priorityFromProto(t.priority) ?? null;
-      await store.applyEvent(
-        id,
-        entry("triage", { intent: t.intent, language: t.language, priority, group: t.group, retriage: t.retriage }),
-        {
+      return {
+        entry: entry("triage", { intent: t.intent, language: t.language, priority, group: t.group, retriage: t.retriage }),
+        set: {
           status: "triaged",
           language: t.language,
           intent: t.intent,
@@ -101,64 +171,53 @@ export async function project(store: TicketStore, envelope: Envelope): Promise<v
             answerDidNotHelp: t.answerDidNotHelp,
           },
         },
-        { onlyIfStatusIn: ["new"] },
-      );
-      return;
+        onlyIfStatusIn: ["new"],
+      };
     }
     case "ticketQueued":
-      await store.applyEvent(id, entry("routing", { group: p.value.group, reason: p.value.reason }), { status: "waiting" }, { onlyIfStatusIn: ["new", "triaged", "offered"] });
-      return;
+      return { entry: entry("routing", { group: p.value.group, reason: p.value.reason }), set: { status: "waiting" }, onlyIfStatusIn: ["new", "triaged", "offered"] };
     case "noEligibleAgent":
-      await store.applyEvent(id, entry("routing", { group: p.value.group, reasons: p.value.reasons }), { status: "waiting" }, { onlyIfStatusIn: ["new", "triaged", "offered"] });
-      return;
+      return { entry: entry("routing", { group: p.value.group, reasons: p.value.reasons }), set: { status: "waiting" }, onlyIfStatusIn: ["new", "triaged", "offered"] };
     case "offerMade":
-      await store.applyEvent(id, entry("routing", { agentId: p.value.agentId, offerId: p.value.offerId, why: p.value.explanation?.summary }), { status: "offered" }, { onlyIfStatusIn: ["new", "triaged", "waiting"] });
-      return;
+      return { entry: entry("routing", { agentId: p.value.agentId, offerId: p.value.offerId, why: p.value.explanation?.summary }), set: { status: "offered" }, onlyIfStatusIn: ["new", "triaged", "waiting"] };
     case "offerClosed":
-      await store.applyEvent(id, entry(p.value.agentId, { offerId: p.value.offerId, outcome: p.value.outcome, reason: p.value.reason }), { status: "waiting" }, { onlyIfStatusIn: ["offered"] });
-      return;
+      return { entry: entry(p.value.agentId, { offerId: p.value.offerId, outcome: p.value.outcome, reason: p.value.reason }), set: { status: "waiting" }, onlyIfStatusIn: ["offered"] };
     case "ticketAssigned":
-      await store.applyEvent(id, entry(p.value.agentId, { offerId: p.value.offerId }), { status: "assigned", ownerId: p.value.agentId, lastOwnerId: p.value.agentId }, { onlyIfStatusIn: ["new", "triaged", "waiting", "offered"] });
-      return;
+      return { entry: entry(p.value.agentId, { offerId: p.value.offerId }), set: { status: "assigned", ownerId: p.value.agentId, lastOwnerId: p.value.agentId }, onlyIfStatusIn: ["new", "triaged", "waiting", "offered"] };
     case "followUpRouted":
-      await store.applyEvent(id, entry("routing", { agentId: p.value.agentId, messageId: p.value.messageId }), {});
-      return;
+      return { entry: entry("routing", { agentId: p.value.agentId, messageId: p.value.messageId }) };
     case "ticketResolved":
-      await store.applyEvent(id, entry(p.value.agentId), { status: "resolved", ownerId: null, lastOwnerId: p.value.agentId });
-      return;
+      return { entry: entry(p.value.agentId), set: { status: "resolved", ownerId: null, lastOwnerId: p.value.agentId } };
     case "ticketReopened":
-      await store.applyEvent(id, entry("customer", { ownerId: p.value.ownerId }), { status: "assigned", ownerId: p.value.ownerId, lastOwnerId: p.value.ownerId });
-      return;
+      return { entry: entry("customer", { ownerId: p.value.ownerId }), set: { status: "assigned", ownerId: p.value.ownerId, lastOwnerId: p.value.ownerId } };
     case "ownerReassigned":
-      await store.applyEvent(id, entry(p.value.supervisorId, { from: p.value.fromAgentId, to: p.value.toAgentId, reason: p.value.reason }), { ownerId: p.value.toAgentId, lastOwnerId: p.value.toAgentId });
-      return;
+      return { entry: entry(p.value.supervisorId, { from: p.value.fromAgentId, to: p.value.toAgentId, reason: p.value.reason }), set: { ownerId: p.value.toAgentId, lastOwnerId: p.value.toAgentId } };
     case "collaboratorAdded":
-      await store.applyEvent(id, entry("escalation", { agentId: p.value.agentId, reason: p.value.reason }), {}, { addCollaborator: p.value.agentId });
-      return;
+      return { entry: entry("escalation", { agentId: p.value.agentId, reason: p.value.reason }), addCollaborator: p.value.agentId };
     case "slaUpdated": {
       const s = p.value;
-      await store.applyEvent(id, entry("escalation", { level: s.level }), {});
-      await store.applySlaView(id, {
-        policy: s.policy,
-        policyVersion: s.policyVersion,
-        firstResponseDue: s.firstResponseDue?.toISOString() ?? null,
-        nextResponseDue: s.nextResponseDue?.toISOString() ?? null,
-        resolutionDue: s.resolutionDue?.toISOString() ?? null,
-        paused: s.paused,
-        warnings: s.warnings,
-        breaches: s.breaches,
-        level: s.level,
-        revision: s.revision,
-      });
-      return;
+      return {
+        entry: entry("escalation", { level: s.level }),
+        sla: {
+          policy: s.policy,
+          policyVersion: s.policyVersion,
+          firstResponseDue: s.firstResponseDue?.toISOString() ?? null,
+          nextResponseDue: s.nextResponseDue?.toISOString() ?? null,
+          resolutionDue: s.resolutionDue?.toISOString() ?? null,
+          paused: s.paused,
+          warnings: s.warnings,
+          breaches: s.breaches,
+          level: s.level,
+          revision: s.revision,
+        },
+      };
     }
     case "escalationAction": {
       const a = p.value;
       const priority = a.action === "raise_priority" ? priorityFromProto(a.priority) : undefined;
-      await store.applyEvent(id, entry("escalation", { action: a.action, level: a.level, reason: a.reason }), priority ? { priority } : {});
-      return;
+      return { entry: entry("escalation", { action: a.action, level: a.level, reason: a.reason }), ...(priority ? { set: { priority } } : {}) };
     }
     default:
-      return;
+      return undefined;
   }
 }

@@ -4,6 +4,7 @@
 import type { Collection, Db } from "@steward/store";
 import { isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
+import type { FoldResult, HistoryEntry, TicketStatus } from "./domain/ticket-view.ts";
 
 export interface StoredMessage {
   id: string;
@@ -19,15 +20,7 @@ export interface StoredMessage {
   at: Date;
 }
 
-export interface HistoryEntry {
-  eventId: string;
-  type: string;
-  at: Date;
-  actor?: string;
-  detail?: Record<string, unknown>;
-}
-
-export type TicketStatus = "new" | "triaged" | "waiting" | "offered" | "assigned" | "resolved";
+export type { HistoryEntry, TicketStatus } from "./domain/ticket-view.ts";
 
 export interface TicketDoc {
   _id: string;
@@ -53,6 +46,11 @@ export interface TicketDoc {
   history: HistoryEntry[];
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Bumped by every projector write, which is guarded by it (read, fold, write if unchanged). Intake's
+   * own writes (messages, sequence, their history lines) commute with the projector's and leave it alone.
+   */
+  viewRevision?: number;
 }
 
 export interface DeliveryDoc {
@@ -62,7 +60,11 @@ export interface DeliveryDoc {
   kind: "ticket" | "message";
   /** The encoded envelope, so a re-delivery after a failed publish sends exactly the same event. */
   envelope: Buffer;
-  published: boolean;
+  /**
+   * Written only by earlier versions. Now the ticket view itself says whether the event went out: it is
+   * written only after the publish succeeded (see IntakePipeline.redeliver).
+   */
+  published?: boolean;
   /** Thread keys to point at the ticket once the event is out (kept so a re-delivery links the same). */
   threadLinks?: string[];
   /** A follow-up's signature block, for the view (message.received does not carry one). */
@@ -93,9 +95,23 @@ export class TicketStore {
     // stays fast on FerretDB/SQLite as collections grow).
   }
 
-  /** Points thread keys at a ticket (last writer wins: a newer ticket on the same topic takes over). */
+  /**
+   * Points thread keys at a ticket (last writer wins: a newer ticket on the same topic takes over).
+   * Most keys are new, and inserts are cheap on FerretDB where updates are not: insert them all in one
+   * command, then move only the keys that already existed.
+   */
   async linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
-    for (const key of keys) {
+    if (keys.length === 0) return;
+    let taken: string[] = [];
+    try {
+      await this.threads.insertMany(
+        keys.map((key) => ({ _id: key, ticketId, updatedAt: at })),
+        { ordered: false },
+      );
+    } catch (err) {
+      taken = duplicateKeysOf(err, keys);
+    }
+    for (const key of taken) {
       await this.threads.updateOne({ _id: key }, { $set: { ticketId, updatedAt: at } }, { upsert: true });
     }
   }
@@ -117,10 +133,6 @@ export class TicketStore {
       if (isDuplicateKeyError(err)) return false;
       throw err;
     }
-  }
-
-  async markPublished(key: string): Promise<void> {
-    await this.deliveries.updateOne({ _id: key }, { $set: { published: true } });
   }
 
   async findByThreadKey(key: string): Promise<TicketDoc | null> {
@@ -167,35 +179,43 @@ export class TicketStore {
     );
   }
 
-  /** Applies a projected change once per event id. */
-  async applyEvent(ticketId: string, entry: HistoryEntry, set: Partial<TicketDoc>, opts: { onlyIfStatusIn?: TicketStatus[]; addCollaborator?: string } = {}): Promise<void> {
-    const base = { _id: ticketId, "history.eventId": { $ne: entry.eventId } };
-    // The history line is always written; the status-changing part only when the guard allows it,
-    // because events from different topics may arrive out of order.
-    const { status, ...rest } = set;
-    const update: Record<string, unknown> = {
-      $push: { history: entry },
-      $set: { ...rest, updatedAt: new Date() },
-    };
-    if (opts.addCollaborator) update["$addToSet"] = { collaborators: opts.addCollaborator };
-    await this.tickets.updateOne(base, update);
-    if (status !== undefined) {
-      const filter: Record<string, unknown> = { _id: ticketId };
-      if (opts.onlyIfStatusIn) filter["status"] = { $in: opts.onlyIfStatusIn };
-      await this.tickets.updateOne(filter, { $set: { status } });
-    }
-  }
-
   /**
-   * Shows an SLA view unless a newer one is already shown: two escalation instances may publish one
-   * ticket's views close together, and the later revision must win whatever the arrival order.
+   * Writes a folded batch of projected events, if the view is still at `revision` (the projector's
+   * optimistic guard); false when another projector write came first (read again and re-fold).
    */
-  async applySlaView(ticketId: string, sla: Record<string, unknown> & { revision: number }): Promise<void> {
-    await this.tickets.updateOne(
-      { _id: ticketId, $or: [{ sla: null }, { "sla.revision": { $lt: sla.revision } }] },
-      { $set: { sla } },
+  async writeProjection(ticketId: string, revision: number | undefined, fold: FoldResult, at: Date): Promise<boolean> {
+    if (fold.entries.length === 0) return true;
+    const res = await this.tickets.updateOne(
+      { _id: ticketId, viewRevision: revision === undefined ? { $exists: false } : revision },
+      {
+        $set: { ...fold.set, updatedAt: at, viewRevision: (revision ?? 0) + 1 },
+        $push: { history: { $each: fold.entries } },
+      },
     );
+    return res.matchedCount === 1;
   }
+}
+
+/**
+ * The keys an unordered insertMany refused as duplicates. Any other failure is rethrown; so is one
+ * that does not say which documents failed (then nothing can be assumed about the rest).
+ */
+function duplicateKeysOf(err: unknown, keys: readonly string[]): string[] {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) {
+    if (isDuplicateKeyError(err) && keys.length === 1) return [...keys];
+    throw err;
+  }
+  const out: string[] = [];
+  for (const e of list as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>) {
+    const code = e.code ?? e.err?.code;
+    const index = e.index ?? e.err?.index;
+    const key = index === undefined ? undefined : keys[index];
+    if (code !== 11000 || key === undefined) throw err;
+    out.push(key);
+  }
+  return out;
 }
 
 export { topicThreadKey, channelThreadKey } from "./domain/submission.ts";

@@ -1,0 +1,78 @@
+// How other services' events change the ticket view, as a pure fold: several events of one ticket are
+// applied in order to what the store holds, so the projector can write them back in one update.
+// Each change applies once per event id (an event already in the history is skipped whole).
+
+export type TicketStatus = "new" | "triaged" | "waiting" | "offered" | "assigned" | "resolved";
+
+export interface HistoryEntry {
+  eventId: string;
+  type: string;
+  at: Date;
+  actor?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface SlaView extends Record<string, unknown> {
+  revision: number;
+}
+
+/** The part of a ticket the projector owns, plus the history it appends to. */
+export interface ProjectedFields {
+  status: TicketStatus;
+  language: string | null;
+  intent: string | null;
+  priority: string | null;
+  group: string | null;
+  requiredSkills: Array<{ name: string; minLevel: number; optional: boolean }>;
+  ownerId: string | null;
+  lastOwnerId: string | null;
+  collaborators: string[];
+  triage: Record<string, unknown> | null;
+  sla: Record<string, unknown> | null;
+}
+
+export interface ViewState extends ProjectedFields {
+  history: HistoryEntry[];
+}
+
+/** One event's effect on the view. */
+export interface ViewChange {
+  entry: HistoryEntry;
+  /** Fields set whenever the event is new (status is applied only when `onlyIfStatusIn` allows it). */
+  set?: Partial<ProjectedFields>;
+  /** Events from different topics may arrive out of order: the status moves only from these. */
+  onlyIfStatusIn?: readonly TicketStatus[];
+  addCollaborator?: string;
+  /** Shown unless a newer (higher revision) SLA view is already shown. */
+  sla?: SlaView;
+}
+
+export interface FoldResult {
+  /** Projected fields that changed; empty when every change was already applied. */
+  set: Partial<ProjectedFields>;
+  /** History entries to append, in order. */
+  entries: HistoryEntry[];
+}
+
+/** Applies `changes` in order to `state`; the result is what to write back (nothing when all were seen). */
+export function foldViewChanges(state: ViewState, changes: readonly ViewChange[]): FoldResult {
+  const seen = new Set(state.history.map((h) => h.eventId));
+  const current: ProjectedFields = { ...state };
+  const set: Partial<ProjectedFields> = {};
+  const assign = <K extends keyof ProjectedFields>(key: K, value: ProjectedFields[K]) => {
+    current[key] = value;
+    set[key] = value;
+  };
+  const entries: HistoryEntry[] = [];
+  for (const change of changes) {
+    if (seen.has(change.entry.eventId)) continue;
+    seen.add(change.entry.eventId);
+    entries.push(change.entry);
+    const { status, ...rest } = change.set ?? {};
+    for (const [key, value] of Object.entries(rest) as Array<[keyof ProjectedFields, ProjectedFields[keyof ProjectedFields]]>) assign(key, value);
+    if (status !== undefined && (!change.onlyIfStatusIn || change.onlyIfStatusIn.includes(current.status))) assign("status", status);
+    if (change.addCollaborator && !current.collaborators.includes(change.addCollaborator)) assign("collaborators", [...current.collaborators, change.addCollaborator]);
+    if (change.sla && !(typeof current.sla?.["revision"] === "number" && current.sla["revision"] >= change.sla.revision)) assign("sla", change.sla);
+  }
+  return { set, entries };
+}
