@@ -140,6 +140,19 @@ func (s *writeSerializer) relay(client net.Conn) error {
 			continue
 		}
 
+		if cmd == "update" {
+			if n := updateStatements(req); n > maxUpdateStatements {
+				s.l.Warn("refusing an update FerretDB would never answer", slog.Int("statements", n))
+				if binary.LittleEndian.Uint32(req[16:20])&2 == 0 { // moreToCome: the client expects no reply
+					if _, err = client.Write(errorReply(req, 2, "BadValue", tooManyUpdates(n))); err != nil {
+						return err
+					}
+				}
+
+				continue
+			}
+		}
+
 		s.write.Lock()
 		if plan := planIDFilter(req); plan != nil && s.narrowIDFilters {
 			ownID++

@@ -68,6 +68,22 @@ describe.skipIf(!goAvailable)("local FerretDB store", () => {
     expect(await agents.findOne({ _id: "a-1" })).toEqual({ _id: "a-1", load: 3 });
   });
 
+  it("refuses an update of 100+ statements with a clear error instead of hanging every writer", async () => {
+    const docs = client.db("store_test").collection<{ _id: string; v: number }>("bulk");
+    await docs.insertMany(Array.from({ length: 120 }, (_, i) => ({ _id: `b-${i}`, v: 0 })));
+    const bulk = (n: number) => docs.bulkWrite(Array.from({ length: n }, (_, i) => ({ updateOne: { filter: { _id: `b-${i}` }, update: { $set: { v: n } } } })), { ordered: false });
+
+    const err: unknown = await bulk(100).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect((err as MongoServerError).code).toBe(2);
+    expect((err as MongoServerError).message).toMatch(/at most 99 per command/);
+    // Nothing was applied, and the store still takes writes (the global write lock was never held).
+    expect(await docs.countDocuments({ v: 100 })).toBe(0);
+    expect((await bulk(99)).modifiedCount).toBe(99);
+    expect((await docs.updateOne({ _id: "b-119" }, { $set: { v: 1 } })).modifiedCount).toBe(1);
+  });
+
   it("keeps every acknowledged write across a kill -9 and restart on the same address", async () => {
     const writes = client.db("store_test").collection<{ _id: string }>("writes");
     const ids = Array.from({ length: 50 }, (_, i) => `w-${i}`);
