@@ -8,7 +8,6 @@ import type { Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
 import { requireActor, type RoutingGateway } from "./gateway.ts";
 import { GatewayError, HTTP_STATUS } from "./routing-errors.ts";
-import type { AgentDoc } from "./routing-store.ts";
 import type { WorkItem } from "./work-hub.ts";
 
 export interface RoutingAppDeps {
@@ -64,11 +63,11 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
   });
 
   app.put<{ Params: { id: string }; Body: AgentProfileInput }>("/v1/agents/:id", { schema: { summary: "Create or update an agent's profile", params: idParams, body: profileBody } }, async (req) =>
-    agentView(await gateway.upsertAgent(req.params.id, req.body)),
+    gateway.agentView(await gateway.upsertAgent(req.params.id, req.body)),
   );
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id", { schema: { summary: "An agent's profile, presence and free capacity", params: idParams } }, async (req) =>
-    agentView(await gateway.agent(req.params.id)),
+    gateway.agentView(await gateway.agent(req.params.id)),
   );
 
   app.post<{ Params: { id: string }; Body: { status: Presence } }>(
@@ -80,7 +79,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
         body: { type: "object", required: ["status"], additionalProperties: false, properties: { status: { type: "string", enum: ["available", "away", "offline"] } } },
       },
     },
-    async (req) => agentView(await gateway.setPresence(req.params.id, req.body.status)),
+    async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status)),
   );
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id/work", { schema: { summary: "Live offers and assignments (server-sent events)", params: idParams } }, async (req, reply) => {
@@ -171,21 +170,4 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
   app.get("/v1/routing/status", { schema: { summary: "This instance, the matcher lease and the matcher's state" } }, async () => gateway.status());
 
   return app;
-}
-
-function agentView(a: AgentDoc) {
-  const holds = Object.values(a.holds ?? {});
-  return {
-    id: a._id,
-    name: a.name,
-    groups: a.groups,
-    skills: a.skills,
-    languages: a.languages,
-    capacity: a.capacity,
-    free: a.free,
-    offered: holds.filter((h) => h.kind === "offer").map((h) => h.ticketId),
-    owned: holds.filter((h) => h.kind === "owned").map((h) => h.ticketId),
-    presence: a.presence,
-    presenceChangedAt: new Date(a.presenceChangedAt).toISOString(),
-  };
 }

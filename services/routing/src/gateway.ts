@@ -48,6 +48,34 @@ export class RoutingGateway {
     return doc;
   }
 
+  /**
+   * An agent as the API shows it. Which held tickets are offers and which owned work is read from the
+   * tickets: an accept does not rewrite the agent's hold (the ticket says who owns it).
+   */
+  async agentView(a: AgentDoc): Promise<Record<string, unknown>> {
+    const holds = Object.values(a.holds ?? {});
+    const owned = await Promise.all(
+      holds.map(async (h) => {
+        if (h.kind === "owned") return true;
+        const t = await this.#d.store.getTicket(h.ticketId);
+        return t !== null && t.status === "owned" && t.ownerId === a._id && !t.heldForOwner;
+      }),
+    );
+    return {
+      id: a._id,
+      name: a.name,
+      groups: a.groups,
+      skills: a.skills,
+      languages: a.languages,
+      capacity: a.capacity,
+      free: a.free,
+      offered: holds.filter((_, i) => !owned[i]).map((h) => h.ticketId),
+      owned: holds.filter((_, i) => owned[i]).map((h) => h.ticketId),
+      presence: a.presence,
+      presenceChangedAt: new Date(a.presenceChangedAt).toISOString(),
+    };
+  }
+
   async setPresence(agentId: string, presence: Presence): Promise<AgentDoc> {
     const doc = await this.#d.agents.setPresence(agentId, presence);
     if (doc === null) throw new AgentNotFoundError(agentId);
@@ -75,8 +103,8 @@ export class RoutingGateway {
   }
 
   /** The offer of a known offer id: for the routes that fall back to the offer's agent as the actor. */
-  async offerAgent(offerId: string): Promise<string | null> {
-    return (await this.#d.store.getOffer(offerId))?.agentId ?? null;
+  offerAgent(offerId: string): Promise<string | null> {
+    return this.#d.ledger.offerAgent(offerId);
   }
 
   listen(agentId: string, onItem: (item: WorkItem) => void): () => void {
@@ -112,7 +140,9 @@ export class RoutingGateway {
       if (typeof offerId === "string" && outcome !== undefined) outcomes.set(offerId, { outcome, at: h.at });
     }
     const recent = doc.offerIds.slice(-OFFERS_IN_VIEW);
-    const offers = await Promise.all(recent.map((id) => this.#d.store.getOffer(id)));
+    // Kept on the ticket; offers made before that have documents of their own.
+    const kept = new Map((doc.offers ?? []).map((o) => [o.offerId, { _id: o.offerId, ticketId: doc._id, ...o }]));
+    const offers = await Promise.all(recent.map(async (id) => kept.get(id) ?? this.#d.store.getOffer(id)));
     const pendingIds = new Set(doc.pendingOffers.map((o) => o.offerId));
     return {
       ticketId: doc._id,

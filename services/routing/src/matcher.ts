@@ -67,12 +67,15 @@ export class Matcher {
   readonly #orphans: Array<{ ticketId: string; agentId: string }> = [];
   /** Owned tickets with a collaborator request nobody could take yet; tried again when an agent becomes available. */
   readonly #awaitingHelp = new Set<string>();
-  /** Tickets with escalation input stored before their triage (routing_ticket_hints). */
-  readonly #hintIds = new Set<string>();
+  /**
+   * Escalation input stored before the ticket's triage (routing_ticket_hints), as stored: only the matcher
+   * writes hints, and it loads them all at take-over, so using one at the ticket's creation needs no read.
+   */
+  readonly #hints = new Map<string, TicketHintDoc>();
   #helpChanged = false;
   /** ticketId -> when its requirements next loosen (decide again then). */
   readonly #relaxAt = new Map<string, number>();
-  readonly #counters: Record<string, number> = { offers: 0, decisions: 0, conflicts: 0, holdRefusals: 0, expired: 0, withdrawn: 0, events: 0, skippedEvents: 0 };
+  readonly #counters: Record<string, number> = { offers: 0, decisions: 0, conflicts: 0, holdRefusals: 0, expired: 0, withdrawn: 0, events: 0, skippedEvents: 0, cachedReads: 0 };
 
   constructor(deps: MatcherDeps) {
     this.#d = deps;
@@ -139,7 +142,7 @@ export class Matcher {
     this.#orphans.length = 0;
     this.#relaxAt.clear();
     this.#awaitingHelp.clear();
-    this.#hintIds.clear();
+    this.#hints.clear();
   }
 
   #serial<T>(step: () => Promise<T>): Promise<T> {
@@ -160,7 +163,7 @@ export class Matcher {
     this.#mirror = mirror;
     // The one full read: agents, every ticket still waiting or owned, and any change left unpublished.
     const agents = await store.agents.find({}).toArray();
-    for (const hint of await store.hints.find({}, { projection: { _id: 1 } }).toArray()) this.#hintIds.add(hint._id);
+    for (const hint of await store.hints.find({}).toArray()) this.#hints.set(hint._id, hint);
     const tickets = await store.tickets.find({ $or: [{ status: { $in: ["waiting", "owned"] } }, { "outbox.0": { $exists: true } }] }).toArray();
     const now = Date.now();
     for (const agent of agents) mirror.putAgent(agent, now);
@@ -226,7 +229,7 @@ export class Matcher {
     // A ticket the engine does not know is most likely new: try to create it; a duplicate means it exists.
     let doc = this.#mirror?.ticketDoc(ticketId) ?? null;
     if (doc === null && (await this.#createTicket(input, key))) return;
-    doc ??= await this.#d.store.getTicket(ticketId);
+    doc ??= await this.#d.ledger.fresh(ticketId);
     if (doc === null) return;
     this.#applyDoc(ticketId, doc);
     if (doc.appliedActionKeys.includes(key)) return; // a redelivery
@@ -234,7 +237,7 @@ export class Matcher {
     for (let attempt = 0; attempt < MAX_ATTEMPTS && doc !== null; attempt++) {
       const outcome = await this.#onFollowUp(doc, input, key);
       if (await this.#settle(ticketId, outcome)) return;
-      doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
+      doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.ledger.fresh(ticketId));
     }
   }
 
@@ -242,17 +245,18 @@ export class Matcher {
   async #createTicket(input: TriagedTicket, key: string): Promise<boolean> {
     const now = Date.now();
     const doc = newTicketDoc(input, now);
-    // Only the matcher writes hints, and it loads their ids at take-over: no read for the usual ticket.
-    const hint = this.#hintIds.has(input.ticketId) ? await this.#d.store.getHint(input.ticketId) : null;
+    // Only the matcher writes hints, and it loads them at take-over: no read.
+    const hint = this.#hints.get(input.ticketId) ?? null;
     if (hint !== null) applyHint(doc, hint, this.#d.engineConfig.defaultRelaxation);
     doc.appliedActionKeys = keepKeys(doc.appliedActionKeys, key);
     doc.history = [{ at: now, version: 0, type: "ticket.queued", actor: "routing", detail: { group: doc.group, priority: doc.priority } }];
     doc.outbox = ticketOutbox(doc._id, 0, [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: "triaged" })], new Date(now));
     if (!(await this.#d.store.insertTicket(doc))) return false;
+    this.#d.ledger.remember(doc);
     this.#d.outbox.publishInBackground(doc._id, 0, doc.outbox);
     if (hint !== null) {
       await this.#d.store.deleteHint(doc._id);
-      this.#hintIds.delete(doc._id);
+      this.#hints.delete(doc._id);
     }
     this.#applyDoc(doc._id, doc);
     return true;
@@ -307,6 +311,13 @@ export class Matcher {
     const known = this.#mirror?.ticketDoc(ticketId);
     if (version !== null && known !== undefined && version <= known.version) {
       this.#counters["skippedEvents"] = (this.#counters["skippedEvents"] ?? 0) + 1;
+      return;
+    }
+    // Written by this process (an agent command served here): its copy is the stored state at that version.
+    const cached = this.#d.ledger.cached(ticketId);
+    if (version !== null && cached !== null && version <= cached.version) {
+      this.#counters["cachedReads"] = (this.#counters["cachedReads"] ?? 0) + 1;
+      this.#applyDoc(ticketId, cached);
       return;
     }
     await this.#resyncTicket(ticketId);
@@ -411,9 +422,13 @@ export class Matcher {
   }
 
   async #updateHint(ticketId: string, change: (h: TicketHintDoc) => TicketHintDoc): Promise<void> {
-    const current = (await this.#d.store.getHint(ticketId)) ?? { _id: ticketId, slaDeadline: null, slaRevision: 0, escalatedPriority: null, widen: null, appliedActionKeys: [] };
-    await this.#d.store.putHint(change(current));
-    this.#hintIds.add(ticketId);
+    // Read unless this matcher wrote it (a matcher whose lease just ended may have written one meanwhile).
+    const known = this.#hints.get(ticketId);
+    const current = known ?? (await this.#d.store.getHint(ticketId)) ?? { _id: ticketId, slaDeadline: null, slaRevision: 0, escalatedPriority: null, widen: null, appliedActionKeys: [] };
+    const next = change(current);
+    if (next === current && known !== undefined) return; // nothing new: a redelivery or an older revision
+    await this.#d.store.putHint(next);
+    this.#hints.set(ticketId, next);
   }
 
   // ---- decisions -------------------------------------------------------------------------------------------
@@ -560,10 +575,15 @@ export class Matcher {
       case "written":
         this.#applyDoc(ticketId, outcome.doc);
         return true;
-      case "conflict":
+      case "conflict": {
         this.#counters["conflicts"] = (this.#counters["conflicts"] ?? 0) + 1;
-        await this.#resyncTicket(ticketId);
+        // Lost to a newer write from this process (an agent command served here): no read needed.
+        const cached = this.#d.ledger.cached(ticketId);
+        const mirrored = this.#mirror?.ticketDoc(ticketId);
+        if (cached !== null && mirrored !== undefined && cached.version > mirrored.version) this.#applyDoc(ticketId, cached);
+        else await this.#resyncTicket(ticketId);
         return false;
+      }
       case "hold-refused":
         this.#counters["holdRefusals"] = (this.#counters["holdRefusals"] ?? 0) + 1;
         await this.#resyncAgent(outcome.agentId, true);
@@ -589,7 +609,7 @@ export class Matcher {
   }
 
   async #resyncTicket(ticketId: string): Promise<void> {
-    const doc = await this.#d.store.getTicket(ticketId);
+    const doc = await this.#d.ledger.fresh(ticketId);
     if (doc !== null && doc.outbox.length > 0 && Date.now() - doc.outboxAt > OUTBOX_GRACE_MS) await this.#d.outbox.republish(doc);
     this.#applyDoc(ticketId, doc);
   }

@@ -4,7 +4,10 @@
 // event ids. So a crash between the write and the publish loses no event; readers may see one twice.
 // Events are handed to the bus in the order their changes were written, so one ticket's events keep their
 // order; a writer does not wait for the previous change's events to be acknowledged: entries still in
-// flight are carried into its own outbox; each entry leaves the stored copy once Kafka acknowledged it.
+// flight are carried into its own outbox. Acknowledged entries leave the stored copy with the ticket's next
+// write from this process (which stores only what is not yet published) or, if none comes within
+// DROP_DELAY_MS (the ticket's last change for now), with an update of their own, guarded by the version
+// whose outbox was published. (Not `$pull` by eventId: FerretDB 1.24 matches but removes nothing.)
 import type { EventBus } from "@steward/messaging";
 import type { TopicName } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
@@ -30,6 +33,12 @@ class RecentIds {
   }
 }
 
+/**
+ * How long a published outbox waits for the ticket's next write to replace it before it is cleared on its
+ * own. Well under the sweep's grace (10 s), so the sweep does not republish what is merely waiting.
+ */
+export const DROP_DELAY_MS = 1_000;
+
 export class Outbox {
   readonly #bus: EventBus;
   readonly #store: RoutingStore;
@@ -37,15 +46,39 @@ export class Outbox {
   readonly #published = new RecentIds(50_000);
   /** eventId -> its publication, while this process has it in flight. */
   readonly #inFlight = new Map<string, Promise<void>>();
-  /** Published entries still in their tickets' stored outboxes, dropped in batches. */
-  #toDrop = new Map<string, string[]>();
+  /** Stored outboxes whose entries are all acknowledged, waiting to be cleared: ticketId -> which one, since when. */
+  #toDrop = new Map<string, { version: number; outbox: readonly OutboxEntry[]; since: number }>();
   #dropTimer: NodeJS.Timeout | null = null;
+  readonly #dropDelayMs: number;
+  /** ticketId -> the newest version this process wrote: an older outbox acknowledged later is already gone. */
+  readonly #replaced = new Map<string, number>();
   #dropping: Promise<void> = Promise.resolve();
 
-  constructor(bus: EventBus, store: RoutingStore, log: Logger) {
+  constructor(bus: EventBus, store: RoutingStore, log: Logger, dropDelayMs = DROP_DELAY_MS) {
     this.#bus = bus;
     this.#store = store;
     this.#log = log;
+    this.#dropDelayMs = dropDelayMs;
+  }
+
+  /**
+   * `written` replaced `prev` in the store: the stored outbox is now `written`'s (only entries not yet
+   * published), so a queued clearing of an older version is moot.
+   */
+  superseded(prev: TicketDoc, written: TicketDoc): void {
+    const queued = this.#toDrop.get(prev._id);
+    if (queued !== undefined && queued.version < written.version) this.#toDrop.delete(prev._id);
+    this.#replaced.delete(prev._id);
+    this.#replaced.set(prev._id, written.version);
+    if (this.#replaced.size > 10_000) {
+      const oldest = this.#replaced.keys().next();
+      if (oldest.done !== true) this.#replaced.delete(oldest.value);
+    }
+  }
+
+  /** How many stored outboxes wait to be cleared (for tests). */
+  pendingDrops(): number {
+    return this.#toDrop.size;
   }
 
   /**
@@ -60,31 +93,55 @@ export class Outbox {
   }
 
   /**
-   * Publishes the new entries of a stored outbox (carried ones are already on their way), then drops the
-   * ones acknowledged from the stored copy.
+   * Publishes the new entries of the outbox stored at `version` (carried ones are already on their way),
+   * then has the stored copy cleared once every entry is acknowledged.
    */
   publish(ticketId: string, version: number, outbox: readonly OutboxEntry[]): Promise<void> {
     if (outbox.length === 0) return Promise.resolve();
     const fresh = outbox.filter((e) => !this.#inFlight.has(e.eventId) && !this.#published.has(e.eventId));
     if (fresh.length > 0) void this.#start(fresh).catch(() => undefined);
-    return this.#settled(outbox).then(() => {
-      const out = outbox.filter((e) => this.#published.has(e.eventId));
-      if (out.length > 0) this.#drop(ticketId, out.map((e) => e.eventId));
-      if (out.length < outbox.length) throw new Error(`Kafka did not acknowledge every event of ticket ${ticketId} v${version}; the outbox keeps them`);
+    return this.#settled(outbox).then((all) => {
+      if (outbox.some((e) => this.#published.has(e.eventId))) this.#drop(ticketId, version, outbox);
+      if (!all) throw new Error(`Kafka did not acknowledge every event of ticket ${ticketId} v${version}; the outbox keeps them`);
     });
   }
 
-  /** Queues published entries to be pulled from the stored outbox (batched: one store command per ~50 ms). */
-  #drop(ticketId: string, eventIds: string[]): void {
-    this.#toDrop.set(ticketId, [...(this.#toDrop.get(ticketId) ?? []), ...eventIds]);
-    this.#dropTimer ??= setTimeout(() => {
+  /**
+   * Queues the clearing of a stored outbox whose entries are all published, after DROP_DELAY_MS, unless
+   * the ticket's next write from this process replaces it first (superseded).
+   */
+  #drop(ticketId: string, version: number, outbox: readonly OutboxEntry[]): void {
+    const queued = this.#toDrop.get(ticketId);
+    if (queued !== undefined && queued.version >= version) return;
+    if ((this.#replaced.get(ticketId) ?? -1) > version) return;
+    this.#toDrop.set(ticketId, { version, outbox, since: Date.now() });
+    this.#armDrop();
+  }
+
+  #armDrop(): void {
+    if (this.#dropTimer !== null || this.#toDrop.size === 0) return;
+    this.#dropTimer = setTimeout(() => {
       this.#dropTimer = null;
-      const batch = this.#toDrop;
-      this.#toDrop = new Map();
-      this.#dropping = this.#dropping
-        .then(() => this.#store.dropPublished(batch))
-        .catch((err: unknown) => this.#log.warn({ err, tickets: batch.size }, "published events could not be dropped from outboxes; the sweep republishes them"));
-    }, 50);
+      this.#flushDrops(Date.now() - this.#dropDelayMs);
+      this.#armDrop();
+    }, Math.max(50, this.#dropDelayMs / 4));
+  }
+
+  /**
+   * Clears the stored outboxes queued before `upTo`: one update per ticket, guarded by the version whose
+   * outbox was published (a newer write replaced it already), keeping anything not acknowledged.
+   */
+  #flushDrops(upTo: number): void {
+    const batch: Array<{ ticketId: string; version: number; keep: OutboxEntry[] }> = [];
+    for (const [ticketId, queued] of this.#toDrop) {
+      if (queued.since > upTo) continue;
+      this.#toDrop.delete(ticketId);
+      batch.push({ ticketId, version: queued.version, keep: queued.outbox.filter((e) => !this.#published.has(e.eventId)) });
+    }
+    if (batch.length === 0) return;
+    this.#dropping = this.#dropping
+      .then(() => this.#store.dropPublished(batch))
+      .catch((err: unknown) => this.#log.warn({ err, tickets: batch.length }, "published events could not be dropped from outboxes; the sweep republishes them"));
   }
 
   /** Waits for the entries in flight; true when every one of them is known to be published. */
@@ -105,13 +162,9 @@ export class Outbox {
 
   async idle(): Promise<void> {
     await Promise.allSettled([...this.#inFlight.values()]);
-    if (this.#dropTimer) {
-      clearTimeout(this.#dropTimer);
-      this.#dropTimer = null;
-      const batch = this.#toDrop;
-      this.#toDrop = new Map();
-      this.#dropping = this.#dropping.then(() => this.#store.dropPublished(batch)).catch(() => undefined);
-    }
+    if (this.#dropTimer) clearTimeout(this.#dropTimer);
+    this.#dropTimer = null;
+    this.#flushDrops(Number.POSITIVE_INFINITY);
     await this.#dropping;
   }
 

@@ -82,8 +82,13 @@ export interface TicketDoc {
   lastReassignment: Reassignment | null;
   /** Owned, but outside the owner's load until they are available with a free slot. */
   heldForOwner: boolean;
-  /** Every offer ever made for the ticket, oldest first: the routing view reads their explanations by _id. */
+  /** Every offer ever made for the ticket, oldest first. */
   offerIds: string[];
+  /**
+   * The most recent offers with their explanations (the routing view), kept on the ticket so an offer costs
+   * no write of its own. Absent on tickets stored before; their offers are in `routing_offers`.
+   */
+  offers?: OfferRecord[];
   noEligible: NoEligibleRecord | null;
   collaboratorRequests: CollaboratorRequest[];
   /** Escalation action keys already applied (idempotency), most recent last. */
@@ -124,7 +129,16 @@ export interface AgentDoc {
   updatedAt: number;
 }
 
-/** Why this agent: the decision behind one offer, kept for the routing view. */
+/** Why this agent: the decision behind one offer, kept on the ticket for the routing view. */
+export interface OfferRecord {
+  offerId: string;
+  agentId: string;
+  offeredAt: number;
+  expiresAt: number;
+  explanation: Record<string, unknown>;
+}
+
+/** An offer as stored in `routing_offers` before offers moved onto the ticket: read for older tickets only. */
 export interface OfferDoc {
   _id: string;
   ticketId: string;
@@ -210,12 +224,14 @@ export class RoutingStore {
   }
 
   /**
-   * Drops published events from the tickets' stored outboxes (one update per ticket, by _id only: not a
-   * state change, the version stays; multi-statement commands would bypass the store's _id fast path).
+   * Clears published events from the tickets' stored outboxes: one update per ticket, guarded by the
+   * version whose outbox was published (a later write replaced it already; not a state change, the version
+   * stays), keeping the entries not acknowledged. Not `$pull` by eventId: FerretDB 1.24 matches the
+   * document but removes nothing. One statement each: multi-statement commands bypass the store's _id path.
    */
-  async dropPublished(published: ReadonlyMap<string, readonly string[]>): Promise<void> {
-    for (const [ticketId, eventIds] of published) {
-      await this.tickets.updateOne({ _id: ticketId }, { $pull: { outbox: { eventId: { $in: [...eventIds] } } } });
+  async dropPublished(published: ReadonlyArray<{ ticketId: string; version: number; keep: readonly OutboxEntry[] }>): Promise<void> {
+    for (const { ticketId, version, keep } of published) {
+      await this.tickets.updateOne({ _id: ticketId, version }, { $set: { outbox: [...keep] } });
     }
   }
 
@@ -236,22 +252,21 @@ export class RoutingStore {
     return res.modifiedCount === 1;
   }
 
-  /** Returns the ticket's unit of capacity. A second release (a replay) finds no hold and changes nothing. */
-  async releaseHold(agentId: string, ticketId: string, channel: Channel, onlyIfAt?: number): Promise<boolean> {
+  /**
+   * Returns the ticket's unit of capacity. A second release (a replay) finds no hold and changes nothing.
+   * `busySince` (owned work ending) records when the agent last took work, in the same update: an accept
+   * does not write the agent, so this is where the stored idle clock catches up.
+   */
+  async releaseHold(agentId: string, ticketId: string, channel: Channel, onlyIfAt?: number, busySince?: number): Promise<boolean> {
     const key = holdKey(ticketId);
     const res = await this.agents.updateOne(
       { _id: agentId, [`holds.${key}.channel`]: channel, ...(onlyIfAt === undefined ? {} : { [`holds.${key}.at`]: onlyIfAt }) },
-      { $inc: { [`free.${channel}`]: 1, version: 1 }, $unset: { [`holds.${key}`]: "" }, $set: { updatedAt: Date.now() } },
-    );
-    return res.modifiedCount === 1;
-  }
-
-  /** An accepted offer's hold becomes owned work (capacity unchanged); the agent's idle clock restarts. */
-  async markHoldOwned(agentId: string, ticketId: string, at: number): Promise<boolean> {
-    const key = holdKey(ticketId);
-    const res = await this.agents.updateOne(
-      { _id: agentId, [`holds.${key}`]: { $exists: true } },
-      { $set: { [`holds.${key}.kind`]: "owned", updatedAt: at }, $max: { idleSince: at }, $inc: { version: 1 } },
+      {
+        $inc: { [`free.${channel}`]: 1, version: 1 },
+        $unset: { [`holds.${key}`]: "" },
+        $set: { updatedAt: Date.now() },
+        ...(busySince === undefined ? {} : { $max: { idleSince: busySince } }),
+      },
     );
     return res.modifiedCount === 1;
   }
@@ -260,10 +275,6 @@ export class RoutingStore {
     return this.offers.findOne({ _id: offerId });
   }
 
-  /** Written before the ticket names the offer; a write whose ticket update lost is overwritten later. */
-  async putOffer(doc: OfferDoc): Promise<void> {
-    await this.offers.replaceOne({ _id: doc._id }, doc, { upsert: true });
-  }
 
   getHint(ticketId: string): Promise<TicketHintDoc | null> {
     return this.hints.findOne({ _id: ticketId });

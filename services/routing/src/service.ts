@@ -14,6 +14,7 @@ import { buildRoutingApp } from "./app.ts";
 import { startAgentDeskServer, type DeskOperations } from "./agent-desk-grpc.ts";
 import { Outbox } from "./outbox.ts";
 import { TicketLedger } from "./ticket-ledger.ts";
+import { TicketCache } from "./ticket-cache.ts";
 import { Matcher } from "./matcher.ts";
 import { MatcherLease } from "./matcher-lease.ts";
 import { RoutingGateway } from "./gateway.ts";
@@ -65,6 +66,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const ledger = new TicketLedger({
     store,
     outbox,
+    cache: new TicketCache(),
     offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
     maxParallelOffers: engineConfig.maxParallelOffers,
     reopenWindowMs: engineConfig.reopenWindowMs,

@@ -17,9 +17,9 @@ import {
   withdrawOffer,
   AgentNotFoundError,
   OfferError,
+  RoutingDomainError,
   TicketNotFoundError,
   type Offer,
-  type RoutingDomainError,
   type TicketOwnership,
   type WithdrawReason,
 } from "./domain/index.ts";
@@ -27,12 +27,15 @@ import { ownershipOf, withOwnership } from "./domain-mapping.ts";
 import type { Outbox } from "./outbox.ts";
 import { GatewayError } from "./routing-errors.ts";
 import { channelToProto, pending, priorityToProto, ticketOutbox, type PendingEvent } from "./routing-events.ts";
-import type { HistoryEntry, OfferDoc, RoutingStore, TicketDoc } from "./routing-store.ts";
+import type { HistoryEntry, OfferRecord, RoutingStore, TicketDoc } from "./routing-store.ts";
+import type { TicketCache } from "./ticket-cache.ts";
 import type { RoutingExplanation } from "@steward/proto";
 
 export interface LedgerDeps {
   store: RoutingStore;
   outbox: Outbox;
+  /** The newest state this process knows of each ticket: agent commands start from it instead of a read. */
+  cache: TicketCache;
   offerTimeoutMs: (channel: TicketDoc["channel"]) => number;
   maxParallelOffers: number;
   reopenWindowMs: number;
@@ -57,6 +60,25 @@ type HistoryInput = Omit<HistoryEntry, "version">;
 
 const MAX_COMMAND_ATTEMPTS = 8;
 const MAX_HISTORY = 200;
+/** Offers whose explanation the ticket keeps (the routing view shows as many). */
+export const OFFERS_KEPT = 20;
+
+/** Offer ids are `<ticketId>:<n>` (domain makeOffer): the ticket is found without reading the offer. */
+export function ticketIdOfOffer(offerId: string): string | null {
+  const at = offerId.lastIndexOf(":");
+  return at > 0 && /^\d+$/.test(offerId.slice(at + 1)) ? offerId.slice(0, at) : null;
+}
+
+/** The agent an offer of this ticket went to, from the ticket alone; null when the ticket does not know it. */
+export function offerAgentOn(doc: TicketDoc, offerId: string): string | null {
+  const open = doc.pendingOffers.find((o) => o.offerId === offerId);
+  if (open !== undefined) return open.agentId;
+  const kept = doc.offers?.find((o) => o.offerId === offerId);
+  if (kept !== undefined) return kept.agentId;
+  const made = doc.history.find((h) => h.type === "offer.made" && h.detail?.["offerId"] === offerId);
+  const agentId = made?.detail?.["agentId"];
+  return typeof agentId === "string" ? agentId : null;
+}
 
 export class TicketLedger {
   readonly #d: LedgerDeps;
@@ -87,7 +109,32 @@ export class TicketLedger {
       outboxAt: at,
       history: [...prev.history, ...history.map((h) => ({ ...h, version: prev.version + 1 }))].slice(-MAX_HISTORY),
     };
-    return (await this.#d.store.casTicket(written, prev.version, guards)) ? written : null;
+    if (!(await this.#d.store.casTicket(written, prev.version, guards))) {
+      this.#d.cache.forget(prev._id, prev.version);
+      return null;
+    }
+    this.#d.cache.remember(written);
+    // Entries of `prev` this write left out were published: the write dropped them from the stored outbox.
+    this.#d.outbox.superseded(prev, written);
+    return written;
+  }
+
+  /** The newest state this process knows of a ticket (or null): a write from it is refused if it is stale. */
+  cached(ticketId: string): TicketDoc | null {
+    return this.#d.cache.get(ticketId) ?? null;
+  }
+
+  /** A ticket as just stored by someone in this process (created, or read). */
+  remember(doc: TicketDoc): void {
+    this.#d.cache.remember(doc);
+  }
+
+  /** Reads the stored ticket (and remembers it). */
+  async fresh(ticketId: string): Promise<TicketDoc | null> {
+    const doc = await this.#d.store.getTicket(ticketId);
+    if (doc !== null) this.#d.cache.remember(doc);
+    else this.#d.cache.forget(ticketId);
+    return doc;
   }
 
   /** For agent commands: the caller answers once the events are out (or left to the sweep if Kafka is down). */
@@ -101,28 +148,70 @@ export class TicketLedger {
   }
 
   async #read(ticketId: string): Promise<TicketDoc> {
-    const doc = await this.#d.store.getTicket(ticketId);
+    const doc = await this.fresh(ticketId);
     if (doc === null) throw new TicketNotFoundError(ticketId);
     return doc;
   }
 
-  /** Runs an agent command against the freshest stored ticket until its write wins or the domain refuses. */
-  async #retrying<T>(ticketId: string, attempt: (doc: TicketDoc) => Promise<T | null>): Promise<T> {
+  /**
+   * Runs an agent command until its write wins or the domain refuses. The first attempt starts from the
+   * cached ticket when there is one: its write is conditional on that version, so a stale copy only costs
+   * a refused write. Anything but a won write (an answer without writing, a refusal) is decided again on
+   * the stored ticket, so a stale copy never decides an answer.
+   */
+  async #retrying<T>(ticketId: string, attempt: (doc: TicketDoc, cached: boolean) => Promise<Written<T> | T | null>): Promise<T> {
+    const cached = this.cached(ticketId);
+    if (cached !== null) {
+      // A refusal on the cached copy may be stale: decided again on the stored ticket. Store errors propagate.
+      const result = await attempt(cached, true).catch((err: unknown) => {
+        if (err instanceof RoutingDomainError || err instanceof GatewayError) return null;
+        throw err;
+      });
+      if (result instanceof Written) return result.value;
+    }
     for (let i = 0; i < MAX_COMMAND_ATTEMPTS; i++) {
-      const result = await attempt(await this.#read(ticketId));
+      const result = await attempt(await this.#read(ticketId), false);
+      if (result instanceof Written) return result.value;
       if (result !== null) return result;
     }
     throw new GatewayError("STORE_CONTENTION", `ticket ${ticketId} kept changing while this request ran; try again`);
+  }
+
+  /** The ticket an offer belongs to, and the agent it went to; OFFER_NOT_FOUND when nobody knows the offer. */
+  async #offer(offerId: string): Promise<{ ticketId: string; agentId: string }> {
+    const ticketId = ticketIdOfOffer(offerId);
+    if (ticketId !== null) {
+      const doc = this.cached(ticketId);
+      const known = doc === null ? null : offerAgentOn(doc, offerId);
+      if (known !== null) return { ticketId, agentId: known };
+      const stored = await this.fresh(ticketId);
+      const agentId = stored === null ? null : offerAgentOn(stored, offerId);
+      if (agentId !== null) return { ticketId, agentId };
+    }
+    // Tickets stored before offers moved onto them: their offers have documents of their own.
+    const legacy = await this.#d.store.getOffer(offerId);
+    if (legacy === null) throw new OfferError("OFFER_NOT_FOUND", `no offer ${offerId}`);
+    return { ticketId: legacy.ticketId, agentId: legacy.agentId };
+  }
+
+  /** The agent an offer went to, or null for an unknown offer. */
+  async offerAgent(offerId: string): Promise<string | null> {
+    try {
+      return (await this.#offer(offerId)).agentId;
+    } catch (err) {
+      if (err instanceof OfferError) return null;
+      throw err;
+    }
   }
 
   // ---- agent commands (any instance) --------------------------------------------------------------------
 
   /** First accept wins: the agent owns the ticket; every other pending offer is withdrawn. */
   async accept(offerId: string, agentId: string): Promise<{ ticketId: string }> {
-    const offer = await this.#d.store.getOffer(offerId);
-    if (offer === null) throw new OfferError("OFFER_NOT_FOUND", `no offer ${offerId}`);
+    const offer = await this.#offer(offerId);
     if (offer.agentId !== agentId) throw new GatewayError("OFFER_NOT_YOURS", "this offer was made to another agent");
-    return this.#retrying(offer.ticketId, async (doc) => {
+    return this.#retrying(offer.ticketId, async (doc, cached) => {
+      if (cached && !doc.pendingOffers.some((o) => o.offerId === offerId)) return null; // decided on the stored ticket
       if (doc.ownerId === agentId && doc.history.some((h) => h.type === "offer.accepted" && h.detail?.["offerId"] === offerId)) {
         await this.#d.outbox.republish(doc); // a retried request: answer as before, announce if not yet done
         return { ticketId: doc._id };
@@ -148,20 +237,21 @@ export class TicketLedger {
       const next = { ...withOwnership(doc, result.value.state, now), heldForOwner: false, noEligible: null };
       const written = await this.#commit(doc, next, { status: "waiting", ownerId: null }, events, [{ at: now, type: "offer.accepted", actor: agentId, detail: { offerId } }]);
       if (written === null) return null;
-      await this.#d.store.markHoldOwned(agentId, doc._id, now);
+      // The offer's hold now counts the owned work as it is (the ticket says it is owned; the agent's
+      // idle clock is stored when the work ends): no agent write here.
       for (const o of withdrawn) await this.#d.store.releaseHold(o.agentId, doc._id, doc.channel);
       await this.#publishNow(written);
-      return { ticketId: doc._id };
+      return new Written({ ticketId: doc._id });
     });
   }
 
   /** The agent says no: their slot frees and the ticket moves on (they are asked again only if nobody else can take it). */
   async decline(offerId: string, agentId: string, reason: string): Promise<void> {
-    const offer = await this.#d.store.getOffer(offerId);
-    if (offer === null) throw new OfferError("OFFER_NOT_FOUND", `no offer ${offerId}`);
+    const offer = await this.#offer(offerId);
     if (offer.agentId !== agentId) throw new GatewayError("OFFER_NOT_YOURS", "this offer was made to another agent");
-    await this.#retrying(offer.ticketId, async (doc) => {
+    await this.#retrying(offer.ticketId, async (doc, cached) => {
       if (!doc.pendingOffers.some((o) => o.offerId === offerId)) {
+        if (cached) return null;
         if (doc.history.some((h) => h.type === "offer.declined" && h.detail?.["offerId"] === offerId)) return true;
         throw new GatewayError("OFFER_CLOSED", "the offer is no longer open");
       }
@@ -179,14 +269,15 @@ export class TicketLedger {
       if (written === null) return null;
       await this.#d.store.releaseHold(agentId, doc._id, doc.channel);
       await this.#publishNow(written);
-      return true;
+      return new Written(true);
     });
   }
 
   /** Only the owner resolves; their slot frees; lastOwnerId stays for a reopen. */
   async resolve(ticketId: string, agentId: string): Promise<void> {
-    await this.#retrying(ticketId, async (doc) => {
+    await this.#retrying(ticketId, async (doc, cached) => {
       if (doc.status === "resolved" && doc.lastOwnerId === agentId && doc.history.at(-1)?.type === "ticket.resolved") {
+        if (cached) return null;
         await this.#d.outbox.republish(doc);
         return true;
       }
@@ -201,9 +292,9 @@ export class TicketLedger {
         [{ at: now, type: "ticket.resolved", actor: agentId }],
       );
       if (written === null) return null;
-      if (!doc.heldForOwner) await this.#d.store.releaseHold(agentId, doc._id, doc.channel);
+      if (!doc.heldForOwner) await this.#d.store.releaseHold(agentId, doc._id, doc.channel, undefined, ownedSince(doc));
       await this.#publishNow(written);
-      return true;
+      return new Written(true);
     });
   }
 
@@ -238,9 +329,9 @@ export class TicketLedger {
         if (took) await this.#d.store.releaseHold(toAgentId, ticketId, doc.channel);
         return null;
       }
-      if (!doc.heldForOwner) await this.#d.store.releaseHold(from, ticketId, doc.channel);
+      if (!doc.heldForOwner) await this.#d.store.releaseHold(from, ticketId, doc.channel, undefined, ownedSince(doc));
       await this.#publishNow(written);
-      return { ownerId: toAgentId, heldForOwner: !took };
+      return new Written({ ownerId: toAgentId, heldForOwner: !took });
     });
   }
 
@@ -265,13 +356,14 @@ export class TicketLedger {
       }
       taken.push(offer);
     }
-    // The offers' explanations are written alongside the ticket; both are stored before anyone hears of the offer.
-    const explained = Promise.all(
-      made.map((offer, i) => {
-        const offerDoc: OfferDoc = { _id: offer.offerId, ticketId: doc._id, agentId: offer.agentId, channel: doc.channel, offeredAt: offer.offeredAt, expiresAt: offer.expiresAt, explanation: (proposed[i] as ProposedOffer).explanation.stored };
-        return this.#d.store.putOffer(offerDoc);
-      }),
-    );
+    // The offers' explanations are stored on the ticket, in the same write that makes the offers.
+    const records: OfferRecord[] = made.map((offer, i) => ({
+      offerId: offer.offerId,
+      agentId: offer.agentId,
+      offeredAt: offer.offeredAt,
+      expiresAt: offer.expiresAt,
+      explanation: (proposed[i] as ProposedOffer).explanation.stored,
+    }));
     const events = made.map((offer, i) =>
       pending("offerMade", {
         offerId: offer.offerId,
@@ -283,11 +375,14 @@ export class TicketLedger {
         subject: doc.subject,
       }),
     );
-    const next: TicketDoc = { ...withOwnership(doc, state, now), offerIds: [...doc.offerIds, ...made.map((o) => o.offerId)], noEligible: null };
+    const next: TicketDoc = {
+      ...withOwnership(doc, state, now),
+      offerIds: [...doc.offerIds, ...made.map((o) => o.offerId)],
+      offers: [...(doc.offers ?? []), ...records].slice(-OFFERS_KEPT),
+      noEligible: null,
+    };
     const history = made.map((o, i) => ({ at: now, type: "offer.made", actor: "routing", detail: { offerId: o.offerId, agentId: o.agentId, why: (proposed[i] as ProposedOffer).explanation.proto.summary } }));
-    const outcome = await this.#finish(doc, next, { status: "waiting" }, events, history, taken.map((o) => o.agentId), [], explained);
-    await explained;
-    return outcome;
+    return this.#finish(doc, next, { status: "waiting" }, events, history, taken.map((o) => o.agentId), []);
   }
 
   /** Ends an offer nobody answered in time: like a decline, the agent goes to the back of the rotation. */
@@ -411,8 +506,6 @@ export class TicketLedger {
     history: readonly HistoryInput[],
     acquiredFor: readonly string[],
     releaseAfter: readonly string[],
-    /** Writes that must be stored before the events go out. */
-    beforePublish: Promise<unknown> = Promise.resolve(),
   ): Promise<LedgerOutcome> {
     const written = await this.#commit(prev, next, guards, events, history);
     if (written === null) {
@@ -420,9 +513,28 @@ export class TicketLedger {
       return { kind: "conflict" };
     }
     for (const agentId of releaseAfter) await this.#d.store.releaseHold(agentId, prev._id, prev.channel);
-    await beforePublish;
     this.#publishLater(written);
     return { kind: "written", doc: written };
+  }
+}
+
+/** History entries that start an owner's work on the ticket. */
+const OWNERSHIP_STARTS = new Set(["offer.accepted", "owner.reassigned", "ticket.reopened", "owned.work.delivered"]);
+
+/** When the current owner last took the ticket into their work (for the agent's stored idle clock). */
+function ownedSince(doc: TicketDoc): number {
+  for (let i = doc.history.length - 1; i >= 0; i--) {
+    const h = doc.history[i] as HistoryEntry;
+    if (OWNERSHIP_STARTS.has(h.type)) return h.at;
+  }
+  return doc.updatedAt;
+}
+
+/** An agent command's answer after its write won (as opposed to an answer decided without writing). */
+class Written<T> {
+  readonly value: T;
+  constructor(value: T) {
+    this.value = value;
   }
 }
 
