@@ -12,8 +12,15 @@ export const escalationEnv = z.object({
   ESCALATION_HTTP_PORT: port.default(8083),
   /** The SLA policy document (JSON); `POST /v1/sla/policy/reload` re-reads it. */
   ESCALATION_POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_FILE),
-  /** How often the durable timer looks for tickets whose next SLA action is due, ms. */
+  /** How often the durable timer looks (in memory) for tickets whose next SLA action is due, ms. */
   ESCALATION_TIMER_POLL_MS: positiveInt.max(60_000).default(250),
+  /**
+   * How often the timer reads the store for wake-ups this instance did not write (another instance's,
+   * or from before a restart), open tickets on an older policy and views left unpublished, ms.
+   */
+  ESCALATION_TIMER_SWEEP_MS: positiveInt.max(600_000).default(5_000),
+  /** How long a ticket's first input waits for others to apply them with one write, ms (0: a batch's only). */
+  ESCALATION_COALESCE_MS: z.coerce.number().int().min(0).max(5_000).default(250),
   /** How long one instance holds a ticket while it performs its due actions, ms. */
   ESCALATION_LEASE_MS: positiveInt.min(1_000).default(10_000),
   /** How often an instance checks whether another one activated a new policy version, ms. */

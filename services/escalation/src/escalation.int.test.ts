@@ -17,6 +17,7 @@ import {
   TicketResolved,
   TicketTriaged,
   Topics,
+  type Envelope,
   type EscalationAction,
   type Notification,
   type SlaUpdated,
@@ -71,6 +72,10 @@ class Harness {
 
   publish<C extends PayloadCase>(topic: (typeof Topics)[keyof typeof Topics], payloadCase: C, ticketId: string, value: PayloadOf<C>, occurredAt = new Date()): Promise<void> {
     return this.bus.publish({ topic, envelope: newEnvelope(payloadCase, ticketId, value, "test", { occurredAt }) });
+  }
+
+  publishEnvelope(topic: (typeof Topics)[keyof typeof Topics], envelope: Envelope): Promise<void> {
+    return this.bus.publish({ topic, envelope });
   }
 
   triaged(ticketId: string, priority: Priority, channel: Channel, extra: Partial<TicketTriaged> = {}, occurredAt = new Date()): Promise<void> {
@@ -419,5 +424,51 @@ describe("SLA policy reload", () => {
     expect((await sla(service, "P-1")).view?.policy).toBe("reload.2");
     // A resolved ticket keeps the policy it was measured with.
     expect((await sla(service, "P-2")).view?.policy).toBe("reload.1");
+  });
+});
+
+describe("one ticket's inputs arriving together", () => {
+  const h = new Harness("escalation-coalesce");
+  let received: Envelope;
+  let service: RunningEscalation;
+  beforeAll(async () => {
+    await h.open();
+    // Now, not when the file is loaded: an SLA started long ago would breach, and the breach is a write.
+    const start = new Date();
+    received = newEnvelope("ticketReceived", "K-1", { ...TicketReceived.fromJSON({}), channel: Channel.CHAT }, "test", { occurredAt: start });
+    // Waiting on three topics before escalation starts: its first fetch usually brings all four.
+    await h.publishEnvelope(Topics.received, received);
+    await h.triaged("K-1", Priority.P3, Channel.CHAT, {}, new Date(start.getTime() + 10));
+    await h.assigned("K-1", "agent-9", Channel.CHAT);
+    await h.publish(Topics.routing, "ticketResolved", "K-1", { ...TicketResolved.fromJSON({}), agentId: "agent-9" });
+    service = await h.start({ ESCALATION_COALESCE_MS: "500" });
+  });
+  afterAll(() => h.close());
+
+  it("are applied with fewer writes and views than inputs, and a redelivery changes nothing", async () => {
+    await waitFor(async () => (await sla(service, "K-1")).status === "resolved", { what: "K-1 resolved" });
+    const snapshot = await sla(service, "K-1");
+    // Four inputs, one write each, would make revision 4 and three views; gathered, they make one
+    // (two when the consumer's first fetch did not bring all three topics at once).
+    expect(snapshot.revision).toBeLessThanOrEqual(2);
+    expect(snapshot.ownerId).toBe("agent-9");
+    const view = await waitFor(() => h.views("K-1")[0], { what: "view of K-1" });
+    // Chat's acceptance was the first response; resolved, no clock runs.
+    expect(view.firstResponseDue).toBeUndefined();
+    expect(view.resolutionDue).toBeUndefined();
+
+    // The published view's flag is cleared soon after, though no other write of the ticket came.
+    const store = await connectStore(h.env.mongoUri, h.env.database);
+    try {
+      const slas = new SlaStore(store.db);
+      await waitFor(async () => (await slas.get("K-1"))?.viewDirty === false, { what: "K-1's view recorded as published" });
+      await h.publishEnvelope(Topics.received, received);
+      await sleep(2_500);
+      expect((await slas.get("K-1"))?.rev).toBe(snapshot.revision);
+    } finally {
+      await store.close();
+    }
+    expect(h.views("K-1").length).toBeLessThanOrEqual(snapshot.revision);
+    expect(Number(h.views("K-1").at(-1)!.revision)).toBe(snapshot.revision);
   });
 });

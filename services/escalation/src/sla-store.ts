@@ -67,6 +67,9 @@ export type ActionClaim =
   /** Another instance is performing it right now: come back later. */
   | { readonly outcome: "busy" };
 
+/** What the timers' sweep reads of a ticket. */
+export type SweptSla = Pick<SlaDoc, "_id" | "nextWakeAt" | "leaseUntil" | "status" | "policySeq" | "viewDirty" | "updatedAt">;
+
 const NO_LEASE = new Date(0);
 /** Input event ids remembered per ticket; redeliveries come within a few events of the original. */
 const APPLIED_EVENTS_KEPT = 200;
@@ -96,11 +99,23 @@ export class SlaStore {
   }
 
   /** Writes a new revision. False when another writer got there first (reload and try again). */
-  async write(prev: SlaDoc | null, next: Omit<SlaDoc, "_id" | "rev" | "createdAt" | "leaseUntil" | "leaseOwner"> & { _id: string }, opts: { releaseLease?: boolean; leaseUntil?: Date } = {}): Promise<SlaDoc | null> {
+  async write(
+    prev: SlaDoc | null,
+    next: Omit<SlaDoc, "_id" | "rev" | "createdAt" | "leaseUntil" | "leaseOwner"> & { _id: string },
+    opts: { releaseLease?: boolean; leaseUntil?: Date } = {},
+  ): Promise<SlaDoc | null> {
     const now = new Date();
     const appliedEvents = next.appliedEvents.slice(-APPLIED_EVENTS_KEPT);
     if (prev === null) {
-      const doc: SlaDoc = { ...next, appliedEvents, rev: 1, leaseUntil: NO_LEASE, leaseOwner: null, createdAt: now, updatedAt: now };
+      const doc: SlaDoc = {
+        ...next,
+        appliedEvents,
+        rev: 1,
+        leaseUntil: NO_LEASE,
+        leaseOwner: null,
+        createdAt: now,
+        updatedAt: now,
+      };
       try {
         await this.slas.insertOne(doc);
         return doc;
@@ -128,13 +143,48 @@ export class SlaStore {
   }
 
   /** The view of `rev` is on Kafka. A newer revision publishes its own view. */
-  async markViewPublished(ticketId: string, rev: number): Promise<void> {
-    await this.slas.updateOne({ _id: ticketId, rev, viewDirty: true }, { $set: { viewDirty: false } });
+  async markViewPublished(ticketId: string, rev: number): Promise<boolean> {
+    const result = await this.slas.updateOne({ _id: ticketId, rev, viewDirty: true }, { $set: { viewDirty: false } });
+    return result.matchedCount === 1;
   }
 
-  /** Leases one ticket whose timer is due, earliest first, so no other instance works on it meanwhile. */
-  claimDue(now: Date, owner: string, leaseMs: number): Promise<SlaDoc | null> {
-    return this.lease({ nextWakeAt: { $lte: now }, leaseUntil: { $lt: now } }, now, owner, leaseMs);
+  /**
+   * Leases a ticket whose timer is due, by `_id` and conditional on the revision the caller holds (a
+   * filter on anything but `_id` scans the whole collection on FerretDB). Null when the ticket changed
+   * or is leased: read it again.
+   */
+  async leaseDue(doc: SlaDoc, now: Date, owner: string, leaseMs: number): Promise<SlaDoc | null> {
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    const result = await this.slas.updateOne({ _id: doc._id, rev: doc.rev, leaseUntil: { $lt: now } }, { $set: { leaseUntil, leaseOwner: owner } });
+    return result.matchedCount === 1 ? { ...doc, leaseUntil, leaseOwner: owner } : null;
+  }
+
+  /**
+   * The timers' safety net, one read (no write lock): tickets due before `horizon`, open tickets on a
+   * policy activation older than `seq`, and views left unpublished since `dirtyBefore`. Only the fields
+   * the timer needs; the work itself leases each ticket by `_id`.
+   */
+  sweep(horizon: Date, seq: number, dirtyBefore: Date, limit: number): Promise<SweptSla[]> {
+    return this.slas
+      .find(
+        {
+          $or: [{ nextWakeAt: { $lte: horizon } }, { status: "open", policySeq: { $lt: seq } }, { viewDirty: true, updatedAt: { $lt: dirtyBefore } }],
+        },
+        {
+          projection: {
+            _id: 1,
+            nextWakeAt: 1,
+            leaseUntil: 1,
+            status: 1,
+            policySeq: 1,
+            viewDirty: 1,
+            updatedAt: 1,
+          },
+          sort: { nextWakeAt: 1 },
+          limit,
+        },
+      )
+      .toArray();
   }
 
   /** Leases one open ticket still on an older policy activation than `seq`. */
@@ -144,12 +194,30 @@ export class SlaStore {
 
   /** Leases one ticket whose latest view was written but not published for `graceMs` (a crash between the two). */
   claimUnpublishedView(now: Date, graceMs: number, owner: string, leaseMs: number): Promise<SlaDoc | null> {
-    return this.lease({ viewDirty: true, updatedAt: { $lt: new Date(now.getTime() - graceMs) }, leaseUntil: { $lt: now } }, now, owner, leaseMs);
+    return this.lease(
+      {
+        viewDirty: true,
+        updatedAt: { $lt: new Date(now.getTime() - graceMs) },
+        leaseUntil: { $lt: now },
+      },
+      now,
+      owner,
+      leaseMs,
+    );
   }
 
   private lease(filter: Record<string, unknown>, now: Date, owner: string, leaseMs: number): Promise<SlaDoc | null> {
     // Without a projection: FerretDB 1.24's findAndModify rejects projections.
-    return this.slas.findOneAndUpdate(filter, { $set: { leaseUntil: new Date(now.getTime() + leaseMs), leaseOwner: owner } }, { returnDocument: "after", sort: { nextWakeAt: 1 } });
+    return this.slas.findOneAndUpdate(
+      filter,
+      {
+        $set: {
+          leaseUntil: new Date(now.getTime() + leaseMs),
+          leaseOwner: owner,
+        },
+      },
+      { returnDocument: "after", sort: { nextWakeAt: 1 } },
+    );
   }
 
   /** Gives a leased ticket back, to be looked at again from `retryAt` (a failed attempt). */
@@ -175,10 +243,20 @@ export class SlaStore {
     const stale = existing.owner === fresh.owner || existing.claimedAt.getTime() + leaseMs < fresh.claimedAt.getTime();
     if (!stale) return { outcome: "busy" };
     const taken = await this.actions.updateOne(
-      { _id: fresh._id, status: "claimed", owner: existing.owner, claimedAt: existing.claimedAt },
+      {
+        _id: fresh._id,
+        status: "claimed",
+        owner: existing.owner,
+        claimedAt: existing.claimedAt,
+      },
       { $set: { owner: fresh.owner, claimedAt: fresh.claimedAt } },
     );
-    return taken.matchedCount === 1 ? { outcome: "unfinished", doc: { ...existing, owner: fresh.owner, claimedAt: fresh.claimedAt } } : { outcome: "busy" };
+    return taken.matchedCount === 1
+      ? {
+          outcome: "unfinished",
+          doc: { ...existing, owner: fresh.owner, claimedAt: fresh.claimedAt },
+        }
+      : { outcome: "busy" };
   }
 
   async markActionPublished(key: string): Promise<void> {

@@ -1,8 +1,10 @@
 // Durable SLA timers: the due times live in the store (`nextWakeAt`), so a restart loses nothing.
-// Each instance polls for due tickets and also sets an in-memory timeout for the soonest wake-up it
-// knows of; a due ticket is leased (conditional update) before its actions are performed, so two
-// instances never work on one ticket at once. The same loop moves open tickets to a newly activated
-// policy and republishes views a crashed writer left unpublished.
+// Each instance keeps in memory the wake-ups of the tickets it writes and fires them on time; a due
+// ticket is leased by `_id` on its revision before its actions are performed, so two instances never
+// work on one ticket at once. A sweep every `sweepMs` reads the store for what memory cannot know:
+// wake-ups written by other instances or before a restart (taken over after a grace, in case their
+// writer is still alive), open tickets on an older policy, and views a failed writer left
+// unpublished. Finished tickets (resolved, nothing pending) have no wake-up and are never looked at.
 import type { Logger } from "@steward/telemetry";
 import type { PolicyRegistry } from "./policy-registry.ts";
 import type { SlaLedger } from "./sla-ledger.ts";
@@ -14,30 +16,46 @@ export interface SlaTimersDeps {
   policies: PolicyRegistry;
   log: Logger;
   instanceId: string;
+  /** The longest the loop sleeps when nothing is due, ms. */
   pollMs: number;
   leaseMs: number;
   policyPollMs: number;
+  /** How often the store is read for wake-ups this instance did not write, ms. */
+  sweepMs: number;
 }
 
-/** Tickets leased at once and worked on concurrently. */
+/** Tickets worked on concurrently. */
 const BATCH = 16;
-/** Leased tickets per pass of one kind before the loop yields (the next pass continues at once). */
+/** Tickets leased per pass of one kind before the loop yields (the next pass continues at once). */
 const MAX_PER_PASS = 256;
 /** A failed attempt (broker or store unreachable) is retried after this. */
 const RETRY_AFTER_MS = 2_000;
 /** A view written this long ago and still not published was left behind by a failed writer. */
 const UNPUBLISHED_VIEW_GRACE_MS = 5_000;
-const UNPUBLISHED_VIEW_CHECK_MS = 2_000;
+/** A wake-up another instance wrote is taken over this long after it is due, if still pending. */
+const FOREIGN_GRACE_MS = 1_000;
+/** Tickets one sweep reads at most (the earliest wake-ups first). */
+const SWEEP_LIMIT = 2_000;
+
+interface Wake {
+  at: number;
+  /** Written by another instance (or before a restart): read afresh, and only after a grace. */
+  foreign: boolean;
+}
 
 export class SlaTimers {
   private readonly d: SlaTimersDeps;
+  /** Tickets with a pending wake-up known to this instance. */
+  private readonly wakes = new Map<string, Wake>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
   private lastPolicyCheck = 0;
-  private lastViewCheck = 0;
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  /** The policy activation whose older tickets were all moved; 0 so a start looks once. */
+  private drainedSeq = 0;
 
   constructor(deps: SlaTimersDeps) {
     this.d = deps;
@@ -48,8 +66,13 @@ export class SlaTimers {
     this.schedule(Date.now());
   }
 
-  /** Fires the loop at `at` if that is sooner than planned (a ticket written by this instance). */
-  wake(at: Date): void {
+  /** A ticket this instance wrote next needs the timer at `at` (null: nothing pending). */
+  track(ticketId: string, at: Date | null): void {
+    if (at === null) {
+      this.wakes.delete(ticketId);
+      return;
+    }
+    this.wakes.set(ticketId, { at: at.getTime(), foreign: false });
     if (this.stopped) return;
     if (this.running !== undefined && at.getTime() <= Date.now()) this.again = true;
     this.schedule(at.getTime());
@@ -88,7 +111,7 @@ export class SlaTimers {
     if (this.stopped) return;
     const rerun = this.again;
     this.again = false;
-    this.schedule(rerun ? Date.now() : Date.now() + this.d.pollMs);
+    this.schedule(rerun ? Date.now() : Math.min(this.soonest(), Date.now() + this.d.pollMs));
   }
 
   private async pass(): Promise<void> {
@@ -97,18 +120,96 @@ export class SlaTimers {
       this.lastPolicyCheck = now;
       await this.d.policies.refresh();
     }
-    const { store, ledger, instanceId, leaseMs } = this.d;
-    await this.drain(() => store.claimDue(new Date(), instanceId, leaseMs), (doc) => ledger.performDueActions(doc));
     const seq = this.d.policies.active().seq;
-    await this.drain(() => store.claimOlderPolicy(seq, new Date(), instanceId, leaseMs), (doc) => ledger.recomputePolicy(doc));
-    if (now - this.lastViewCheck >= UNPUBLISHED_VIEW_CHECK_MS) {
-      this.lastViewCheck = now;
-      await this.drain(() => store.claimUnpublishedView(new Date(), UNPUBLISHED_VIEW_GRACE_MS, instanceId, leaseMs), (doc) => ledger.publishLeasedView(doc));
+    let sweptOlderPolicy = false;
+    let sweptUnpublished = false;
+    if (now - this.lastSweep >= this.d.sweepMs) {
+      this.lastSweep = now;
+      ({ olderPolicy: sweptOlderPolicy, unpublished: sweptUnpublished } = await this.sweep(seq));
+    }
+    await this.fireDue();
+    const { store, ledger, instanceId, leaseMs } = this.d;
+    // Tickets on an older policy exist only after an activation (or when the sweep saw some left).
+    if (seq > this.drainedSeq || sweptOlderPolicy) {
+      if (
+        await this.drain(
+          () => store.claimOlderPolicy(seq, new Date(), instanceId, leaseMs),
+          (doc) => ledger.recomputePolicy(doc),
+        )
+      )
+        this.drainedSeq = seq;
+    }
+    if (sweptUnpublished) {
+      await this.drain(
+        () => store.claimUnpublishedView(new Date(), UNPUBLISHED_VIEW_GRACE_MS, instanceId, leaseMs),
+        (doc) => ledger.publishLeasedView(doc),
+      );
     }
   }
 
-  /** Leases tickets in batches and works on each batch concurrently; a failure is retried later. */
-  private async drain(claim: () => Promise<SlaDoc | null>, work: (doc: SlaDoc) => Promise<void>): Promise<void> {
+  /**
+   * Reads what memory cannot know. Wake-ups due before the next sweep are tracked (as another
+   * instance's, unless this one wrote them); the two other kinds are only reported, their fixes lease
+   * by a conditional findAndModify only when there is something to fix.
+   */
+  private async sweep(seq: number): Promise<{ olderPolicy: boolean; unpublished: boolean }> {
+    const now = Date.now();
+    const found = await this.d.store.sweep(new Date(now + 2 * this.d.sweepMs), seq, new Date(now - UNPUBLISHED_VIEW_GRACE_MS), SWEEP_LIMIT);
+    let olderPolicy = false;
+    let unpublished = false;
+    for (const doc of found) {
+      if (doc.status === "open" && doc.policySeq < seq) olderPolicy = true;
+      if (doc.viewDirty && doc.updatedAt.getTime() < now - UNPUBLISHED_VIEW_GRACE_MS) unpublished = true;
+      if (doc.nextWakeAt === null || this.wakes.get(doc._id)?.foreign === false) continue;
+      const at = Math.max(doc.nextWakeAt.getTime(), doc.leaseUntil.getTime());
+      this.wakes.set(doc._id, { at, foreign: true });
+    }
+    return { olderPolicy, unpublished };
+  }
+
+  /** Looks at every ticket whose wake-up has come, a batch at a time, earliest first. */
+  private async fireDue(): Promise<void> {
+    const now = Date.now();
+    const due = [...this.wakes]
+      .filter(([, w]) => w.at + (w.foreign ? FOREIGN_GRACE_MS : 0) <= now)
+      .sort(([, a], [, b]) => a.at - b.at)
+      .slice(0, MAX_PER_PASS);
+    for (let i = 0; i < due.length && !this.stopped; i += BATCH) {
+      await Promise.all(due.slice(i, i + BATCH).map(([ticketId, wake]) => this.fire(ticketId, wake)));
+    }
+    if (due.length >= MAX_PER_PASS) this.again = true;
+  }
+
+  private async fire(ticketId: string, wake: Wake): Promise<void> {
+    // Forgotten first: a write during the work tracks the ticket's next wake-up again.
+    if (this.wakes.get(ticketId) === wake) this.wakes.delete(ticketId);
+    try {
+      const check = await this.d.ledger.runDue(ticketId, wake.foreign);
+      // Nothing performed: the store holds another wake-up (another instance wrote it, or holds it).
+      if (!check.performed && check.wakeAt !== null && !this.wakes.has(ticketId)) this.wakes.set(ticketId, { at: check.wakeAt.getTime(), foreign: true });
+    } catch (err) {
+      this.d.log.warn({ err, ticketId }, "SLA timer work failed; retrying later");
+      const retryAt = new Date(Date.now() + RETRY_AFTER_MS);
+      await this.d.store.releaseLease(ticketId, this.d.instanceId, retryAt).catch(() => undefined);
+      if (!this.wakes.has(ticketId))
+        this.wakes.set(ticketId, {
+          at: retryAt.getTime(),
+          foreign: wake.foreign,
+        });
+    }
+  }
+
+  private soonest(): number {
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const w of this.wakes.values()) soonest = Math.min(soonest, w.at + (w.foreign ? FOREIGN_GRACE_MS : 0));
+    return soonest;
+  }
+
+  /**
+   * Leases tickets in batches and works on each batch concurrently; a failure is retried later.
+   * True when nothing was left to lease.
+   */
+  private async drain(claim: () => Promise<SlaDoc | null>, work: (doc: SlaDoc) => Promise<void>): Promise<boolean> {
     let done = 0;
     while (!this.stopped && done < MAX_PER_PASS) {
       const batch: SlaDoc[] = [];
@@ -117,7 +218,7 @@ export class SlaTimers {
         if (doc === null) break;
         batch.push(doc);
       }
-      if (batch.length === 0) return;
+      if (batch.length === 0) return true;
       done += batch.length;
       await Promise.all(
         batch.map((doc) =>
@@ -127,8 +228,9 @@ export class SlaTimers {
           }),
         ),
       );
-      if (batch.length < BATCH) return;
+      if (batch.length < BATCH) return true;
     }
     if (done >= MAX_PER_PASS) this.again = true;
+    return false;
   }
 }
