@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,7 +44,28 @@ type options struct {
 	serialize, narrow, idIndex              bool
 }
 
+// FerretDB allocates several times a document's size for every command (SQLite JSON in, BSON out). At Go's
+// default GOGC=100 the collector took about a quarter of its CPU: on updates and reads of 19 KB documents
+// GOGC=400 cut FerretDB's CPU by 21 % (3,178 -> 2,518 ticks) for 90 MiB more peak RSS (173 -> 264 MiB).
+// GOMEMLIMIT caps the heap whatever GOGC allows. Either environment variable, when set, wins.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 512 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+}
+
 func main() {
+	tuneGC()
+
 	var o options
 	flag.StringVar(&o.listenAddr, "listen-addr", "127.0.0.1:27017", "TCP address to listen on; port 0 picks a free port")
 	flag.StringVar(&o.dataDir, "data-dir", "", "directory for the SQLite files (created if missing); required")
