@@ -7,6 +7,7 @@ import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan } from "@steward/telemetry";
 import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
+import { emptyProjection } from "./domain/ticket-view.ts";
 import type { DeliveryDoc, TicketStore, TicketDoc } from "./ticket-store.ts";
 
 export interface SubmitResult {
@@ -193,21 +194,11 @@ export class IntakePipeline {
       const channel = channelNameOf(v.channel);
       await store.createTicket({
         _id: envelope.ticketId,
-        status: "new",
         channel,
         customer: fromProtoCustomer(v.customer),
         subject: v.subject || null,
         topic: topicKey(v.subject) ?? null,
-        language: null,
-        intent: null,
-        priority: null,
-        group: null,
-        requiredSkills: [],
-        ownerId: null,
-        lastOwnerId: null,
-        collaborators: [],
-        triage: null,
-        sla: null,
+        ...emptyProjection(),
         metadata: v.metadata,
         channelRefs: v.channelRefs,
         messageCount: 1,

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectStore, type Store } from "@steward/store";
 import { isolatedEnv } from "@steward/testkit";
+import { emptyProjection } from "./domain/ticket-view.ts";
 import { TicketStore } from "./ticket-store.ts";
 
 const t = isolatedEnv("intake-store");
@@ -41,21 +42,11 @@ describe("ticket store", () => {
     const now = new Date();
     await store.createTicket({
       _id: "t-guard",
-      status: "new",
       channel: "chat",
       customer: { id: "c" },
       subject: null,
       topic: null,
-      language: null,
-      intent: null,
-      priority: null,
-      group: null,
-      requiredSkills: [],
-      ownerId: null,
-      lastOwnerId: null,
-      collaborators: [],
-      triage: null,
-      sla: null,
+      ...emptyProjection(),
       metadata: {},
       channelRefs: {},
       messageCount: 1,

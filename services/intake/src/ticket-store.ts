@@ -4,7 +4,7 @@
 import type { Collection, Db } from "@steward/store";
 import { isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
-import type { FoldResult, HistoryEntry, TicketStatus } from "./domain/ticket-view.ts";
+import type { FoldResult, HistoryEntry, ProjectedFields } from "./domain/ticket-view.ts";
 
 export interface StoredMessage {
   id: string;
@@ -22,23 +22,13 @@ export interface StoredMessage {
 
 export type { HistoryEntry, TicketStatus } from "./domain/ticket-view.ts";
 
-export interface TicketDoc {
+/** The ticket view: what intake stores itself, plus the fields the projector folds from other services' events. */
+export interface TicketDoc extends ProjectedFields {
   _id: string;
-  status: TicketStatus;
   channel: ChannelName;
   customer: CustomerRef;
   subject: string | null;
   topic: string | null;
-  language: string | null;
-  intent: string | null;
-  priority: string | null;
-  group: string | null;
-  requiredSkills: Array<{ name: string; minLevel: number; optional: boolean }>;
-  ownerId: string | null;
-  lastOwnerId: string | null;
-  collaborators: string[];
-  triage: Record<string, unknown> | null;
-  sla: Record<string, unknown> | null;
   metadata: Record<string, string>;
   channelRefs: Record<string, string>;
   messageCount: number;

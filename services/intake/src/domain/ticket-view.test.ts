@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { foldViewChanges, type ViewChange, type ViewState } from "./ticket-view.ts";
+import { emptyProjection, foldViewChanges, type ViewChange, type ViewState } from "./ticket-view.ts";
 
 const at = new Date("2026-01-01T00:00:00Z");
 
 function view(over: Partial<ViewState> = {}): ViewState {
   return {
-    status: "new",
-    language: null,
-    intent: null,
-    priority: null,
-    group: null,
-    requiredSkills: [],
-    ownerId: null,
-    lastOwnerId: null,
-    collaborators: [],
-    triage: null,
-    sla: null,
+    ...emptyProjection(),
     history: [],
     ...over,
   };

@@ -31,6 +31,11 @@ export interface ProjectedFields {
   sla: Record<string, unknown> | null;
 }
 
+/** A new ticket's projected fields: nothing triaged, routed, owned or clocked yet. */
+export function emptyProjection(): ProjectedFields {
+  return { status: "new", language: null, intent: null, priority: null, group: null, requiredSkills: [], ownerId: null, lastOwnerId: null, collaborators: [], triage: null, sla: null };
+}
+
 export interface ViewState extends ProjectedFields {
   history: HistoryEntry[];
 }
