@@ -51,4 +51,5 @@ export async function ensureIndexes<T extends Document>(collection: Collection<T
   }
 }
 
+export { VersionedCache } from "./versioned-cache.ts";
 export type { Db, Collection, Document, MongoClient } from "mongodb";

@@ -24,10 +24,10 @@ function doc(id: string, rev: number): SlaDoc {
 describe("SlaCache", () => {
   it("keeps the newest revision of a ticket", () => {
     const cache = new SlaCache();
-    cache.put(doc("T-1", 3));
-    cache.put(doc("T-1", 2));
+    cache.remember(doc("T-1", 3));
+    cache.remember(doc("T-1", 2));
     expect(cache.get("T-1")?.rev).toBe(3);
-    cache.put(doc("T-1", 4));
+    cache.remember(doc("T-1", 4));
     expect(cache.get("T-1")?.rev).toBe(4);
     cache.forget("T-1");
     expect(cache.get("T-1")).toBeUndefined();
@@ -35,10 +35,10 @@ describe("SlaCache", () => {
 
   it("forgets the least recently used ticket beyond its capacity", () => {
     const cache = new SlaCache(2);
-    cache.put(doc("T-1", 1));
-    cache.put(doc("T-2", 1));
+    cache.remember(doc("T-1", 1));
+    cache.remember(doc("T-2", 1));
     cache.get("T-1");
-    cache.put(doc("T-3", 1));
+    cache.remember(doc("T-3", 1));
     expect(cache.get("T-2")).toBeUndefined();
     expect(cache.get("T-1")?.rev).toBe(1);
     expect(cache.get("T-3")?.rev).toBe(1);

@@ -192,7 +192,7 @@ export class SlaLedger {
         if (wakeAt === null || wakeAt.getTime() > now.getTime()) return { performed: false, wakeAt };
         const leased = await this.d.store.leaseDue(doc, now, this.d.instanceId, this.d.leaseMs);
         if (leased !== null) {
-          this.cache.put(leased);
+          this.cache.remember(leased);
           await this.performLeased(leased);
           return { performed: true };
         }
@@ -333,7 +333,7 @@ export class SlaLedger {
   private async read(ticketId: string): Promise<SlaDoc | null> {
     const doc = await this.d.store.get(ticketId);
     if (doc === null) this.cache.forget(ticketId);
-    else this.cache.put(doc);
+    else this.cache.remember(doc);
     return doc;
   }
 
@@ -373,7 +373,7 @@ export class SlaLedger {
       this.cache.forget(record.ticketId);
       return null;
     }
-    this.cache.put(saved);
+    this.cache.remember(saved);
     // The flag of the view published before is gone with this write: its own clearing is not needed.
     this.dropViewMark(saved._id);
     this.d.onWake(saved._id, timerDue(saved));
@@ -414,7 +414,7 @@ export class SlaLedger {
         this.dropViewMark(ticketId);
         if (await this.d.store.markViewPublished(ticketId, rev)) {
           const cached = this.cache.get(ticketId);
-          if (cached?.rev === rev) this.cache.put({ ...cached, viewDirty: false });
+          if (cached?.rev === rev) this.cache.remember({ ...cached, viewDirty: false });
         }
       });
     } catch (err) {
