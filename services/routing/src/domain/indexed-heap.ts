@@ -7,6 +7,36 @@ export interface HeapEntry<T> {
   position: number;
 }
 
+/** How a heap orders (`before(i, j)`: position i belongs above j) and moves (`swap`) its array's slots. */
+interface HeapOps {
+  before(i: number, j: number): boolean;
+  swap(i: number, j: number): void;
+}
+
+function siftUp(h: HeapOps, start: number): void {
+  let i = start;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!h.before(i, parent)) return;
+    h.swap(i, parent);
+    i = parent;
+  }
+}
+
+function siftDown(h: HeapOps, start: number, n: number): void {
+  let i = start;
+  for (;;) {
+    const left = 2 * i + 1;
+    const right = left + 1;
+    let best = i;
+    if (left < n && h.before(left, best)) best = left;
+    if (right < n && h.before(right, best)) best = right;
+    if (best === i) return;
+    h.swap(i, best);
+    i = best;
+  }
+}
+
 export class IndexedHeap<T> {
   readonly #entries: HeapEntry<T>[] = [];
   readonly #compare: (a: T, b: T) => number;
@@ -75,29 +105,14 @@ export class IndexedHeap<T> {
     b.position = i;
   }
 
+  readonly #ops: HeapOps = { before: (i, j) => this.#before(i, j), swap: (i, j) => this.#swap(i, j) };
+
   #siftUp(start: number): void {
-    let i = start;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#before(i, parent)) return;
-      this.#swap(i, parent);
-      i = parent;
-    }
+    siftUp(this.#ops, start);
   }
 
   #siftDown(start: number): void {
-    const n = this.#entries.length;
-    let i = start;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let best = i;
-      if (left < n && this.#before(left, best)) best = left;
-      if (right < n && this.#before(right, best)) best = right;
-      if (best === i) return;
-      this.#swap(i, best);
-      i = best;
-    }
+    siftDown(this.#ops, start, this.#entries.length);
   }
 }
 
@@ -152,28 +167,13 @@ export class HeapCursor<T> {
     f[j] = a;
   }
 
+  readonly #ops: HeapOps = { before: (i, j) => this.#before(i, j), swap: (i, j) => this.#swap(i, j) };
+
   #siftUp(start: number): void {
-    let i = start;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#before(i, parent)) return;
-      this.#swap(i, parent);
-      i = parent;
-    }
+    siftUp(this.#ops, start);
   }
 
   #siftDown(start: number): void {
-    const n = this.#frontier.length;
-    let i = start;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let best = i;
-      if (left < n && this.#before(left, best)) best = left;
-      if (right < n && this.#before(right, best)) best = right;
-      if (best === i) return;
-      this.#swap(i, best);
-      i = best;
-    }
+    siftDown(this.#ops, start, this.#frontier.length);
   }
 }
