@@ -14,6 +14,8 @@ export const Topics = {
   escalation: "steward.escalation.events",
   /** outbound messages to customers and agents (acknowledgements, notices) */
   outbound: "steward.outbound.notifications",
+  /** audit.recorded: privileged actions and who did them, keyed by the resource's id */
+  audit: "steward.audit",
   /** events a consumer could not decode or handle after its retries, with the error in headers */
   deadLetter: "steward.deadletter",
 } as const;

@@ -1,7 +1,7 @@
 // A ticket's whole path through the real broker and store: intake -> triage -> routing -> an agent's
 // live offer -> accept -> owner shown on the ticket; a follow-up goes to that owner; resolve closes it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generalistAgent, isolatedEnv, readSse, waitFor, type SseReader } from "@steward/testkit";
+import { bearer, generalistAgent, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadIntakeConfig } from "../../services/intake/src/config.ts";
 import { startIntake, type RunningIntake } from "../../services/intake/src/service.ts";
 import { loadTriageConfig } from "../../services/triage/src/config.ts";
@@ -39,10 +39,10 @@ beforeAll(async () => {
     startTriage(loadTriageConfig(t.env)),
     startRouting(loadRoutingConfig(t.env)),
   ]);
-  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en", "es"])));
+  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en", "es"]), await bearer(tokens.admin())));
   expect(put.status).toBe(200);
-  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`);
-  const presence = await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }));
+  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`, await bearer(tokens.agent("ana")));
+  const presence = await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }, await bearer(tokens.agent("ana"))));
   expect(presence.status).toBe(200);
 });
 
@@ -70,7 +70,7 @@ describe("walking skeleton", () => {
 
     const offerEvent = await work.next((e) => e.event === "offer" && (JSON.parse(e.data) as { ticketId: string }).ticketId === ticketId, 60_000);
     const offer = JSON.parse(offerEvent.data) as { offerId: string; ticketId: string };
-    const accepted = await fetch(`${routing.httpUrl}/v1/offers/${offer.offerId}/accept`, json("POST", {}, { "x-agent-id": "ana" }));
+    const accepted = await fetch(`${routing.httpUrl}/v1/offers/${offer.offerId}/accept`, json("POST", {}, await bearer(tokens.agent("ana"))));
     expect(accepted.status).toBe(200);
 
     const owned = await waitFor(async () => {
@@ -91,9 +91,14 @@ describe("walking skeleton", () => {
     expect(after.messages.map((m) => m.body)).toHaveLength(2);
 
     // Only the owner resolves it.
-    const stranger = await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/resolve`, json("POST", {}, { "x-agent-id": "someone-else" }));
+    const stranger = await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/resolve`, json("POST", {}, await bearer(tokens.agent("someone-else"))));
     expect(stranger.status).toBe(403);
-    const resolved = await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/resolve`, json("POST", {}, { "x-agent-id": "ana" }));
+    // The owner reads the whole conversation with a person's token, as the console does.
+    const asOwner = await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`, { headers: await bearer(tokens.agent("ana")) });
+    expect(asOwner.status).toBe(200);
+    expect(((await asOwner.json()) as TicketView).messages).toHaveLength(2);
+    expect((await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`, { headers: await bearer(tokens.agent("someone-else")) })).status).toBe(403);
+    const resolved = await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/resolve`, json("POST", {}, await bearer(tokens.agent("ana"))));
     expect(resolved.status).toBe(200);
     await waitFor(async () => ((await ticket(ticketId)).status === "resolved" ? true : undefined), { what: "resolved" });
   });

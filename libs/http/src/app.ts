@@ -16,6 +16,8 @@ export interface HttpAppOptions {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** Domain error codes and the HTTP status each maps to. Unknown codes are 500 and logged. */
   errorStatus?: Record<string, number>;
+  /** OpenAPI security schemes the routes name (see @steward/auth). */
+  securitySchemes?: Record<string, Record<string, unknown>>;
 }
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
@@ -31,6 +33,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   await app.register(swagger, {
     openapi: {
       info: { title: `Steward ${opts.service}`, version: opts.version ?? "0.1.0", description: opts.description },
+      // The schemes are plain OpenAPI objects declared by @steward/auth; swagger checks their shape.
+      ...(opts.securitySchemes ? { components: { securitySchemes: opts.securitySchemes as never } } : {}),
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });

@@ -4,3 +4,4 @@ export { uniqueName, waitFor } from "./helpers.ts";
 export { readSse, type SseEvent, type SseReader } from "./sse.ts";
 export { isolatedEnv, type TestEnv } from "./system.ts";
 export { generalistAgent, type AgentProfileInput } from "./agents.ts";
+export { bearer, testAuthEnv, testToken, tokens } from "./auth.ts";

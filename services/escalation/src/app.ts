@@ -7,12 +7,16 @@ import type { Logger } from "@steward/telemetry";
 import { InvalidSlaPolicyError } from "./domain/index.ts";
 import { PolicyFileError, type PolicyRegistry } from "./policy-registry.ts";
 import type { SlaLedger } from "./sla-ledger.ts";
+import { SECURITY_SCHEMES, installAccessControl, principalLabel, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
+import { escalationHttpAccess } from "./access.ts";
 
 export interface EscalationAppDeps {
   ledger: SlaLedger;
   policies: PolicyRegistry;
   logger?: Logger;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  verifier: TokenVerifier;
+  audit?: AuditSink;
 }
 
 const errorResponse = {
@@ -35,6 +39,7 @@ const slaSnapshot = {
     ticketId: { type: "string" },
     status: { type: "string", enum: ["pending", "open", "resolved"] },
     ownerId: nullableString,
+    group: nullableString,
     priority: nullableString,
     policyName: { type: "string" },
     nextWakeAt: nullableString,
@@ -63,6 +68,13 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
     ...(deps.logger ? { logger: deps.logger } : {}),
     ready: deps.ready,
     errorStatus: { SLA_NOT_FOUND: 404, TICKET_RESOLVED: 409 },
+    securitySchemes: SECURITY_SCHEMES,
+  });
+  installAccessControl(app, {
+    realm: "steward-escalation",
+    verifier: deps.verifier,
+    rules: escalationHttpAccess((id) => deps.ledger.get(id)),
+    ...(deps.audit ? { audit: deps.audit } : {}),
   });
 
   const unavailable = (err: unknown): never => {
@@ -80,7 +92,6 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
       seq: active.seq,
       activatedAt: active.activatedAt.toISOString(),
       activatedBy: active.activatedBy,
-      file: deps.policies.file,
       policy: active.document,
     };
   });
@@ -88,9 +99,9 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
   app.post(
     "/v1/sla/policy/reload",
     { schema: { summary: "Re-read the policy file; a new version recomputes open tickets' deadlines once", response: { 422: errorResponse } } },
-    async () => {
+    async (req) => {
       try {
-        return await deps.policies.reload();
+        return await deps.policies.reload(principalLabel(principalOf(req)));
       } catch (err) {
         if (err instanceof InvalidSlaPolicyError) throw new HttpError(422, err.code, "the policy file is not a valid SLA policy; the active policy is unchanged", { details: err.issues });
         if (err instanceof PolicyFileError) throw new HttpError(422, err.code, `${err.message}; the active policy is unchanged`);

@@ -2,12 +2,14 @@
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { commonEnv, loadConfig, port, positiveInt } from "@steward/config";
+import { authEnv } from "@steward/auth";
 
 /** The policy shipped with the service, found from this package whatever the working directory. */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL("../policy/sla-policy.json", import.meta.url));
 
 export const escalationEnv = z.object({
   ...commonEnv,
+  ...authEnv,
   ESCALATION_HTTP_HOST: z.string().default("127.0.0.1"),
   ESCALATION_HTTP_PORT: port.default(8083),
   /** The SLA policy document (JSON); `POST /v1/sla/policy/reload` re-reads it. */

@@ -74,11 +74,11 @@ export class PolicyRegistry {
     await this.activate(policy, document);
   }
 
-  /** Re-reads the file and activates it when its version differs from the active one. */
-  async reload(): Promise<ReloadResult> {
+  /** Re-reads the file and activates it when its version differs from the active one; `by` names who asked. */
+  async reload(by?: string): Promise<ReloadResult> {
     const previousVersion = this.active().policy.version;
     const { policy, document } = await readPolicyFile(this.file);
-    const changed = await this.activate(policy, document);
+    const changed = await this.activate(policy, document, by);
     return { changed, version: this.active().policy.version, previousVersion, seq: this.active().seq };
   }
 
@@ -96,13 +96,14 @@ export class PolicyRegistry {
     this.current = { policy: parseSlaPolicy(document), document, seq: doc.seq, activatedAt: doc.activatedAt, activatedBy: doc.activatedBy };
   }
 
-  private async activate(policy: SlaPolicy, document: unknown): Promise<boolean> {
+  private async activate(policy: SlaPolicy, document: unknown, by?: string): Promise<boolean> {
+    const activatedBy = by === undefined ? this.instanceId : `${by} via ${this.instanceId}`;
     const text = JSON.stringify(document);
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const existing = await this.store.policies.findOne({ _id: "active" });
       const activatedAt = new Date();
       if (existing === null) {
-        const doc: PolicyDoc = { _id: "active", version: policy.version, document: text, seq: 1, activatedAt, activatedBy: this.instanceId };
+        const doc: PolicyDoc = { _id: "active", version: policy.version, document: text, seq: 1, activatedAt, activatedBy };
         const inserted = await this.store.policies.insertOne(doc).then(
           () => true,
           (err: unknown) => {
@@ -121,7 +122,7 @@ export class PolicyRegistry {
         this.adopt(existing);
         return false;
       }
-      const next: PolicyDoc = { _id: "active", version: policy.version, document: text, seq: existing.seq + 1, activatedAt, activatedBy: this.instanceId };
+      const next: PolicyDoc = { _id: "active", version: policy.version, document: text, seq: existing.seq + 1, activatedAt, activatedBy };
       const result = await this.store.policies.updateOne({ _id: "active", seq: existing.seq }, { $set: { version: next.version, document: next.document, seq: next.seq, activatedAt, activatedBy: next.activatedBy } });
       if (result.matchedCount !== 1) continue;
       this.adopt(next);

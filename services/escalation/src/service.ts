@@ -14,6 +14,7 @@ import { TicketLocks } from "./ticket-locks.ts";
 import { slaInputOf } from "./inbound-events.ts";
 import { InputCoalescer } from "./input-coalescer.ts";
 import { buildEscalationApp } from "./app.ts";
+import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
 
 export interface RunningEscalation {
   httpUrl: string;
@@ -28,6 +29,7 @@ const BUSY_BATCH = 64;
 export const CONSUMER_GROUP = "escalation";
 
 export async function startEscalation(config: EscalationConfig): Promise<RunningEscalation> {
+  const verifier = createTokenVerifier(verifierSettingsOf(config));
   const stopTelemetry = startTelemetry("escalation");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("escalation", config.LOG_LEVEL).child({
@@ -107,6 +109,8 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   const app = await buildEscalationApp({
     ledger,
     policies,
+    verifier,
+    audit: kafkaAuditSink(bus, "escalation", log),
     logger: log,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);

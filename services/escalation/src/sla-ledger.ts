@@ -49,6 +49,8 @@ export interface SlaSnapshot {
   ticketId: string;
   status: SlaDoc["status"];
   ownerId: string | null;
+  /** The ticket's group as triage set it (for the access rules: its supervisors). */
+  group: string | null;
   priority: string | null;
   policyName: string;
   view: SlaView | null;
@@ -451,6 +453,7 @@ function snapshot(doc: SlaDoc, record: SlaRecord): SlaSnapshot {
     ticketId: doc._id,
     status: doc.status,
     ownerId: record.state?.ownerId ?? null,
+    group: record.group ?? null,
     priority: record.state?.priority ?? null,
     policyName: record.policyName,
     view: doc.view === null ? null : (JSON.parse(doc.view) as SlaView),

@@ -1,5 +1,5 @@
-// Intake's HTTP API: channel integrations hand over tickets, follow-ups and raw e-mails; anyone may
-// read a ticket. Bodies are read as bytes so UTF-8 is checked strictly and signatures cover exactly
+// Intake's HTTP API: channel integrations hand over tickets, follow-ups and raw e-mails; a ticket is read
+// by those access.ts names (its integration, its people, its group's supervisors, admins). Bodies are read as bytes so UTF-8 is checked strictly and signatures cover exactly
 // what was sent; the domain validator decides what is accepted (the JSON schemas document it).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { buildHttpApp, HttpError } from "@steward/http";
@@ -10,7 +10,9 @@ import type { TicketStore, TicketDoc } from "./ticket-store.ts";
 import { describeIssues, validateFollowUp, validateSubmission, type SubmissionCheck } from "./domain/submission-validation.ts";
 import { emailDraft } from "./domain/email-submission.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
-import { httpAuth, integrationOf, rawBodies, type HttpAuthDeps } from "./http-auth.ts";
+import { httpAuth, integrationOf, integrationPrincipalOf, rawBodies, type HttpAuthDeps } from "./http-auth.ts";
+import { INTEGRATION_SECURITY_SCHEMES, SECURITY_SCHEMES, installAccessControl, type AuditSink, type TokenVerifier } from "@steward/auth";
+import { intakeHttpAccess } from "./access.ts";
 import { InvalidEmailError, mimeFromForm, parseRawEmail } from "./inbound-email.ts";
 import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboundEmailBody, ticketIdParams } from "./http-schemas.ts";
 
@@ -23,6 +25,9 @@ export interface IntakeAppDeps {
   /** Largest raw e-mail body, bytes. */
   mimeLimit: number;
   auth: HttpAuthDeps;
+  /** People's tokens (ticket reads). */
+  verifier: TokenVerifier;
+  audit?: AuditSink;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
 
@@ -66,6 +71,14 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
     bodyLimit: deps.bodyLimit,
     ready: deps.ready,
     errorStatus: { TICKET_NOT_FOUND: 404 },
+    securitySchemes: { ...SECURITY_SCHEMES, ...INTEGRATION_SECURITY_SCHEMES },
+  });
+  installAccessControl(app, {
+    realm: "steward-intake",
+    verifier: deps.verifier,
+    rules: intakeHttpAccess((id) => deps.store.get(id).catch(unavailable)),
+    integrationOf: integrationPrincipalOf,
+    ...(deps.audit ? { audit: deps.audit } : {}),
   });
   const auth = httpAuth(deps.auth);
   const guarded = { onRequest: auth.onRequest, preHandler: auth.preHandler, onResponse: auth.onResponse };
@@ -118,7 +131,7 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
 
     scope.get<{ Params: { id: string } }>(
       "/v1/tickets/:id",
-      { schema: { summary: "A ticket with its conversation, history, triage and SLA clocks", params: ticketIdParams } },
+      { schema: { summary: "A ticket with its conversation, history, triage and SLA clocks", params: ticketIdParams }, onRequest: auth.readerOnRequest },
       async (req) => {
         const ticket = await deps.store.get(req.params.id).catch(unavailable);
         if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);

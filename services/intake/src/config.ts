@@ -3,10 +3,13 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, boolFlag, commonEnv, loadConfig, port, positiveInt } from "@steward/config";
+import { authEnv } from "@steward/auth";
 import { parseIntegrations, type Integration, type RateLimit } from "./domain/integrations.ts";
 
 export const intakeEnv = z.object({
   ...commonEnv,
+  /** People's tokens (ticket reads by agents, supervisors and admins); see libs/auth. */
+  ...authEnv,
   INTAKE_HTTP_HOST: z.string().default("127.0.0.1"),
   INTAKE_HTTP_PORT: port.default(8080),
   /** gRPC IntakeService; bound to INTAKE_GRPC_HOST (loopback by default). */
@@ -28,8 +31,14 @@ export const intakeEnv = z.object({
   INTAKE_INTEGRATIONS_FILE: z.string().min(1).optional(),
   /** The same JSON inline (for containers); the file wins when both are set. */
   INTAKE_INTEGRATIONS_JSON: z.string().min(1).optional(),
-  /** Development mode only (no integrations configured): requests without credentials act as integration `dev`. */
-  INTAKE_ALLOW_ANONYMOUS_DEV: boolFlag.default(true),
+  /**
+   * Local development only: with no integrations configured, the documented `dev` integration and its
+   * key are active. Off by default, so a production configuration that forgot its integrations file
+   * refuses to start instead of taking submissions from anyone who reads the README.
+   */
+  INTAKE_DEV_MODE: boolFlag.default(false),
+  /** Development mode only: requests without credentials act as integration `dev`. */
+  INTAKE_ALLOW_ANONYMOUS_DEV: boolFlag.default(false),
   /** Default rate limit of a configured integration without its own, requests per second and burst. */
   INTAKE_RATE_LIMIT_PER_SECOND: positiveInt.default(50),
   INTAKE_RATE_LIMIT_BURST: positiveInt.default(100),
@@ -61,7 +70,14 @@ export function loadIntakeConfig(env: Record<string, string | undefined> = proce
   } else if (base.INTAKE_INTEGRATIONS_JSON) {
     source = { variable: "INTAKE_INTEGRATIONS_JSON", text: base.INTAKE_INTEGRATIONS_JSON };
   }
-  if (!source) return { ...base, integrations: undefined, defaultRateLimit, devRateLimit };
+  if (!source) {
+    if (!base.INTAKE_DEV_MODE) {
+      throw new ConfigError([
+        "no integrations configured: set INTAKE_INTEGRATIONS_FILE (or INTAKE_INTEGRATIONS_JSON) to the channel integrations' API key hashes and webhook secrets (services/intake/README.md); for local development only, INTAKE_DEV_MODE=true enables the `dev` integration",
+      ]);
+    }
+    return { ...base, integrations: undefined, defaultRateLimit, devRateLimit };
+  }
   const parsed = parseIntegrations(source.text, defaultRateLimit);
   if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => `${source.variable}: ${p}`));
   return { ...base, integrations: parsed.integrations, defaultRateLimit, devRateLimit };

@@ -4,6 +4,7 @@
 // Then the integration's rate limit. Keys, secrets and signatures are never logged.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "@steward/http";
+import { maybePrincipalOf, type Principal } from "@steward/auth";
 import type { Logger } from "@steward/telemetry";
 import { bearerToken, type Integration, type IntegrationRegistry } from "./domain/integrations.ts";
 import type { TokenBuckets } from "./domain/rate-limiter.ts";
@@ -44,6 +45,15 @@ export function integrationOf(req: FastifyRequest): Integration {
   return state.integration;
 }
 
+/** The integration a request authenticated as, once its signature (if any) is verified; for the access rules. */
+export function integrationPrincipalOf(req: FastifyRequest): Principal | undefined {
+  const state = states.get(req);
+  return state && !state.pendingSignature ? { type: "integration", id: state.integration.id } : undefined;
+}
+
+/** A person's verified token was presented (see @steward/auth): the integration hooks stand aside. */
+const personCalling = (req: FastifyRequest): boolean => maybePrincipalOf(req)?.type === "user";
+
 export function httpAuth(deps: HttpAuthDeps) {
   const rateLimit = (integration: Integration): void => {
     const decision = deps.limiter.take(integration.id, integration.rateLimit, deps.now());
@@ -54,8 +64,24 @@ export function httpAuth(deps: HttpAuthDeps) {
     }
   };
 
+  /** Reads: an integration's API key (or anonymous dev) when no person's token was presented; never rate-limited away from a 401. */
+  const readerOnRequest = async (req: FastifyRequest): Promise<void> => {
+    if (personCalling(req)) return;
+    const authorization = single(req.headers.authorization, "Authorization");
+    let apiKey = single(req.headers["x-api-key"], "X-Api-Key");
+    if (authorization !== undefined) {
+      apiKey = bearerToken(authorization);
+      if (apiKey === undefined) throw unauthorized("INVALID_API_KEY", "use Authorization: Bearer <key or token>");
+    }
+    const auth = deps.registry.authenticate({ apiKey });
+    if (!auth.ok) throw unauthorized(auth.code === "MISSING_CREDENTIALS" ? "UNAUTHENTICATED" : auth.code, auth.code === "MISSING_CREDENTIALS" ? "send a person's token or an integration's API key" : auth.message);
+    states.set(req, { integration: auth.integration, pendingSignature: false });
+  };
+
   return {
+    readerOnRequest,
     onRequest: async (req: FastifyRequest): Promise<void> => {
+      if (personCalling(req)) return;
       const signature = single(req.headers["x-steward-signature"], "X-Steward-Signature");
       if (signature !== undefined) {
         const id = single(req.headers["x-steward-integration"], "X-Steward-Integration");
@@ -82,10 +108,13 @@ export function httpAuth(deps: HttpAuthDeps) {
     preHandler: async (req: FastifyRequest): Promise<void> => {
       const state = states.get(req);
       if (!state?.pendingSignature) return;
+      const delivery = single(req.headers["x-steward-delivery"], "X-Steward-Delivery");
+      if (delivery !== undefined && (delivery.length === 0 || delivery.length > 256)) throw new HttpError(400, "INVALID_DELIVERY_ID", "X-Steward-Delivery must be 1-256 characters");
       const check = verifyWebhookSignature(
         {
           timestamp: single(req.headers["x-steward-timestamp"], "X-Steward-Timestamp"),
           signature: single(req.headers["x-steward-signature"], "X-Steward-Signature"),
+          deliveryId: delivery,
           rawBody: rawBodies.get(req) ?? Buffer.alloc(0),
         },
         state.integration.webhookSecrets,
@@ -93,8 +122,6 @@ export function httpAuth(deps: HttpAuthDeps) {
         deps.signatureToleranceMs,
       );
       if (!check.ok) throw unauthorized(check.code, check.message);
-      const delivery = single(req.headers["x-steward-delivery"], "X-Steward-Delivery");
-      if (delivery !== undefined && (delivery.length === 0 || delivery.length > 256)) throw new HttpError(400, "INVALID_DELIVERY_ID", "X-Steward-Delivery must be 1-256 characters");
       const replayKey = WebhookReplays.keyOf(state.integration.id, delivery ?? `signature:${check.signature}`);
       if (!(await deps.replays.claim(replayKey, new Date(deps.now())))) {
         throw new HttpError(409, "REPLAYED_DELIVERY", "this signed delivery was received before; it is not processed twice");

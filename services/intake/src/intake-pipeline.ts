@@ -162,17 +162,24 @@ export class IntakePipeline {
     return seen.kind === "ticket" || ticket.messages.some((m) => m.id === seen.messageId);
   }
 
+  /**
+   * The ticket a submission joins. A ticket or thread named by the sender is joined only when it is the
+   * same customer's or was submitted by the same integration: otherwise anyone could write into another
+   * customer's conversation by guessing its id. A named ticket that fails the check is "not found"; a
+   * thread that fails it opens a new ticket.
+   */
   private async findTarget(sub: IncomingSubmission, now: Date): Promise<TicketDoc | null> {
     const { store } = this.deps;
-    if (sub.ticketId) return store.get(sub.ticketId);
+    const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub) ? t : null);
+    if (sub.ticketId) return ours(await store.get(sub.ticketId));
     if (sub.threadId) {
-      const byId = await store.get(sub.threadId);
+      const byId = ours(await store.get(sub.threadId));
       if (byId) return byId;
-      const byThread = await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId));
+      const byThread = ours(await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId)));
       if (byThread) return byThread;
     }
     if (sub.threadRefs && sub.threadRefs.length > 0) {
-      const byRefs = await store.findByAnyThreadKey(sub.threadRefs.map((ref) => channelThreadKey(sub.channel, ref)));
+      const byRefs = ours(await store.findByAnyThreadKey(sub.threadRefs.map((ref) => channelThreadKey(sub.channel, ref))));
       if (byRefs) return byRefs;
     }
     const topic = topicKey(sub.subject);
@@ -201,6 +208,7 @@ export class IntakePipeline {
         ...emptyProjection(),
         metadata: v.metadata,
         channelRefs: v.channelRefs,
+        ...(v.integrationId ? { integrationId: v.integrationId } : {}),
         messageCount: 1,
         messages: [{ id: v.messageId, externalId: v.externalId, channel, from: "customer", body: v.body, ...textParts(v.quotedText, v.signature), channelRefs: v.channelRefs, sequence: 1, at }],
         history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
@@ -217,6 +225,11 @@ export class IntakePipeline {
       );
     }
   }
+}
+
+/** Same customer, or the integration that submitted the ticket. */
+function mayJoin(t: TicketDoc, sub: IncomingSubmission): boolean {
+  return t.customer.id === sub.customer.id || (t.integrationId !== undefined && t.integrationId === sub.integrationId);
 }
 
 /** The stored envelope bytes: a Buffer, or the driver's Binary (whose buffer may be longer than its content). */

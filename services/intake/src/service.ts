@@ -13,6 +13,7 @@ import { startSubmissionConsumer } from "./submission-consumer.ts";
 import { WebhookReplays } from "./webhook-replays.ts";
 import { DEV_INTEGRATION_ID, IntegrationRegistry } from "./domain/integrations.ts";
 import { TokenBuckets } from "./domain/rate-limiter.ts";
+import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
 
 export interface RunningIntake {
   httpUrl: string;
@@ -24,6 +25,7 @@ export interface RunningIntake {
 const REPLAY_SWEEP_MS = 60_000;
 
 export async function startIntake(config: IntakeConfig): Promise<RunningIntake> {
+  const verifier = createTokenVerifier(verifierSettingsOf(config));
   const stopTelemetry = startTelemetry("intake");
   const log = createLogger("intake", config.LOG_LEVEL);
   const registry = new IntegrationRegistry({
@@ -67,6 +69,8 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     bodyLimit: config.INTAKE_JSON_LIMIT,
     mimeLimit: config.INTAKE_MIME_LIMIT,
     auth: { registry, limiter, replays, signatureToleranceMs: toleranceMs, now, log },
+    verifier,
+    audit: kafkaAuditSink(bus, "intake", log),
     ready: async () => {
       const checks: Record<string, string> = {};
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);

@@ -85,7 +85,7 @@ export function signedHeaders(opts: { integration: string; secret: string; body:
   return {
     "x-steward-integration": opts.integration,
     "x-steward-timestamp": String(timestamp),
-    "x-steward-signature": signWebhook(opts.secret, timestamp, opts.body),
+    "x-steward-signature": signWebhook(opts.secret, timestamp, opts.body, opts.delivery ?? ""),
     ...(opts.delivery !== undefined ? { "x-steward-delivery": opts.delivery } : {}),
   };
 }

@@ -31,6 +31,8 @@ export interface TicketDoc extends ProjectedFields {
   topic: string | null;
   metadata: Record<string, string>;
   channelRefs: Record<string, string>;
+  /** The integration that submitted the ticket: it may read it and add messages (absent on old views). */
+  integrationId?: string;
   messageCount: number;
   messages: StoredMessage[];
   history: HistoryEntry[];

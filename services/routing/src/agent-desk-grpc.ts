@@ -1,8 +1,9 @@
 // The gRPC AgentDesk: the same meaning as the gateway's HTTP routes, for desktop and telephony clients.
 // Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
 // and in the `steward-code` trailer.
-import { Metadata, Server, ServerCredentials, status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, status, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
+import { grpcPrincipalOf, secureGrpcService, type GrpcAccessOptions } from "@steward/auth";
 import type { WorkItem } from "./work-hub.ts";
 
 /** What the desk needs from routing; the same operations the HTTP routes use. */
@@ -66,10 +67,13 @@ export function toWorkResponse(item: WorkItem): StreamWorkResponse {
 
 const PRESENCE = new Set(["available", "away", "offline"]);
 
+/** The acting agent: the token's subject (the rules have checked that a named agent_id is the same). */
+const actingAgent = (call: object, named: string): string => named || grpcPrincipalOf(call).id;
+
 export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
   return {
     streamWork: (call) => {
-      const agentId = call.request.agentId;
+      const agentId = actingAgent(call, call.request.agentId);
       void (async () => {
         if (!agentId) return call.destroy(invalid("agent_id is required") as ServiceError);
         if (!(await ops.agentExists(agentId))) return call.destroy(toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })) as ServiceError);
@@ -80,23 +84,27 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
       })().catch((err: unknown) => call.destroy(toServiceError(err) as ServiceError));
     },
     accept: (call, callback) => {
-      const { agentId, offerId } = call.request;
-      if (!agentId || !offerId) return callback(invalid("agent_id and offer_id are required"));
+      const { offerId } = call.request;
+      const agentId = actingAgent(call, call.request.agentId);
+      if (!offerId) return callback(invalid("offer_id is required"));
       ops.accept(offerId, agentId).then((r) => callback(null, { ticketId: r.ticketId }), (err: unknown) => callback(toServiceError(err)));
     },
     decline: (call, callback) => {
-      const { agentId, offerId, reason } = call.request;
-      if (!agentId || !offerId) return callback(invalid("agent_id and offer_id are required"));
+      const { offerId, reason } = call.request;
+      const agentId = actingAgent(call, call.request.agentId);
+      if (!offerId) return callback(invalid("offer_id is required"));
       ops.decline(offerId, agentId, reason).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
     },
     resolve: (call, callback) => {
-      const { agentId, ticketId } = call.request;
-      if (!agentId || !ticketId) return callback(invalid("agent_id and ticket_id are required"));
+      const { ticketId } = call.request;
+      const agentId = actingAgent(call, call.request.agentId);
+      if (!ticketId) return callback(invalid("ticket_id is required"));
       ops.resolve(ticketId, agentId).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
     },
     setPresence: (call, callback) => {
-      const { agentId, status: presence } = call.request;
-      if (!agentId || !PRESENCE.has(presence)) return callback(invalid("agent_id and a status of available, away or offline are required"));
+      const { status: presence } = call.request;
+      const agentId = actingAgent(call, call.request.agentId);
+      if (!PRESENCE.has(presence)) return callback(invalid("a status of available, away or offline is required"));
       ops.setPresence(agentId, presence as "available" | "away" | "offline").then(
         (found) => (found ? callback(null, {}) : callback(toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })))),
         (err: unknown) => callback(toServiceError(err)),
@@ -106,9 +114,9 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
 }
 
 /** Binds the AgentDesk on host:port (0 = any free port); resolves with the bound port. */
-export async function startAgentDeskServer(ops: DeskOperations, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startAgentDeskServer<Req>(ops: DeskOperations, host: string, port: number, access: GrpcAccessOptions<Req>): Promise<{ port: number; close(): Promise<void> }> {
   const server = new Server();
-  server.addService(AgentDeskService, agentDeskImplementation(ops));
+  server.addService(AgentDeskService, secureGrpcService(AgentDeskService, agentDeskImplementation(ops) as unknown as UntypedServiceImplementation, access));
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -1,10 +1,10 @@
 // The gRPC AgentDesk over the real broker and store: live offers on StreamWork, Accept, owner-only
 // Resolve with a stable error code, and a reconnecting agent getting its owned work again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentials, status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { AgentDeskClient, Channel, Priority, Topics, type StreamWorkResponse } from "@steward/proto";
 import { createKafkaJsBus, newEnvelope, type EventBus } from "@steward/messaging";
-import { generalistAgent, isolatedEnv, waitFor } from "@steward/testkit";
+import { bearer, generalistAgent, isolatedEnv, tokens, waitFor } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
   routing = await startRouting(loadRoutingConfig(t.env));
   bus = createKafkaJsBus({ brokers: t.brokers, clientId: "desk-test", topicPrefix: t.topicPrefix });
   client = new AgentDeskClient(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
-  const put = await fetch(`${routing.httpUrl}/v1/agents/gus`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(generalistAgent("Gus", ["en"])) });
+  const put = await fetch(`${routing.httpUrl}/v1/agents/gus`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(generalistAgent("Gus", ["en"])) });
   expect(put.status).toBe(200);
 });
 
@@ -27,21 +27,30 @@ afterAll(async () => {
   await bus?.close();
 });
 
-function stream(agentId: string) {
+/** The `authorization` metadata of an agent's token: the desk takes the acting agent from it. */
+async function as(agentId: string): Promise<Metadata> {
+  const metadata = new Metadata();
+  metadata.set("authorization", (await bearer(tokens.agent(agentId))).authorization);
+  return metadata;
+}
+
+async function stream(agentId: string) {
   const items: StreamWorkResponse[] = [];
-  const call = client.streamWork({ agentId });
+  const call = client.streamWork({ agentId }, await as(agentId));
   call.on("data", (item: StreamWorkResponse) => items.push(item));
   call.on("error", () => undefined);
   return { items, cancel: () => call.cancel() };
 }
 
-const unary = <Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req) =>
-  new Promise<Res>((resolve, reject) => fn.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
+const unary = async <Req, Res>(fn: (req: Req, metadata: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req, caller: string | null = "gus") => {
+  const metadata = caller === null ? new Metadata() : await as(caller);
+  return new Promise<Res>((resolve, reject) => fn.call(client, req, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+};
 
 describe("AgentDesk over gRPC", () => {
   it("streams an offer, accepts it, and lets only the owner resolve", async () => {
     await unary(client.setPresence.bind(client), { agentId: "gus", status: "available" });
-    const live = stream("gus");
+    const live = await stream("gus");
     await bus.publish({
       topic: Topics.triaged,
       envelope: newEnvelope(
@@ -58,13 +67,18 @@ describe("AgentDesk over gRPC", () => {
     live.cancel();
 
     // A reconnecting agent gets the owned ticket again.
-    const again = stream("gus");
+    const again = await stream("gus");
     await waitFor(() => again.items.find((i) => i.kind === "assignment" && i.ticketId === "desk-1"), { what: "owned work on reconnect" });
     again.cancel();
 
-    const stranger = await unary(client.resolve.bind(client), { agentId: "someone-else", ticketId: "desk-1" }).catch((e: ServiceError) => e);
+    const stranger = await unary(client.resolve.bind(client), { agentId: "", ticketId: "desk-1" }, "someone-else").catch((e: ServiceError) => e);
     expect((stranger as ServiceError).code).toBe(status.PERMISSION_DENIED);
-    expect((stranger as ServiceError).details).toMatch(/^NOT_OWNER: /);
+    expect((stranger as ServiceError).details).toMatch(/^FORBIDDEN: /);
+    // Naming another agent in the request does not make the caller that agent.
+    const impostor = await unary(client.resolve.bind(client), { agentId: "gus", ticketId: "desk-1" }, "someone-else").catch((e: ServiceError) => e);
+    expect((impostor as ServiceError).code).toBe(status.PERMISSION_DENIED);
+    const anonymous = await unary(client.resolve.bind(client), { agentId: "gus", ticketId: "desk-1" }, null).catch((e: ServiceError) => e);
+    expect((anonymous as ServiceError).code).toBe(status.UNAUTHENTICATED);
     await unary(client.resolve.bind(client), { agentId: "gus", ticketId: "desk-1" });
   });
 

@@ -1,19 +1,24 @@
 // The agent gateway's HTTP API: profiles, presence, live work over SSE, accept/decline/resolve, the refused
 // transfer, supervisor reassignment, and the routing view ("why this agent"). Routes decode and validate,
-// call the gateway, and map errors through HTTP_STATUS.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+// call the gateway, and map errors through HTTP_STATUS. Who may call each route is declared in access.ts;
+// the acting agent or supervisor is always the caller's token, never a header or the body.
+import type { FastifyInstance } from "fastify";
 import { buildHttpApp } from "@steward/http";
+import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import type { Logger } from "@steward/telemetry";
 import type { Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
-import { requireActor, type RoutingGateway } from "./gateway.ts";
-import { GatewayError, HTTP_STATUS } from "./routing-errors.ts";
+import type { RoutingGateway } from "./gateway.ts";
+import { HTTP_STATUS } from "./routing-errors.ts";
+import { routingHttpAccess } from "./access.ts";
 import type { WorkItem } from "./work-hub.ts";
 
 export interface RoutingAppDeps {
   gateway: RoutingGateway;
   logger?: Logger;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  verifier: TokenVerifier;
+  audit?: AuditSink;
 }
 
 const CHANNEL_KEYS = ["email", "chat", "phone", "social", "web", "api"] as const;
@@ -40,18 +45,6 @@ const profileBody = {
   },
 } as const;
 
-/** Who is acting: the X-Agent-Id header or the body's agentId (authentication maps tokens to agents later). */
-function actor(req: FastifyRequest): string | undefined {
-  const header = req.headers["x-agent-id"];
-  const body = req.body as { agentId?: string } | undefined;
-  return (typeof header === "string" && header) || body?.agentId || undefined;
-}
-
-function supervisor(req: FastifyRequest): string | undefined {
-  const header = req.headers["x-supervisor-id"];
-  return typeof header === "string" && header ? header : undefined;
-}
-
 export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInstance> {
   const { gateway } = deps;
   const app = await buildHttpApp({
@@ -60,7 +53,15 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     ...(deps.logger ? { logger: deps.logger } : {}),
     ready: deps.ready,
     errorStatus: HTTP_STATUS,
+    securitySchemes: SECURITY_SCHEMES,
   });
+  installAccessControl(app, {
+    realm: "steward-agent-gateway",
+    verifier: deps.verifier,
+    rules: routingHttpAccess({ ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) }),
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
+  const actor = (req: Parameters<typeof principalOf>[0]): string => principalOf(req).id;
 
   app.put<{ Params: { id: string }; Body: AgentProfileInput }>("/v1/agents/:id", { schema: { summary: "Create or update an agent's profile", params: idParams, body: profileBody } }, async (req) =>
     gateway.agentView(await gateway.upsertAgent(req.params.id, req.body)),
@@ -104,19 +105,14 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
   app.post<{ Params: { offerId: string }; Body: { agentId?: string } | null }>(
     "/v1/offers/:offerId/accept",
     { schema: { summary: "Accept an offer: the first to accept owns the ticket until it is resolved", params: offerParams, body: { ...actorBody, nullable: true } } },
-    async (req) => {
-      // Without an actor, the offer's own agent acts (an unknown offer then answers 404).
-      const agentId = actor(req) ?? (await gateway.offerAgent(req.params.offerId)) ?? "";
-      return gateway.accept(req.params.offerId, agentId);
-    },
+    async (req) => gateway.accept(req.params.offerId, actor(req)),
   );
 
   app.post<{ Params: { offerId: string }; Body: { agentId?: string; reason?: string } | null }>(
     "/v1/offers/:offerId/decline",
     { schema: { summary: "Decline an offer: it moves on to the next agent", params: offerParams, body: { ...actorBody, nullable: true } } },
     async (req) => {
-      const agentId = actor(req) ?? (await gateway.offerAgent(req.params.offerId)) ?? "";
-      await gateway.decline(req.params.offerId, agentId, req.body?.reason ?? "");
+      await gateway.decline(req.params.offerId, actor(req), req.body?.reason ?? "");
       return { declined: true };
     },
   );
@@ -125,7 +121,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     "/v1/tickets/:id/resolve",
     { schema: { summary: "Resolve a ticket (owner only)", params: idParams, body: { ...actorBody, nullable: true } } },
     async (req) => {
-      await gateway.resolve(req.params.id, requireActor(actor(req), "resolves"));
+      await gateway.resolve(req.params.id, actor(req));
       return { resolved: true };
     },
   );
@@ -139,28 +135,19 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
         body: { type: "object", required: ["toAgentId"], additionalProperties: false, properties: { toAgentId: idString, agentId: idString } },
       },
     },
-    async (req) => gateway.transfer(req.params.id, requireActor(actor(req), "transfers"), req.body.toAgentId),
+    async (req) => gateway.transfer(req.params.id, actor(req), req.body.toAgentId),
   );
 
   app.post<{ Params: { id: string }; Body: { toAgentId: string; reason?: string } }>(
     "/v1/tickets/:id/reassign",
     {
       schema: {
-        summary: "A supervisor moves a ticket to another agent, with a reason that is recorded (X-Supervisor-Id)",
+        summary: "A supervisor of the ticket's group moves it to another agent, with a reason that is recorded",
         params: idParams,
         body: { type: "object", required: ["toAgentId"], additionalProperties: false, properties: { toAgentId: idString, reason: { type: "string", maxLength: 1000 } } },
       },
     },
-    async (req) => {
-      const supervisorId = supervisor(req);
-      if (supervisorId === undefined) {
-        const agentId = actor(req);
-        // An agent asking to move a ticket is a transfer, which is refused with the reason why.
-        if (agentId !== undefined) return gateway.transfer(req.params.id, agentId, req.body.toAgentId);
-        throw new GatewayError("SUPERVISOR_REQUIRED", "reassignment is for supervisors: send X-Supervisor-Id");
-      }
-      return gateway.reassign(req.params.id, supervisorId, req.body.toAgentId, req.body.reason ?? "");
-    },
+    async (req) => gateway.reassign(req.params.id, actor(req), req.body.toAgentId, req.body.reason ?? ""),
   );
 
   app.get<{ Params: { id: string } }>("/v1/tickets/:id/routing", { schema: { summary: "A ticket's routing state and why each offer went to its agent", params: idParams } }, async (req) =>

@@ -1,10 +1,12 @@
 // Routing's configuration, parsed once at start.
 import { z } from "zod";
 import { commonEnv, loadConfig, port, positiveInt } from "@steward/config";
+import { authEnv } from "@steward/auth";
 
 export const routingEnv = z
   .object({
     ...commonEnv,
+    ...authEnv,
     ROUTING_HTTP_HOST: z.string().default("127.0.0.1"),
     ROUTING_HTTP_PORT: port.default(8081),
     ROUTING_GRPC_PORT: port.default(50052),

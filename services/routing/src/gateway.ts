@@ -6,8 +6,7 @@ import { AgentNotFoundError, TicketNotFoundError } from "./domain/index.ts";
 import type { AgentDirectory, AgentProfileInput } from "./agents.ts";
 import type { MatcherLease } from "./matcher-lease.ts";
 import type { Matcher, MatcherStatus } from "./matcher.ts";
-import { GatewayError } from "./routing-errors.ts";
-import type { AgentDoc, RoutingStore } from "./routing-store.ts";
+import type { AgentDoc, RoutingStore, TicketDoc } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
 import type { WorkHub, WorkItem } from "./work-hub.ts";
 
@@ -102,7 +101,17 @@ export class RoutingGateway {
     return this.#d.ledger.reassign(ticketId, supervisorId, toAgentId, reason);
   }
 
-  /** The offer of a known offer id: for the routes that fall back to the offer's agent as the actor. */
+  /** A ticket's routing document, for the access rules (owner, group, collaborators). */
+  ticketDoc(ticketId: string): Promise<TicketDoc | null> {
+    return this.#d.store.getTicket(ticketId);
+  }
+
+  /** An agent's document, for the access rules (its groups). */
+  agentDoc(agentId: string): Promise<AgentDoc | null> {
+    return this.#d.agents.get(agentId);
+  }
+
+  /** The agent an offer went to (null when unknown), for the access rules. */
   offerAgent(offerId: string): Promise<string | null> {
     return this.#d.ledger.offerAgent(offerId);
   }
@@ -191,9 +200,4 @@ export class RoutingGateway {
       lease: lease === null ? null : { owner: lease.owner, leaseUntil: new Date(lease.leaseUntil).toISOString(), term: lease.term },
     };
   }
-}
-
-export function requireActor(agentId: string | undefined, what: string): string {
-  if (!agentId) throw new GatewayError("AGENT_REQUIRED", `say who ${what}: X-Agent-Id header or agentId in the body`);
-  return agentId;
 }

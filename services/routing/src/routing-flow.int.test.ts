@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Channel, Priority, type Envelope } from "@steward/proto";
 import { createKafkaJsBus, type EventBus } from "@steward/messaging";
-import { isolatedEnv, readSse, waitFor, type SseReader } from "@steward/testkit";
+import { bearer, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
 import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishSla, publishTriaged } from "./routing-test-support.ts";
@@ -45,7 +45,7 @@ const payload = <C extends NonNullable<Envelope["payload"]>["$case"]>(e: Envelop
 describe("routing", () => {
   it("offers, assigns, keeps follow-ups with the owner, lets only the owner resolve, and reopens to the last owner", async () => {
     await online("ana", ["life"]);
-    const work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`);
+    const work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`, await bearer(tokens.agent("ana")));
     streams.push(work);
     await publishTriaged(bus, "life-1", { group: "life", skills: [{ name: "billing", minLevel: 2 }], subject: "Invoice" });
 
@@ -137,16 +137,20 @@ describe("routing", () => {
     expect((await api.accept(offer.offerId, "olga")).status).toBe(200);
     await online("omar", ["owner"]);
 
-    const transfer = await api.call("POST", "/v1/tickets/owner-1/transfer", { toAgentId: "omar" }, { "x-agent-id": "olga" });
+    const transfer = await api.call("POST", "/v1/tickets/owner-1/transfer", { toAgentId: "omar" }, { agent: "olga" });
     expect(transfer.status).toBe(409);
     expect(transfer.body.error?.code).toBe("OWNERSHIP_CONFLICT");
     expect(transfer.body.error?.message).toMatch(/only a supervisor can reassign/);
 
-    const noReason = await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar" }, { "x-supervisor-id": "sue" });
+    // An agent cannot reassign, not even its own ticket; a supervisor of another group cannot either.
+    expect((await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "mine" }, { agent: "olga" })).body.error?.code).toBe("FORBIDDEN");
+    expect((await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "x" }, { supervisor: "sue", groups: ["billing"] })).body.error?.code).toBe("FORBIDDEN");
+
+    const noReason = await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar" }, { supervisor: "sue", groups: ["owner"] });
     expect(noReason.status).toBe(400);
     expect(noReason.body.error?.code).toBe("REASON_REQUIRED");
 
-    const moved = await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "Olga is on leave" }, { "x-supervisor-id": "sue" });
+    const moved = await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "Olga is on leave" }, { supervisor: "sue", groups: ["owner"] });
     expect(moved.status).toBe(200);
     expect(moved.body).toEqual({ ownerId: "omar", heldForOwner: false });
     const event = await log.waitFor("owner reassigned", (e) => e.type === "owner.reassigned" && e.ticketId === "owner-1");
@@ -157,7 +161,7 @@ describe("routing", () => {
     // The capacity moved with the ticket.
     expect((await api.agent("olga")).body).toMatchObject({ owned: [], free: { email: 1 } });
     expect((await api.agent("omar")).body).toMatchObject({ owned: ["owner-1"], free: { email: 0 } });
-    expect((await api.resolve("owner-1", "olga")).body.error?.code).toBe("NOT_OWNER");
+    expect((await api.resolve("owner-1", "olga")).body.error?.code).toBe("FORBIDDEN");
   });
 
   it("offers the ticket whose priority escalation raised first when capacity frees", async () => {
@@ -267,7 +271,7 @@ describe("routing", () => {
     const bad = await api.putAgent("bad", { name: "x", groups: [], skills: {}, languages: ["en"], capacity: {} });
     expect(bad.status).toBe(400);
     expect((await api.accept("no-such-offer", "ana")).body.error?.code).toBe("OFFER_NOT_FOUND");
-    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "omar", reason: "x" })).body.error?.code).toBe("SUPERVISOR_REQUIRED");
-    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "nobody", reason: "x" }, { "x-supervisor-id": "sue" })).body.error?.code).toBe("AGENT_NOT_FOUND");
+    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "omar", reason: "x" }, "anonymous")).body.error?.code).toBe("UNAUTHENTICATED");
+    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "nobody", reason: "x" }, { supervisor: "sue", groups: ["life"] })).body.error?.code).toBe("AGENT_NOT_FOUND");
   });
 });

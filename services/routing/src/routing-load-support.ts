@@ -4,6 +4,7 @@
 import type { Envelope } from "@steward/proto";
 import { channelFromProto } from "@steward/proto";
 import type { Db } from "@steward/store";
+import { bearer, tokens } from "@steward/testkit";
 import type { RoutingEventLog } from "./routing-test-support.ts";
 import type { AgentDoc, TicketDoc } from "./routing-store.ts";
 
@@ -118,6 +119,7 @@ export class AgentCrowd {
 
   /** Calls a random live gateway; a refused connection (a killed instance) tries another. Returns the status. */
   async #call(method: string, path: string, agentId: string, body: unknown): Promise<number> {
+    const auth = await bearer(tokens.agent(agentId));
     for (let attempt = 0; attempt < 20; attempt++) {
       const gateways = this.#o.gateways();
       const base = gateways[Math.floor(this.#random() * gateways.length)];
@@ -126,7 +128,7 @@ export class AgentCrowd {
         continue;
       }
       try {
-        const res = await fetch(`${base}${path}`, { method, headers: { "content-type": "application/json", "x-agent-id": agentId }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${base}${path}`, { method, headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
         await res.text();
         if (res.status >= 500) {
           this.stats.httpRetries++;

@@ -2,7 +2,7 @@
 // routing event, and the agent gateway's HTTP calls. Tests use them against the real broker and store.
 import { Channel, Priority, Topics, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
-import { uniqueName, waitFor } from "@steward/testkit";
+import { bearer, tokens, uniqueName, waitFor } from "@steward/testkit";
 
 export interface TriagedInput {
   group: string;
@@ -135,11 +135,23 @@ function distinctOf(events: Envelope[]): Envelope[] {
   return events.filter((e) => (seen.has(e.eventId) ? false : (seen.add(e.eventId), true)));
 }
 
+/** Who calls: a person's token (agents act as themselves, the admin edits profiles and reads everything). */
+export type Caller = { agent: string } | { supervisor: string; groups: string[] } | { admin: string } | "anonymous";
+
+async function authHeaders(caller: Caller): Promise<Record<string, string>> {
+  if (caller === "anonymous") return {};
+  if ("agent" in caller) return bearer(tokens.agent(caller.agent));
+  if ("supervisor" in caller) return bearer(tokens.supervisor(caller.supervisor, caller.groups));
+  return bearer(tokens.admin(caller.admin));
+}
+
+const ADMIN: Caller = { admin: "test-admin" };
+
 export function http(baseUrl: string) {
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (method: string, path: string, body?: unknown, caller: Caller = ADMIN) => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(await authHeaders(caller)) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -148,10 +160,10 @@ export function http(baseUrl: string) {
   return {
     call,
     putAgent: (id: string, profile: AgentProfileBody) => call("PUT", `/v1/agents/${id}`, profile),
-    presence: (id: string, status: "available" | "away" | "offline") => call("POST", `/v1/agents/${id}/presence`, { status }),
-    accept: (offerId: string, agentId: string) => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/accept`, {}, { "x-agent-id": agentId }),
-    decline: (offerId: string, agentId: string, reason = "busy") => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/decline`, { reason }, { "x-agent-id": agentId }),
-    resolve: (ticketId: string, agentId: string) => call("POST", `/v1/tickets/${ticketId}/resolve`, {}, { "x-agent-id": agentId }),
+    presence: (id: string, status: "available" | "away" | "offline") => call("POST", `/v1/agents/${id}/presence`, { status }, { agent: id }),
+    accept: (offerId: string, agentId: string) => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/accept`, {}, { agent: agentId }),
+    decline: (offerId: string, agentId: string, reason = "busy") => call("POST", `/v1/offers/${encodeURIComponent(offerId)}/decline`, { reason }, { agent: agentId }),
+    resolve: (ticketId: string, agentId: string) => call("POST", `/v1/tickets/${ticketId}/resolve`, {}, { agent: agentId }),
     routing: (ticketId: string) => call("GET", `/v1/tickets/${ticketId}/routing`),
     agent: (id: string) => call("GET", `/v1/agents/${id}`),
     status: () => call("GET", "/v1/routing/status"),

@@ -18,6 +18,8 @@ import { TicketCache } from "./ticket-cache.ts";
 import { Matcher } from "./matcher.ts";
 import { MatcherLease } from "./matcher-lease.ts";
 import { RoutingGateway } from "./gateway.ts";
+import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
+import { agentDeskAccess, type RoutingFacts } from "./access.ts";
 
 export interface RunningRouting {
   httpUrl: string;
@@ -52,6 +54,8 @@ export function engineConfigOf(config: RoutingConfig): EngineConfig {
 }
 
 export async function startRouting(config: RoutingConfig): Promise<RunningRouting> {
+  // Identity first: a gateway that could not tell who is calling must not start at all.
+  const verifier = createTokenVerifier(verifierSettingsOf(config));
   const stopTelemetry = startTelemetry("routing");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("routing", config.LOG_LEVEL).child({ instanceId });
@@ -105,8 +109,12 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   await lease.start();
 
   const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId });
+  const audit = kafkaAuditSink(bus, "routing", log);
+  const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
   const app = await buildRoutingApp({
     gateway,
+    verifier,
+    audit,
     logger: log,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
@@ -127,7 +135,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     openWork: (agentId) => gateway.openWork(agentId),
     listen: (agentId, onItem) => gateway.listen(agentId, onItem),
   };
-  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT);
+  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT, { rules: agentDeskAccess(facts), verifier, audit });
   log.info({ address, grpcPort: grpc.port, matcher: lease.isHeld() }, "agent gateway listening");
   return {
     httpUrl: address,

@@ -1,10 +1,12 @@
 // Triage's configuration, parsed once at start.
 import { z } from "zod";
 import { commonEnv, loadConfig, port } from "@steward/config";
+import { authEnv } from "@steward/auth";
 import { SHIPPED_MODEL_PATH, SHIPPED_POLICY_PATH } from "./policy/triage-files.ts";
 
 export const triageEnv = z.object({
   ...commonEnv,
+  ...authEnv,
   TRIAGE_HTTP_HOST: z.string().default("127.0.0.1"),
   TRIAGE_HTTP_PORT: port.default(8082),
   /** The versioned policy file; edits are picked up without a restart. */

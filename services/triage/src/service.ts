@@ -1,5 +1,7 @@
 // Starts triage: the engine (policy reloaded on edit, model shipped in the repo), the consumer of
 // received tickets and follow-ups, and a small HTTP app for health and the policy in force.
+import { SECURITY_SCHEMES, createTokenVerifier, installAccessControl, verifierSettingsOf } from "@steward/auth";
+import { triageHttpAccess } from "./access.ts";
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
@@ -17,6 +19,7 @@ export interface RunningTriage {
 }
 
 export async function startTriage(config: TriageConfig): Promise<RunningTriage> {
+  const verifier = createTokenVerifier(verifierSettingsOf(config));
   const stopTelemetry = startTelemetry("triage");
   const log = createLogger("triage", config.LOG_LEVEL);
   const model = readIntentModelFile(config.TRIAGE_MODEL_FILE);
@@ -58,7 +61,9 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
       const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };
       return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
     },
+    securitySchemes: SECURITY_SCHEMES,
   });
+  installAccessControl(app, { realm: "steward-triage", verifier, rules: triageHttpAccess });
   app.get("/v1/triage/policy", { schema: { summary: "The triage policy in force" } }, async () => ({
     version: current().policy.version,
     modelVersion: model.modelVersion,

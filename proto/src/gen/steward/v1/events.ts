@@ -55,6 +55,7 @@ export interface Envelope {
     | { $case: "notification"; value: Notification }
     | { $case: "noEligibleAgent"; value: NoEligibleAgent }
     | { $case: "ownedWorkDelivered"; value: OwnedWorkDelivered }
+    | { $case: "auditRecorded"; value: AuditRecorded }
     | undefined;
 }
 
@@ -143,6 +144,25 @@ export interface NoEligibleAgent {
 export interface OwnedWorkDelivered {
   agentId: string;
   channel: Channel;
+}
+
+/**
+ * A privileged action (or a supervisor's or admin's read) and who did it, on the audit topic. The
+ * envelope's ticket_id holds the resource's id (a ticket, an agent, a policy), the record's key.
+ */
+export interface AuditRecorded {
+  /** "user" (a person with a token) or "integration" (intake's API keys and webhooks). */
+  principalType: string;
+  principalId: string;
+  roles: string[];
+  /** A stable action name, e.g. "ticket.reassign", "sla.pause", "agent.profile.update". */
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  /** The answer given: an HTTP status, or for gRPC the HTTP status of its code. */
+  status: number;
+  /** "http" or "grpc". */
+  transport: string;
 }
 
 export interface PassedOver {
@@ -405,6 +425,9 @@ export const Envelope: MessageFns<Envelope> = {
       case "ownedWorkDelivered":
         OwnedWorkDelivered.encode(message.payload.value, writer.uint32(234).fork()).join();
         break;
+      case "auditRecorded":
+        AuditRecorded.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
     }
     return writer;
   },
@@ -639,6 +662,14 @@ export const Envelope: MessageFns<Envelope> = {
             };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.payload = { $case: "auditRecorded", value: AuditRecorded.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -751,6 +782,10 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: "ownedWorkDelivered", value: OwnedWorkDelivered.fromJSON(object.ownedWorkDelivered) }
         : isSet(object.owned_work_delivered)
         ? { $case: "ownedWorkDelivered", value: OwnedWorkDelivered.fromJSON(object.owned_work_delivered) }
+        : isSet(object.auditRecorded)
+        ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.auditRecorded) }
+        : isSet(object.audit_recorded)
+        ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.audit_recorded) }
         : undefined,
     };
   },
@@ -815,6 +850,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.noEligibleAgent = NoEligibleAgent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "ownedWorkDelivered") {
       obj.ownedWorkDelivered = OwnedWorkDelivered.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "auditRecorded") {
+      obj.auditRecorded = AuditRecorded.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -2212,6 +2249,196 @@ export const OwnedWorkDelivered: MessageFns<OwnedWorkDelivered> = {
     }
     if (message.channel !== 0) {
       obj.channel = channelToJSON(message.channel);
+    }
+    return obj;
+  },
+};
+
+function createBaseAuditRecorded(): AuditRecorded {
+  return {
+    principalType: "",
+    principalId: "",
+    roles: [],
+    action: "",
+    resourceType: "",
+    resourceId: "",
+    status: 0,
+    transport: "",
+  };
+}
+
+export const AuditRecorded: MessageFns<AuditRecorded> = {
+  encode(message: AuditRecorded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.principalType !== "") {
+      writer.uint32(10).string(message.principalType);
+    }
+    if (message.principalId !== "") {
+      writer.uint32(18).string(message.principalId);
+    }
+    for (const v of message.roles) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.action !== "") {
+      writer.uint32(34).string(message.action);
+    }
+    if (message.resourceType !== "") {
+      writer.uint32(42).string(message.resourceType);
+    }
+    if (message.resourceId !== "") {
+      writer.uint32(50).string(message.resourceId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(56).uint32(message.status);
+    }
+    if (message.transport !== "") {
+      writer.uint32(66).string(message.transport);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditRecorded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditRecorded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.principalType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.principalId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resourceType = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.resourceId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.transport = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditRecorded {
+    return {
+      principalType: isSet(object.principalType)
+        ? globalThis.String(object.principalType)
+        : isSet(object.principal_type)
+        ? globalThis.String(object.principal_type)
+        : "",
+      principalId: isSet(object.principalId)
+        ? globalThis.String(object.principalId)
+        : isSet(object.principal_id)
+        ? globalThis.String(object.principal_id)
+        : "",
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      resourceType: isSet(object.resourceType)
+        ? globalThis.String(object.resourceType)
+        : isSet(object.resource_type)
+        ? globalThis.String(object.resource_type)
+        : "",
+      resourceId: isSet(object.resourceId)
+        ? globalThis.String(object.resourceId)
+        : isSet(object.resource_id)
+        ? globalThis.String(object.resource_id)
+        : "",
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      transport: isSet(object.transport) ? globalThis.String(object.transport) : "",
+    };
+  },
+
+  toJSON(message: AuditRecorded): unknown {
+    const obj: any = {};
+    if (message.principalType !== "") {
+      obj.principalType = message.principalType;
+    }
+    if (message.principalId !== "") {
+      obj.principalId = message.principalId;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.resourceType !== "") {
+      obj.resourceType = message.resourceType;
+    }
+    if (message.resourceId !== "") {
+      obj.resourceId = message.resourceId;
+    }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.transport !== "") {
+      obj.transport = message.transport;
     }
     return obj;
   },
