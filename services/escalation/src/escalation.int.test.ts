@@ -22,7 +22,7 @@ import {
   type Notification,
   type SlaUpdated,
 } from "@steward/proto";
-import { isolatedEnv, uniqueName, waitFor, type TestEnv } from "@steward/testkit";
+import { bearer, isolatedEnv, tokens, uniqueName, waitFor, type TestEnv } from "@steward/testkit";
 import { loadEscalationConfig } from "./config.ts";
 import { startEscalation, type RunningEscalation } from "./service.ts";
 import { SlaStore } from "./sla-store.ts";
@@ -113,13 +113,16 @@ class Harness {
   }
 }
 
+// The admin reads and acts on every ticket; the access rules themselves are tested in test/access.
+const asAdmin = async (): Promise<Record<string, string>> => bearer(tokens.admin());
+
 async function sla(service: RunningEscalation, ticketId: string): Promise<SlaSnapshot> {
-  const res = await fetch(`${service.httpUrl}/v1/tickets/${ticketId}/sla`);
+  const res = await fetch(`${service.httpUrl}/v1/tickets/${ticketId}/sla`, { headers: await asAdmin() });
   expect(res.status).toBe(200);
   return (await res.json()) as SlaSnapshot;
 }
 
-const post = (service: RunningEscalation, path: string): Promise<Response> => fetch(`${service.httpUrl}${path}`, { method: "POST" });
+const post = async (service: RunningEscalation, path: string): Promise<Response> => fetch(`${service.httpUrl}${path}`, { method: "POST", headers: await asAdmin() });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ms = (d: Date | undefined): number => d!.getTime();
 
@@ -414,7 +417,7 @@ describe("SLA policy reload", () => {
     const after = await waitFor(() => h.views("P-1").find((v) => v.policyVersion === "reload.2"), { what: "view of P-1 on reload.2" });
     // The time already counted is kept; the deadline moves to the new target from the start.
     expect(ms(after.firstResponseDue)).toBe(start.getTime() + 120_000);
-    const policy = (await (await fetch(`${service.httpUrl}/v1/sla/policy`)).json()) as { version: string; seq: number };
+    const policy = (await (await fetch(`${service.httpUrl}/v1/sla/policy`, { headers: await asAdmin() })).json()) as { version: string; seq: number };
     expect(policy.version).toBe("reload.2");
 
     const again = await post(service, "/v1/sla/policy/reload");
