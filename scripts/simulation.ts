@@ -20,7 +20,13 @@ export function sampleAgents(): Array<{ id: string } & AgentProfileInput> {
   ];
 }
 
-export async function runSampleAgents(opts: { gateway: string; log: (m: string) => void; thinkMs?: number; resolveAfterMs?: number }) {
+/** Tokens the sample desk acts with: an admin's to create the profiles, each agent's own for its work. */
+export interface DeskTokens {
+  admin: string;
+  agent(id: string): Promise<string>;
+}
+
+export async function runSampleAgents(opts: { gateway: string; tokens: DeskTokens; log: (m: string) => void; thinkMs?: number; resolveAfterMs?: number }) {
   let accepted = 0;
   let resolved = 0;
   const readers: Array<{ close(): void }> = [];
@@ -28,11 +34,12 @@ export async function runSampleAgents(opts: { gateway: string; log: (m: string) 
   const agents = sampleAgents();
   for (const a of agents) {
     const { id, ...profile } = a;
-    const put = await fetch(`${opts.gateway}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(profile) });
+    const put = await fetch(`${opts.gateway}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${opts.tokens.admin}` }, body: JSON.stringify(profile) });
     if (!put.ok) throw new Error(`agent ${id}: ${put.status} ${await put.text()}`);
-    const sse = await readSse(`${opts.gateway}/v1/agents/${id}/work`);
+    const auth = { authorization: `Bearer ${await opts.tokens.agent(id)}` };
+    const sse = await readSse(`${opts.gateway}/v1/agents/${id}/work`, auth);
     readers.push(sse);
-    await fetch(`${opts.gateway}/v1/agents/${id}/presence`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "available" }) });
+    await fetch(`${opts.gateway}/v1/agents/${id}/presence`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify({ status: "available" }) });
     const loop = async () => {
       for (;;) {
         const e = await sse.next((ev) => ev.event === "offer", 24 * 3_600_000).catch(() => undefined);
@@ -40,13 +47,13 @@ export async function runSampleAgents(opts: { gateway: string; log: (m: string) 
         const offer = JSON.parse(e.data) as { offerId: string; ticketId: string };
         const t = setTimeout(async () => {
           timers.delete(t);
-          const res = await fetch(`${opts.gateway}/v1/offers/${offer.offerId}/accept`, { method: "POST", headers: { "x-agent-id": id } }).catch(() => undefined);
+          const res = await fetch(`${opts.gateway}/v1/offers/${offer.offerId}/accept`, { method: "POST", headers: auth }).catch(() => undefined);
           if (!res?.ok) return;
           accepted += 1;
           opts.log(`agent ${id} accepted ticket ${offer.ticketId}`);
           const r = setTimeout(async () => {
             timers.delete(r);
-            const done = await fetch(`${opts.gateway}/v1/tickets/${offer.ticketId}/resolve`, { method: "POST", headers: { "x-agent-id": id } }).catch(() => undefined);
+            const done = await fetch(`${opts.gateway}/v1/tickets/${offer.ticketId}/resolve`, { method: "POST", headers: auth }).catch(() => undefined);
             if (done?.ok) resolved += 1;
           }, opts.resolveAfterMs ?? 20_000);
           timers.add(r);
@@ -58,6 +65,8 @@ export async function runSampleAgents(opts: { gateway: string; log: (m: string) 
   }
   return {
     ids: agents.map((a) => a.id),
+    /** Every group the sample agents work in: the demo supervisor oversees them all. */
+    groups: [...new Set(agents.flatMap((a) => a.groups))].sort(),
     accepted: () => accepted,
     resolved: () => resolved,
     stop() {

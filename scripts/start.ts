@@ -11,6 +11,7 @@ import { stopFerretDb, stopKafka } from "@steward/infra";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { provisionInfra } from "@steward/testkit";
+import { loadOrCreateSigningKeySet, signToken } from "@steward/auth/dev-keys";
 import { runSampleAgents, runSimulatedTraffic } from "./simulation.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -29,6 +30,12 @@ if (!args.includes("--keep-data")) {
 }
 const infra = await provisionInfra({ purpose: "dev", stateDir, kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
 
+// Identity for the demo: this checkout's own key set (`./steward token` signs with the same one). The
+// services get only its public half; intake runs in development mode, explicitly.
+const keys = loadOrCreateSigningKeySet(join(root, ".steward", "dev-auth"));
+const devEnv = { STEWARD_AUTH_JWKS_FILE: keys.jwksFile, INTAKE_DEV_MODE: "true", INTAKE_ALLOW_ANONYMOUS_DEV: "true" };
+const sign = (subject: string, roles: Array<"agent" | "supervisor" | "admin">, groups: string[] = []) => signToken(keys.privateJwk, { subject, roles, groups });
+
 const services = [
   { name: "intake", port: 8080, env: { INTAKE_HTTP_PORT: "8080" } },
   { name: "triage", port: 8082, env: { TRIAGE_HTTP_PORT: "8082" } },
@@ -39,7 +46,7 @@ const children: ChildProcess[] = [];
 for (const s of services) {
   const out = openSync(join(logDir, `${s.name}.log`), "a");
   const child = spawn(process.execPath, [join(root, "services", s.name, "src", "main.ts")], {
-    env: { ...process.env, ...s.env, KAFKA_BROKERS: infra.brokers.join(","), MONGODB_URI: infra.mongoUri },
+    env: { ...process.env, ...devEnv, ...s.env, KAFKA_BROKERS: infra.brokers.join(","), MONGODB_URI: infra.mongoUri },
     stdio: ["ignore", out, out],
   });
   child.on("exit", (code) => {
@@ -76,7 +83,10 @@ for (const s of services) {
   }
 }
 
-const agents = await runSampleAgents({ gateway: "http://127.0.0.1:8081", log });
+const adminToken = await sign("admin", ["admin"]);
+const agents = await runSampleAgents({ gateway: "http://127.0.0.1:8081", tokens: { admin: adminToken, agent: (id) => sign(id, ["agent"]) }, log });
+const supervisorGroups = agents.groups;
+const supervisorToken = await sign("sam", ["supervisor"], supervisorGroups);
 const traffic = runSimulatedTraffic({ intake: "http://127.0.0.1:8080", ratePerSecond: rate, log });
 
 log("Steward is running:");
@@ -85,6 +95,10 @@ log(`  agent gateway     http://127.0.0.1:8081/docs   (live work: GET /v1/agents
 log(`  triage            http://127.0.0.1:8082/health/ready`);
 log(`  escalation        http://127.0.0.1:8083/health/ready`);
 for (const a of agents.ids) log(`  agent ${a.padEnd(10)} http://127.0.0.1:8081/v1/agents/${a}/work`);
+log("Sign in with a bearer token (Authorization: Bearer <token>); ./steward token --agent|--supervisor|--admin <id> makes more:");
+for (const a of agents.ids) log(`  agent ${a.padEnd(10)} ${await sign(a, ["agent"])}`);
+log(`  supervisor sam    ${supervisorToken}   (groups: ${supervisorGroups.join(", ")})`);
+log(`  admin             ${adminToken}`);
 log(`  kafka ${infra.brokers.join(",")}   store ${infra.mongoUri}   logs ${logDir}`);
 log("Ctrl-C stops everything.");
 

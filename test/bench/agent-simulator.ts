@@ -3,6 +3,8 @@
 // offer and assignment reached the agent, on the clock the load generator uses.
 import { Agent, Pool } from "undici";
 import { generalistAgent } from "@steward/testkit";
+import { signToken } from "@steward/auth/dev-keys";
+import type { JWK } from "jose";
 import { nowMs } from "./clock.ts";
 import { serveBenchRequests } from "./ipc.ts";
 
@@ -14,6 +16,8 @@ export interface AgentsSpec {
   resolveAfterMs: number;
   languages: string[];
   idPrefix: string;
+  /** The run's signing key (the services trust its public half): an admin token for profiles, each agent's own for its work. */
+  signingKey: JWK;
 }
 
 export interface Arrivals {
@@ -31,6 +35,8 @@ const commandPools = new Map<string, Pool>();
 let arrivals: Arrivals = { offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0 };
 const controllers: AbortController[] = [];
 const timers = new Set<NodeJS.Timeout>();
+/** agent id (or "admin") -> Authorization header value */
+const credentials = new Map<string, string>();
 
 function pool(gateway: string): Pool {
   let p = commandPools.get(gateway);
@@ -45,7 +51,7 @@ async function command(gateway: string, path: string, method: "POST" | "PUT", ag
   const res = await pool(gateway).request({
     path,
     method,
-    headers: { "x-agent-id": agentId, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: { authorization: credentials.get(agentId) ?? "", ...(body === undefined ? {} : { "content-type": "application/json" }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   await res.body.text();
@@ -86,7 +92,7 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
 async function openStream(gateway: string, agentId: string, resolveAfterMs: number): Promise<void> {
   const controller = new AbortController();
   controllers.push(controller);
-  const res = await streams.request({ origin: gateway, path: `/v1/agents/${encodeURIComponent(agentId)}/work`, method: "GET", headers: { accept: "text/event-stream" }, signal: controller.signal });
+  const res = await streams.request({ origin: gateway, path: `/v1/agents/${encodeURIComponent(agentId)}/work`, method: "GET", headers: { accept: "text/event-stream", authorization: credentials.get(agentId) ?? "" }, signal: controller.signal });
   if (res.statusCode !== 200) throw new Error(`work stream for ${agentId} answered ${res.statusCode}`);
   res.body.setEncoding("utf8");
   let buffer = "";
@@ -111,6 +117,7 @@ async function openStream(gateway: string, agentId: string, resolveAfterMs: numb
 async function start(spec: AgentsSpec): Promise<{ agentIds: string[] }> {
   const capacity = Object.fromEntries(["email", "chat", "phone", "social", "web", "api"].map((c) => [c, spec.capacityPerChannel]));
   const ids: string[] = [];
+  credentials.set("admin", `Bearer ${await signToken(spec.signingKey, { subject: "bench-admin", roles: ["admin"] })}`);
   // A few at a time: the gateway stores each profile and presence change.
   for (let from = 0; from < spec.agents; from += 10) {
     const batch = Array.from({ length: Math.min(10, spec.agents - from) }, (_, k) => from + k);
@@ -118,7 +125,8 @@ async function start(spec: AgentsSpec): Promise<{ agentIds: string[] }> {
       batch.map(async (i) => {
         const id = `${spec.idPrefix}-${i}`;
         const gateway = spec.gateways[i % spec.gateways.length] as string;
-        const put = await command(gateway, `/v1/agents/${id}`, "PUT", id, generalistAgent(`Bench agent ${i}`, spec.languages, capacity));
+        credentials.set(id, `Bearer ${await signToken(spec.signingKey, { subject: id, roles: ["agent"] })}`);
+        const put = await command(gateway, `/v1/agents/${id}`, "PUT", "admin", generalistAgent(`Bench agent ${i}`, spec.languages, capacity));
         if (put !== 200) throw new Error(`agent ${id}: profile answered ${put}`);
         await openStream(gateway, id, spec.resolveAfterMs);
         const presence = await command(gateway, `/v1/agents/${id}/presence`, "POST", id, { status: "available" });

@@ -1,6 +1,7 @@
 // Starts what a bench phase measures: Steward's real services as separate processes with simulated
 // agents, or the floor's pass-through stages with their observer. Both expose the same surface to the
 // conductor: HTTP targets for the load generator, and a child that reports arrivals.
+import { createSigningKeySet } from "@steward/auth/dev-keys";
 import { spawn, type ChildProcess } from "node:child_process";
 import { open } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -84,7 +85,7 @@ export interface StewardOptions {
   logDir: string;
   client: KafkaClientName;
   instances: { intake: number; triage: number; routing: number; escalation: number };
-  agents: Omit<AgentsSpec, "gateways" | "idPrefix">;
+  agents: Omit<AgentsSpec, "gateways" | "idPrefix" | "signingKey">;
   /** Service name -> extra node flags (e.g. --cpu-prof), for every instance of it. */
   execArgv?: Record<string, string[]>;
 }
@@ -98,7 +99,12 @@ const portVars: Record<string, string[]> = {
 
 export async function startSteward(opts: StewardOptions, log: (m: string) => void): Promise<RunningSystem> {
   const database = `bench_${opts.runId.replace(/-/g, "_")}`.slice(0, 60);
+  // The run's own key set: services verify every agent's token, as in production.
+  const keys = createSigningKeySet();
   const common = {
+    STEWARD_AUTH_JWKS: JSON.stringify(keys.publicJwks),
+    INTAKE_DEV_MODE: "true",
+    INTAKE_ALLOW_ANONYMOUS_DEV: "true",
     KAFKA_BROKERS: opts.infra.brokers.join(","),
     MONGODB_URI: opts.infra.mongoUri,
     MONGODB_DATABASE: database,
@@ -138,7 +144,7 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
     }
     const agents = await forkBenchChild("agents", join(here, "agent-simulator.ts"), { logFile: join(opts.logDir, "agents.log") });
     children.push({ name: "agents", child: agents.process });
-    await agents.call("start", { ...opts.agents, gateways: urls["routing"], idPrefix: `bench-${opts.runId}` });
+    await agents.call("start", { ...opts.agents, gateways: urls["routing"], idPrefix: `bench-${opts.runId}`, signingKey: keys.privateJwk });
     log(`${opts.agents.agents} agents online (capacity ${opts.agents.capacityPerChannel} per channel)`);
     return {
       targets: urls["intake"] ?? [],

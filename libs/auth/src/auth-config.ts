@@ -28,7 +28,7 @@ export const authEnv = {
   STEWARD_AUTH_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(600).default(30),
 } as const;
 
-const authSchema = z.object(authEnv);
+export const authSchema = z.object(authEnv);
 export type AuthEnv = z.infer<typeof authSchema>;
 
 function parseJwks(text: string, variable: string): JSONWebKeySet {

@@ -83,8 +83,9 @@ export function secureGrpcService<Req>(definition: ServiceDefinition, impl: Unty
     secured[name] = method.responseStream
       ? (call: ServerWritableStream<unknown, unknown>) => {
           admit(call).then(
-            (refused) => (refused ? call.destroy(refused as ServiceError) : handler(call)),
-            () => call.destroy(internal as ServiceError),
+            // "error" makes grpc-js send the status; destroy() would leave the client waiting.
+            (refused) => (refused ? call.emit("error", refused) : handler(call)),
+            () => call.emit("error", internal),
           );
         }
       : (call: ServerUnaryCall<unknown, unknown>, callback: (err: Partial<ServiceError> | null, value?: unknown) => void) => {

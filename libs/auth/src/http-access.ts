@@ -2,7 +2,7 @@
 // table (adding a route without one fails at start), people's tokens are verified before the body is
 // read, the rule is decided after the route's own hooks (so intake's signature checks have run), and
 // audited routes are recorded with the principal who called them.
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler, RouteOptions } from "fastify";
 import { HttpError } from "@steward/http";
 import { acceptsIntegrations, decide, type AccessRule, type AccessTable } from "./access-rules.ts";
 import { hasRole, type Principal } from "./principal.ts";
@@ -99,7 +99,7 @@ export function installAccessControl(app: FastifyInstance, opts: HttpAccessOptio
     if ("public" in rule) return;
 
     // Tokens first, before the body is read: a refused token costs no parsing.
-    const authenticate: onRequestHookHandler = async (req) => {
+    const authenticate: onRequestAsyncHookHandler = async (req) => {
       const token = bearerJwt(req);
       if (token !== undefined) {
         try {
@@ -116,7 +116,7 @@ export function installAccessControl(app: FastifyInstance, opts: HttpAccessOptio
       }
     };
     // Decided last, after the route's own preHandlers (a signed webhook is verified by then).
-    const authorize: preHandlerHookHandler = async (req) => {
+    const authorize: preHandlerAsyncHookHandler = async (req) => {
       let principal = principals.get(req);
       if (principal === undefined && opts.integrationOf) {
         principal = opts.integrationOf(req);

@@ -70,18 +70,20 @@ const PRESENCE = new Set(["available", "away", "offline"]);
 /** The acting agent: the token's subject (the rules have checked that a named agent_id is the same). */
 const actingAgent = (call: object, named: string): string => named || grpcPrincipalOf(call).id;
 
+// A server stream ends with an error status by emitting "error" (grpc-js then sends the status); destroy()
+// would drop the stream without one and leave the client waiting.
 export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
   return {
     streamWork: (call) => {
       const agentId = actingAgent(call, call.request.agentId);
       void (async () => {
-        if (!agentId) return call.destroy(invalid("agent_id is required") as ServiceError);
-        if (!(await ops.agentExists(agentId))) return call.destroy(toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })) as ServiceError);
+        if (!agentId) return void call.emit("error", invalid("agent_id is required"));
+        if (!(await ops.agentExists(agentId))) return void call.emit("error", toServiceError(Object.assign(new Error(`no agent ${agentId}`), { code: "AGENT_NOT_FOUND" })));
         const unlisten = ops.listen(agentId, (item) => call.write(toWorkResponse(item)));
         call.on("cancelled", unlisten);
         call.on("close", unlisten);
         for (const item of await ops.openWork(agentId)) call.write(toWorkResponse(item));
-      })().catch((err: unknown) => call.destroy(toServiceError(err) as ServiceError));
+      })().catch((err: unknown) => call.emit("error", toServiceError(err)));
     },
     accept: (call, callback) => {
       const { offerId } = call.request;
