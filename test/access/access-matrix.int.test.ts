@@ -338,9 +338,18 @@ describe("access matrix", () => {
   it("covers every route the services document and every gRPC method they serve", async () => {
     const documented: string[] = [];
     for (const [name, base] of [["intake", intake.httpUrl], ["routing", routing.httpUrl], ["escalation", escalation.httpUrl], ["triage", triage.httpUrl]] as const) {
-      const doc = (await (await fetch(`${base}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${base}/docs/json`)).json()) as {
+        paths: Record<string, Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>>;
+        components?: { securitySchemes?: Record<string, unknown> };
+      };
+      expect(Object.keys(doc.components?.securitySchemes ?? {})).toContain("bearerToken");
       for (const [path, methods] of Object.entries(doc.paths)) {
-        for (const method of Object.keys(methods)) if (method !== "head") documented.push(`${name} ${method.toUpperCase()} ${path}`);
+        for (const [method, op] of Object.entries(methods)) {
+          if (method === "head") continue;
+          documented.push(`${name} ${method.toUpperCase()} ${path}`);
+          // The document says how to authenticate and what a refusal looks like.
+          expect({ route: `${name} ${method} ${path}`, security: (op.security ?? []).length > 0, responses: Object.keys(op.responses ?? {}).filter((c) => c === "401" || c === "403") }).toEqual({ route: `${name} ${method} ${path}`, security: true, responses: ["401", "403"] });
+        }
       }
     }
     expect(documented.filter((r) => !covered.has(r))).toEqual([]);

@@ -72,7 +72,7 @@ describe("routing", () => {
 
     const stranger = await api.resolve("life-1", "bob");
     expect(stranger.status).toBe(403);
-    expect(stranger.body.error?.code).toBe("NOT_OWNER");
+    expect(stranger.body.error?.code).toBe("FORBIDDEN");
     expect((await api.resolve("life-1", "ana")).status).toBe(200);
     expect((await api.routing("life-1")).body).toMatchObject({ status: "resolved", ownerId: null, lastOwnerId: "ana" });
     expect((await api.agent("ana")).body).toMatchObject({ owned: [], free: { email: 1 } });
