@@ -34,7 +34,8 @@ steward_deps() {
   want="$(sha256sum "$STEWARD_ROOT/package-lock.json" | cut -d' ' -f1)-$(node -v)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "steward: installing workspace dependencies" >&2
-    (cd "$STEWARD_ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error) || steward_die "npm install failed"
+    # npm's summary goes to stderr: stdout belongs to the command (./steward token prints only the token).
+    (cd "$STEWARD_ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error) >&2 || steward_die "npm install failed"
     echo "$want" >"$stamp"
   fi
 }
