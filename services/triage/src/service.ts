@@ -1,6 +1,7 @@
 // Starts triage: the engine (policy reloaded on edit, model shipped in the repo), the consumer of
 // received tickets and follow-ups, and a small HTTP app for health and the policy in force.
 import { connectStore } from "@steward/store";
+import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { buildHttpApp } from "@steward/http";
@@ -38,7 +39,7 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
 
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage" });
   const store = new TriageStore(storeConn.db);
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
   await bus.ensureTopics();
   const deps = { store, bus, engine: current, repeatWindowMs: config.TRIAGE_REPEAT_WINDOW_DAYS * 86_400_000, log };
   const consumer = await bus.subscribe({
