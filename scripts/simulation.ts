@@ -85,6 +85,8 @@ interface SampleMessage {
 const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
 
 export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: number; log: (m: string) => void }) {
+  // No traffic at all for rate 0: 1000 / 0 is Infinity, which setInterval treats as 1 ms.
+  if (!(opts.ratePerSecond > 0)) return { sent: () => 0, stop: () => {} };
   const file = `${root}services/triage/data/messages.jsonl`;
   const samples: SampleMessage[] = existsSync(file)
     ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as SampleMessage)

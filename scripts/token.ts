@@ -4,11 +4,9 @@
 //   ./steward token --supervisor sam --groups billing,orders
 //   ./steward token --admin root [--ttl 3600]
 //   ./steward token --keys            (prints the public JWKS file the services trust)
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { devAuthDir } from "./local-run.ts";
 import { loadOrCreateSigningKeySet, signToken, type TokenClaims } from "@steward/auth/dev-keys";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
 const args = process.argv.slice(2);
 const value = (name: string): string | undefined => {
   const i = args.indexOf(name);
@@ -20,7 +18,7 @@ const fail = (message: string): never => {
   process.exit(2);
 };
 
-const keys = loadOrCreateSigningKeySet(join(root, ".steward", "dev-auth"));
+const keys = loadOrCreateSigningKeySet(devAuthDir);
 if (args.includes("--keys")) {
   process.stdout.write(`${keys.jwksFile}\n`);
   process.exit(0);

@@ -46,4 +46,20 @@ export const commonEnv = {
   STEWARD_INSTANCE_ID: z.string().optional(),
   /** The Kafka client behind the EventBus; both pass the same contract tests (libs/messaging). */
   STEWARD_KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
+  // Topics a service creates when missing (existing topics are never altered). Unset: replication factor
+  // min(3, brokers in the cluster), min.insync.replicas min(2, RF), 6 partitions. See kafkaSettings.
+  KAFKA_REPLICATION_FACTOR: positiveInt.optional(),
+  KAFKA_MIN_INSYNC_REPLICAS: positiveInt.optional(),
+  KAFKA_PARTITIONS: positiveInt.optional(),
+  /** false where a platform team provisions the topics: a missing topic then fails the start instead. */
+  KAFKA_CREATE_TOPICS: boolFlag.default(true),
+  /** TLS to the brokers; KAFKA_SSL_CA_FILE (PEM) adds a private CA and implies KAFKA_SSL. */
+  KAFKA_SSL: boolFlag.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** Never logged; ConfigError messages name the variable only. */
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 } as const;
+
+export { kafkaSettings, type KafkaSettings, type KafkaEnv } from "./kafka.ts";

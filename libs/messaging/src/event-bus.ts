@@ -58,8 +58,15 @@ export interface BusOptions {
   clientId: string;
   /** Prepended to every topic name: lets test runs and systems share one cluster. */
   topicPrefix?: string;
+  /** For topics ensureTopics creates; see topic-settings.ts for the defaults. */
   partitions?: number;
   replicationFactor?: number;
+  minInsyncReplicas?: number;
+  /** false: ensureTopics never creates a topic and fails when one is missing. Default true. */
+  createTopics?: boolean;
+  /** TLS to the brokers: `{}` trusts the system CAs; `ca` adds PEM certificates. */
+  ssl?: { ca?: string[] };
+  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
   /** Milliseconds a publish waits for the broker before failing with KafkaUnavailableError. */
   publishTimeoutMs?: number;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };

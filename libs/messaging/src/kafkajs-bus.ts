@@ -1,6 +1,6 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata, type SASLOptions } from "kafkajs";
 import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
@@ -8,6 +8,7 @@ import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, 
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
+import { topicSettings, topicsToCreate } from "./topic-settings.ts";
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -43,6 +44,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
+    ...(opts.ssl ? { ssl: opts.ssl } : {}),
+    // kafkajs types each mechanism separately; ours is the same shape with the union in one field.
+    ...(opts.sasl ? { sasl: opts.sasl as SASLOptions } : {}),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
@@ -303,19 +307,22 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
 
     async ensureTopics() {
       await connectAdmin();
-      const existing = new Set(await admin.listTopics());
-      const missing = allTopics.map(topicName).filter((t) => !existing.has(t));
+      const missing = topicsToCreate({ prefix, existing: await admin.listTopics(), createTopics: opts.createTopics ?? true });
       if (missing.length === 0) {
         await waitForLeaders();
         return;
       }
+      const { brokers } = await admin.describeCluster();
+      const settings = topicSettings({ brokerCount: brokers.length, partitions: opts.partitions, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas });
+      log.info({ topics: missing, ...settings }, "creating topics");
       try {
         await admin.createTopics({
           waitForLeaders: true,
           topics: missing.map((topic) => ({
             topic,
-            numPartitions: opts.partitions ?? 6,
-            replicationFactor: opts.replicationFactor ?? 1,
+            numPartitions: settings.partitions,
+            replicationFactor: settings.replicationFactor,
+            configEntries: [{ name: "min.insync.replicas", value: String(settings.minInsyncReplicas) }],
           })),
         });
       } catch (err) {

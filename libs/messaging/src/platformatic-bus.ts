@@ -8,6 +8,7 @@ import {
   MessagesStreamModes,
   ProduceAcks,
   Producer,
+  SASLMechanisms,
   compatibilityPartitioner,
   murmur2,
   stringSerializer,
@@ -15,12 +16,13 @@ import {
   type MessagesStream,
 } from "@platformatic/kafka";
 import { SpanKind } from "@opentelemetry/api";
-import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
+import { Envelope, Topics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
+import { topicSettings, topicsToCreate } from "./topic-settings.ts";
 
 interface Pending {
   topic: string;
@@ -35,6 +37,7 @@ type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 /** A subscription stops fetching while this many records wait for their handler, and resumes at half. */
 const MAX_BUFFERED = 2000;
 const noopLog = { warn: () => {}, error: () => {}, info: () => {} };
+const SASL_MECHANISMS = { plain: SASLMechanisms.PLAIN, "scram-sha-256": SASLMechanisms.SCRAM_SHA_256, "scram-sha-512": SASLMechanisms.SCRAM_SHA_512 } as const;
 
 export function createPlatformaticBus(opts: BusOptions): EventBus {
   const log = opts.log ?? noopLog;
@@ -43,6 +46,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   const base = {
     clientId: opts.clientId,
     bootstrapBrokers: opts.brokers,
+    ...(opts.ssl ? { tls: opts.ssl } : {}),
+    ...(opts.sasl ? { sasl: { ...opts.sasl, mechanism: SASL_MECHANISMS[opts.sasl.mechanism] } } : {}),
     connectTimeout: 3_000,
     timeout: 30_000,
     retries: 10,
@@ -340,11 +345,18 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     },
 
     async ensureTopics() {
-      const existing = new Set(await admin.listTopics());
-      const missing = allTopics.map(topicName).filter((t) => !existing.has(t));
+      const missing = topicsToCreate({ prefix, existing: await admin.listTopics(), createTopics: opts.createTopics ?? true });
       if (missing.length === 0) return;
+      const cluster = await admin.metadata({ topics: [], forceUpdate: true });
+      const settings = topicSettings({ brokerCount: cluster.brokers.size, partitions: opts.partitions, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas });
+      log.info({ topics: missing, ...settings }, "creating topics");
       try {
-        await admin.createTopics({ topics: missing, partitions: opts.partitions ?? 6, replicas: opts.replicationFactor ?? 1 });
+        await admin.createTopics({
+          topics: missing,
+          partitions: settings.partitions,
+          replicas: settings.replicationFactor,
+          configs: [{ name: "min.insync.replicas", value: String(settings.minInsyncReplicas) }],
+        });
       } catch (err) {
         // Another service created them at the same moment: fine, as long as they exist now.
         const now = new Set(await admin.listTopics());

@@ -2,6 +2,7 @@
 // and intake events, the durable timers and the HTTP server.
 import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
+import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { createLogger, startTelemetry } from "@steward/telemetry";
@@ -47,6 +48,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   await policies.init();
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
+    ...kafkaSettings(config),
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,

@@ -1,6 +1,7 @@
 // Starts intake from its config: store, event bus, pipeline, the three ways in (HTTP, gRPC, the
 // submissions topic), and the projector that keeps the ticket view current and sends acknowledgements.
 import { connectStore } from "@steward/store";
+import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { createLogger, startTelemetry } from "@steward/telemetry";
 import type { IntakeConfig } from "./config.ts";
@@ -48,6 +49,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const replays = new WebhookReplays(storeConn.db);
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
+    ...kafkaSettings(config),
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-intake",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,

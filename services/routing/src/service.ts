@@ -2,6 +2,7 @@
 // to its connected agents; the one holding the matcher lease also runs the matcher (see docs/adr/0004).
 import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
+import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { createLogger, startTelemetry } from "@steward/telemetry";
@@ -62,7 +63,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing" });
   const store = new RoutingStore(storeConn.db);
   await store.init();
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
   await bus.ensureTopics();
 
   const engineConfig = engineConfigOf(config);
