@@ -25,8 +25,12 @@ export const intakeEnv = z.object({
   INTAKE_GRPC_BATCH_MAX: positiveInt.default(10_000),
   /** A customer's new message joins their open ticket on the same topic within this window. */
   INTAKE_FOLLOW_UP_WINDOW_HOURS: positiveInt.default(72),
-  /** How long a publish waits for Kafka before intake answers 503 (and nothing was accepted). */
-  INTAKE_PUBLISH_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * How long a publish waits for Kafka before intake answers 503 (and nothing was accepted). 1.5 s, so the
+   * answer (with its store round trips) is out within 2 s: most webhook senders give up at 10 s and retry
+   * blindly; a fast 503 with Retry-After tells them when.
+   */
+  INTAKE_PUBLISH_TIMEOUT_MS: positiveInt.default(1_500),
   /** JSON file with the integrations (ids, API key hashes, webhook secrets, rate limits). */
   INTAKE_INTEGRATIONS_FILE: z.string().min(1).optional(),
   /** The same JSON inline (for containers); the file wins when both are set. */

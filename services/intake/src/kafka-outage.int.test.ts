@@ -16,7 +16,8 @@ import { startIntake, type RunningIntake } from "./service.ts";
 import type { TicketDoc } from "./ticket-store.ts";
 import { EventLog, IntakeGrpc, errorCode, postJson, protoSubmission } from "./test-support.ts";
 
-const PUBLISH_TIMEOUT_MS = 3_000;
+/** The contract: with Kafka down, every call is answered (503 + Retry-After) within 2 s, the default. */
+const ANSWER_WITHIN_MS = 2_000;
 let stateDir = "";
 let cluster: KafkaCluster | undefined;
 let intake: RunningIntake | undefined;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "intake-outage-kafka-"));
   await prepareKafka();
   cluster = await startKafka({ stateDir, nodes: 1, heapMb: 384 });
-  env = isolatedEnv("intake-outage", { KAFKA_BROKERS: cluster.brokers.join(","), INTAKE_PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS) });
+  env = isolatedEnv("intake-outage", { KAFKA_BROKERS: cluster.brokers.join(",") });
   intake = await startIntake(loadIntakeConfig(env.env));
   store = await connectStore(env.mongoUri, env.database);
 }, 240_000);
@@ -58,8 +59,9 @@ describe("Kafka unreachable", () => {
     expect(during.status).toBe(503);
     expect(during.headers.get("retry-after")).toBe("5");
     expect(((await during.json()) as { error: { code: string } }).error.code).toBe("BROKER_UNAVAILABLE");
-    expect(answeredInMs).toBeLessThan(PUBLISH_TIMEOUT_MS + 5_000);
-    process.stderr.write(`[outage] 503 answered in ${answeredInMs} ms (publish timeout ${PUBLISH_TIMEOUT_MS} ms)\n`);
+    // Within the contract's 2 s plus the time a loaded test machine takes to answer at all.
+    expect(answeredInMs).toBeLessThan(ANSWER_WITHIN_MS + 1_000);
+    process.stderr.write(`[outage] 503 answered in ${answeredInMs} ms (contract ${ANSWER_WITHIN_MS} ms)\n`);
     // The retry of the same delivery is also refused while Kafka is down; gRPC says UNAVAILABLE.
     expect((await postJson(running().intake.httpUrl, "/v1/tickets", body)).status).toBe(503);
     const grpc = new IntakeGrpc(running().intake.grpcAddress);

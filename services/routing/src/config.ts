@@ -33,6 +33,8 @@ export const routingEnv = z
      * younger ones may belong to a write still in flight.
      */
     ROUTING_HOLD_GRACE_MS: positiveInt.min(1_000).default(30_000),
+    /** Agent commands answer within this long when Kafka is slow or down (the change is stored; the outbox publishes it). */
+    ROUTING_ANSWER_WITHIN_MS: positiveInt.default(2_000),
   })
   .refine((c) => c.ROUTING_LEASE_RENEW_MS * 2 < c.ROUTING_LEASE_MS, {
     message: "ROUTING_LEASE_RENEW_MS must be less than half of ROUTING_LEASE_MS, or a slow renewal loses the lease",

@@ -75,6 +75,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
     maxParallelOffers: engineConfig.maxParallelOffers,
     reopenWindowMs: engineConfig.reopenWindowMs,
+    answerWithinMs: config.ROUTING_ANSWER_WITHIN_MS,
   });
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();

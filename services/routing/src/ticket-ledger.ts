@@ -39,6 +39,11 @@ export interface LedgerDeps {
   offerTimeoutMs: (channel: TicketDoc["channel"]) => number;
   maxParallelOffers: number;
   reopenWindowMs: number;
+  /**
+   * How long an agent command waits for Kafka's acknowledgement before answering (default 2 s): the change
+   * is stored either way and the outbox keeps publishing, so a broker outage never holds the agent.
+   */
+  answerWithinMs?: number;
   now?: () => number;
 }
 
@@ -140,7 +145,13 @@ export class TicketLedger {
   /** For agent commands: the caller answers once the events are out (or left to the sweep if Kafka is down). */
   async #publishNow(doc: TicketDoc): Promise<void> {
     // The change is stored either way; if Kafka does not answer, the outbox sweep announces it later.
-    await this.#d.outbox.publish(doc._id, doc.version, doc.outbox).catch(() => undefined);
+    const published = this.#d.outbox.publish(doc._id, doc.version, doc.outbox).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#d.answerWithinMs ?? 2_000);
+    });
+    await Promise.race([published, bound]);
+    clearTimeout(timer);
   }
 
   #publishLater(doc: TicketDoc): void {
