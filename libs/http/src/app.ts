@@ -16,6 +16,11 @@ export interface HttpAppOptions {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** Domain error codes and the HTTP status each maps to. Unknown codes are 500 and logged. */
   errorStatus?: Record<string, number>;
+  /**
+   * Recognises errors raised below the adapters (e.g. @steward/store's classifyStoreError) and gives them a
+   * status, stable code and headers; undefined leaves the error to the mapping below.
+   */
+  classifyError?: (err: unknown) => { statusCode: number; code: string; message: string; headers?: Record<string, string> } | undefined;
 }
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
@@ -38,6 +43,11 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   app.setErrorHandler((err: FastifyError | HttpError | Error, request, reply) => {
     if (err instanceof HttpError) {
       void reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message, err.details));
+      return;
+    }
+    const classified = opts.classifyError?.(err);
+    if (classified) {
+      void reply.code(classified.statusCode).headers(classified.headers ?? {}).send(errorBody(classified.code, classified.message));
       return;
     }
     const fe = err as FastifyError & { code?: string; validation?: unknown };

@@ -2,6 +2,7 @@
 // Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
 // and in the `steward-code` trailer.
 import { Metadata, Server, ServerCredentials, status, type ServiceError } from "@grpc/grpc-js";
+import { classifyStoreError } from "@steward/store";
 import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
 import type { WorkItem } from "./work-hub.ts";
 
@@ -33,10 +34,14 @@ const GRPC_STATUS: Record<string, status> = {
   INVALID_INPUT: status.INVALID_ARGUMENT,
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
   STORE_CONTENTION: status.UNAVAILABLE,
+  STORE_UNAVAILABLE: status.UNAVAILABLE,
+  STORE_CONFLICT: status.ALREADY_EXISTS,
+  STORE_INVALID_DOCUMENT: status.INVALID_ARGUMENT,
   KAFKA_UNAVAILABLE: status.UNAVAILABLE,
 };
 
-function toServiceError(err: unknown): Partial<ServiceError> {
+function toServiceError(thrown: unknown): Partial<ServiceError> {
+  const err = classifyStoreError(thrown) ?? thrown;
   const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "INTERNAL";
   const message = err instanceof Error && code !== "INTERNAL" ? err.message : "something went wrong on our side; the call can be retried";
   const metadata = new Metadata();

@@ -7,7 +7,7 @@ import type { AgentDirectory, AgentProfileInput } from "./agents.ts";
 import type { MatcherLease } from "./matcher-lease.ts";
 import type { Matcher, MatcherStatus } from "./matcher.ts";
 import { GatewayError } from "./routing-errors.ts";
-import type { AgentDoc, RoutingStore } from "./routing-store.ts";
+import { skillsOf, type AgentDoc, type RoutingStore } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
 import type { WorkHub, WorkItem } from "./work-hub.ts";
 
@@ -65,7 +65,7 @@ export class RoutingGateway {
       id: a._id,
       name: a.name,
       groups: a.groups,
-      skills: a.skills,
+      skills: skillsOf(a),
       languages: a.languages,
       capacity: a.capacity,
       free: a.free,
