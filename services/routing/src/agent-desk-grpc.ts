@@ -2,6 +2,7 @@
 // Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
 // and in the `steward-code` trailer.
 import { Metadata, Server, ServerCredentials, status, type ServiceError } from "@grpc/grpc-js";
+import { addStandardServices } from "@steward/proto/grpc-standard";
 import { classifyStoreError } from "@steward/store";
 import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
 import type { WorkItem } from "./work-hub.ts";
@@ -110,10 +111,11 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
   };
 }
 
-/** Binds the AgentDesk on host:port (0 = any free port); resolves with the bound port. */
-export async function startAgentDeskServer(ops: DeskOperations, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/** Binds the AgentDesk, with reflection and health (SERVING while `ready`), on host:port (0 = any free port). */
+export async function startAgentDeskServer(ops: DeskOperations, host: string, port: number, ready: () => Promise<boolean>): Promise<{ port: number; close(): Promise<void> }> {
   const server = new Server();
   server.addService(AgentDeskService, agentDeskImplementation(ops));
+  const standard = addStandardServices(server, { services: ["steward.v1.AgentDesk"], ready });
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -121,6 +123,7 @@ export async function startAgentDeskServer(ops: DeskOperations, host: string, po
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {
+        standard.stop();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();

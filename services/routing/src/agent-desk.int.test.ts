@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { AgentDeskClient, Channel, Priority, Topics, type StreamWorkResponse } from "@steward/proto";
 import { createKafkaJsBus, newEnvelope, type EventBus } from "@steward/messaging";
+import { checkHealth, listServicesByReflection } from "@steward/proto/grpc-standard";
 import { generalistAgent, isolatedEnv, waitFor } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
@@ -39,6 +40,12 @@ const unary = <Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res)
   new Promise<Res>((resolve, reject) => fn.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
 
 describe("AgentDesk over gRPC", () => {
+  it("describes itself by reflection and reports health SERVING once ready", async () => {
+    const address = `127.0.0.1:${routing.grpcPort}`;
+    expect(await listServicesByReflection(address)).toEqual(expect.arrayContaining(["steward.v1.AgentDesk", "grpc.health.v1.Health"]));
+    await waitFor(async () => (await checkHealth(address)) === "SERVING" || undefined, { what: "gRPC health SERVING" });
+  });
+
   it("streams an offer, accepts it, and lets only the owner resolve", async () => {
     await unary(client.setPresence.bind(client), { agentId: "gus", status: "available" });
     const live = stream("gus");
