@@ -12,7 +12,7 @@ let ready = true;
 
 beforeAll(async () => {
   server = new Server();
-  server.addService(AgentDeskService, {} as never);
+  server.addService(AgentDeskService, {});
   standard = addStandardServices(server, { services: ["steward.v1.AgentDesk"], ready: async () => ready, pollMs: 60_000 });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   address = `127.0.0.1:${port}`;
