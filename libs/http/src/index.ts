@@ -2,3 +2,4 @@
 // schemas, and one error mapping so clients get a stable code and a human message, never a stack.
 export { buildHttpApp, type HttpAppOptions } from "./app.ts";
 export { HttpError, errorBody, type ErrorBody } from "./errors.ts";
+export { TextRules, type TextRule, type TextSchema } from "./text-rules.ts";

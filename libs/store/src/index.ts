@@ -52,4 +52,5 @@ export async function ensureIndexes<T extends Document>(collection: Collection<T
 }
 
 export { VersionedCache } from "./versioned-cache.ts";
+export { classifyStoreError, StoreRefusedError, STORE_ERROR_CODES, type StoreRefusalKind } from "./store-errors.ts";
 export type { Db, Collection, Document, MongoClient } from "mongodb";

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { buildHttpApp, HttpError } from "@steward/http";
 import { KafkaUnavailableError } from "@steward/messaging";
+import { classifyStoreError } from "@steward/store";
 import type { Logger } from "@steward/telemetry";
 import type { IntakePipeline, SubmitResult } from "./intake-pipeline.ts";
 import type { TicketStore, TicketDoc } from "./ticket-store.ts";
@@ -32,14 +33,13 @@ export interface IntakeAppDeps {
 }
 
 const RETRY_AFTER_SECONDS = "5";
-const STORE_DOWN = /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared|Topology\w*)Error$/;
 
 /** Infrastructure failures: nothing was accepted; say so and when to retry. Everything else goes on to the error handler. */
 export function unavailable(err: unknown): never {
   if (err instanceof KafkaUnavailableError) {
     throw new HttpError(503, "BROKER_UNAVAILABLE", "the event log is unreachable; nothing was accepted, retry later", { headers: { "retry-after": RETRY_AFTER_SECONDS } });
   }
-  if (err instanceof Error && STORE_DOWN.test(err.name)) {
+  if (classifyStoreError(err)?.kind === "transient") {
     throw new HttpError(503, "STORE_UNAVAILABLE", "the ticket store is unreachable; nothing was accepted, retry later", { headers: { "retry-after": RETRY_AFTER_SECONDS } });
   }
   throw err;
@@ -71,6 +71,7 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
     bodyLimit: deps.bodyLimit,
     ready: deps.ready,
     errorStatus: { TICKET_NOT_FOUND: 404 },
+    classifyError: classifyStoreError,
     securitySchemes: { ...SECURITY_SCHEMES, ...INTEGRATION_SECURITY_SCHEMES },
   });
   installAccessControl(app, {

@@ -4,6 +4,7 @@
 import { Metadata, Server, ServerCredentials, status, type ServerErrorResponse, type StatusObject } from "@grpc/grpc-js";
 import { IntakeServiceService, type BatchItemError, type IntakeServiceServer, type Submission, type SubmitResponse } from "@steward/proto";
 import { KafkaUnavailableError } from "@steward/messaging";
+import { classifyStoreError } from "@steward/store";
 import type { Logger } from "@steward/telemetry";
 import type { IntakePipeline } from "./intake-pipeline.ts";
 import { TicketNotFoundError } from "./intake-pipeline.ts";
@@ -35,14 +36,13 @@ class IntegrationMismatchError extends Error {
   readonly code = "INTEGRATION_MISMATCH";
 }
 
-const STORE_DOWN = /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared|Topology\w*)Error$/;
 
 function failureOf(err: unknown, log: Logger | undefined): Failure {
   if (err instanceof SubmissionRejectedError) return { grpc: status.INVALID_ARGUMENT, code: err.code, message: describeIssues(err.issues) };
   if (err instanceof IntegrationMismatchError) return { grpc: status.PERMISSION_DENIED, code: err.code, message: "submission.integrationId differs from the authenticated integration" };
   if (err instanceof TicketNotFoundError) return { grpc: status.NOT_FOUND, code: err.code, message: err.message };
   if (err instanceof KafkaUnavailableError) return { grpc: status.UNAVAILABLE, code: "BROKER_UNAVAILABLE", message: "the event log is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
-  if (err instanceof Error && STORE_DOWN.test(err.name)) return { grpc: status.UNAVAILABLE, code: "STORE_UNAVAILABLE", message: "the ticket store is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
+  if (classifyStoreError(err)?.kind === "transient") return { grpc: status.UNAVAILABLE, code: "STORE_UNAVAILABLE", message: "the ticket store is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
   log?.error({ err }, "grpc submission failed");
   return { grpc: status.INTERNAL, code: "INTERNAL", message: "something went wrong on our side; the submission can be retried" };
 }

@@ -1,5 +1,6 @@
 // JSON schemas of intake's public HTTP contract, for /docs. The domain validator
 // (domain/submission-validation.ts) is what decides; these mirror its limits.
+import { TextRules } from "@steward/http";
 import { CHANNELS } from "./domain/submission.ts";
 import { SUBMISSION_LIMITS as L } from "./domain/submission-validation.ts";
 
@@ -24,11 +25,11 @@ export const customerSchema = {
   additionalProperties: false,
   properties: {
     id: { type: "string", minLength: 1, maxLength: L.customerId },
-    name: { type: "string", maxLength: L.customerName },
+    name: TextRules.name.schema,
     email: { type: "string", maxLength: L.customerEmail },
     phone: { type: "string", maxLength: L.customerPhone },
     tier: { type: "string", enum: ["standard", "vip"] },
-    language: { type: "string", pattern: "^[a-z]{2}$" },
+    language: TextRules.language.schema,
   },
 } as const;
 
@@ -40,7 +41,7 @@ export const createTicketBody = {
     channel: { type: "string", enum: [...CHANNELS] },
     externalId: { type: "string", minLength: 1, maxLength: L.externalId, description: "The integration's delivery id; re-sending it never creates a second ticket." },
     customer: customerSchema,
-    subject: { type: "string", maxLength: L.subject },
+    subject: TextRules.freeText(L.subject).schema,
     body: { type: "string", minLength: 1, maxLength: L.body, description: "For e-mail, quoted history and the signature are split off and kept apart." },
     threadId: { type: "string", minLength: 1, maxLength: L.threadId },
     metadata: stringMap("Free-form string values kept with the ticket."),
@@ -81,7 +82,7 @@ export const inboundEmailBody = {
 export const ticketIdParams = {
   type: "object",
   required: ["id"],
-  properties: { id: { type: "string", minLength: 1, maxLength: 128 } },
+  properties: { id: TextRules.id.schema },
 } as const;
 
 export const errorResponse = {

@@ -9,6 +9,7 @@ import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
 import { buildIntakeApp } from "./app.ts";
+import { addStandardServices } from "@steward/proto/grpc-standard";
 import { bindGrpc, buildIntakeGrpcServer, closeGrpc } from "./grpc-server.ts";
 import { startSubmissionConsumer } from "./submission-consumer.ts";
 import { WebhookReplays } from "./webhook-replays.ts";
@@ -64,6 +65,14 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
 
   const projector = await startProjector(bus, store);
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
+  // One readiness check for HTTP /health/ready and gRPC health.
+  const ready = async () => {
+    const checks: Record<string, string> = {};
+    const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
+    checks["kafka"] = kafka.status === "fulfilled" ? "ok" : "unreachable";
+    checks["store"] = db.status === "fulfilled" ? "ok" : "unreachable";
+    return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
+  };
   const app = await buildIntakeApp({
     pipeline,
     store,
@@ -73,15 +82,10 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     auth: { registry, limiter, replays, signatureToleranceMs: toleranceMs, now, log },
     verifier,
     audit: kafkaAuditSink(bus, "intake", log),
-    ready: async () => {
-      const checks: Record<string, string> = {};
-      const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
-      checks["kafka"] = kafka.status === "fulfilled" ? "ok" : "unreachable";
-      checks["store"] = db.status === "fulfilled" ? "ok" : "unreachable";
-      return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
-    },
+    ready,
   });
   const grpc = buildIntakeGrpcServer({ pipeline, registry, limiter, now, log, messageLimit: config.INTAKE_GRPC_MESSAGE_LIMIT, batchMax: config.INTAKE_GRPC_BATCH_MAX });
+  const grpcStandard = addStandardServices(grpc, { services: ["steward.v1.IntakeService"], ready: async () => (await ready()).ok });
   const address = await app.listen({ host: config.INTAKE_HTTP_HOST, port: config.INTAKE_HTTP_PORT });
   const grpcPort = await bindGrpc(grpc, config.INTAKE_GRPC_HOST, config.INTAKE_GRPC_PORT);
   const grpcAddress = `${config.INTAKE_GRPC_HOST}:${grpcPort}`;
@@ -98,6 +102,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     grpcAddress,
     async close() {
       clearInterval(sweeper);
+      grpcStandard.stop();
       await Promise.all([app.close(), closeGrpc(grpc)]);
       await submissions.stop();
       await projector.stop();

@@ -5,6 +5,7 @@
 // out here, in order, without dead-lettering anything.
 import { Topics } from "@steward/proto";
 import { KafkaUnavailableError, type EventBus, type Subscription } from "@steward/messaging";
+import { classifyStoreError } from "@steward/store";
 import type { Logger } from "@steward/telemetry";
 import { TicketNotFoundError, type IntakePipeline } from "./intake-pipeline.ts";
 import { DEV_INTEGRATION_ID, type IntegrationRegistry } from "./domain/integrations.ts";
@@ -13,8 +14,7 @@ import { draftFromProto } from "./submission-proto.ts";
 
 export const SUBMISSIONS_GROUP = "intake-submissions";
 
-const STORE_DOWN = /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared|Topology\w*)Error$/;
-const isOutage = (err: unknown) => err instanceof KafkaUnavailableError || (err instanceof Error && STORE_DOWN.test(err.name));
+const isOutage = (err: unknown) => err instanceof KafkaUnavailableError || classifyStoreError(err)?.kind === "transient";
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function startSubmissionConsumer(deps: { bus: EventBus; pipeline: IntakePipeline; registry: IntegrationRegistry; log?: Logger; groupId?: string }): Promise<Subscription> {

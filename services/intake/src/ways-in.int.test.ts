@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import { createKafkaJsBus, newEnvelope, type EventBus } from "@steward/messaging";
 import { Channel, Priority, TicketTriaged, Topics, type Submission } from "@steward/proto";
+import { checkHealth, listServicesByReflection } from "@steward/proto/grpc-standard";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
@@ -38,6 +39,11 @@ function publishSubmission(submission: Submission) {
 }
 
 describe("three ways in, one pipeline", () => {
+  it("describes its gRPC API by reflection and reports health SERVING once ready", async () => {
+    expect(await listServicesByReflection(intake.grpcAddress)).toEqual(expect.arrayContaining(["steward.v1.IntakeService", "grpc.health.v1.Health"]));
+    await waitFor(async () => (await checkHealth(intake.grpcAddress, "steward.v1.IntakeService")) === "SERVING" || undefined, { what: "gRPC health SERVING" });
+  });
+
   it("gives the same ticket.received whether a submission comes by HTTP, gRPC or the topic", async () => {
     // Three customers, so none of the three threads onto another as a follow-up on the same topic.
     const customer = (id: string) => ({ id, name: "Ana", email: "ana@example.com", phone: "", tier: "vip", language: "" });

@@ -2,6 +2,8 @@
 // Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
 // and in the `steward-code` trailer.
 import { Metadata, Server, ServerCredentials, status, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { addStandardServices } from "@steward/proto/grpc-standard";
+import { classifyStoreError } from "@steward/store";
 import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
 import { grpcPrincipalOf, secureGrpcService, type GrpcAccessOptions } from "@steward/auth";
 import type { WorkItem } from "./work-hub.ts";
@@ -34,10 +36,14 @@ const GRPC_STATUS: Record<string, status> = {
   INVALID_INPUT: status.INVALID_ARGUMENT,
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
   STORE_CONTENTION: status.UNAVAILABLE,
+  STORE_UNAVAILABLE: status.UNAVAILABLE,
+  STORE_CONFLICT: status.ALREADY_EXISTS,
+  STORE_INVALID_DOCUMENT: status.INVALID_ARGUMENT,
   KAFKA_UNAVAILABLE: status.UNAVAILABLE,
 };
 
-function toServiceError(err: unknown): Partial<ServiceError> {
+function toServiceError(thrown: unknown): Partial<ServiceError> {
+  const err = classifyStoreError(thrown) ?? thrown;
   const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "INTERNAL";
   const message = err instanceof Error && code !== "INTERNAL" ? err.message : "something went wrong on our side; the call can be retried";
   const metadata = new Metadata();
@@ -115,10 +121,11 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
   };
 }
 
-/** Binds the AgentDesk on host:port (0 = any free port); resolves with the bound port. */
-export async function startAgentDeskServer<Req>(ops: DeskOperations, host: string, port: number, access: GrpcAccessOptions<Req>): Promise<{ port: number; close(): Promise<void> }> {
+/** Binds the AgentDesk, every method behind its access rule, with reflection and health (SERVING while `ready`), on host:port (0 = any free port). */
+export async function startAgentDeskServer<Req>(ops: DeskOperations, host: string, port: number, access: GrpcAccessOptions<Req>, ready: () => Promise<boolean>): Promise<{ port: number; close(): Promise<void> }> {
   const server = new Server();
   server.addService(AgentDeskService, secureGrpcService(AgentDeskService, agentDeskImplementation(ops) as unknown as UntypedServiceImplementation, access));
+  const standard = addStandardServices(server, { services: ["steward.v1.AgentDesk"], ready });
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -126,6 +133,7 @@ export async function startAgentDeskServer<Req>(ops: DeskOperations, host: strin
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {
+        standard.stop();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata, credentials, status, type ServiceError } from "@grpc/grpc-js";
 import { AgentDeskClient, Channel, Priority, Topics, type StreamWorkResponse } from "@steward/proto";
 import { createKafkaJsBus, newEnvelope, type EventBus } from "@steward/messaging";
+import { checkHealth, listServicesByReflection } from "@steward/proto/grpc-standard";
 import { bearer, generalistAgent, isolatedEnv, tokens, waitFor } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
@@ -48,6 +49,12 @@ const unary = async <Req, Res>(fn: (req: Req, metadata: Metadata, cb: (err: Serv
 };
 
 describe("AgentDesk over gRPC", () => {
+  it("describes itself by reflection and reports health SERVING once ready", async () => {
+    const address = `127.0.0.1:${routing.grpcPort}`;
+    expect(await listServicesByReflection(address)).toEqual(expect.arrayContaining(["steward.v1.AgentDesk", "grpc.health.v1.Health"]));
+    await waitFor(async () => (await checkHealth(address)) === "SERVING" || undefined, { what: "gRPC health SERVING" });
+  });
+
   it("streams an offer, accepts it, and lets only the owner resolve", async () => {
     await unary(client.setPresence.bind(client), { agentId: "gus", status: "available" });
     const live = await stream("gus");

@@ -6,7 +6,8 @@ import { validateAgent, type ChannelCounts, type Presence } from "./domain/index
 import { freeFor, holdsOf } from "./domain-mapping.ts";
 import { agentEventId, PRODUCER } from "./routing-events.ts";
 import { GatewayError } from "./routing-errors.ts";
-import type { AgentDoc, RoutingStore } from "./routing-store.ts";
+import { classifyStoreError, isDuplicateKeyError } from "@steward/store";
+import { skillsOf, storedSkills, type AgentDoc, type RoutingStore } from "./routing-store.ts";
 
 export interface AgentProfileInput {
   name: string;
@@ -38,6 +39,7 @@ export class AgentDirectory {
           _id: agentId,
           version: 1,
           ...profile,
+          skills: storedSkills(profile.skills),
           free: freeFor(profile.capacity, []),
           holds: {},
           presence: "offline",
@@ -48,19 +50,21 @@ export class AgentDirectory {
         };
         try {
           await this.#store.agents.insertOne(doc);
-        } catch {
-          continue; // created at the same moment elsewhere: update it instead
+        } catch (err) {
+          if (isDuplicateKeyError(err)) continue; // created at the same moment elsewhere: update it instead
+          throw classifyStoreError(err) ?? err;
         }
         await this.#publishProfile(doc);
         return doc;
       }
       const free = freeFor(profile.capacity, holdsOf(current));
+      const skills = storedSkills(profile.skills);
       const res = await this.#store.agents.updateOne(
         { _id: agentId, version: current.version },
-        { $set: { ...profile, free, updatedAt: now }, $inc: { version: 1 } },
+        { $set: { ...profile, skills, free, updatedAt: now }, $inc: { version: 1 } },
       );
       if (res.modifiedCount === 1) {
-        const doc: AgentDoc = { ...current, ...profile, free, version: current.version + 1, updatedAt: now };
+        const doc: AgentDoc = { ...current, ...profile, skills, free, version: current.version + 1, updatedAt: now };
         await this.#publishProfile(doc);
         return doc;
       }
@@ -106,7 +110,7 @@ export class AgentDirectory {
       envelope: newEnvelope(
         "agentProfileUpdated",
         "",
-        { agentId: doc._id, name: doc.name, groups: doc.groups, skills: doc.skills, languages: doc.languages, capacity },
+        { agentId: doc._id, name: doc.name, groups: doc.groups, skills: skillsOf(doc), languages: doc.languages, capacity },
         PRODUCER,
         { eventId: agentEventId(doc._id, doc.version, "profile") },
       ),

@@ -3,7 +3,8 @@
 // call the gateway, and map errors through HTTP_STATUS. Who may call each route is declared in access.ts;
 // the acting agent or supervisor is always the caller's token, never a header or the body.
 import type { FastifyInstance } from "fastify";
-import { buildHttpApp } from "@steward/http";
+import { buildHttpApp, TextRules } from "@steward/http";
+import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import type { Logger } from "@steward/telemetry";
 import type { Presence } from "./domain/index.ts";
@@ -22,21 +23,20 @@ export interface RoutingAppDeps {
 }
 
 const CHANNEL_KEYS = ["email", "chat", "phone", "social", "web", "api"] as const;
-const idPattern = "^[A-Za-z0-9._:@-]+$";
-const idString = { type: "string", minLength: 1, maxLength: 128, pattern: idPattern } as const;
+const idString = TextRules.id.schema;
 const idParams = { type: "object", required: ["id"], properties: { id: idString } } as const;
 const offerParams = { type: "object", required: ["offerId"], properties: { offerId: { type: "string", minLength: 1, maxLength: 200 } } } as const;
-const actorBody = { type: "object", additionalProperties: false, properties: { agentId: idString, reason: { type: "string", maxLength: 1000 } } } as const;
+const actorBody = { type: "object", additionalProperties: false, properties: { agentId: idString, reason: TextRules.freeText(1000).schema } } as const;
 
 const profileBody = {
   type: "object",
   required: ["name", "groups", "skills", "languages", "capacity"],
   additionalProperties: false,
   properties: {
-    name: { type: "string", minLength: 1, maxLength: 200 },
-    groups: { type: "array", items: { type: "string", minLength: 1, maxLength: 100 }, minItems: 1, maxItems: 50 },
-    skills: { type: "object", additionalProperties: { type: "integer", minimum: 1, maximum: 10 }, maxProperties: 200 },
-    languages: { type: "array", items: { type: "string", pattern: "^[a-z]{2}$" }, maxItems: 50 },
+    name: TextRules.name.schema,
+    groups: { type: "array", items: TextRules.groupName.schema, minItems: 1, maxItems: 50 },
+    skills: { type: "object", propertyNames: TextRules.skillName.schema, additionalProperties: { type: "integer", minimum: 1, maximum: 10 }, maxProperties: 200 },
+    languages: { type: "array", items: TextRules.language.schema, maxItems: 50 },
     capacity: {
       type: "object",
       additionalProperties: false,
@@ -54,6 +54,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     ready: deps.ready,
     errorStatus: HTTP_STATUS,
     securitySchemes: SECURITY_SCHEMES,
+    classifyError: classifyStoreError,
   });
   installAccessControl(app, {
     realm: "steward-agent-gateway",
@@ -144,7 +145,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
       schema: {
         summary: "A supervisor of the ticket's group moves it to another agent, with a reason that is recorded",
         params: idParams,
-        body: { type: "object", required: ["toAgentId"], additionalProperties: false, properties: { toAgentId: idString, reason: { type: "string", maxLength: 1000 } } },
+        body: { type: "object", required: ["toAgentId"], additionalProperties: false, properties: { toAgentId: idString, reason: TextRules.freeText(1000).schema } },
       },
     },
     async (req) => gateway.reassign(req.params.id, actor(req), req.body.toAgentId, req.body.reason ?? ""),

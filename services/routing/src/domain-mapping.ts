@@ -2,7 +2,7 @@
 // domain's TicketOwnership, so the same pure transitions run on what the store holds.
 import type { AgentProfile, AgentStatus, Channel, ChannelCounts, Priority, RelaxationPolicy, SkillRequirement, TicketOwnership, WaitingTicket } from "./domain/index.ts";
 import { PRIORITIES } from "./domain/index.ts";
-import type { AgentDoc, Hold, TicketDoc } from "./routing-store.ts";
+import { skillsOf, type AgentDoc, type Hold, type TicketDoc } from "./routing-store.ts";
 
 export function ownershipOf(doc: TicketDoc): TicketOwnership {
   return {
@@ -60,7 +60,7 @@ export function agentInputOf(doc: AgentDoc, load: ChannelCounts, idleSince: numb
     id: doc._id,
     name: doc.name,
     groups: doc.groups,
-    skills: doc.skills,
+    skills: skillsOf(doc),
     languages: doc.languages,
     capacity: doc.capacity,
     presence: doc.presence,

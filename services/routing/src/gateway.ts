@@ -6,7 +6,7 @@ import { AgentNotFoundError, TicketNotFoundError } from "./domain/index.ts";
 import type { AgentDirectory, AgentProfileInput } from "./agents.ts";
 import type { MatcherLease } from "./matcher-lease.ts";
 import type { Matcher, MatcherStatus } from "./matcher.ts";
-import type { AgentDoc, RoutingStore, TicketDoc } from "./routing-store.ts";
+import { skillsOf, type AgentDoc, type RoutingStore, type TicketDoc } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
 import type { WorkHub, WorkItem } from "./work-hub.ts";
 
@@ -64,7 +64,7 @@ export class RoutingGateway {
       id: a._id,
       name: a.name,
       groups: a.groups,
-      skills: a.skills,
+      skills: skillsOf(a),
       languages: a.languages,
       capacity: a.capacity,
       free: a.free,

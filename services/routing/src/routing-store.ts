@@ -115,7 +115,7 @@ export interface AgentDoc {
   version: number;
   name: string;
   groups: string[];
-  skills: Record<string, number>;
+  skills: StoredSkills;
   languages: string[];
   capacity: ChannelCounts;
   /** capacity minus holds, per channel; a hold is taken only while this is > 0. */
@@ -127,6 +127,21 @@ export interface AgentDoc {
   idleSince: number;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * Skills as stored: agents name their skills, so a name is a value and never a field name (a name may hold
+ * "." or start with "$", which the store reads as paths and operators). Documents written before hold the
+ * name -> level object; skillsOf reads both, and the next profile write stores the list.
+ */
+export type StoredSkills = Array<{ name: string; level: number }> | Record<string, number>;
+
+export function storedSkills(skills: Readonly<Record<string, number>>): Array<{ name: string; level: number }> {
+  return Object.entries(skills).map(([name, level]) => ({ name, level }));
+}
+
+export function skillsOf(doc: Pick<AgentDoc, "skills">): Record<string, number> {
+  return Array.isArray(doc.skills) ? Object.fromEntries(doc.skills.map((s) => [s.name, s.level])) : { ...doc.skills };
 }
 
 /** Why this agent: the decision behind one offer, kept on the ticket for the routing view. */

@@ -113,16 +113,18 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId });
   const audit = kafkaAuditSink(bus, "routing", log);
   const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
+  // One readiness check for HTTP /health/ready and gRPC health.
+  const ready = async () => {
+    const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
+    const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };
+    return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
+  };
   const app = await buildRoutingApp({
     gateway,
     verifier,
     audit,
     logger: log,
-    ready: async () => {
-      const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
-      const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };
-      return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
-    },
+    ready,
   });
   const address = await app.listen({ host: config.ROUTING_HTTP_HOST, port: config.ROUTING_HTTP_PORT });
   const desk: DeskOperations = {
@@ -137,7 +139,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     openWork: (agentId) => gateway.openWork(agentId),
     listen: (agentId, onItem) => gateway.listen(agentId, onItem),
   };
-  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT, { rules: agentDeskAccess(facts), verifier, audit });
+  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT, { rules: agentDeskAccess(facts), verifier, audit }, async () => (await ready()).ok);
   log.info({ address, grpcPort: grpc.port, matcher: lease.isHeld() }, "agent gateway listening");
   return {
     httpUrl: address,

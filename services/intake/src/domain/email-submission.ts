@@ -59,7 +59,8 @@ export function emailDraft(mail: ParsedEmail): EmailDraft {
   if (mail.autoSubmitted && mail.autoSubmitted.toLowerCase() !== "no") metadata["autoSubmitted"] = mail.autoSubmitted.toLowerCase().slice(0, 64);
   if (mail.attachmentCount > 0) metadata["attachments"] = String(mail.attachmentCount);
 
-  const name = mail.from?.name?.trim();
+  // A display name is a person's name: control characters (folded headers, tabs) become spaces, as names allow none.
+  const name = mail.from?.name?.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
   return {
     ok: true,
     draft: {

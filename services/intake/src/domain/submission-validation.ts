@@ -4,12 +4,14 @@
 // text, quoted history and signature. Total: never throws, whatever it is given.
 // The subpath keeps intake from loading triage's language model (~230 MB) just to split quoted text.
 import { prepareCustomerText } from "@steward/triage/text-preparation";
+// The subpath is the plain rules module (no fastify): the same rules the HTTP schemas use.
+import { TextRules, type TextRule as SharedTextRule } from "@steward/http/text-rules";
 import { CHANNELS, type ChannelName, type CustomerRef, type ValidSubmission } from "./submission.ts";
 
 export const SUBMISSION_LIMITS = {
   externalId: 256,
   customerId: 256,
-  customerName: 256,
+  customerName: TextRules.name.schema.maxLength,
   customerEmail: 320,
   customerPhone: 64,
   subject: 1000,
@@ -18,7 +20,7 @@ export const SUBMISSION_LIMITS = {
   /** An e-mail's whole text before quoted history is split off (the MIME limit bounds it first). */
   emailText: 2_000_000,
   threadId: 512,
-  ticketId: 128,
+  ticketId: TextRules.id.schema.maxLength,
   mapEntries: 64,
   mapKey: 64,
   mapValue: 2048,
@@ -68,7 +70,6 @@ const MAX_ISSUES = 20;
 const MAP_KEY = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const EMAIL_ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
-const LANGUAGE = /^[a-z]{2}$/;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const PHONE_KINDS = ["call", "callback", "voicemail"] as const;
 
@@ -84,6 +85,8 @@ interface TextRule {
   id?: boolean;
   /** Must contain something other than white space. */
   nonBlank?: boolean;
+  /** The shared rule for this kind of text (@steward/http/text-rules), checked after the above. */
+  shared?: SharedTextRule;
 }
 
 /** Checks a string field; undefined (and null for optional fields) means absent. */
@@ -114,6 +117,11 @@ function text(value: unknown, field: string, rule: TextRule, issues: Issues, req
   }
   if ((rule.id || rule.nonBlank) && value.trim().length === 0) {
     issues.push({ field, message: required ? (rule.id ? "must not be blank" : "must contain text") : "must not be blank" });
+    return undefined;
+  }
+  const problem = rule.shared?.check(value);
+  if (problem !== undefined) {
+    issues.push({ field, message: problem });
     return undefined;
   }
   return value;
@@ -163,15 +171,14 @@ function customerOf(value: unknown, issues: Issues): CustomerRef | undefined {
   }
   unknownFields(value, CUSTOMER_FIELDS, "customer.", issues);
   const id = text(value["id"], "customer.id", { max: SUBMISSION_LIMITS.customerId, id: true }, issues, true);
-  const name = text(value["name"], "customer.name", { max: SUBMISSION_LIMITS.customerName }, issues, false);
+  const name = text(value["name"], "customer.name", { max: SUBMISSION_LIMITS.customerName, shared: TextRules.name }, issues, false);
   const email = text(value["email"], "customer.email", { max: SUBMISSION_LIMITS.customerEmail, id: true }, issues, false);
   if (email !== undefined && !EMAIL_ADDRESS.test(email)) issues.push({ field: "customer.email", message: "must be an e-mail address" });
   const phone = text(value["phone"], "customer.phone", { max: SUBMISSION_LIMITS.customerPhone, id: true }, issues, false);
   if (phone !== undefined && phoneDigits(phone) === undefined) issues.push({ field: "customer.phone", message: "must be a phone number (7 to 15 digits, optional +)" });
   const tier = value["tier"];
   if (tier !== undefined && tier !== null && tier !== "standard" && tier !== "vip") issues.push({ field: "customer.tier", message: "must be standard or vip" });
-  const language = text(value["language"], "customer.language", { max: 2, id: true }, issues, false);
-  if (language !== undefined && !LANGUAGE.test(language)) issues.push({ field: "customer.language", message: "must be an ISO 639-1 code (two lowercase letters)" });
+  const language = text(value["language"], "customer.language", { max: 2, id: true, shared: TextRules.language }, issues, false);
   if (id === undefined) return undefined;
   return {
     id,
@@ -252,11 +259,11 @@ export function validateSubmission(input: unknown): SubmissionCheck {
   const channel = channelOf(input["channel"], issues, true);
   const externalId = text(input["externalId"], "externalId", { max: SUBMISSION_LIMITS.externalId, id: true }, issues, true);
   const customer = customerOf(input["customer"], issues);
-  const subject = text(input["subject"], "subject", { max: SUBMISSION_LIMITS.subject }, issues, false);
+  const subject = text(input["subject"], "subject", { max: SUBMISSION_LIMITS.subject, shared: TextRules.freeText(SUBMISSION_LIMITS.subject) }, issues, false);
   const isEmail = channel === "email";
   const rawBody = text(input["body"], "body", { max: isEmail ? SUBMISSION_LIMITS.emailText : SUBMISSION_LIMITS.body, nonBlank: true }, issues, true);
   const threadId = text(input["threadId"], "threadId", { max: SUBMISSION_LIMITS.threadId, id: true }, issues, false);
-  const ticketId = text(input["ticketId"], "ticketId", { max: SUBMISSION_LIMITS.ticketId, id: true }, issues, false);
+  const ticketId = text(input["ticketId"], "ticketId", { max: SUBMISSION_LIMITS.ticketId, id: true, shared: TextRules.id }, issues, false);
   const metadata = stringMap(input["metadata"], "metadata", issues);
   let channelRefs = stringMap(input["channelRefs"], "channelRefs", issues);
   if (channel === "phone") channelRefs = phoneRules(channelRefs, customer, issues);
