@@ -1,11 +1,11 @@
 // A fastify app with Steward's common behaviour; services add their routes to it.
-import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply, type RouteOptions } from "fastify";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "pino";
-import { HttpError, errorBody } from "./errors.ts";
+import { ERROR_RESPONSE_SCHEMA, HttpError, errorBody } from "./errors.ts";
 
 export interface HttpAppOptions {
   service: string;
@@ -68,6 +68,38 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   socket.destroy(err);
 }
 
+const described = (description: string) => ({ description, ...ERROR_RESPONSE_SCHEMA });
+
+/**
+ * OpenAPI lists every answer a route can give: besides what the route documents itself (its success, its
+ * domain refusals), the answers any route of its shape can get from this app — a bad URL or invalid input,
+ * a missing resource and an over-long path segment where it has path parameters, a body too large or of the
+ * wrong type where it takes one, a request not received in time, and the service being unavailable.
+ */
+function documentCommonAnswers(route: RouteOptions): void {
+  const schema = (route.schema ??= {}) as Record<string, unknown>;
+  if (schema["hide"] === true) return;
+  const response = (schema["response"] ??= {}) as Record<string, unknown>;
+  const add = (status: number, description: string) => {
+    response[String(status)] ??= described(description);
+  };
+  const hasParams = route.url.includes(":");
+  const takesBody = [route.method].flat().some((m) => m === "POST" || m === "PUT" || m === "PATCH");
+  add(400, "The request is not valid: its URL, parameters or body break the documented schema (VALIDATION_FAILED, INVALID_JSON, BAD_REQUEST)");
+  if (hasParams) {
+    add(404, "No such resource");
+    add(414, "A path segment is too long (URI_TOO_LONG)");
+  }
+  if (takesBody) {
+    add(413, "The body is larger than this route accepts (PAYLOAD_TOO_LARGE)");
+    add(415, "The body's content type is not one this route reads (UNSUPPORTED_MEDIA_TYPE)");
+  }
+  add(408, "The request was not received in time (REQUEST_TIMEOUT)");
+  // A route that documents no success answer still says it answers JSON (an object; see its summary).
+  if (!Object.keys(response).some((code) => code.startsWith("2"))) response["200"] = { description: "OK", type: "object", additionalProperties: true };
+  add(503, "A dependency (Kafka, the store) cannot take the request, or the instance is shutting down; see Retry-After");
+}
+
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
@@ -95,6 +127,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   const routes: Array<{ path: RegExp; methods: string[] }> = [];
   app.addHook("onRoute", (route) => {
     routes.push({ path: pathMatcher(route.url), methods: [route.method].flat() });
+    documentCommonAnswers(route);
   });
   // The server is closing: new requests get a 503 in the envelope (Retry-After: another instance takes them).
   let closing = false;

@@ -22,3 +22,16 @@ export class HttpError extends Error {
     this.headers = opts.headers ?? {};
   }
 }
+
+/** The error envelope as a JSON schema, for every route's documented refusals. */
+export const ERROR_RESPONSE_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+    },
+  },
+} as const;

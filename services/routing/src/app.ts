@@ -3,7 +3,7 @@
 // call the gateway, and map errors through HTTP_STATUS. Who may call each route is declared in access.ts;
 // the acting agent or supervisor is always the caller's token, never a header or the body.
 import type { FastifyInstance } from "fastify";
-import { buildHttpApp, TextRules } from "@steward/http";
+import { ERROR_RESPONSE_SCHEMA, buildHttpApp, TextRules } from "@steward/http";
 import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import type { Logger } from "@steward/telemetry";
@@ -63,6 +63,13 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
   const actor = (req: Parameters<typeof principalOf>[0]): string => principalOf(req).id;
+  // Every command can find its ticket, offer or agent in a state that refuses it (the domain's 409 codes).
+  app.addHook("onRoute", (route) => {
+    if (![route.method].flat().some((m) => m === "POST" || m === "PUT")) return;
+    const response = ((route.schema ??= {}) as { response?: Record<string, unknown> }).response ?? {};
+    response["409"] ??= { description: "The ticket, offer or agent is in a state that refuses this (OWNERSHIP_CONFLICT, OFFER_CLOSED, OFFER_EXPIRED, TICKET_NOT_OWNED, ...)", ...ERROR_RESPONSE_SCHEMA };
+    (route.schema as { response?: Record<string, unknown> }).response = response;
+  });
 
   app.put<{ Params: { id: string }; Body: AgentProfileInput }>("/v1/agents/:id", { schema: { summary: "Create or update an agent's profile", params: idParams, body: profileBody } }, async (req) =>
     gateway.agentView(await gateway.upsertAgent(req.params.id, req.body)),
@@ -84,7 +91,13 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status)),
   );
 
-  app.get<{ Params: { id: string } }>("/v1/agents/:id/work", { schema: { summary: "Live offers and assignments (server-sent events)", params: idParams } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>("/v1/agents/:id/work", {
+      schema: {
+        summary: "Live offers and assignments (server-sent events)",
+        params: idParams,
+        response: { 200: { description: "An event stream: offer, assignment, follow_up, offer_closed, collaboration; each data line is a JSON work item", content: { "text/event-stream": { schema: { type: "string" } } } } },
+      },
+    }, async (req, reply) => {
     const agentId = req.params.id;
     await gateway.agent(agentId); // 404 before the stream opens
     reply.hijack();
