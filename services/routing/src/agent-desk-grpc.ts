@@ -1,6 +1,7 @@
 // The gRPC AgentDesk: the same meaning as the gateway's HTTP routes, for desktop and telephony clients.
 // Errors map to gRPC status codes with the domain's stable code in the message ("OFFER_CLOSED: ...")
-// and in the `steward-code` trailer.
+// and in the `steward-error-code` trailer, as intake's gRPC and the access checks do (`steward-code` too,
+// the name this desk used first).
 import { Metadata, Server, ServerCredentials, status, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { addStandardServices } from "@steward/proto/grpc-standard";
 import { classifyStoreError } from "@steward/store";
@@ -47,6 +48,7 @@ function toServiceError(thrown: unknown): Partial<ServiceError> {
   const code = typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "INTERNAL";
   const message = err instanceof Error && code !== "INTERNAL" ? err.message : "something went wrong on our side; the call can be retried";
   const metadata = new Metadata();
+  metadata.set("steward-error-code", code);
   metadata.set("steward-code", code);
   return { code: GRPC_STATUS[code] ?? status.INTERNAL, details: `${code}: ${message}`, metadata };
 }
