@@ -24,7 +24,9 @@ const problem = (where: string, what: string) => problems.push(`${where}: ${what
 
 async function kustomize(): Promise<string> {
   const bin = join(toolsDir, "kustomize");
-  if (existsSync(bin)) return bin;
+  // A binary from an older pin is rebuilt, so every clone renders with the same version.
+  const have = existsSync(bin) ? (await run(bin, ["version"]).catch(() => ({ stdout: "" }))).stdout.trim() : "";
+  if (have === KUSTOMIZE.slice(KUSTOMIZE.indexOf("@") + 1)) return bin;
   process.stderr.write(`check:deploy: installing ${KUSTOMIZE} into ${toolsDir} (once)\n`);
   await mkdir(toolsDir, { recursive: true });
   try {
