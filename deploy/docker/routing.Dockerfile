@@ -9,6 +9,7 @@ WORKDIR /app
 # Every workspace's manifest, so the install matches package-lock.json (scripts/check-deploy.ts checks
 # this list against the workspaces); the sources come later and do not bust this layer's cache.
 COPY package.json package-lock.json ./
+COPY libs/auth/package.json libs/auth/
 COPY libs/config/package.json libs/config/
 COPY libs/http/package.json libs/http/
 COPY libs/messaging/package.json libs/messaging/
