@@ -326,9 +326,15 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           })),
         });
       } catch (err) {
-        // Another service created them at the same moment: fine, as long as they exist now.
-        const now = new Set(await admin.listTopics());
-        if (missing.some((t) => !now.has(t))) throw err;
+        // Another service (or an operator) created some at the same moment: fine, as long as they all
+        // exist now. On a multi-broker cluster the broker asked may learn of new topics a moment late.
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const now = new Set(await admin.listTopics());
+          if (missing.every((t) => now.has(t))) break;
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
       }
       await waitForLeaders();
     },

@@ -40,6 +40,13 @@ const INVALID_CODES = new Set([2, 9, 14, 40, 52, 55, 56, 57, 66, 10334, 16837, 1
 // Server codes for a node that is stepping down, shutting down or unreachable: the same request can succeed later.
 const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+const SOCKET_FAILURES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
+function isSocketFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === "string" && SOCKET_FAILURES.has(code);
+}
+
 /** Decides what kind of refusal `err` is; undefined for errors that are not the store's (bugs stay 500). */
 export function classifyStoreError(err: unknown): StoreRefusedError | undefined {
   if (err instanceof StoreRefusedError) return err;
@@ -53,6 +60,11 @@ export function classifyStoreError(err: unknown): StoreRefusedError | undefined 
   }
   // (Network errors include timeouts and a cleared pool; the selection error covers "no primary".)
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError || err instanceof MongoNotConnectedError || err instanceof MongoTopologyClosedError) {
+    return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
+  }
+  // A socket the driver was writing to died under it (seen as a bare EPIPE when the store is killed
+  // mid-request): the store is out of reach, as above.
+  if (isSocketFailure(err)) {
     return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
   }
   // Refused by the driver before it was sent: a key with NUL, an unserialisable value.

@@ -3,7 +3,7 @@
 // reported as the caller's mistake (400) or a conflict (409), never as contention (503).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyStoreError, connectStore, type Store } from "@steward/store";
-import { isolatedEnv } from "@steward/testkit";
+import { bearer, isolatedEnv, tokens } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { RoutingStore, skillsOf, type AgentDoc } from "./routing-store.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
@@ -27,7 +27,7 @@ afterAll(async () => {
 const profile = (skills: Record<string, number>, groups = ["billing"]) => ({ name: "Ana", groups, skills, languages: ["en"], capacity: { email: 2 } });
 
 async function putAgent(id: string, body: unknown): Promise<{ status: number; body: { error?: { code: string; message: string }; skills?: Record<string, number> } }> {
-  const res = await fetch(`${routing.httpUrl}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${routing.httpUrl}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as never };
 }
 
@@ -55,7 +55,7 @@ describe("agent names and the store", () => {
       { name: "constructor", level: 3 },
       { name: "a$b c", level: 2 },
     ]);
-    const again = await fetch(`${routing.httpUrl}/v1/agents/a3`);
+    const again = await fetch(`${routing.httpUrl}/v1/agents/a3`, { headers: await bearer(tokens.admin()) });
     expect(((await again.json()) as { skills: unknown }).skills).toEqual({ billing: 6, "lang-en": 8, constructor: 3, "a$b c": 2 });
   });
 
@@ -63,7 +63,7 @@ describe("agent names and the store", () => {
     const now = Date.now();
     const legacy: AgentDoc = { _id: "old", version: 1, name: "Old", groups: ["billing"], skills: { billing: 4 }, languages: ["en"], capacity: { email: 1 }, free: { email: 1 }, holds: {}, presence: "offline", presenceChangedAt: now, idleSince: now, createdAt: now, updatedAt: now };
     await store.agents.insertOne(legacy);
-    const read = await fetch(`${routing.httpUrl}/v1/agents/old`);
+    const read = await fetch(`${routing.httpUrl}/v1/agents/old`, { headers: await bearer(tokens.admin()) });
     expect(((await read.json()) as { skills: unknown }).skills).toEqual({ billing: 4 });
     expect((await putAgent("old", profile({ billing: 5 }))).status).toBe(200);
     const stored = await store.getAgent("old");
