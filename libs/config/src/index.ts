@@ -46,4 +46,6 @@ export const commonEnv = {
   STEWARD_INSTANCE_ID: z.string().optional(),
   /** The Kafka client behind the EventBus; both pass the same contract tests (libs/messaging). */
   STEWARD_KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
+  /** How produced record values are written: protobuf, or the proto's canonical JSON; consumers read both. */
+  STEWARD_KAFKA_ENCODING: z.enum(["protobuf", "json"]).default("protobuf"),
 } as const;

@@ -44,7 +44,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   });
   await policies.init();
   const bus = createEventBus({
-    client: config.STEWARD_KAFKA_CLIENT,
+    client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING,
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,

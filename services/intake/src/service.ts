@@ -46,7 +46,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   await store.init();
   const replays = new WebhookReplays(storeConn.db);
   const bus = createEventBus({
-    client: config.STEWARD_KAFKA_CLIENT,
+    client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING,
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-intake",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
