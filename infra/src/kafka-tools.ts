@@ -1,15 +1,45 @@
 // ./steward kafka <tool> [args...]: Apache Kafka's own command-line tools, from the same Maven release as
-// the broker (infra/kafka/pom.xml), so operators use the documented tools without a Kafka download.
+// the broker (infra/kafka/tools-pom.xml, kafka.version as in pom.xml), so operators use the documented tools without a Kafka download.
 // Without --bootstrap-server, the tool is pointed at KAFKA_BROKERS, else at ./steward infra up's Kafka.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { prepareKafka } from "./kafka.ts";
+import { promisify } from "node:util";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const LOG4J_CONFIG = resolve(here, "../kafka/log4j2-tools.properties");
+const KAFKA_DIR = resolve(here, "../kafka");
+const TOOLS_POM = join(KAFKA_DIR, "tools-pom.xml");
+const TOOLS_LIBS = join(KAFKA_DIR, "target", "tools-libs");
+const LOG4J_CONFIG = join(KAFKA_DIR, "log4j2-tools.properties");
 const INFRA_ENV = resolve(here, "../../.steward/infra/env");
+
+/**
+ * Resolves the tools' jars with Maven into target/tools-libs once per tools-pom.xml content (a stamp holds
+ * its hash). A separate directory from the broker's jars: see the note in tools-pom.xml.
+ */
+export async function prepareKafkaTools(log: (m: string) => void = () => undefined): Promise<{ classpath: string }> {
+  const classpath = join(TOOLS_LIBS, "*");
+  const hash = createHash("sha256").update(await readFile(TOOLS_POM)).digest("hex");
+  const stamp = join(TOOLS_LIBS, ".pom-sha256");
+  if (existsSync(stamp) && (await readFile(stamp, "utf8")).trim() === hash) return { classpath };
+  log(`resolving the Kafka tools with Maven into ${TOOLS_LIBS}`);
+  const tmp = `${TOOLS_LIBS}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    await promisify(execFile)("mvn", ["-q", "-B", "-f", TOOLS_POM, "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${tmp}`], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`mvn failed to resolve the Kafka tools (needs mvn and Java 17+):\n${e.stdout ?? ""}${e.stderr ?? ""}\n${e.message}`);
+  }
+  await writeFile(join(tmp, ".pom-sha256"), `${hash}\n`);
+  await rm(TOOLS_LIBS, { recursive: true, force: true });
+  await rename(tmp, TOOLS_LIBS);
+  return { classpath };
+}
 
 /** The tools by the name of their script in the Kafka release (kafka-topics.sh -> topics), and their main class. */
 export const KAFKA_TOOLS = {
@@ -46,7 +76,7 @@ export function defaultBootstrap(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The java command line for a tool; --bootstrap-server is added unless the arguments name a server already. */
 export async function kafkaToolCommand(tool: KafkaToolName, args: readonly string[], bootstrap = defaultBootstrap()): Promise<string[]> {
-  const { classpath } = await prepareKafka({ log: (m) => process.stderr.write(`[kafka] ${m}\n`) });
+  const { classpath } = await prepareKafkaTools((m) => process.stderr.write(`[kafka] ${m}\n`));
   const named = args.some((a) => a === "--bootstrap-server" || a.startsWith("--bootstrap-server=") || a === "--bootstrap-controller" || a === "--broker-list");
   const extra = named || args.includes("--help") || args.includes("--version") ? [] : ["--bootstrap-server", bootstrap];
   return ["java", "-Xmx256m", "-XX:+UseSerialGC", `-Dlog4j2.configurationFile=${LOG4J_CONFIG}`, "-cp", classpath, KAFKA_TOOLS[tool], ...extra, ...args];
