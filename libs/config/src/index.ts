@@ -60,6 +60,8 @@ export const commonEnv = {
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   /** Never logged; ConfigError messages name the variable only. */
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** How produced record values are written: protobuf, or the proto's canonical JSON; consumers read both. */
+  STEWARD_KAFKA_ENCODING: z.enum(["protobuf", "json"]).default("protobuf"),
 } as const;
 
 export { kafkaSettings, type KafkaSettings, type KafkaEnv } from "./kafka.ts";

@@ -1,5 +1,6 @@
 // The messaging contract every Steward service codes against.
 import type { Envelope, TopicName } from "@steward/proto";
+import type { RecordEncoding } from "./cloudevents.ts";
 
 export interface OutgoingEvent {
   topic: TopicName;
@@ -69,5 +70,7 @@ export interface BusOptions {
   sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
   /** Milliseconds a publish waits for the broker before failing with KafkaUnavailableError. */
   publishTimeoutMs?: number;
+  /** How record values are written (default protobuf); consumers read either, by the content-type header. */
+  encoding?: RecordEncoding;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }

@@ -2,10 +2,11 @@
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata, type SASLOptions } from "kafkajs";
 import { SpanKind } from "@opentelemetry/api";
-import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
+import { Topics, allTopics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
+import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { topicSettings, topicsToCreate } from "./topic-settings.ts";
@@ -41,6 +42,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   const log = opts.log ?? noopLog;
   const prefix = opts.topicPrefix ?? "";
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
+  const encoding = opts.encoding ?? "protobuf";
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
@@ -190,8 +192,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           topic: topicName(e.topic),
           message: {
             key: e.key ?? e.envelope.ticketId,
-            value: Buffer.from(Envelope.encode(e.envelope).finish()),
-            headers: { ...headers, "steward-type": e.envelope.type },
+            value: encodeEnvelope(e.envelope, encoding),
+            headers: { ...headers, ...cloudEventHeaders(e.envelope, encoding) },
           },
         })),
       );
@@ -220,7 +222,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         const raw = { topic, partition, offset: message.offset, key: message.key, value: message.value };
         try {
           if (!message.value) throw new Error("empty record value");
-          const envelope = Envelope.decode(message.value);
+          const envelope = decodeEnvelope(message.value, headers);
           if (!envelope.payload) throw new Error("envelope has no payload");
           return { raw, event: { topic: logicalTopic(topic), partition, offset: message.offset, key: message.key ? message.key.toString() : null, envelope, headers } };
         } catch (err) {

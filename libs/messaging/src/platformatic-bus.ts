@@ -20,6 +20,7 @@ import { Envelope, Topics, type TopicName } from "@steward/proto";
 import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
+import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { topicSettings, topicsToCreate } from "./topic-settings.ts";
@@ -43,6 +44,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   const log = opts.log ?? noopLog;
   const prefix = opts.topicPrefix ?? "";
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
+  const encoding = opts.encoding ?? "protobuf";
   const base = {
     clientId: opts.clientId,
     bootstrapBrokers: opts.brokers,
@@ -157,7 +159,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
     let envelope: Envelope;
     try {
       if (!raw.value || raw.value.length === 0) throw new Error("empty record value");
-      envelope = Envelope.decode(raw.value);
+      envelope = decodeEnvelope(raw.value, headers);
       if (!envelope.payload) throw new Error("envelope has no payload");
     } catch (err) {
       log.warn({ err, topic: raw.topic, partition: raw.partition, offset }, "undecodable event sent to dead letters");
@@ -206,8 +208,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
           enqueue({
             topic: topicName(e.topic),
             key: Buffer.from(e.key ?? e.envelope.ticketId),
-            value: Buffer.from(Envelope.encode(e.envelope).finish()),
-            headers: { ...headers, "steward-type": e.envelope.type },
+            value: encodeEnvelope(e.envelope, encoding),
+            headers: { ...headers, ...cloudEventHeaders(e.envelope, encoding) },
           }),
         ),
       ).then(() => undefined);

@@ -48,6 +48,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   await policies.init();
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
+    encoding: config.STEWARD_KAFKA_ENCODING,
     ...kafkaSettings(config),
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",

@@ -50,6 +50,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const replays = new WebhookReplays(storeConn.db);
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
+    encoding: config.STEWARD_KAFKA_ENCODING,
     ...kafkaSettings(config),
     brokers: config.KAFKA_BROKERS,
     clientId: config.KAFKA_CLIENT_ID ?? "steward-intake",

@@ -63,7 +63,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing" });
   const store = new RoutingStore(storeConn.db);
   await store.init();
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
   await bus.ensureTopics();
 
   const engineConfig = engineConfigOf(config);

@@ -42,7 +42,7 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
 
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage" });
   const store = new TriageStore(storeConn.db);
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
   await bus.ensureTopics();
   const deps = { store, bus, engine: current, repeatWindowMs: config.TRIAGE_REPEAT_WINDOW_DAYS * 86_400_000, log };
   const consumer = await bus.subscribe({
