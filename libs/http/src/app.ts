@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "pino";
+import { Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
 import { HttpError, errorBody } from "./errors.ts";
 
 export interface HttpAppOptions {
@@ -16,6 +17,8 @@ export interface HttpAppOptions {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** Domain error codes and the HTTP status each maps to. Unknown codes are 500 and logged. */
   errorStatus?: Record<string, number>;
+  /** The service's metrics: served at GET /metrics, and every request is counted and timed into it. */
+  metrics?: Registry;
 }
 
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
@@ -34,6 +37,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  if (opts.metrics) serveMetrics(app, opts.metrics);
 
   app.setErrorHandler((err: FastifyError | HttpError | Error, request, reply) => {
     if (err instanceof HttpError) {
@@ -87,4 +91,23 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
 
   return app;
+}
+
+/** GET /metrics in Prometheus text format, and the request histogram (its _count is the request rate). */
+function serveMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = metricOnce(
+    registry,
+    "steward_http_request_duration_seconds",
+    (registers) =>
+      new Histogram({ name: "steward_http_request_duration_seconds", help: "HTTP requests by route pattern, method and status", labelNames: ["route", "method", "status"], buckets: LATENCY_BUCKETS, registers }),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    // The route pattern (/v1/tickets/:id), never the raw URL: one series per route, not per ticket.
+    const route = request.routeOptions.url ?? "unmatched";
+    requests.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    void reply.header("content-type", registry.contentType);
+    return registry.metrics();
+  });
 }

@@ -1,5 +1,6 @@
 // The messaging contract every Steward service codes against.
 import type { Envelope, TopicName } from "@steward/proto";
+import type { Registry } from "@steward/telemetry";
 
 export interface OutgoingEvent {
   topic: TopicName;
@@ -62,5 +63,7 @@ export interface BusOptions {
   replicationFactor?: number;
   /** Milliseconds a publish waits for the broker before failing with KafkaUnavailableError. */
   publishTimeoutMs?: number;
+  /** The service's metrics registry: produced/consumed counters and consumer lag go there. */
+  metrics?: Registry;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }

@@ -8,6 +8,7 @@ import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, 
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
+import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -69,6 +70,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   let producerConnected: Promise<void> | undefined;
   const consumers = new Set<Consumer>();
   let closed = false;
+  const metrics = busMetrics(opts.metrics);
+  /** groupId -> what it subscribed to, for the lag gauge */
+  const groups = new Map<string, { topics: TopicName[]; fromBeginning: boolean }>();
 
   const topicName = (t: TopicName) => `${prefix}${t}`;
   const logicalTopic = (physical: string) => physical.slice(prefix.length) as TopicName;
@@ -154,6 +158,29 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     }
   }
 
+  /** Watermarks and the groups' committed offsets, read with the admin client when metrics are scraped. */
+  async function readOffsets(): Promise<GroupOffsets[]> {
+    if (groups.size === 0) return [];
+    await connectAdmin();
+    const out: GroupOffsets[] = [];
+    for (const [group, sub] of groups) {
+      const committed = await admin.fetchOffsets({ groupId: group, topics: sub.topics.map(topicName) });
+      for (const topic of sub.topics) {
+        const ends = await admin.fetchTopicOffsets(topicName(topic));
+        const mine = committed.find((c) => c.topic === topicName(topic))?.partitions ?? [];
+        out.push({
+          group,
+          topic,
+          fromBeginning: sub.fromBeginning,
+          ends: new Map(ends.map((e) => [e.partition, { low: Number(e.low), high: Number(e.high) }])),
+          committed: new Map(mine.filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, Number(p.offset)])),
+        });
+      }
+    }
+    return out;
+  }
+  const unwatchLag = metrics.watchLag(readOffsets);
+
   async function deadLetter(event: RawRecord, reason: string, err: unknown): Promise<void> {
     await connectProducer();
     await producer.send({
@@ -181,7 +208,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
       const headers = injectTraceHeaders({});
-      return publishQueue.enqueue(
+      const sent = publishQueue.enqueue(
         list.map((e: OutgoingEvent) => ({
           topic: topicName(e.topic),
           message: {
@@ -191,6 +218,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           },
         })),
       );
+      return sent.then(() => {
+        for (const e of list) metrics.produced(e.topic, 1);
+      });
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -205,6 +235,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
       });
       consumers.add(consumer);
+      groups.set(spec.groupId, { topics: spec.topics, fromBeginning: spec.fromBeginning ?? true });
       await consumer.connect();
       await consumer.subscribe({ topics: spec.topics.map(topicName), fromBeginning: spec.fromBeginning ?? true });
       const decode = (topic: string, partition: number, message: KafkaMessage): { raw: RawRecord; event?: IncomingEvent; err?: unknown } => {
@@ -242,6 +273,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
                   await deadLetter(d.raw, "decode", d.err);
                 }
               }
+              metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
               await deliverBatch(batchHandler, items, {
                 group: spec.groupId,
                 maxAttempts,
@@ -264,6 +296,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           eachMessage: async (payload) => {
             const { topic, partition, message } = payload;
             const { raw, event, err: decodeErr } = decode(topic, partition, message);
+            metrics.consumed(logicalTopic(topic), spec.groupId, 1);
             if (!event) {
               log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
               await deadLetter(raw, "decode", decodeErr);
@@ -296,6 +329,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       return {
         async stop() {
           consumers.delete(consumer);
+          groups.delete(spec.groupId);
           await consumer.disconnect();
         },
       };
@@ -333,6 +367,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
 
     async close() {
       closed = true;
+      unwatchLag();
+      groups.clear();
       await Promise.allSettled([...consumers].map((c) => c.disconnect()));
       consumers.clear();
       await publishQueue.drained();

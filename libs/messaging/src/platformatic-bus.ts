@@ -21,6 +21,7 @@ import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, 
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
+import { busMetrics } from "./bus-metrics.ts";
 
 interface Pending {
   topic: string;
@@ -40,6 +41,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   const log = opts.log ?? noopLog;
   const prefix = opts.topicPrefix ?? "";
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
+  // Produced and consumed counters only: the consumer lag gauge is read with kafkajs's admin client.
+  const metrics = busMetrics(opts.metrics);
   const base = {
     clientId: opts.clientId,
     bootstrapBrokers: opts.brokers,
@@ -205,7 +208,9 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
             headers: { ...headers, "steward-type": e.envelope.type },
           }),
         ),
-      ).then(() => undefined);
+      ).then(() => {
+        for (const e of list) metrics.produced(e.topic, 1);
+      });
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -257,6 +262,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
         if (batchHandler) {
           for (const chunk of chunks(turn)) {
             if (stopping) break;
+            metrics.consumed(logicalTopic((chunk[0] as RawMessage).topic), spec.groupId, chunk.length);
             try {
               const items: Array<{ event: IncomingEvent; raw: RawMessage }> = [];
               for (const raw of chunk) {
@@ -272,6 +278,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
         } else {
           for (const raw of turn) {
             if (stopping) break;
+            metrics.consumed(logicalTopic(raw.topic), spec.groupId, 1);
             try {
               await handleOne(handler, spec, raw, maxAttempts, stopped);
             } catch {
