@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
 import type { EscalationConfig } from "./config.ts";
 import { SlaStore } from "./sla-store.ts";
 import { PolicyRegistry } from "./policy-registry.ts";
@@ -14,6 +14,7 @@ import { TicketLocks } from "./ticket-locks.ts";
 import { slaInputOf } from "./inbound-events.ts";
 import { InputCoalescer } from "./input-coalescer.ts";
 import { buildEscalationApp } from "./app.ts";
+import { createEscalationMetrics } from "./escalation-metrics.ts";
 
 export interface RunningEscalation {
   httpUrl: string;
@@ -33,7 +34,8 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   const log = createLogger("escalation", config.LOG_LEVEL).child({
     instanceId,
   });
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation" });
+  const metrics = createMetricsRegistry("escalation");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation", metrics });
   const store = new SlaStore(storeConn.db);
   await store.init();
   const policies = new PolicyRegistry({
@@ -49,6 +51,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
     log,
+    metrics,
   });
   await bus.ensureTopics();
 
@@ -63,6 +66,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     instanceId,
     leaseMs: config.ESCALATION_LEASE_MS,
     onWake: (ticketId, at) => wakeTimers(ticketId, at),
+    metrics: createEscalationMetrics(metrics),
   });
   const timers = new SlaTimers({
     store,
@@ -108,6 +112,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     ledger,
     policies,
     logger: log,
+    metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
       const checks = {

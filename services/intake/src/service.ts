@@ -2,7 +2,7 @@
 // submissions topic), and the projector that keeps the ticket view current and sends acknowledgements.
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
 import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
@@ -40,7 +40,8 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     log.info({ integrations: config.integrations?.map((i) => i.id) }, "integrations loaded");
   }
 
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake" });
+  const metrics = createMetricsRegistry("intake");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics });
   const store = new TicketStore(storeConn.db);
   await store.init();
   const replays = new WebhookReplays(storeConn.db);
@@ -51,6 +52,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
     publishTimeoutMs: config.INTAKE_PUBLISH_TIMEOUT_MS,
     log,
+    metrics,
   });
   await bus.ensureTopics();
   const pipeline = new IntakePipeline({ store, bus, followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000 });
@@ -64,6 +66,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     pipeline,
     store,
     logger: log,
+    metrics,
     bodyLimit: config.INTAKE_JSON_LIMIT,
     mimeLimit: config.INTAKE_MIME_LIMIT,
     auth: { registry, limiter, replays, signatureToleranceMs: toleranceMs, now, log },

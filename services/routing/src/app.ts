@@ -3,7 +3,7 @@
 // call the gateway, and map errors through HTTP_STATUS.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { buildHttpApp } from "@steward/http";
-import type { Logger } from "@steward/telemetry";
+import type { Logger, Registry } from "@steward/telemetry";
 import type { Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
 import { requireActor, type RoutingGateway } from "./gateway.ts";
@@ -14,6 +14,7 @@ export interface RoutingAppDeps {
   gateway: RoutingGateway;
   logger?: Logger;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  metrics?: Registry;
 }
 
 const CHANNEL_KEYS = ["email", "chat", "phone", "social", "web", "api"] as const;
@@ -59,6 +60,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     description: "Agents receive routed work live and act on it; supervisors reassign with a reason.",
     ...(deps.logger ? { logger: deps.logger } : {}),
     ready: deps.ready,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     errorStatus: HTTP_STATUS,
   });
 

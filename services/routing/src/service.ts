@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
 import { DEFAULT_ROUTING_CONFIG, type Channel, type RoutingConfig as EngineConfig } from "./domain/index.ts";
 import type { RoutingConfig } from "./config.ts";
 import { RoutingStore } from "./routing-store.ts";
@@ -18,6 +18,7 @@ import { TicketCache } from "./ticket-cache.ts";
 import { Matcher } from "./matcher.ts";
 import { MatcherLease } from "./matcher-lease.ts";
 import { RoutingGateway } from "./gateway.ts";
+import { createRoutingMetrics } from "./routing-metrics.ts";
 
 export interface RunningRouting {
   httpUrl: string;
@@ -55,10 +56,12 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const stopTelemetry = startTelemetry("routing");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("routing", config.LOG_LEVEL).child({ instanceId });
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing" });
+  const metrics = createMetricsRegistry("routing");
+  const routingMetrics = createRoutingMetrics(metrics);
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing", metrics });
   const store = new RoutingStore(storeConn.db);
   await store.init();
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
   await bus.ensureTopics();
 
   const engineConfig = engineConfigOf(config);
@@ -70,6 +73,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
     maxParallelOffers: engineConfig.maxParallelOffers,
     reopenWindowMs: engineConfig.reopenWindowMs,
+    metrics: routingMetrics,
   });
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
@@ -85,7 +89,9 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     tickMs: config.ROUTING_TICK_MS,
     sweepMs: config.ROUTING_OUTBOX_SWEEP_MS,
     holdGraceMs: config.ROUTING_HOLD_GRACE_MS,
+    metrics: routingMetrics,
   });
+  routingMetrics.watchQueues(() => matcher.queues(Date.now()));
   const lease = new MatcherLease({
     store,
     owner: instanceId,
@@ -108,6 +114,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const app = await buildRoutingApp({
     gateway,
     logger: log,
+    metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
       const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };

@@ -4,7 +4,7 @@ import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { buildHttpApp } from "@steward/http";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
 import type { TriageConfig } from "./config.ts";
 import { createTriageEngine, eldLanguageScorer, type TriageEngine } from "./domain/index.ts";
 import { readIntentModelFile, watchTriagePolicy } from "./policy/triage-files.ts";
@@ -36,9 +36,10 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
   engine = createTriageEngine({ policy: policies.current(), model, languageScorer: eldLanguageScorer });
   const current = (): TriageEngine => engine as TriageEngine;
 
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage" });
+  const metrics = createMetricsRegistry("triage");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage", metrics });
   const store = new TriageStore(storeConn.db);
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
   await bus.ensureTopics();
   const deps = { store, bus, engine: current, repeatWindowMs: config.TRIAGE_REPEAT_WINDOW_DAYS * 86_400_000, log };
   const consumer = await bus.subscribe({
@@ -53,6 +54,7 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
     service: "triage",
     description: "Language, intent, priority and the right group, with reasons.",
     logger: log,
+    metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
       const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };
