@@ -1,14 +1,13 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata } from "kafkajs";
-import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
-import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
+import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -207,20 +206,27 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       if (closed) return Promise.reject(new KafkaUnavailableError("event bus is closed"));
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
-      const headers = injectTraceHeaders({});
+      const traced = producerSpans(list);
       const sent = publishQueue.enqueue(
-        list.map((e: OutgoingEvent) => ({
+        list.map((e: OutgoingEvent, i) => ({
           topic: topicName(e.topic),
           message: {
             key: e.key ?? e.envelope.ticketId,
             value: Buffer.from(Envelope.encode(e.envelope).finish()),
-            headers: { ...headers, "steward-type": e.envelope.type },
+            headers: { ...traced.headers[i], "steward-type": e.envelope.type },
           },
         })),
       );
-      return sent.then(() => {
-        for (const e of list) metrics.produced(e.topic, 1);
-      });
+      return sent.then(
+        () => {
+          traced.end();
+          for (const e of list) metrics.produced(e.topic, 1);
+        },
+        (err: unknown) => {
+          traced.end(err);
+          throw err;
+        },
+      );
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -303,14 +309,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
               return;
             }
             const envelope = event.envelope;
-            const parent = extractTraceContext(event.headers);
             for (let attempt = 1; ; attempt += 1) {
               try {
-                await withSpan(
-                  `consume ${envelope.type}`,
-                  { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-                  () => handler(event),
-                );
+                await withProcessSpan(event, spec.groupId, () => handler(event));
                 return;
               } catch (err) {
                 if (attempt >= maxAttempts) {

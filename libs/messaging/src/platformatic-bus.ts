@@ -14,14 +14,13 @@ import {
   type Message,
   type MessagesStream,
 } from "@platformatic/kafka";
-import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, allTopics, type TopicName } from "@steward/proto";
-import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { busMetrics } from "./bus-metrics.ts";
+import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 interface Pending {
   topic: string;
@@ -168,15 +167,10 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   async function handleOne(handler: (event: IncomingEvent) => Promise<void>, spec: SubscriptionSpec, raw: RawMessage, maxAttempts: number, stopped: () => boolean): Promise<void> {
     const event = await decodeRecord(raw, stopped);
     if (!event) return;
-    const { envelope, headers, offset } = event;
-    const parent = extractTraceContext(headers);
+    const { envelope, offset } = event;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await withSpan(
-          `consume ${envelope.type}`,
-          { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": raw.topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-          () => handler(event),
-        );
+        await withProcessSpan(event, spec.groupId, () => handler(event));
         return;
       } catch (err) {
         if (attempt >= maxAttempts) {
@@ -198,19 +192,26 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       if (closed) return Promise.reject(new KafkaUnavailableError("event bus is closed"));
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
-      const headers = injectTraceHeaders({});
+      const traced = producerSpans(list);
       return Promise.all(
-        list.map((e: OutgoingEvent) =>
+        list.map((e: OutgoingEvent, i) =>
           enqueue({
             topic: topicName(e.topic),
             key: Buffer.from(e.key ?? e.envelope.ticketId),
             value: Buffer.from(Envelope.encode(e.envelope).finish()),
-            headers: { ...headers, "steward-type": e.envelope.type },
+            headers: { ...traced.headers[i], "steward-type": e.envelope.type },
           }),
         ),
-      ).then(() => {
-        for (const e of list) metrics.produced(e.topic, 1);
-      });
+      ).then(
+        () => {
+          traced.end();
+          for (const e of list) metrics.produced(e.topic, 1);
+        },
+        (err: unknown) => {
+          traced.end(err);
+          throw err;
+        },
+      );
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { EscalationConfig } from "./config.ts";
 import { SlaStore } from "./sla-store.ts";
 import { PolicyRegistry } from "./policy-registry.ts";
@@ -29,7 +29,6 @@ const BUSY_BATCH = 64;
 export const CONSUMER_GROUP = "escalation";
 
 export async function startEscalation(config: EscalationConfig): Promise<RunningEscalation> {
-  const stopTelemetry = startTelemetry("escalation");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("escalation", config.LOG_LEVEL).child({
     instanceId,
@@ -141,7 +140,6 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
       await ledger.flushViewMarks();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

@@ -2,7 +2,7 @@
 // submissions topic), and the projector that keeps the ticket view current and sends acknowledgements.
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
-import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
@@ -24,7 +24,6 @@ export interface RunningIntake {
 const REPLAY_SWEEP_MS = 60_000;
 
 export async function startIntake(config: IntakeConfig): Promise<RunningIntake> {
-  const stopTelemetry = startTelemetry("intake");
   const log = createLogger("intake", config.LOG_LEVEL);
   const registry = new IntegrationRegistry({
     ...(config.integrations ? { integrations: config.integrations } : {}),
@@ -100,7 +99,6 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       await projector.stop();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

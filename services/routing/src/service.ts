@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import { DEFAULT_ROUTING_CONFIG, type Channel, type RoutingConfig as EngineConfig } from "./domain/index.ts";
 import type { RoutingConfig } from "./config.ts";
 import { RoutingStore } from "./routing-store.ts";
@@ -53,7 +53,6 @@ export function engineConfigOf(config: RoutingConfig): EngineConfig {
 }
 
 export async function startRouting(config: RoutingConfig): Promise<RunningRouting> {
-  const stopTelemetry = startTelemetry("routing");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("routing", config.LOG_LEVEL).child({ instanceId });
   const metrics = createMetricsRegistry("routing");
@@ -148,7 +147,6 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       await outbox.idle();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

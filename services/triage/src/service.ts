@@ -4,7 +4,7 @@ import { connectStore } from "@steward/store";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { buildHttpApp } from "@steward/http";
-import { createLogger, createMetricsRegistry, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { TriageConfig } from "./config.ts";
 import { createTriageEngine, eldLanguageScorer, type TriageEngine } from "./domain/index.ts";
 import { readIntentModelFile, watchTriagePolicy } from "./policy/triage-files.ts";
@@ -17,7 +17,6 @@ export interface RunningTriage {
 }
 
 export async function startTriage(config: TriageConfig): Promise<RunningTriage> {
-  const stopTelemetry = startTelemetry("triage");
   const log = createLogger("triage", config.LOG_LEVEL);
   const model = readIntentModelFile(config.TRIAGE_MODEL_FILE);
   let engine: TriageEngine | undefined;
@@ -75,7 +74,6 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
       await consumer.stop();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }
