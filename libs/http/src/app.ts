@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "pino";
+import { Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
 import { ERROR_RESPONSE_SCHEMA, HttpError, errorBody } from "./errors.ts";
 
 export interface HttpAppOptions {
@@ -20,6 +21,8 @@ export interface HttpAppOptions {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** Domain error codes and the HTTP status each maps to. Unknown codes are 500 and logged. */
   errorStatus?: Record<string, number>;
+  /** The service's metrics: served at GET /metrics, and every request is counted and timed into it. */
+  metrics?: Registry;
   /** OpenAPI security schemes the routes name (see @steward/auth). */
   securitySchemes?: Record<string, Record<string, unknown>>;
   /**
@@ -147,6 +150,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  if (opts.metrics) serveMetrics(app, opts.metrics);
 
   app.setErrorHandler((err: FastifyError | HttpError | Error, request, reply) => {
     if (err instanceof HttpError) {
@@ -215,4 +219,23 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
 
   return app;
+}
+
+/** GET /metrics in Prometheus text format, and the request histogram (its _count is the request rate). */
+function serveMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = metricOnce(
+    registry,
+    "steward_http_request_duration_seconds",
+    (registers) =>
+      new Histogram({ name: "steward_http_request_duration_seconds", help: "HTTP requests by route pattern, method and status", labelNames: ["route", "method", "status"], buckets: LATENCY_BUCKETS, registers }),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    // The route pattern (/v1/tickets/:id), never the raw URL: one series per route, not per ticket.
+    const route = request.routeOptions.url ?? "unmatched";
+    requests.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    void reply.header("content-type", registry.contentType);
+    return registry.metrics();
+  });
 }

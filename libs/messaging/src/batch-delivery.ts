@@ -1,10 +1,9 @@
 // How a batch handler's failures are handled, the same for every Kafka client: retry the whole batch,
 // then isolate. One poison event must not dead-letter the good events that happened to share its batch,
 // and one slow store write must not cost a batch its place in the partition's order.
-import { SpanKind } from "@opentelemetry/api";
-import { extractTraceContext, withSpan } from "@steward/telemetry";
 import type { IncomingEvent } from "./event-bus.ts";
 import { sleep } from "./publish-queue.ts";
+import { withBatchSpans } from "./trace-context.ts";
 
 /** Events handed to one batch handler call at most; a longer fetched run is split into several calls. */
 export const MAX_BATCH_EVENTS = 256;
@@ -38,21 +37,8 @@ async function backoff(attempt: number, hooks: { onWait?(): Promise<void>; stopp
 }
 
 function call<T extends { event: IncomingEvent }>(handler: (events: IncomingEvent[]) => Promise<void>, items: T[], group: string): Promise<void> {
-  const first = items[0]?.event;
-  const parent = first ? extractTraceContext(first.headers) : undefined;
-  return withSpan(
-    `consume batch ${first?.topic ?? ""}`,
-    {
-      kind: SpanKind.CONSUMER,
-      parent,
-      attributes: {
-        "messaging.destination": first?.topic ?? "",
-        "messaging.batch.message_count": items.length,
-        "steward.group": group,
-      },
-    },
-    () => handler(items.map((i) => i.event)),
-  );
+  const events = items.map((i) => i.event);
+  return withBatchSpans(events, group, () => handler(events));
 }
 
 /**

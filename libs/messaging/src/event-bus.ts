@@ -1,6 +1,7 @@
 // The messaging contract every Steward service codes against.
 import type { Envelope, TopicName } from "@steward/proto";
 import type { RecordEncoding } from "./cloudevents.ts";
+import type { Registry } from "@steward/telemetry";
 
 export interface OutgoingEvent {
   topic: TopicName;
@@ -72,5 +73,7 @@ export interface BusOptions {
   publishTimeoutMs?: number;
   /** How record values are written (default protobuf); consumers read either, by the content-type header. */
   encoding?: RecordEncoding;
+  /** The service's metrics registry: produced/consumed counters and consumer lag go there. */
+  metrics?: Registry;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }

@@ -1,15 +1,15 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata, type SASLOptions } from "kafkajs";
-import { SpanKind } from "@opentelemetry/api";
 import { Topics, allTopics, type TopicName } from "@steward/proto";
-import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { topicSettings, topicsToCreate } from "./topic-settings.ts";
+import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
+import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -75,6 +75,9 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   let producerConnected: Promise<void> | undefined;
   const consumers = new Set<Consumer>();
   let closed = false;
+  const metrics = busMetrics(opts.metrics);
+  /** groupId -> what it subscribed to, for the lag gauge */
+  const groups = new Map<string, { topics: TopicName[]; fromBeginning: boolean }>();
 
   const topicName = (t: TopicName) => `${prefix}${t}`;
   const logicalTopic = (physical: string) => physical.slice(prefix.length) as TopicName;
@@ -160,6 +163,29 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     }
   }
 
+  /** Watermarks and the groups' committed offsets, read with the admin client when metrics are scraped. */
+  async function readOffsets(): Promise<GroupOffsets[]> {
+    if (groups.size === 0) return [];
+    await connectAdmin();
+    const out: GroupOffsets[] = [];
+    for (const [group, sub] of groups) {
+      const committed = await admin.fetchOffsets({ groupId: group, topics: sub.topics.map(topicName) });
+      for (const topic of sub.topics) {
+        const ends = await admin.fetchTopicOffsets(topicName(topic));
+        const mine = committed.find((c) => c.topic === topicName(topic))?.partitions ?? [];
+        out.push({
+          group,
+          topic,
+          fromBeginning: sub.fromBeginning,
+          ends: new Map(ends.map((e) => [e.partition, { low: Number(e.low), high: Number(e.high) }])),
+          committed: new Map(mine.filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, Number(p.offset)])),
+        });
+      }
+    }
+    return out;
+  }
+  const unwatchLag = metrics.watchLag(readOffsets);
+
   async function deadLetter(event: RawRecord, reason: string, err: unknown): Promise<void> {
     await connectProducer();
     await producer.send({
@@ -186,16 +212,26 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       if (closed) return Promise.reject(new KafkaUnavailableError("event bus is closed"));
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
-      const headers = injectTraceHeaders({});
-      return publishQueue.enqueue(
-        list.map((e: OutgoingEvent) => ({
+      const traced = producerSpans(list);
+      const sent = publishQueue.enqueue(
+        list.map((e: OutgoingEvent, i) => ({
           topic: topicName(e.topic),
           message: {
             key: e.key ?? e.envelope.ticketId,
             value: encodeEnvelope(e.envelope, encoding),
-            headers: { ...headers, ...cloudEventHeaders(e.envelope, encoding) },
+            headers: { ...traced.headers[i], ...cloudEventHeaders(e.envelope, encoding) },
           },
         })),
+      );
+      return sent.then(
+        () => {
+          traced.end();
+          for (const e of list) metrics.produced(e.topic, 1);
+        },
+        (err: unknown) => {
+          traced.end(err);
+          throw err;
+        },
       );
     },
 
@@ -211,6 +247,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
       });
       consumers.add(consumer);
+      groups.set(spec.groupId, { topics: spec.topics, fromBeginning: spec.fromBeginning ?? true });
       await consumer.connect();
       await consumer.subscribe({ topics: spec.topics.map(topicName), fromBeginning: spec.fromBeginning ?? true });
       const decode = (topic: string, partition: number, message: KafkaMessage): { raw: RawRecord; event?: IncomingEvent; err?: unknown } => {
@@ -248,6 +285,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
                   await deadLetter(d.raw, "decode", d.err);
                 }
               }
+              metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
               await deliverBatch(batchHandler, items, {
                 group: spec.groupId,
                 maxAttempts,
@@ -270,20 +308,16 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           eachMessage: async (payload) => {
             const { topic, partition, message } = payload;
             const { raw, event, err: decodeErr } = decode(topic, partition, message);
+            metrics.consumed(logicalTopic(topic), spec.groupId, 1);
             if (!event) {
               log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
               await deadLetter(raw, "decode", decodeErr);
               return;
             }
             const envelope = event.envelope;
-            const parent = extractTraceContext(event.headers);
             for (let attempt = 1; ; attempt += 1) {
               try {
-                await withSpan(
-                  `consume ${envelope.type}`,
-                  { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-                  () => handler(event),
-                );
+                await withProcessSpan(event, spec.groupId, () => handler(event));
                 return;
               } catch (err) {
                 if (attempt >= maxAttempts) {
@@ -302,6 +336,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       return {
         async stop() {
           consumers.delete(consumer);
+          groups.delete(spec.groupId);
           await consumer.disconnect();
         },
       };
@@ -348,6 +383,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
 
     async close() {
       closed = true;
+      unwatchLag();
+      groups.clear();
       await Promise.allSettled([...consumers].map((c) => c.disconnect()));
       consumers.clear();
       await publishQueue.drained();

@@ -15,15 +15,15 @@ import {
   type Message,
   type MessagesStream,
 } from "@platformatic/kafka";
-import { SpanKind } from "@opentelemetry/api";
 import { Envelope, Topics, type TopicName } from "@steward/proto";
-import { extractTraceContext, injectTraceHeaders, withSpan } from "@steward/telemetry";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
 import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { topicSettings, topicsToCreate } from "./topic-settings.ts";
+import { busMetrics } from "./bus-metrics.ts";
+import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 interface Pending {
   topic: string;
@@ -45,6 +45,8 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   const prefix = opts.topicPrefix ?? "";
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
   const encoding = opts.encoding ?? "protobuf";
+  // Produced and consumed counters only: the consumer lag gauge is read with kafkajs's admin client.
+  const metrics = busMetrics(opts.metrics);
   const base = {
     clientId: opts.clientId,
     bootstrapBrokers: opts.brokers,
@@ -172,15 +174,10 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
   async function handleOne(handler: (event: IncomingEvent) => Promise<void>, spec: SubscriptionSpec, raw: RawMessage, maxAttempts: number, stopped: () => boolean): Promise<void> {
     const event = await decodeRecord(raw, stopped);
     if (!event) return;
-    const { envelope, headers, offset } = event;
-    const parent = extractTraceContext(headers);
+    const { envelope, offset } = event;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await withSpan(
-          `consume ${envelope.type}`,
-          { kind: SpanKind.CONSUMER, parent, attributes: { "messaging.destination": raw.topic, "steward.ticket_id": envelope.ticketId, "steward.group": spec.groupId } },
-          () => handler(event),
-        );
+        await withProcessSpan(event, spec.groupId, () => handler(event));
         return;
       } catch (err) {
         if (attempt >= maxAttempts) {
@@ -202,17 +199,26 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       if (closed) return Promise.reject(new KafkaUnavailableError("event bus is closed"));
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
-      const headers = injectTraceHeaders({});
+      const traced = producerSpans(list);
       return Promise.all(
-        list.map((e: OutgoingEvent) =>
+        list.map((e: OutgoingEvent, i) =>
           enqueue({
             topic: topicName(e.topic),
             key: Buffer.from(e.key ?? e.envelope.ticketId),
             value: encodeEnvelope(e.envelope, encoding),
-            headers: { ...headers, ...cloudEventHeaders(e.envelope, encoding) },
+            headers: { ...traced.headers[i], ...cloudEventHeaders(e.envelope, encoding) },
           }),
         ),
-      ).then(() => undefined);
+      ).then(
+        () => {
+          traced.end();
+          for (const e of list) metrics.produced(e.topic, 1);
+        },
+        (err: unknown) => {
+          traced.end(err);
+          throw err;
+        },
+      );
     },
 
     async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
@@ -264,6 +270,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
         if (batchHandler) {
           for (const chunk of chunks(turn)) {
             if (stopping) break;
+            metrics.consumed(logicalTopic((chunk[0] as RawMessage).topic), spec.groupId, chunk.length);
             try {
               const items: Array<{ event: IncomingEvent; raw: RawMessage }> = [];
               for (const raw of chunk) {
@@ -279,6 +286,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
         } else {
           for (const raw of turn) {
             if (stopping) break;
+            metrics.consumed(logicalTopic(raw.topic), spec.groupId, 1);
             try {
               await handleOne(handler, spec, raw, maxAttempts, stopped);
             } catch {

@@ -2,6 +2,7 @@
 // keep services on the feature set MongoDB and FerretDB share (no transactions, no change streams,
 // no TTL indexes, $group with $sum/$count only). Invariants are enforced with conditional updates.
 import { MongoClient, MongoServerError, type Db, type Document, type IndexDescription, type Collection } from "mongodb";
+import { Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
 
 export interface Store {
   client: MongoClient;
@@ -10,7 +11,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function connectStore(uri: string, database: string, opts: { appName?: string } = {}): Promise<Store> {
+export async function connectStore(uri: string, database: string, opts: { appName?: string; metrics?: Registry } = {}): Promise<Store> {
   const client = new MongoClient(uri, {
     appName: opts.appName,
     serverSelectionTimeoutMS: 5_000,
@@ -19,7 +20,10 @@ export async function connectStore(uri: string, database: string, opts: { appNam
     // Writes are acknowledged once durable on the server (journaled), so an accepted ticket survives a crash.
     writeConcern: { w: "majority", j: true },
     retryWrites: false,
+    // Command events feed the latency histogram; without a registry they are not emitted at all.
+    monitorCommands: opts.metrics !== undefined,
   });
+  if (opts.metrics) timeCommands(client, opts.metrics);
   await client.connect();
   const db = client.db(database);
   return {
@@ -32,6 +36,18 @@ export async function connectStore(uri: string, database: string, opts: { appNam
       await client.close();
     },
   };
+}
+
+/** Store command latency by command name (find, update, insert, ...) and outcome; never the command's content. */
+function timeCommands(client: MongoClient, registry: Registry): void {
+  const commands = metricOnce(
+    registry,
+    "steward_store_command_duration_seconds",
+    (registers) =>
+      new Histogram({ name: "steward_store_command_duration_seconds", help: "Store (MongoDB API) command latency", labelNames: ["command", "outcome"], buckets: LATENCY_BUCKETS, registers }),
+  );
+  client.on("commandSucceeded", (e) => commands.observe({ command: e.commandName, outcome: "ok" }, e.duration / 1000));
+  client.on("commandFailed", (e) => commands.observe({ command: e.commandName, outcome: "error" }, e.duration / 1000));
 }
 
 /** E11000: a unique index refused the write. Steward uses it for idempotency and single ownership. */

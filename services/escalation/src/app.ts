@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildHttpApp, HttpError } from "@steward/http";
 import { KafkaUnavailableError } from "@steward/messaging";
-import type { Logger } from "@steward/telemetry";
+import type { Logger, Registry } from "@steward/telemetry";
 import { InvalidSlaPolicyError } from "./domain/index.ts";
 import { PolicyFileError, type PolicyRegistry } from "./policy-registry.ts";
 import type { SlaLedger } from "./sla-ledger.ts";
@@ -17,6 +17,7 @@ export interface EscalationAppDeps {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   verifier: TokenVerifier;
   audit?: AuditSink;
+  metrics?: Registry;
 }
 
 const errorResponse = {
@@ -67,6 +68,7 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
     description: "SLA clocks, warnings, breaches and escalation ladders.",
     ...(deps.logger ? { logger: deps.logger } : {}),
     ready: deps.ready,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     errorStatus: { SLA_NOT_FOUND: 404, TICKET_RESOLVED: 409 },
     securitySchemes: SECURITY_SCHEMES,
   });

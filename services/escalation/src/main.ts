@@ -1,6 +1,15 @@
 // Composition root of the escalation service.
+// Telemetry starts before the service's modules load: the instrumentations (HTTP, gRPC, MongoDB) patch
+// only modules loaded after them, hence the dynamic imports.
 import { runService } from "@steward/config/run";
-import { loadEscalationConfig } from "./config.ts";
-import { startEscalation } from "./service.ts";
+import { startTelemetry } from "@steward/telemetry";
 
-await runService("escalation", () => startEscalation(loadEscalationConfig()));
+const stopTelemetry = await startTelemetry("escalation");
+const { loadEscalationConfig } = await import("./config.ts");
+const { startEscalation } = await import("./service.ts");
+
+await runService("escalation", async () => {
+  const running = await startEscalation(loadEscalationConfig());
+  // Spans still buffered are sent before the process exits.
+  return { close: () => running.close().finally(stopTelemetry) };
+});

@@ -5,7 +5,7 @@ import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { EscalationConfig } from "./config.ts";
 import { SlaStore } from "./sla-store.ts";
 import { PolicyRegistry } from "./policy-registry.ts";
@@ -16,6 +16,7 @@ import { slaInputOf } from "./inbound-events.ts";
 import { InputCoalescer } from "./input-coalescer.ts";
 import { buildEscalationApp } from "./app.ts";
 import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
+import { createEscalationMetrics } from "./escalation-metrics.ts";
 
 export interface RunningEscalation {
   httpUrl: string;
@@ -31,12 +32,12 @@ export const CONSUMER_GROUP = "escalation";
 
 export async function startEscalation(config: EscalationConfig): Promise<RunningEscalation> {
   const verifier = createTokenVerifier(verifierSettingsOf(config));
-  const stopTelemetry = startTelemetry("escalation");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("escalation", config.LOG_LEVEL).child({
     instanceId,
   });
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation" });
+  const metrics = createMetricsRegistry("escalation");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation", metrics });
   const store = new SlaStore(storeConn.db);
   await store.init();
   const policies = new PolicyRegistry({
@@ -54,6 +55,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     clientId: config.KAFKA_CLIENT_ID ?? "steward-escalation",
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
     log,
+    metrics,
   });
   await bus.ensureTopics();
 
@@ -68,6 +70,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     instanceId,
     leaseMs: config.ESCALATION_LEASE_MS,
     onWake: (ticketId, at) => wakeTimers(ticketId, at),
+    metrics: createEscalationMetrics(metrics),
   });
   const timers = new SlaTimers({
     store,
@@ -115,6 +118,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     verifier,
     audit: kafkaAuditSink(bus, "escalation", log),
     logger: log,
+    metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
       const checks = {
@@ -143,7 +147,6 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
       await ledger.flushViewMarks();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

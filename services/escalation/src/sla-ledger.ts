@@ -28,6 +28,7 @@ import { SlaCache } from "./sla-cache.ts";
 import { actionEvents, slaUpdatedEvent } from "./sla-events.ts";
 import type { ActionDoc, SlaDoc, SlaStore } from "./sla-store.ts";
 import type { TicketLocks } from "./ticket-locks.ts";
+import type { EscalationMetrics } from "./escalation-metrics.ts";
 
 export class SlaNotFoundError extends Error {
   readonly code = "SLA_NOT_FOUND";
@@ -71,6 +72,7 @@ export interface SlaLedgerDeps {
    * its timer fires on time without looking in the store.
    */
   onWake: (ticketId: string, at: Date | null) => void;
+  metrics?: EscalationMetrics;
   /** How long a published view's flag waits for the ticket's next write to clear it (default 2 s). */
   viewMarkDelayMs?: number;
   now?: () => Date;
@@ -259,6 +261,7 @@ export class SlaLedger {
     if (claim.outcome !== "published") {
       await this.d.bus.publish(decodeEvents(claim.doc));
       await this.d.store.markActionPublished(action.key);
+      this.d.metrics?.actionPublished(action.effect.type, claim.doc.events);
       this.d.log.info(
         {
           ticketId: record.ticketId,

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { buildHttpApp, HttpError } from "@steward/http";
 import { KafkaUnavailableError } from "@steward/messaging";
 import { classifyStoreError } from "@steward/store";
-import type { Logger } from "@steward/telemetry";
+import type { Logger, Registry } from "@steward/telemetry";
 import type { IntakePipeline, SubmitResult } from "./intake-pipeline.ts";
 import type { TicketStore, TicketDoc } from "./ticket-store.ts";
 import { describeIssues, validateFollowUp, validateSubmission, type SubmissionCheck } from "./domain/submission-validation.ts";
@@ -30,6 +30,7 @@ export interface IntakeAppDeps {
   verifier: TokenVerifier;
   audit?: AuditSink;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  metrics?: Registry;
 }
 
 const RETRY_AFTER_SECONDS = "5";
@@ -70,6 +71,7 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
     ...(deps.logger ? { logger: deps.logger } : {}),
     bodyLimit: deps.bodyLimit,
     ready: deps.ready,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     errorStatus: { TICKET_NOT_FOUND: 404 },
     classifyError: classifyStoreError,
     securitySchemes: { ...SECURITY_SCHEMES, ...INTEGRATION_SECURITY_SCHEMES },

@@ -3,7 +3,7 @@
 import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
@@ -28,7 +28,6 @@ const REPLAY_SWEEP_MS = 60_000;
 
 export async function startIntake(config: IntakeConfig): Promise<RunningIntake> {
   const verifier = createTokenVerifier(verifierSettingsOf(config));
-  const stopTelemetry = startTelemetry("intake");
   const log = createLogger("intake", config.LOG_LEVEL);
   const registry = new IntegrationRegistry({
     ...(config.integrations ? { integrations: config.integrations } : {}),
@@ -44,7 +43,8 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     log.info({ integrations: config.integrations?.map((i) => i.id) }, "integrations loaded");
   }
 
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake" });
+  const metrics = createMetricsRegistry("intake");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics });
   const store = new TicketStore(storeConn.db);
   await store.init();
   const replays = new WebhookReplays(storeConn.db);
@@ -57,6 +57,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     topicPrefix: config.STEWARD_TOPIC_PREFIX,
     publishTimeoutMs: config.INTAKE_PUBLISH_TIMEOUT_MS,
     log,
+    metrics,
   });
   await bus.ensureTopics();
   const pipeline = new IntakePipeline({ store, bus, followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000 });
@@ -78,6 +79,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     pipeline,
     store,
     logger: log,
+    metrics,
     bodyLimit: config.INTAKE_JSON_LIMIT,
     mimeLimit: config.INTAKE_MIME_LIMIT,
     auth: { registry, limiter, replays, signatureToleranceMs: toleranceMs, now, log },
@@ -109,7 +111,6 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       await projector.stop();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

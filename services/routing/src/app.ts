@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { ERROR_RESPONSE_SCHEMA, buildHttpApp, TextRules } from "@steward/http";
 import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
-import type { Logger } from "@steward/telemetry";
+import type { Logger, Registry } from "@steward/telemetry";
 import type { Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
 import type { RoutingGateway } from "./gateway.ts";
@@ -20,6 +20,7 @@ export interface RoutingAppDeps {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   verifier: TokenVerifier;
   audit?: AuditSink;
+  metrics?: Registry;
 }
 
 const CHANNEL_KEYS = ["email", "chat", "phone", "social", "web", "api"] as const;
@@ -52,6 +53,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     description: "Agents receive routed work live and act on it; supervisors reassign with a reason.",
     ...(deps.logger ? { logger: deps.logger } : {}),
     ready: deps.ready,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     errorStatus: HTTP_STATUS,
     securitySchemes: SECURITY_SCHEMES,
     classifyError: classifyStoreError,

@@ -20,6 +20,7 @@ import type { Outbox } from "./outbox.ts";
 import { explainAgentDecision, explainTicketDecision, noEligibleReasons, pending, priorityToProto, ticketOutbox, versionOfEventId } from "./routing-events.ts";
 import type { AgentDoc, RoutingStore, TicketDoc, TicketHintDoc } from "./routing-store.ts";
 import { keepKeys, type LedgerOutcome, type TicketLedger } from "./ticket-ledger.ts";
+import type { QueueStats, RoutingMetrics } from "./routing-metrics.ts";
 
 export interface MatcherDeps {
   store: RoutingStore;
@@ -33,6 +34,7 @@ export interface MatcherDeps {
   sweepMs: number;
   /** A capacity hold no ticket names is treated as leaked once it is this old. */
   holdGraceMs: number;
+  metrics?: RoutingMetrics;
 }
 
 export interface MatcherStatus {
@@ -90,6 +92,19 @@ export class Matcher {
       engine: this.#mirror?.engine.stats() ?? null,
       counters: { ...this.#counters },
     };
+  }
+
+  /** Waiting tickets per group, from the engine's mirror of the store (empty while not the matcher). */
+  queues(now: number): Map<string, QueueStats> {
+    const out = new Map<string, QueueStats>();
+    for (const doc of this.#mirror?.ticketDocs() ?? []) {
+      if (doc.status !== "waiting") continue;
+      const q = out.get(doc.group) ?? { depth: 0, oldestWaitMs: 0 };
+      q.depth += 1;
+      q.oldestWaitMs = Math.max(q.oldestWaitMs, now - doc.enqueuedAt);
+      out.set(doc.group, q);
+    }
+    return out;
   }
 
   /** Called when this instance takes the lease: rebuild from the store, then consume. */
@@ -464,13 +479,17 @@ export class Matcher {
       const ticketId = first(this.#dirtyTickets);
       if (ticketId !== undefined) {
         this.#dirtyTickets.delete(ticketId);
+        const decided = this.#d.metrics?.decision("ticket");
         await this.#routeTicket(ticketId);
+        decided?.();
         continue;
       }
       const agentId = first(this.#dirtyAgents);
       if (agentId !== undefined) {
         this.#dirtyAgents.delete(agentId);
+        const decided = this.#d.metrics?.decision("agent");
         await this.#routeAgent(agentId);
+        decided?.();
         continue;
       }
       if (this.#helpChanged) {

@@ -5,7 +5,7 @@ import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import { DEFAULT_ROUTING_CONFIG, type Channel, type RoutingConfig as EngineConfig } from "./domain/index.ts";
 import type { RoutingConfig } from "./config.ts";
 import { RoutingStore } from "./routing-store.ts";
@@ -21,6 +21,7 @@ import { MatcherLease } from "./matcher-lease.ts";
 import { RoutingGateway } from "./gateway.ts";
 import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
 import { agentDeskAccess, type RoutingFacts } from "./access.ts";
+import { createRoutingMetrics } from "./routing-metrics.ts";
 
 export interface RunningRouting {
   httpUrl: string;
@@ -57,13 +58,14 @@ export function engineConfigOf(config: RoutingConfig): EngineConfig {
 export async function startRouting(config: RoutingConfig): Promise<RunningRouting> {
   // Identity first: a gateway that could not tell who is calling must not start at all.
   const verifier = createTokenVerifier(verifierSettingsOf(config));
-  const stopTelemetry = startTelemetry("routing");
   const instanceId = config.STEWARD_INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("routing", config.LOG_LEVEL).child({ instanceId });
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing" });
+  const metrics = createMetricsRegistry("routing");
+  const routingMetrics = createRoutingMetrics(metrics);
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing", metrics });
   const store = new RoutingStore(storeConn.db);
   await store.init();
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
   await bus.ensureTopics();
 
   const engineConfig = engineConfigOf(config);
@@ -76,6 +78,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     maxParallelOffers: engineConfig.maxParallelOffers,
     reopenWindowMs: engineConfig.reopenWindowMs,
     answerWithinMs: config.ROUTING_ANSWER_WITHIN_MS,
+    metrics: routingMetrics,
   });
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
@@ -91,7 +94,9 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     tickMs: config.ROUTING_TICK_MS,
     sweepMs: config.ROUTING_OUTBOX_SWEEP_MS,
     holdGraceMs: config.ROUTING_HOLD_GRACE_MS,
+    metrics: routingMetrics,
   });
+  routingMetrics.watchQueues(() => matcher.queues(Date.now()));
   const lease = new MatcherLease({
     store,
     owner: instanceId,
@@ -124,6 +129,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     verifier,
     audit,
     logger: log,
+    metrics,
     ready,
   });
   const address = await app.listen({ host: config.ROUTING_HTTP_HOST, port: config.ROUTING_HTTP_PORT });
@@ -153,7 +159,6 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       await outbox.idle();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

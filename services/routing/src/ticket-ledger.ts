@@ -30,6 +30,7 @@ import { channelToProto, pending, priorityToProto, ticketOutbox, type PendingEve
 import type { HistoryEntry, OfferRecord, RoutingStore, TicketDoc } from "./routing-store.ts";
 import type { TicketCache } from "./ticket-cache.ts";
 import type { RoutingExplanation } from "@steward/proto";
+import type { RoutingMetrics } from "./routing-metrics.ts";
 
 export interface LedgerDeps {
   store: RoutingStore;
@@ -45,6 +46,7 @@ export interface LedgerDeps {
    */
   answerWithinMs?: number;
   now?: () => number;
+  metrics?: RoutingMetrics;
 }
 
 /** What a matcher-side change came to: written, refused by the domain, or lost a race in the store. */
@@ -250,6 +252,7 @@ export class TicketLedger {
       if (written === null) return null;
       // The offer's hold now counts the owned work as it is (the ticket says it is owned; the agent's
       // idle clock is stored when the work ends): no agent write here.
+      this.#d.metrics?.accepts.inc();
       for (const o of withdrawn) await this.#d.store.releaseHold(o.agentId, doc._id, doc.channel);
       await this.#publishNow(written);
       return new Written({ ticketId: doc._id });
@@ -278,6 +281,7 @@ export class TicketLedger {
         [{ at: now, type: "offer.declined", actor: agentId, detail: { offerId, reason: why } }],
       );
       if (written === null) return null;
+      this.#d.metrics?.declines.inc();
       await this.#d.store.releaseHold(agentId, doc._id, doc.channel);
       await this.#publishNow(written);
       return new Written(true);
@@ -393,7 +397,9 @@ export class TicketLedger {
       noEligible: null,
     };
     const history = made.map((o, i) => ({ at: now, type: "offer.made", actor: "routing", detail: { offerId: o.offerId, agentId: o.agentId, why: (proposed[i] as ProposedOffer).explanation.proto.summary } }));
-    return this.#finish(doc, next, { status: "waiting" }, events, history, taken.map((o) => o.agentId), []);
+    const outcome = await this.#finish(doc, next, { status: "waiting" }, events, history, taken.map((o) => o.agentId), []);
+    if (outcome.kind === "written") this.#d.metrics?.offers.inc(made.length);
+    return outcome;
   }
 
   /** Ends an offer nobody answered in time: like a decline, the agent goes to the back of the rotation. */
@@ -402,7 +408,7 @@ export class TicketLedger {
     const offer = doc.pendingOffers.find((o) => o.agentId === agentId);
     const result = expireOffer(ownershipOf(doc), agentId, now);
     if (!result.ok || offer === undefined) return { kind: "rejected", error: result.ok ? new TicketNotFoundError(doc._id) : result.error };
-    return this.#finish(
+    const outcome = await this.#finish(
       doc,
       withOwnership(doc, result.value.state, now),
       { status: "waiting" },
@@ -411,6 +417,8 @@ export class TicketLedger {
       [],
       [agentId],
     );
+    if (outcome.kind === "written") this.#d.metrics?.timeouts.inc();
+    return outcome;
   }
 
   /** Ends an offer without counting it as a pass: the agent left, or no longer qualifies. */

@@ -7,7 +7,7 @@ import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { buildHttpApp } from "@steward/http";
-import { createLogger, startTelemetry } from "@steward/telemetry";
+import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import type { TriageConfig } from "./config.ts";
 import { createTriageEngine, eldLanguageScorer, type TriageEngine } from "./domain/index.ts";
 import { readIntentModelFile, watchTriagePolicy } from "./policy/triage-files.ts";
@@ -21,7 +21,6 @@ export interface RunningTriage {
 
 export async function startTriage(config: TriageConfig): Promise<RunningTriage> {
   const verifier = createTokenVerifier(verifierSettingsOf(config));
-  const stopTelemetry = startTelemetry("triage");
   const log = createLogger("triage", config.LOG_LEVEL);
   const model = readIntentModelFile(config.TRIAGE_MODEL_FILE);
   let engine: TriageEngine | undefined;
@@ -40,9 +39,10 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
   engine = createTriageEngine({ policy: policies.current(), model, languageScorer: eldLanguageScorer });
   const current = (): TriageEngine => engine as TriageEngine;
 
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage" });
+  const metrics = createMetricsRegistry("triage");
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage", metrics });
   const store = new TriageStore(storeConn.db);
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log });
+  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
   await bus.ensureTopics();
   const deps = { store, bus, engine: current, repeatWindowMs: config.TRIAGE_REPEAT_WINDOW_DAYS * 86_400_000, log };
   const consumer = await bus.subscribe({
@@ -57,6 +57,7 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
     service: "triage",
     description: "Language, intent, priority and the right group, with reasons.",
     logger: log,
+    metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
       const checks = { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" };
@@ -79,7 +80,6 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
       await consumer.stop();
       await bus.close();
       await storeConn.close();
-      await stopTelemetry();
     },
   };
 }

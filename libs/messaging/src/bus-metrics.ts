@@ -1,0 +1,83 @@
+// Kafka series shared by both clients: records produced and consumed per topic, and each consumer
+// group's lag per topic and partition (the log end offset minus the group's committed offset), computed
+// when Prometheus scrapes so it is as fresh as the scrape and costs nothing between scrapes.
+import { Counter, Gauge, metricOnce, type Registry } from "@steward/telemetry";
+import type { TopicName } from "@steward/proto";
+import { withTimeout } from "./publish-queue.ts";
+
+/** What a client reports for one subscribed group and topic: offsets per partition. */
+export interface GroupOffsets {
+  group: string;
+  topic: TopicName;
+  /** partition -> { low, high } watermarks */
+  ends: Map<number, { low: number; high: number }>;
+  /** partition -> committed offset; absent when the group has committed nothing there yet */
+  committed: Map<number, number>;
+  /** Where the group starts without a commit: the oldest record, or only new ones. */
+  fromBeginning: boolean;
+}
+
+export interface BusMetrics {
+  produced(topic: TopicName, count: number): void;
+  consumed(topic: TopicName, group: string, count: number): void;
+  /** Registers the client's offsets reader for the lag gauge; returns the function that removes it. */
+  watchLag(read: () => Promise<GroupOffsets[]>): () => void;
+}
+
+const noMetrics: BusMetrics = { produced: () => {}, consumed: () => {}, watchLag: () => () => {} };
+
+// The gauge is one per registry, read from every bus registered on it.
+const lagReaders = new WeakMap<Registry, Set<() => Promise<GroupOffsets[]>>>();
+
+/** A scrape should not hang on an unreachable broker: past this, the lag series are left out of it. */
+const LAG_READ_TIMEOUT_MS = 3_000;
+
+export function lagOf(o: GroupOffsets): Array<{ partition: number; lag: number }> {
+  return [...o.ends].map(([partition, { low, high }]) => {
+    const committed = o.committed.get(partition);
+    const from = committed !== undefined && committed >= 0 ? committed : o.fromBeginning ? low : high;
+    return { partition, lag: Math.max(0, high - from) };
+  });
+}
+
+export function busMetrics(registry: Registry | undefined): BusMetrics {
+  if (!registry) return noMetrics;
+  const produced = metricOnce(
+    registry,
+    "steward_kafka_produced_total",
+    (registers) => new Counter({ name: "steward_kafka_produced_total", help: "Records acknowledged by Kafka, per topic", labelNames: ["topic"], registers }),
+  );
+  const consumed = metricOnce(
+    registry,
+    "steward_kafka_consumed_total",
+    (registers) => new Counter({ name: "steward_kafka_consumed_total", help: "Records delivered to handlers, per topic and consumer group", labelNames: ["topic", "group"], registers }),
+  );
+  let readers = lagReaders.get(registry);
+  if (!readers) {
+    const set = new Set<() => Promise<GroupOffsets[]>>();
+    readers = set;
+    lagReaders.set(registry, set);
+    new Gauge({
+      name: "steward_kafka_consumer_lag",
+      help: "Records not yet consumed by the group: log end offset minus committed offset, per topic and partition",
+      labelNames: ["group", "topic", "partition"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const read of set) {
+          const groups = await withTimeout(read(), LAG_READ_TIMEOUT_MS).catch(() => []);
+          for (const o of groups) for (const { partition, lag } of lagOf(o)) this.set({ group: o.group, topic: o.topic, partition: String(partition) }, lag);
+        }
+      },
+    });
+  }
+  const watched = readers;
+  return {
+    produced: (topic, count) => produced.inc({ topic }, count),
+    consumed: (topic, group, count) => consumed.inc({ topic, group }, count),
+    watchLag(read) {
+      watched.add(read);
+      return () => watched.delete(read);
+    },
+  };
+}
