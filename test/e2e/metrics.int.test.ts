@@ -3,7 +3,7 @@
 // sensible values (counts that moved, lag for a consumed topic, route patterns rather than raw URLs).
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generalistAgent, isolatedEnv, readSse, waitFor, type SseReader } from "@steward/testkit";
+import { bearer, generalistAgent, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadIntakeConfig } from "../../services/intake/src/config.ts";
 import { startIntake, type RunningIntake } from "../../services/intake/src/service.ts";
 import { loadTriageConfig } from "../../services/triage/src/config.ts";
@@ -65,9 +65,9 @@ beforeAll(async () => {
     startRouting(loadRoutingConfig(t.env)),
     startEscalation(loadEscalationConfig(t.env)),
   ]);
-  expect((await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en"])))).status).toBe(200);
-  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`);
-  expect((await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }))).status).toBe(200);
+  expect((await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en"]), await bearer(tokens.admin())))).status).toBe(200);
+  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`, await bearer(tokens.agent("ana")));
+  expect((await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }, await bearer(tokens.agent("ana"))))).status).toBe(200);
 });
 
 afterAll(async () => {
@@ -84,7 +84,7 @@ describe("metrics", () => {
     expect(res.status).toBe(202);
     const { ticketId } = (await res.json()) as { ticketId: string };
     const offer = JSON.parse((await work.next((e) => e.event === "offer" && e.data.includes(ticketId), 60_000)).data) as { offerId: string };
-    expect((await fetch(`${routing.httpUrl}/v1/offers/${offer.offerId}/accept`, json("POST", {}, { "x-agent-id": "ana" }))).status).toBe(200);
+    expect((await fetch(`${routing.httpUrl}/v1/offers/${offer.offerId}/accept`, json("POST", {}, await bearer(tokens.agent("ana"))))).status).toBe(200);
 
     // Intake: requests by route pattern (never the ticket id), records produced, store latency, process metrics.
     const i = await scrape(intake.httpUrl);

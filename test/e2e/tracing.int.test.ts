@@ -10,7 +10,7 @@ import type { SseReader } from "@steward/testkit";
 const exporter = new InMemorySpanExporter();
 const stopTelemetry = await startTelemetry("system-test", process.env, { spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 // (The testkit too: it loads the mongodb driver.)
-const { generalistAgent, isolatedEnv, readSse, waitFor } = await import("@steward/testkit");
+const { bearer, generalistAgent, isolatedEnv, readSse, tokens, waitFor } = await import("@steward/testkit");
 const { loadIntakeConfig } = await import("../../services/intake/src/config.ts");
 const { startIntake } = await import("../../services/intake/src/service.ts");
 const { loadTriageConfig } = await import("../../services/triage/src/config.ts");
@@ -38,9 +38,9 @@ beforeAll(async () => {
     startEscalation(loadEscalationConfig(t.env)),
   ]);
   const routing = services[2] as { httpUrl: string };
-  expect((await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en"])))).status).toBe(200);
-  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`);
-  expect((await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }))).status).toBe(200);
+  expect((await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en"]), await bearer(tokens.admin())))).status).toBe(200);
+  work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`, await bearer(tokens.agent("ana")));
+  expect((await fetch(`${routing.httpUrl}/v1/agents/ana/presence`, json("POST", { status: "available" }, await bearer(tokens.agent("ana"))))).status).toBe(200);
 });
 
 afterAll(async () => {
