@@ -56,6 +56,7 @@ export interface Envelope {
     | { $case: "noEligibleAgent"; value: NoEligibleAgent }
     | { $case: "ownedWorkDelivered"; value: OwnedWorkDelivered }
     | { $case: "auditRecorded"; value: AuditRecorded }
+    | { $case: "agentReplied"; value: AgentReplied }
     | undefined;
 }
 
@@ -321,6 +322,24 @@ export interface EscalationAction {
   previousPriority: Priority;
 }
 
+/**
+ * An agent wrote on a ticket: a public reply (goes to the customer, counts as the agent's response for
+ * the SLA clocks) or an internal note (only agents see it). Published by the agent gateway on the routing
+ * topic, keyed by ticket: not a MessageReceived on the received topic, which triage and the matcher read
+ * as the customer writing again (retriage, reopen).
+ */
+export interface AgentReplied {
+  messageId: string;
+  agentId: string;
+  body: string;
+  /** "public" or "internal". */
+  visibility: string;
+  /** The ticket's channel as routing knows it; intake sends on the channel of the customer's latest message. */
+  channel: Channel;
+  /** The customer's message this answers, when the agent named one; else the customer's latest. */
+  inReplyToMessageId: string;
+}
+
 /** Outbound message to a customer or agent (acknowledgements, escalation notices). */
 export interface Notification {
   channel: Channel;
@@ -427,6 +446,9 @@ export const Envelope: MessageFns<Envelope> = {
         break;
       case "auditRecorded":
         AuditRecorded.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
+      case "agentReplied":
+        AgentReplied.encode(message.payload.value, writer.uint32(250).fork()).join();
         break;
     }
     return writer;
@@ -670,6 +692,14 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: "auditRecorded", value: AuditRecorded.decode(reader, reader.uint32()) };
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.payload = { $case: "agentReplied", value: AgentReplied.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -786,6 +816,10 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.auditRecorded) }
         : isSet(object.audit_recorded)
         ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.audit_recorded) }
+        : isSet(object.agentReplied)
+        ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agentReplied) }
+        : isSet(object.agent_replied)
+        ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agent_replied) }
         : undefined,
     };
   },
@@ -852,6 +886,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.ownedWorkDelivered = OwnedWorkDelivered.toJSON(message.payload.value);
     } else if (message.payload?.$case === "auditRecorded") {
       obj.auditRecorded = AuditRecorded.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "agentReplied") {
+      obj.agentReplied = AgentReplied.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -4614,6 +4650,153 @@ export const EscalationAction: MessageFns<EscalationAction> = {
     }
     if (message.previousPriority !== 0) {
       obj.previousPriority = priorityToJSON(message.previousPriority);
+    }
+    return obj;
+  },
+};
+
+function createBaseAgentReplied(): AgentReplied {
+  return { messageId: "", agentId: "", body: "", visibility: "", channel: 0, inReplyToMessageId: "" };
+}
+
+export const AgentReplied: MessageFns<AgentReplied> = {
+  encode(message: AgentReplied, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.messageId !== "") {
+      writer.uint32(10).string(message.messageId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.body !== "") {
+      writer.uint32(26).string(message.body);
+    }
+    if (message.visibility !== "") {
+      writer.uint32(34).string(message.visibility);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(40).int32(message.channel);
+    }
+    if (message.inReplyToMessageId !== "") {
+      writer.uint32(50).string(message.inReplyToMessageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentReplied {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentReplied();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.inReplyToMessageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentReplied {
+    return {
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      body: isSet(object.body) ? globalThis.String(object.body) : "",
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      inReplyToMessageId: isSet(object.inReplyToMessageId)
+        ? globalThis.String(object.inReplyToMessageId)
+        : isSet(object.in_reply_to_message_id)
+        ? globalThis.String(object.in_reply_to_message_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AgentReplied): unknown {
+    const obj: any = {};
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.body !== "") {
+      obj.body = message.body;
+    }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.inReplyToMessageId !== "") {
+      obj.inReplyToMessageId = message.inReplyToMessageId;
     }
     return obj;
   },
