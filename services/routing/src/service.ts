@@ -108,7 +108,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   await lease.start();
 
-  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId });
+  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId, bus });
   const audit = kafkaAuditSink(bus, "routing", log);
   const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
   const app = await buildRoutingApp({
@@ -127,6 +127,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     accept: (offerId, agentId) => gateway.accept(offerId, agentId),
     decline: (offerId, agentId, reason) => gateway.decline(offerId, agentId, reason),
     resolve: (ticketId, agentId) => gateway.resolve(ticketId, agentId),
+    reply: (ticketId, agentId, input) => gateway.reply(ticketId, agentId, input),
     setPresence: async (agentId, presence) => {
       await gateway.setPresence(agentId, presence);
       return true;
