@@ -2,9 +2,10 @@
 // so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
 // each new ticket's acknowledgement once triage knows the customer's language. Events come in batches:
 // all of one ticket's events in a batch cost one read and one guarded write.
-import { Topics, channelToProto, priorityFromProto, type Envelope } from "@steward/proto";
+import { Topics, channelFromProto, channelToProto, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
-import { acknowledgementFor } from "./domain/acknowledgement.ts";
+import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
+import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
 import { foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
 import type { TicketDoc, TicketStore } from "./ticket-store.ts";
@@ -66,6 +67,7 @@ export class ProjectionConflictError extends Error {
 }
 
 async function projectTicket(store: TicketStore, ticketId: string, envelopes: readonly Envelope[], bus: EventBus | undefined): Promise<void> {
+  for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(store, e, e.payload.value, bus);
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
   // Each first (not re-) triage asks for the acknowledgement; the first of them decides its language.
   const firstTriage = bus ? envelopes.find((e) => e.payload?.$case === "ticketTriaged" && !e.payload.value.retriage) : undefined;
@@ -102,9 +104,55 @@ export class TicketViewMissingError extends Error {
 
 /** Where the acknowledgement goes on the ticket's channel: the e-mail address, the callback number, else the customer id. */
 function recipientOf(t: TicketDoc): string {
-  if (t.channel === "email" && t.customer.email) return t.customer.email;
-  if (t.channel === "phone") return t.channelRefs["callbackNumber"] ?? t.customer.phone ?? t.customer.id;
-  return t.customer.id;
+  return recipientOn(t.channel, t.customer, t.channelRefs);
+}
+
+/**
+ * Adds an agent's reply or internal note to the conversation (intake's own kind of write: guarded by the
+ * message id, so it commutes with the projector's folds) and sends a public reply to the customer. The
+ * outbound notification goes first and carries an id derived from the message: a crash between the two
+ * writes sends it again with the same id (receivers de-duplicate by it), and a reply already in the view
+ * is not sent again. Internal notes never leave Steward.
+ */
+async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentReplied, bus: EventBus | undefined): Promise<void> {
+  const ticketId = envelope.ticketId;
+  const ticket = await store.get(ticketId);
+  // Routing knows the ticket only after intake wrote its view: a missing view is a reply to try again.
+  if (!ticket) throw new TicketViewMissingError(ticketId);
+  if (ticket.messages.some((m) => m.id === reply.messageId)) return;
+  const visibility = reply.visibility === "internal" ? "internal" : "public";
+  const target = replyTarget(ticket, reply.inReplyToMessageId);
+  const at = envelope.occurredAt ?? new Date();
+  if (visibility === "public" && bus) {
+    await bus.publish({
+      topic: Topics.outbound,
+      envelope: newEnvelope(
+        "notification",
+        ticketId,
+        { channel: channelToProto(target.channel), kind: "reply", recipient: target.recipient, language: ticket.language ?? "", text: reply.body, reference: ticketReference(ticketId) },
+        "intake",
+        { eventId: derivedEventId(`reply\u0000${reply.messageId}`), occurredAt: at },
+      ),
+    });
+  }
+  const sequence = (await store.nextSequence(ticketId)) ?? ticket.messageCount + 1;
+  const channel = visibility === "public" ? target.channel : (channelFromProto(reply.channel) ?? ticket.channel);
+  await store.appendMessage(
+    ticketId,
+    {
+      id: reply.messageId,
+      externalId: "",
+      channel,
+      from: "agent",
+      body: reply.body,
+      sequence,
+      at,
+      visibility,
+      agentId: reply.agentId,
+      ...(target.inReplyTo ? { inReplyToMessageId: target.inReplyTo.id } : {}),
+    },
+    { eventId: envelope.eventId, type: envelope.type, at, actor: reply.agentId, detail: { messageId: reply.messageId, visibility, ...(visibility === "public" ? { channel } : {}) } },
+  );
 }
 
 /**
