@@ -57,6 +57,7 @@ export interface Envelope {
     | { $case: "ownedWorkDelivered"; value: OwnedWorkDelivered }
     | { $case: "auditRecorded"; value: AuditRecorded }
     | { $case: "agentReplied"; value: AgentReplied }
+    | { $case: "outboundDelivery"; value: OutboundDelivery }
     | undefined;
 }
 
@@ -349,6 +350,28 @@ export interface Notification {
   language: string;
   text: string;
   reference: string;
+  /** The conversation message this sends (an agent's public reply), empty for notices. */
+  messageId: string;
+  /** The channel's id of the customer's message it answers (e-mail Message-ID), for threading. */
+  inReplyTo: string;
+}
+
+/**
+ * What happened to one outbound notification at a channel integration's webhook. Keyed by ticket; the
+ * delivery id is the notification's event id, the same on every attempt and re-delivery.
+ */
+export interface OutboundDelivery {
+  deliveryId: string;
+  integrationId: string;
+  /** The notification's kind ("reply", "acknowledgement", ...) and conversation message, if any. */
+  kind: string;
+  messageId: string;
+  /** "delivered", "retrying" or "failed" (dead-lettered after the configured attempts). */
+  status: string;
+  attempt: number;
+  /** Why the last attempt failed: the HTTP status or the network error. */
+  reason: string;
+  nextAttemptAt: Date | undefined;
 }
 
 function createBaseEnvelope(): Envelope {
@@ -449,6 +472,9 @@ export const Envelope: MessageFns<Envelope> = {
         break;
       case "agentReplied":
         AgentReplied.encode(message.payload.value, writer.uint32(250).fork()).join();
+        break;
+      case "outboundDelivery":
+        OutboundDelivery.encode(message.payload.value, writer.uint32(258).fork()).join();
         break;
     }
     return writer;
@@ -700,6 +726,14 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: "agentReplied", value: AgentReplied.decode(reader, reader.uint32()) };
             continue;
           }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.payload = { $case: "outboundDelivery", value: OutboundDelivery.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -820,6 +854,10 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agentReplied) }
         : isSet(object.agent_replied)
         ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agent_replied) }
+        : isSet(object.outboundDelivery)
+        ? { $case: "outboundDelivery", value: OutboundDelivery.fromJSON(object.outboundDelivery) }
+        : isSet(object.outbound_delivery)
+        ? { $case: "outboundDelivery", value: OutboundDelivery.fromJSON(object.outbound_delivery) }
         : undefined,
     };
   },
@@ -888,6 +926,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.auditRecorded = AuditRecorded.toJSON(message.payload.value);
     } else if (message.payload?.$case === "agentReplied") {
       obj.agentReplied = AgentReplied.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "outboundDelivery") {
+      obj.outboundDelivery = OutboundDelivery.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -4803,7 +4843,7 @@ export const AgentReplied: MessageFns<AgentReplied> = {
 };
 
 function createBaseNotification(): Notification {
-  return { channel: 0, kind: "", recipient: "", language: "", text: "", reference: "" };
+  return { channel: 0, kind: "", recipient: "", language: "", text: "", reference: "", messageId: "", inReplyTo: "" };
 }
 
 export const Notification: MessageFns<Notification> = {
@@ -4825,6 +4865,12 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.reference !== "") {
       writer.uint32(50).string(message.reference);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(58).string(message.messageId);
+    }
+    if (message.inReplyTo !== "") {
+      writer.uint32(66).string(message.inReplyTo);
     }
     return writer;
   },
@@ -4890,6 +4936,22 @@ export const Notification: MessageFns<Notification> = {
             message.reference = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.inReplyTo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4910,6 +4972,16 @@ export const Notification: MessageFns<Notification> = {
       language: isSet(object.language) ? globalThis.String(object.language) : "",
       text: isSet(object.text) ? globalThis.String(object.text) : "",
       reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      inReplyTo: isSet(object.inReplyTo)
+        ? globalThis.String(object.inReplyTo)
+        : isSet(object.in_reply_to)
+        ? globalThis.String(object.in_reply_to)
+        : "",
     };
   },
 
@@ -4932,6 +5004,202 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.reference !== "") {
       obj.reference = message.reference;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.inReplyTo !== "") {
+      obj.inReplyTo = message.inReplyTo;
+    }
+    return obj;
+  },
+};
+
+function createBaseOutboundDelivery(): OutboundDelivery {
+  return {
+    deliveryId: "",
+    integrationId: "",
+    kind: "",
+    messageId: "",
+    status: "",
+    attempt: 0,
+    reason: "",
+    nextAttemptAt: undefined,
+  };
+}
+
+export const OutboundDelivery: MessageFns<OutboundDelivery> = {
+  encode(message: OutboundDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveryId !== "") {
+      writer.uint32(10).string(message.deliveryId);
+    }
+    if (message.integrationId !== "") {
+      writer.uint32(18).string(message.integrationId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(34).string(message.messageId);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(48).uint32(message.attempt);
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
+    }
+    if (message.nextAttemptAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextAttemptAt), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutboundDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutboundDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nextAttemptAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutboundDelivery {
+    return {
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      integrationId: isSet(object.integrationId)
+        ? globalThis.String(object.integrationId)
+        : isSet(object.integration_id)
+        ? globalThis.String(object.integration_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      nextAttemptAt: isSet(object.nextAttemptAt)
+        ? fromJsonTimestamp(object.nextAttemptAt)
+        : isSet(object.next_attempt_at)
+        ? fromJsonTimestamp(object.next_attempt_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: OutboundDelivery): unknown {
+    const obj: any = {};
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.integrationId !== "") {
+      obj.integrationId = message.integrationId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.nextAttemptAt !== undefined) {
+      obj.nextAttemptAt = message.nextAttemptAt.toISOString();
     }
     return obj;
   },
