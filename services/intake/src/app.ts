@@ -199,6 +199,14 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
 export function ticketView(t: TicketDoc, opts: { internalNotes?: boolean } = {}) {
   const shown = (m: TicketDoc["messages"][number]) => opts.internalNotes !== false || m.visibility !== "internal";
   const hiddenIds = new Set(t.messages.filter((m) => !shown(m)).map((m) => m.id));
+  // Each outbound message's latest delivery status, from the history the projector wrote (in order).
+  const deliveries = new Map<string, Record<string, unknown>>();
+  for (const h of t.history) {
+    if (h.type !== "outbound.delivery" || typeof h.detail?.["deliveryId"] !== "string") continue;
+    const { deliveryId, ...rest } = h.detail;
+    deliveries.set(deliveryId, { deliveryId, ...rest, at: h.at.toISOString() });
+  }
+  const deliveryOf = (messageId: string) => [...deliveries.values()].find((d) => d["messageId"] === messageId) ?? null;
   return {
     id: t._id,
     reference: ticketReference(t._id),
@@ -233,8 +241,11 @@ export function ticketView(t: TicketDoc, opts: { internalNotes?: boolean } = {})
         channelRefs: m.channelRefs ?? {},
         sequence: m.sequence,
         at: m.at.toISOString(),
-        ...(m.from === "agent" ? { agentId: m.agentId ?? null, visibility: m.visibility ?? "public", inReplyToMessageId: m.inReplyToMessageId ?? null } : {}),
+        ...(m.from === "agent"
+          ? { agentId: m.agentId ?? null, visibility: m.visibility ?? "public", inReplyToMessageId: m.inReplyToMessageId ?? null, ...(m.visibility === "internal" ? {} : { delivery: deliveryOf(m.id) }) }
+          : {}),
       })),
+    outbound: [...deliveries.values()],
     history: t.history.filter((h) => !(typeof h.detail?.["messageId"] === "string" && hiddenIds.has(h.detail["messageId"]))).map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
   };
 }

@@ -23,7 +23,7 @@ const WRITE_ATTEMPTS = 16;
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector"): Promise<Subscription> {
   return bus.subscribe({
     groupId,
-    topics: [Topics.triaged, Topics.routing, Topics.escalation],
+    topics: [Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: 6,
     batchHandler: (events) => projectBatch(store, events.map((e) => e.envelope), bus),
   });
@@ -129,7 +129,7 @@ async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentR
       envelope: newEnvelope(
         "notification",
         ticketId,
-        { channel: channelToProto(target.channel), kind: "reply", recipient: target.recipient, language: ticket.language ?? "", text: reply.body, reference: ticketReference(ticketId) },
+        { channel: channelToProto(target.channel), kind: "reply", recipient: target.recipient, language: ticket.language ?? "", text: reply.body, reference: ticketReference(ticketId), messageId: reply.messageId, inReplyTo: target.inReplyTo?.channelRefs?.["messageId"] ?? "" },
         "intake",
         { eventId: derivedEventId(`reply\u0000${reply.messageId}`), occurredAt: at },
       ),
@@ -173,7 +173,7 @@ async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: st
     envelope: newEnvelope(
       "notification",
       ticketId,
-      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference },
+      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference, messageId: "", inReplyTo: "" },
       "intake",
       { eventId, occurredAt: at },
     ),
@@ -260,7 +260,23 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
         },
       };
     }
-    case "escalationAction": {
+    case "outboundDelivery": {
+      // Shown on the ticket (and on the message it delivered): delivered, retrying with the attempt, failed with the reason.
+      const d = p.value;
+      return {
+        entry: entry("outbound", {
+          deliveryId: d.deliveryId,
+          integrationId: d.integrationId,
+          kind: d.kind,
+          status: d.status,
+          attempt: d.attempt,
+          ...(d.messageId ? { messageId: d.messageId } : {}),
+          ...(d.reason ? { reason: d.reason } : {}),
+          ...(d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt.toISOString() } : {}),
+        }),
+      };
+    }
+        case "escalationAction": {
       const a = p.value;
       const priority = a.action === "raise_priority" ? priorityFromProto(a.priority) : undefined;
       return { entry: entry("escalation", { action: a.action, level: a.level, reason: a.reason }), ...(priority ? { set: { priority } } : {}) };

@@ -7,6 +7,8 @@ import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
+import { startOutboundWorker } from "./outbound-worker.ts";
+import { OutboundDeliveries } from "./outbound-deliveries.ts";
 import { buildIntakeApp } from "./app.ts";
 import { bindGrpc, buildIntakeGrpcServer, closeGrpc } from "./grpc-server.ts";
 import { startSubmissionConsumer } from "./submission-consumer.ts";
@@ -62,6 +64,19 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
 
   const projector = await startProjector(bus, store);
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
+  // In intake, not a service of its own: it needs intake's integrations and ticket view, and runs wherever intake runs.
+  const outbound = config.INTAKE_OUTBOUND_ENABLED
+    ? await startOutboundWorker({
+        bus,
+        tickets: store,
+        deliveries: new OutboundDeliveries(storeConn.db),
+        integration: (id) => registry.get(id),
+        policy: { maxAttempts: config.INTAKE_OUTBOUND_MAX_ATTEMPTS, baseDelayMs: config.INTAKE_OUTBOUND_RETRY_BASE_MS, maxDelayMs: config.INTAKE_OUTBOUND_RETRY_MAX_MS },
+        requestTimeoutMs: config.INTAKE_OUTBOUND_TIMEOUT_MS,
+        groupId: `${config.STEWARD_TOPIC_PREFIX}intake-outbound`,
+        log,
+      })
+    : undefined;
   const app = await buildIntakeApp({
     pipeline,
     store,
@@ -98,7 +113,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       clearInterval(sweeper);
       await Promise.all([app.close(), closeGrpc(grpc)]);
       await submissions.stop();
-      await projector.stop();
+      await Promise.all([projector.stop(), outbound?.stop()]);
       await bus.close();
       await storeConn.close();
       await stopTelemetry();
