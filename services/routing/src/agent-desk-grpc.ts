@@ -64,6 +64,7 @@ export function toWorkResponse(item: WorkItem): StreamWorkResponse {
     subject: item.subject ?? "",
     messageId: item.messageId ?? "",
     detail: item.detail ?? "",
+    agentId: item.agentId ?? "",
   };
 }
 

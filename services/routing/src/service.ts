@@ -99,10 +99,11 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
   });
 
-  // Every instance hears every routing event, to push live work to the agents connected to it.
+  // Every instance hears every routing event, to push live work to the agents connected to it, and
+  // escalation's actions, to tell owners about their tickets' SLA warnings and breaches.
   const deskEvents = await bus.subscribe({
     groupId: `${config.STEWARD_TOPIC_PREFIX}routing-desk-${instanceId}`,
-    topics: [Topics.routing],
+    topics: [Topics.routing, Topics.escalation],
     fromBeginning: false,
     handler: async ({ envelope }) => hub.onEvent(envelope),
   });

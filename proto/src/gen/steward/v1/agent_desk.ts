@@ -29,7 +29,11 @@ export interface StreamWorkRequest {
 
 /** One piece of live work for an agent. */
 export interface StreamWorkResponse {
-  /** "offer", "assignment", "follow_up", "offer_closed", "collaboration". */
+  /**
+   * "offer", "assignment", "follow_up", "offer_closed", "collaboration", "reassigned_away"; for the owner
+   * also "sla_warning", "sla_breach", "escalation" (a ladder step for their ticket) and
+   * "collaborator_added" (detail: who came to help, and why).
+   */
   kind: string;
   ticketId: string;
   offerId: string;
@@ -39,6 +43,8 @@ export interface StreamWorkResponse {
   subject: string;
   messageId: string;
   detail: string;
+  /** "collaborator_added": the agent who came to help. */
+  agentId: string;
 }
 
 export interface AcceptRequest {
@@ -167,6 +173,7 @@ function createBaseStreamWorkResponse(): StreamWorkResponse {
     subject: "",
     messageId: "",
     detail: "",
+    agentId: "",
   };
 }
 
@@ -198,6 +205,9 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
     }
     if (message.detail !== "") {
       writer.uint32(74).string(message.detail);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(82).string(message.agentId);
     }
     return writer;
   },
@@ -287,6 +297,14 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
             message.detail = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -326,6 +344,11 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
         ? globalThis.String(object.message_id)
         : "",
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
     };
   },
 
@@ -357,6 +380,9 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
     }
     if (message.detail !== "") {
       obj.detail = message.detail;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
     }
     return obj;
   },

@@ -246,6 +246,8 @@ export interface OwnerReassigned {
 export interface CollaboratorAdded {
   agentId: string;
   reason: string;
+  /** The ticket's owner (unchanged), told on their live stream who came to help. */
+  ownerId: string;
 }
 
 export interface AgentProfileUpdated {
@@ -3634,7 +3636,7 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
 };
 
 function createBaseCollaboratorAdded(): CollaboratorAdded {
-  return { agentId: "", reason: "" };
+  return { agentId: "", reason: "", ownerId: "" };
 }
 
 export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
@@ -3644,6 +3646,9 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.ownerId !== "") {
+      writer.uint32(26).string(message.ownerId);
     }
     return writer;
   },
@@ -3677,6 +3682,14 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3697,6 +3710,11 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
         ? globalThis.String(object.agent_id)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "",
     };
   },
 
@@ -3707,6 +3725,9 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
     }
     if (message.reason !== "") {
       obj.reason = message.reason;
+    }
+    if (message.ownerId !== "") {
+      obj.ownerId = message.ownerId;
     }
     return obj;
   },
