@@ -56,6 +56,16 @@ export const intakeEnv = z.object({
   INTAKE_OUTBOUND_RETRY_MAX_MS: positiveInt.default(300_000),
   /** One webhook request's time limit; below the consumer's 10 s session timeout. */
   INTAKE_OUTBOUND_TIMEOUT_MS: positiveInt.max(8_000).default(5_000),
+  /**
+   * E-mail replies and notices straight over SMTP (smtp:// or smtps://, credentials in the URL; never
+   * logged). Unset: e-mail-channel messages go to the integration's webhook like any other.
+   */
+  OUTBOUND_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** The From of e-mails sent over SMTP; its domain also names their Message-IDs. */
+  OUTBOUND_MAIL_FROM: z.string().min(3).default("Steward Support <support@steward.invalid>"),
 });
 
 export type IntakeConfig = z.infer<typeof intakeEnv> & {

@@ -9,7 +9,8 @@ import type { Logger } from "@steward/telemetry";
 import type { Integration } from "./domain/integrations.ts";
 import { outboundBody, outcomeOf, resultOfStatus, signedHeaders, type AttemptOutcome, type AttemptResult, type DeliveryPolicy, type OutboundMessage } from "./domain/outbound-delivery.ts";
 import type { OutboundDeliveries, OutboundDeliveryDoc } from "./outbound-deliveries.ts";
-import type { TicketStore } from "./ticket-store.ts";
+import type { TicketDoc, TicketStore } from "./ticket-store.ts";
+import { composeEmailReply, type MailSender } from "./outbound-mail.ts";
 
 export interface OutboundWorkerDeps {
   bus: EventBus;
@@ -22,7 +23,12 @@ export interface OutboundWorkerDeps {
   groupId: string;
   log: Logger;
   now?: () => number;
+  /** With OUTBOUND_SMTP_URL: e-mail-channel messages go out over SMTP as RFC 5322 replies, not to the webhook. */
+  mail?: { sender: MailSender; from: string };
 }
+
+/** The status's integration id for messages sent over SMTP. */
+export const SMTP_INTEGRATION_ID = "smtp";
 
 /** Thrown to keep the partition on a message that is waiting for its next attempt (the bus waits and heartbeats). */
 export class DeliveryPendingError extends Error {
@@ -73,7 +79,10 @@ class OutboundWorker {
     }
     const ticket = await this.#d.tickets.get(envelope.ticketId);
     const integration = ticket?.integrationId === undefined ? undefined : this.#d.integration(ticket.integrationId);
-    if (!integration?.outbound) return; // this integration takes no pushes (or the ticket is unknown here)
+    const viaMail = this.#d.mail !== undefined && channel === "email" && n.recipient.includes("@") && ticket !== null;
+    // Otherwise only integrations with a webhook take pushes (and a ticket unknown here has none).
+    if (!viaMail && !integration?.outbound) return;
+    const integrationId = viaMail ? SMTP_INTEGRATION_ID : (integration as Integration).id;
 
     const attempt = (record?.attempts ?? 0) + 1;
     const message: OutboundMessage = {
@@ -89,17 +98,17 @@ class OutboundWorker {
       inReplyTo: n.inReplyTo || null,
       occurredAt: (envelope.occurredAt ?? new Date(0)).toISOString(),
     };
-    await this.#d.deliveries.startAttempt(deliveryId, envelope.ticketId, integration.id, attempt, new Date(this.#now()));
-    const result = await this.#post(integration, message, attempt);
+    await this.#d.deliveries.startAttempt(deliveryId, envelope.ticketId, integrationId, attempt, new Date(this.#now()));
+    const result = viaMail ? await this.#mail(ticket, message, envelope.occurredAt ?? new Date(0)) : await this.#post(integration as Integration, message, attempt);
     const outcome = outcomeOf(attempt, result, this.#d.policy, this.#now());
     const at = new Date(this.#now());
     if (outcome.status === "failed") {
       // The dead letter first: once the record says failed, nothing sends this message again.
       await this.#d.bus.publish({ topic: Topics.outboundDeadLetter, envelope });
-      this.#d.log.warn({ ticketId: envelope.ticketId, deliveryId, integrationId: integration.id, attempt, reason: outcome.reason }, "outbound message dead-lettered");
+      this.#d.log.warn({ ticketId: envelope.ticketId, deliveryId, integrationId, attempt, reason: outcome.reason }, "outbound message dead-lettered");
     }
     await this.#d.deliveries.finishAttempt(deliveryId, outcome.status, outcome.status === "delivered" ? null : outcome.reason, outcome.status === "retrying" ? outcome.nextAttemptAt : null, at);
-    await this.#publishStatus(envelope, n, integration.id, outcome);
+    await this.#publishStatus(envelope, n, integrationId, outcome);
     if (outcome.status === "retrying") throw new DeliveryPendingError(deliveryId, attempt, outcome.reason);
   }
 
@@ -122,7 +131,32 @@ class OutboundWorker {
     }
   }
 
-  async #announceFinal(envelope: Envelope, n: Notification, record: OutboundDeliveryDoc): Promise<void> {
+  async #mail(ticket: TicketDoc, message: OutboundMessage, occurredAt: Date): Promise<AttemptResult> {
+    const mail = this.#d.mail as { sender: MailSender; from: string };
+    // The customer's message answered carries the thread so far (its References), kept in the reply.
+    const answered = message.inReplyTo === null ? undefined : ticket.messages.find((m) => m.channelRefs?.["messageId"] === message.inReplyTo);
+    try {
+      const raw = await composeEmailReply({
+        deliveryId: message.deliveryId,
+        ticketId: message.ticketId,
+        from: mail.from,
+        to: message.recipient,
+        subject: ticket.subject,
+        reference: message.reference,
+        text: message.text,
+        inReplyTo: message.inReplyTo,
+        references: answered?.channelRefs?.["references"] ?? null,
+        occurredAt,
+      });
+      await mail.sender.send(mail.from, message.recipient, raw);
+      return { ok: true };
+    } catch (err) {
+      const e = err as { responseCode?: number; code?: string };
+      return { ok: false, reason: e.responseCode !== undefined ? `SMTP ${e.responseCode}` : (e.code ?? (err instanceof Error ? err.name : "send failed")) };
+    }
+  }
+
+    async #announceFinal(envelope: Envelope, n: Notification, record: OutboundDeliveryDoc): Promise<void> {
     if (this.#announced.has(record._id)) return;
     // The status may have been lost with the process that wrote the record: publish it again (same id).
     const outcome: AttemptOutcome = record.status === "delivered" ? { status: "delivered", attempt: record.attempts } : { status: "failed", attempt: record.attempts, reason: record.reason ?? "" };

@@ -9,6 +9,7 @@ import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
 import { startOutboundWorker } from "./outbound-worker.ts";
 import { OutboundDeliveries } from "./outbound-deliveries.ts";
+import { smtpSender } from "./outbound-mail.ts";
 import { buildIntakeApp } from "./app.ts";
 import { bindGrpc, buildIntakeGrpcServer, closeGrpc } from "./grpc-server.ts";
 import { startSubmissionConsumer } from "./submission-consumer.ts";
@@ -65,6 +66,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const projector = await startProjector(bus, store);
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
   // In intake, not a service of its own: it needs intake's integrations and ticket view, and runs wherever intake runs.
+  const mailSender = config.INTAKE_OUTBOUND_ENABLED && config.OUTBOUND_SMTP_URL ? smtpSender(config.OUTBOUND_SMTP_URL, config.INTAKE_OUTBOUND_TIMEOUT_MS) : undefined;
   const outbound = config.INTAKE_OUTBOUND_ENABLED
     ? await startOutboundWorker({
         bus,
@@ -75,6 +77,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
         requestTimeoutMs: config.INTAKE_OUTBOUND_TIMEOUT_MS,
         groupId: `${config.STEWARD_TOPIC_PREFIX}intake-outbound`,
         log,
+        ...(mailSender ? { mail: { sender: mailSender, from: config.OUTBOUND_MAIL_FROM } } : {}),
       })
     : undefined;
   const app = await buildIntakeApp({
@@ -114,6 +117,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       await Promise.all([app.close(), closeGrpc(grpc)]);
       await submissions.stop();
       await Promise.all([projector.stop(), outbound?.stop()]);
+      mailSender?.close();
       await bus.close();
       await storeConn.close();
       await stopTelemetry();
