@@ -107,11 +107,11 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
       ops.resolve(ticketId, agentId).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
     },
     reply: (call, callback) => {
-      const { ticketId, body, visibility, inReplyToMessageId } = call.request;
+      const { ticketId, body, visibility, inReplyToMessageId, clientMessageId } = call.request;
       const agentId = actingAgent(call, call.request.agentId);
       if (!ticketId) return callback(invalid("ticket_id is required"));
       if (visibility !== "public" && visibility !== "internal") return callback(invalid("a visibility of public or internal is required"));
-      ops.reply(ticketId, agentId, { body, visibility, ...(inReplyToMessageId ? { inReplyToMessageId } : {}) }).then(
+      ops.reply(ticketId, agentId, { body, visibility, ...(inReplyToMessageId ? { inReplyToMessageId } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).then(
         (r) => callback(null, { messageId: r.messageId, at: new Date(r.at), visibility: r.visibility }),
         (err: unknown) => callback(toServiceError(err)),
       );

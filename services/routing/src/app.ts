@@ -140,6 +140,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
             body: { type: "string", minLength: 1, maxLength: MAX_REPLY_LENGTH },
             visibility: { type: "string", enum: [...REPLY_VISIBILITIES] },
             inReplyToMessageId: { type: "string", minLength: 1, maxLength: 200 },
+            clientMessageId: { type: "string", minLength: 1, maxLength: 200 },
           },
         },
       },

@@ -1,7 +1,7 @@
 // The agent gateway's use cases, shared by the HTTP routes and the gRPC AgentDesk. Any instance serves them:
 // agent commands are conditional writes in the store plus an event; the matcher learns from the event.
 // Every read here is by _id.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import type { Presence, ReplyVisibility } from "./domain/index.ts";
@@ -30,6 +30,17 @@ export interface ReplyInput {
   body: string;
   visibility: ReplyVisibility;
   inReplyToMessageId?: string;
+  /**
+   * The client's own id for this reply: sending the same one again (a retry after a lost answer) gives the
+   * same message id, which intake stores and sends once.
+   */
+  clientMessageId?: string;
+}
+
+/** A reply's message id: derived from the client's id when it gave one, so a retried POST is the same reply. */
+export function replyMessageId(ticketId: string, agentId: string, clientMessageId: string | undefined): string {
+  if (clientMessageId === undefined) return `reply-${randomUUID()}`;
+  return `reply-${createHash("sha256").update(`${ticketId}\u0000${agentId}\u0000${clientMessageId}`).digest("hex").slice(0, 32)}`;
 }
 
 /** A reply as stored on the ticket's conversation, answered to its writer so the client sees its own write. */
@@ -126,7 +137,7 @@ export class RoutingGateway {
     const doc = await this.#d.store.getTicket(ticketId);
     if (doc === null) throw new TicketNotFoundError(ticketId);
     checkReply(doc, agentId, input.visibility, input.body);
-    const messageId = `reply-${randomUUID()}`;
+    const messageId = replyMessageId(ticketId, agentId, input.clientMessageId);
     const at = new Date();
     const inReplyTo = input.inReplyToMessageId ?? "";
     await this.#d.bus.publish({

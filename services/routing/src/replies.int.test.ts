@@ -53,7 +53,7 @@ async function as(agentId: string): Promise<Metadata> {
 
 async function grpcReply(agentId: string, visibility: string, body: string): Promise<ReplyResponse> {
   const metadata = await as(agentId);
-  return new Promise((resolve, reject) => client.reply({ agentId: "", ticketId: "rep-1", body, visibility, inReplyToMessageId: "" }, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => client.reply({ agentId: "", ticketId: "rep-1", body, visibility, inReplyToMessageId: "", clientMessageId: "" }, metadata, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 describe("replies", () => {
@@ -68,6 +68,14 @@ describe("replies", () => {
     expect(event.ticketId).toBe("rep-1");
     expect(event.payload?.$case === "agentReplied" && event.payload.value).toMatchObject({ agentId: "ana", visibility: "public", body: "Your refund is on its way." });
     expect(event.occurredAt?.toISOString()).toBe(res.body["at"]);
+  });
+
+  it("answers a retried reply with the same message id when the client names it", async () => {
+    const first = await reply("ana", { body: "Checking.", visibility: "public", clientMessageId: "draft-42" });
+    const again = await reply("ana", { body: "Checking.", visibility: "public", clientMessageId: "draft-42" });
+    expect(first.status).toBe(201);
+    expect(again.body["messageId"]).toBe(first.body["messageId"]);
+    expect((await reply("ana", { body: "Checking.", visibility: "public", clientMessageId: "draft-43" })).body["messageId"]).not.toBe(first.body["messageId"]);
   });
 
   it("lets a collaborator leave internal notes but not answer the customer", async () => {

@@ -89,6 +89,8 @@ export interface ReplyRequest {
   visibility: string;
   /** Optional: the customer's message this answers. */
   inReplyToMessageId: string;
+  /** Optional: the client's id for this reply; the same one again is the same reply (a safe retry). */
+  clientMessageId: string;
 }
 
 /** The stored message, so the client sees its own write. */
@@ -928,7 +930,7 @@ export const SetPresenceResponse: MessageFns<SetPresenceResponse> = {
 };
 
 function createBaseReplyRequest(): ReplyRequest {
-  return { agentId: "", ticketId: "", body: "", visibility: "", inReplyToMessageId: "" };
+  return { agentId: "", ticketId: "", body: "", visibility: "", inReplyToMessageId: "", clientMessageId: "" };
 }
 
 export const ReplyRequest: MessageFns<ReplyRequest> = {
@@ -947,6 +949,9 @@ export const ReplyRequest: MessageFns<ReplyRequest> = {
     }
     if (message.inReplyToMessageId !== "") {
       writer.uint32(42).string(message.inReplyToMessageId);
+    }
+    if (message.clientMessageId !== "") {
+      writer.uint32(50).string(message.clientMessageId);
     }
     return writer;
   },
@@ -1004,6 +1009,14 @@ export const ReplyRequest: MessageFns<ReplyRequest> = {
             message.inReplyToMessageId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.clientMessageId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1035,6 +1048,11 @@ export const ReplyRequest: MessageFns<ReplyRequest> = {
         : isSet(object.in_reply_to_message_id)
         ? globalThis.String(object.in_reply_to_message_id)
         : "",
+      clientMessageId: isSet(object.clientMessageId)
+        ? globalThis.String(object.clientMessageId)
+        : isSet(object.client_message_id)
+        ? globalThis.String(object.client_message_id)
+        : "",
     };
   },
 
@@ -1054,6 +1072,9 @@ export const ReplyRequest: MessageFns<ReplyRequest> = {
     }
     if (message.inReplyToMessageId !== "") {
       obj.inReplyToMessageId = message.inReplyToMessageId;
+    }
+    if (message.clientMessageId !== "") {
+      obj.clientMessageId = message.clientMessageId;
     }
     return obj;
   },
