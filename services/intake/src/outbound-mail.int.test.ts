@@ -120,7 +120,7 @@ describe("e-mail replies over SMTP", () => {
     expect(mail.references).toEqual(["<older@example.com>", "<mail-1-m1@example.com>"]);
     expect(mail.subject).toMatch(/^Re: Lost parcel \[/);
     expect(mail.text?.trim()).toBe("It arrives tomorrow.");
-    expect(mail.messageId).toBe(`<${String(mail.headers.get("x-steward-delivery"))}@acme.example>`);
+    expect(mail.messageId).toBe(`<${mail.headers.get("x-steward-delivery") as string}@acme.example>`);
   });
 
   it("retries a server that says try later, and delivers on the third attempt", async () => {
