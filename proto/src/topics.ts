@@ -14,6 +14,10 @@ export const Topics = {
   escalation: "steward.escalation.events",
   /** outbound messages to customers and agents (acknowledgements, notices) */
   outbound: "steward.outbound.notifications",
+  /** intake's delivery worker -> intake view: each outbound message's delivery status (delivered, retrying, failed) */
+  outboundDeliveries: "steward.outbound.deliveries",
+  /** outbound notifications no channel integration accepted after the configured attempts */
+  outboundDeadLetter: "steward.outbound.deadletter",
   /** audit.recorded: privileged actions and who did them, keyed by the resource's id */
   audit: "steward.audit",
   /** events a consumer could not decode or handle after its retries, with the error in headers */

@@ -90,7 +90,7 @@ async function meta(who: Who): Promise<Metadata> {
 }
 
 /** A unary AgentDesk call: OK, or the gRPC status it was refused with. */
-async function deskCall(method: "accept" | "decline" | "resolve" | "setPresence", request: Record<string, unknown>, who: Who): Promise<status> {
+async function deskCall(method: "accept" | "decline" | "resolve" | "setPresence" | "reply", request: Record<string, unknown>, who: Who): Promise<status> {
   const m = await meta(who);
   return new Promise((resolve) => {
     const fn = desk[method].bind(desk) as (req: unknown, md: Metadata, cb: (err: ServiceError | null) => void) => void;
@@ -193,6 +193,8 @@ describe("access matrix", () => {
       { route: "routing GET /v1/agents/{id}/work", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 200]], call: (w) => sse(r, "/v1/agents/ana/work", w) },
       { route: "routing POST /v1/offers/{offerId}/accept", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 200]], call: (w) => http(r, "POST", `/v1/offers/${encodeURIComponent(first.offerId)}/accept`, w, {}) },
       { route: "routing GET /v1/tickets/{id}/routing", cases: [["nobody", 401], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(r, "GET", `/v1/tickets/${first.ticketId}/routing`, w) },
+      // A supervisor or another agent cannot speak to the customer in the owner's name.
+      { route: "routing POST /v1/tickets/{id}/replies", cases: [["nobody", 401], [ben, 403], [sup, 403], [admin, 403], [ana, 201]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/replies`, w, { body: "We are on it.", visibility: "public" }) },
       { route: "routing POST /v1/tickets/{id}/transfer", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 409]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/transfer`, w, { toAgentId: "ben" }) },
       { route: "routing GET /v1/routing/status", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(r, "GET", "/v1/routing/status", w) },
     ];
@@ -289,6 +291,7 @@ describe("access matrix", () => {
       { method: "AgentDesk.streamWork", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => streamCall("ana", w) },
       { method: "AgentDesk.accept", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("accept", { agentId: "", offerId: third.offerId }, w) },
       { method: "AgentDesk.decline", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("decline", { agentId: "", offerId: fourth.offerId, reason: "busy" }, w) },
+      { method: "AgentDesk.reply", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("reply", { agentId: "", ticketId: third.ticketId, body: "We are on it.", visibility: "internal", inReplyToMessageId: "" }, w) },
       { method: "AgentDesk.resolve", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("resolve", { agentId: "", ticketId: third.ticketId }, w) },
     ];
     for (const row of grpcRows) {

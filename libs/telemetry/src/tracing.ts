@@ -1,6 +1,6 @@
 // OpenTelemetry set-up and the helpers that carry trace context across Kafka.
 // HTTP, gRPC and MongoDB spans come from the maintained instrumentations; Kafka context is carried by
-// libs/messaging itself (docs/adr/0006-trace-context-in-the-event-bus.md says why not by the kafkajs instrumentation).
+// libs/messaging itself (docs/adr/0008-trace-context-in-the-event-bus.md says why not by the kafkajs instrumentation).
 import { context, createContextKey, propagation, trace, ROOT_CONTEXT, SpanStatusCode, type Context, type Link, type Span, type SpanKind } from "@opentelemetry/api";
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";

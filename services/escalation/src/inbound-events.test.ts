@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { newEnvelope } from "@steward/messaging";
-import { Channel, MessageReceived, Priority, TicketQueued, TicketTriaged } from "@steward/proto";
+import { AgentReplied, Channel, MessageReceived, Priority, TicketQueued, TicketTriaged } from "@steward/proto";
 import { slaInputOf } from "./inbound-events.ts";
 
 const now = new Date("2026-11-24T10:00:00.000Z");
@@ -11,6 +11,12 @@ describe("reading other services' events as SLA inputs", () => {
     const message = (from: string) => slaInputOf(newEnvelope("messageReceived", "T-1", { ...MessageReceived.fromJSON({}), from }, "intake", { occurredAt: earlier }), now);
     expect(message("customer")).toEqual({ at: earlier.toISOString(), input: { type: "customerMessage" } });
     expect(message("agent")?.input).toEqual({ type: "agentReplied" });
+  });
+
+  it("counts the gateway's public reply as the agent's response, and an internal note as nothing", () => {
+    const reply = (visibility: string) => slaInputOf(newEnvelope("agentReplied", "T-1", { ...AgentReplied.fromJSON({}), agentId: "ana", body: "hi", visibility }, "routing", { occurredAt: earlier }), now);
+    expect(reply("public")).toEqual({ at: earlier.toISOString(), input: { type: "agentReplied" } });
+    expect(reply("internal")).toBeNull();
   });
 
   it("reads triage's priority, channel, group and customer signals", () => {

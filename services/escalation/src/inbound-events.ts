@@ -21,6 +21,9 @@ export function slaInputOf(envelope: Envelope, now: Date): TimedInput | null {
     case "messageReceived":
       // Intake writes "customer" for follow-ups; an integration that relays agent replies writes "agent".
       return { at, input: p.value.from === "agent" ? { type: "agentReplied" } : { type: "customerMessage" } };
+    case "agentReplied":
+      // An internal note is not an answer to the customer: only a public reply stops the response clocks.
+      return p.value.visibility === "public" ? { at, input: { type: "agentReplied" } } : null;
     case "ticketTriaged": {
       const t = p.value;
       return {

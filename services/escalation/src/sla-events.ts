@@ -109,6 +109,8 @@ export function actionEvents(record: SlaRecord, state: SlaState, action: DueActi
       language: "en",
       text: `Ticket ${record.ticketId}: ${why}.`,
       reference: action.key,
+      messageId: "",
+      inReplyTo: "",
     };
     events.push({
       topic: Topics.outbound,

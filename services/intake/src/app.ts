@@ -12,7 +12,7 @@ import { describeIssues, validateFollowUp, validateSubmission, type SubmissionCh
 import { emailDraft } from "./domain/email-submission.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { httpAuth, integrationOf, integrationPrincipalOf, rawBodies, type HttpAuthDeps } from "./http-auth.ts";
-import { INTEGRATION_SECURITY_SCHEMES, SECURITY_SCHEMES, installAccessControl, type AuditSink, type TokenVerifier } from "@steward/auth";
+import { INTEGRATION_SECURITY_SCHEMES, SECURITY_SCHEMES, installAccessControl, maybePrincipalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import { intakeHttpAccess } from "./access.ts";
 import { InvalidEmailError, mimeFromForm, parseRawEmail } from "./inbound-email.ts";
 import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboundEmailBody, ticketIdParams } from "./http-schemas.ts";
@@ -138,7 +138,8 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
       async (req) => {
         const ticket = await deps.store.get(req.params.id).catch(unavailable);
         if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
-        return ticketView(ticket);
+        // Internal notes are for people with tokens: an integration (the customer's side) never sees them.
+        return ticketView(ticket, { internalNotes: maybePrincipalOf(req)?.type === "user" });
       },
     );
   });
@@ -198,7 +199,17 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
   return app;
 }
 
-export function ticketView(t: TicketDoc) {
+export function ticketView(t: TicketDoc, opts: { internalNotes?: boolean } = {}) {
+  const shown = (m: TicketDoc["messages"][number]) => opts.internalNotes !== false || m.visibility !== "internal";
+  const hiddenIds = new Set(t.messages.filter((m) => !shown(m)).map((m) => m.id));
+  // Each outbound message's latest delivery status, from the history the projector wrote (in order).
+  const deliveries = new Map<string, Record<string, unknown>>();
+  for (const h of t.history) {
+    if (h.type !== "outbound.delivery" || typeof h.detail?.["deliveryId"] !== "string") continue;
+    const { deliveryId, ...rest } = h.detail;
+    deliveries.set(deliveryId, { deliveryId, ...rest, at: h.at.toISOString() });
+  }
+  const deliveryOf = (messageId: string) => [...deliveries.values()].find((d) => d["messageId"] === messageId) ?? null;
   return {
     id: t._id,
     reference: ticketReference(t._id),
@@ -219,7 +230,8 @@ export function ticketView(t: TicketDoc) {
     sla: t.sla,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
-    messages: [...t.messages]
+    messages: t.messages
+      .filter(shown)
       .sort((a, b) => a.sequence - b.sequence)
       .map((m) => ({
         id: m.id,
@@ -232,8 +244,12 @@ export function ticketView(t: TicketDoc) {
         channelRefs: m.channelRefs ?? {},
         sequence: m.sequence,
         at: m.at.toISOString(),
+        ...(m.from === "agent"
+          ? { agentId: m.agentId ?? null, visibility: m.visibility ?? "public", inReplyToMessageId: m.inReplyToMessageId ?? null, ...(m.visibility === "internal" ? {} : { delivery: deliveryOf(m.id) }) }
+          : {}),
       })),
-    history: t.history.map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
+    outbound: [...deliveries.values()],
+    history: t.history.filter((h) => !(typeof h.detail?.["messageId"] === "string" && hiddenIds.has(h.detail["messageId"]))).map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
   };
 }
 

@@ -51,6 +51,25 @@ export const intakeEnv = z.object({
   INTAKE_DEV_RATE_LIMIT_BURST: positiveInt.default(10_000),
   /** Signed webhooks: how far the signing time may be from our clock. */
   INTAKE_SIGNATURE_TOLERANCE_SECONDS: positiveInt.default(300),
+  /** The outbound worker: pushes notifications and public replies to integrations with an `outboundUrl`. */
+  INTAKE_OUTBOUND_ENABLED: boolFlag.default(true),
+  /** Attempts per outbound message (the first included) before it goes to steward.outbound.deadletter. */
+  INTAKE_OUTBOUND_MAX_ATTEMPTS: positiveInt.default(8),
+  /** Wait after the first failed attempt, doubled after each further one up to the maximum. */
+  INTAKE_OUTBOUND_RETRY_BASE_MS: positiveInt.default(1_000),
+  INTAKE_OUTBOUND_RETRY_MAX_MS: positiveInt.default(300_000),
+  /** One webhook request's time limit; below the consumer's 10 s session timeout. */
+  INTAKE_OUTBOUND_TIMEOUT_MS: positiveInt.max(8_000).default(5_000),
+  /**
+   * E-mail replies and notices straight over SMTP (smtp:// or smtps://, credentials in the URL; never
+   * logged). Unset: e-mail-channel messages go to the integration's webhook like any other.
+   */
+  OUTBOUND_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** The From of e-mails sent over SMTP; its domain also names their Message-IDs. */
+  OUTBOUND_MAIL_FROM: z.string().min(3).default("Steward Support <support@steward.invalid>"),
 });
 
 export type IntakeConfig = z.infer<typeof intakeEnv> & {

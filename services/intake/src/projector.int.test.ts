@@ -89,7 +89,7 @@ describe("ticket view projector", () => {
   it("loses no event when batches of one ticket are written at the same time", async () => {
     await newTicket("p-5");
     const agents = Array.from({ length: 12 }, (_, i) => `agent-${i}`);
-    const added = agents.map((agentId) => newEnvelope("collaboratorAdded", "p-5", { agentId, reason: "help" }, "escalation"));
+    const added = agents.map((agentId) => newEnvelope("collaboratorAdded", "p-5", { agentId, reason: "help", ownerId: "" }, "escalation"));
     // Twelve single-event batches racing each other, like partitions of different topics.
     await Promise.all(added.map((e) => projectBatch(store, [e])));
     const doc = await store.get("p-5");

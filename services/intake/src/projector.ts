@@ -2,9 +2,10 @@
 // so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
 // each new ticket's acknowledgement once triage knows the customer's language. Events come in batches:
 // all of one ticket's events in a batch cost one read and one guarded write.
-import { Topics, channelToProto, priorityFromProto, type Envelope } from "@steward/proto";
+import { Topics, channelFromProto, channelToProto, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
-import { acknowledgementFor } from "./domain/acknowledgement.ts";
+import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
+import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
 import { foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
 import type { TicketDoc, TicketStore } from "./ticket-store.ts";
@@ -22,7 +23,7 @@ const WRITE_ATTEMPTS = 16;
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector"): Promise<Subscription> {
   return bus.subscribe({
     groupId,
-    topics: [Topics.triaged, Topics.routing, Topics.escalation],
+    topics: [Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: 6,
     batchHandler: (events) => projectBatch(store, events.map((e) => e.envelope), bus),
   });
@@ -66,6 +67,7 @@ export class ProjectionConflictError extends Error {
 }
 
 async function projectTicket(store: TicketStore, ticketId: string, envelopes: readonly Envelope[], bus: EventBus | undefined): Promise<void> {
+  for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(store, e, e.payload.value, bus);
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
   // Each first (not re-) triage asks for the acknowledgement; the first of them decides its language.
   const firstTriage = bus ? envelopes.find((e) => e.payload?.$case === "ticketTriaged" && !e.payload.value.retriage) : undefined;
@@ -102,9 +104,55 @@ export class TicketViewMissingError extends Error {
 
 /** Where the acknowledgement goes on the ticket's channel: the e-mail address, the callback number, else the customer id. */
 function recipientOf(t: TicketDoc): string {
-  if (t.channel === "email" && t.customer.email) return t.customer.email;
-  if (t.channel === "phone") return t.channelRefs["callbackNumber"] ?? t.customer.phone ?? t.customer.id;
-  return t.customer.id;
+  return recipientOn(t.channel, t.customer, t.channelRefs);
+}
+
+/**
+ * Adds an agent's reply or internal note to the conversation (intake's own kind of write: guarded by the
+ * message id, so it commutes with the projector's folds) and sends a public reply to the customer. The
+ * outbound notification goes first and carries an id derived from the message: a crash between the two
+ * writes sends it again with the same id (receivers de-duplicate by it), and a reply already in the view
+ * is not sent again. Internal notes never leave Steward.
+ */
+async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentReplied, bus: EventBus | undefined): Promise<void> {
+  const ticketId = envelope.ticketId;
+  const ticket = await store.get(ticketId);
+  // Routing knows the ticket only after intake wrote its view: a missing view is a reply to try again.
+  if (!ticket) throw new TicketViewMissingError(ticketId);
+  if (ticket.messages.some((m) => m.id === reply.messageId)) return;
+  const visibility = reply.visibility === "internal" ? "internal" : "public";
+  const target = replyTarget(ticket, reply.inReplyToMessageId);
+  const at = envelope.occurredAt ?? new Date();
+  if (visibility === "public" && bus) {
+    await bus.publish({
+      topic: Topics.outbound,
+      envelope: newEnvelope(
+        "notification",
+        ticketId,
+        { channel: channelToProto(target.channel), kind: "reply", recipient: target.recipient, language: ticket.language ?? "", text: reply.body, reference: ticketReference(ticketId), messageId: reply.messageId, inReplyTo: target.inReplyTo?.channelRefs?.["messageId"] ?? "" },
+        "intake",
+        { eventId: derivedEventId(`reply\u0000${reply.messageId}`), occurredAt: at },
+      ),
+    });
+  }
+  const sequence = (await store.nextSequence(ticketId)) ?? ticket.messageCount + 1;
+  const channel = visibility === "public" ? target.channel : (channelFromProto(reply.channel) ?? ticket.channel);
+  await store.appendMessage(
+    ticketId,
+    {
+      id: reply.messageId,
+      externalId: "",
+      channel,
+      from: "agent",
+      body: reply.body,
+      sequence,
+      at,
+      visibility,
+      agentId: reply.agentId,
+      ...(target.inReplyTo ? { inReplyToMessageId: target.inReplyTo.id } : {}),
+    },
+    { eventId: envelope.eventId, type: envelope.type, at, actor: reply.agentId, detail: { messageId: reply.messageId, visibility, ...(visibility === "public" ? { channel } : {}) } },
+  );
 }
 
 /**
@@ -125,7 +173,7 @@ async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: st
     envelope: newEnvelope(
       "notification",
       ticketId,
-      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference },
+      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference, messageId: "", inReplyTo: "" },
       "intake",
       { eventId, occurredAt: at },
     ),
@@ -212,7 +260,23 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
         },
       };
     }
-    case "escalationAction": {
+    case "outboundDelivery": {
+      // Shown on the ticket (and on the message it delivered): delivered, retrying with the attempt, failed with the reason.
+      const d = p.value;
+      return {
+        entry: entry("outbound", {
+          deliveryId: d.deliveryId,
+          integrationId: d.integrationId,
+          kind: d.kind,
+          status: d.status,
+          attempt: d.attempt,
+          ...(d.messageId ? { messageId: d.messageId } : {}),
+          ...(d.reason ? { reason: d.reason } : {}),
+          ...(d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt.toISOString() } : {}),
+        }),
+      };
+    }
+        case "escalationAction": {
       const a = p.value;
       const priority = a.action === "raise_priority" ? priorityFromProto(a.priority) : undefined;
       return { entry: entry("escalation", { action: a.action, level: a.level, reason: a.reason }), ...(priority ? { set: { priority } } : {}) };

@@ -8,6 +8,9 @@ import type { IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
+import { startOutboundWorker } from "./outbound-worker.ts";
+import { OutboundDeliveries } from "./outbound-deliveries.ts";
+import { smtpSender } from "./outbound-mail.ts";
 import { buildIntakeApp } from "./app.ts";
 import { addStandardServices } from "@steward/proto/grpc-standard";
 import { bindGrpc, buildIntakeGrpcServer, closeGrpc } from "./grpc-server.ts";
@@ -75,6 +78,21 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     checks["store"] = db.status === "fulfilled" ? "ok" : "unreachable";
     return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks };
   };
+  // In intake, not a service of its own: it needs intake's integrations and ticket view, and runs wherever intake runs.
+  const mailSender = config.INTAKE_OUTBOUND_ENABLED && config.OUTBOUND_SMTP_URL ? smtpSender(config.OUTBOUND_SMTP_URL, config.INTAKE_OUTBOUND_TIMEOUT_MS) : undefined;
+  const outbound = config.INTAKE_OUTBOUND_ENABLED
+    ? await startOutboundWorker({
+        bus,
+        tickets: store,
+        deliveries: new OutboundDeliveries(storeConn.db),
+        integration: (id) => registry.get(id),
+        policy: { maxAttempts: config.INTAKE_OUTBOUND_MAX_ATTEMPTS, baseDelayMs: config.INTAKE_OUTBOUND_RETRY_BASE_MS, maxDelayMs: config.INTAKE_OUTBOUND_RETRY_MAX_MS },
+        requestTimeoutMs: config.INTAKE_OUTBOUND_TIMEOUT_MS,
+        groupId: `${config.STEWARD_TOPIC_PREFIX}intake-outbound`,
+        log,
+        ...(mailSender ? { mail: { sender: mailSender, from: config.OUTBOUND_MAIL_FROM } } : {}),
+      })
+    : undefined;
   const app = await buildIntakeApp({
     pipeline,
     store,
@@ -108,7 +126,8 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       grpcStandard.stop();
       await Promise.all([app.close(), closeGrpc(grpc)]);
       await submissions.stop();
-      await projector.stop();
+      await Promise.all([projector.stop(), outbound?.stop()]);
+      mailSender?.close();
       await bus.close();
       await storeConn.close();
     },

@@ -18,6 +18,12 @@ export interface StoredMessage {
   channelRefs?: Record<string, string>;
   sequence: number;
   at: Date;
+  /** An agent's message: "public" went to the customer, "internal" is a note only agents see. */
+  visibility?: "public" | "internal";
+  /** The agent who wrote it (from = "agent"). */
+  agentId?: string;
+  /** The customer's message an agent's reply answers. */
+  inReplyToMessageId?: string;
 }
 
 export type { HistoryEntry, TicketStatus } from "./domain/ticket-view.ts";

@@ -4,6 +4,7 @@
 import type { FastifyRequest } from "fastify";
 import { agentNamedBy, agentSelf, allOf, role, supervisorOf, type AccessTable } from "@steward/auth";
 import type { AgentDoc, TicketDoc } from "./routing-store.ts";
+import { mayWrite, type ReplyVisibility } from "./domain/index.ts";
 
 /** What the rules read: by id, and once per request (memoised by the caller's request object). */
 export interface RoutingFacts {
@@ -57,6 +58,11 @@ export function routingHttpAccess(facts: RoutingFacts): AccessTable<FastifyReque
     const t = await ticket(req);
     return t === null ? undefined : [...(t.ownerId === null ? [] : [t.ownerId]), ...t.collaborators];
   });
+  // Decided after the body is parsed: a public reply is the owner's, an internal note also a collaborator's.
+  const replyWriter = agentNamedBy("the ticket's owner (public) or a collaborator (internal)", async (req: FastifyRequest) => {
+    const t = await ticket(req);
+    return t === null ? undefined : mayWrite(t, replyVisibility((req.body as { visibility?: string } | null | undefined)?.visibility));
+  });
   const agentResource = (req: FastifyRequest) => ({ type: "agent", id: params(req).id ?? "" });
   const ticketResource = (req: FastifyRequest) => ({ type: "ticket", id: params(req).id ?? "" });
 
@@ -71,6 +77,7 @@ export function routingHttpAccess(facts: RoutingFacts): AccessTable<FastifyReque
     "POST /v1/offers/:offerId/accept": { allow: [allOf(actingAsSelf, offersAgent)] },
     "POST /v1/offers/:offerId/decline": { allow: [allOf(actingAsSelf, offersAgent)] },
     "POST /v1/tickets/:id/resolve": { allow: [allOf(actingAsSelf, ticketOwner)] },
+    "POST /v1/tickets/:id/replies": { allow: [replyWriter] },
     // Allowed to the owner only to be refused with the reason (409): agents never hand tickets away.
     "POST /v1/tickets/:id/transfer": { allow: [allOf(actingAsSelf, ticketOwner)] },
     "POST /v1/tickets/:id/reassign": { allow: [supervisorOfTicket], audit: { action: "ticket.reassign", resource: ticketResource } },
@@ -82,7 +89,12 @@ export function routingHttpAccess(facts: RoutingFacts): AccessTable<FastifyReque
   };
 }
 
-type DeskRequest = { agentId?: string; offerId?: string; ticketId?: string };
+/** Anything but "internal" is judged as public, the stricter rule (the schema refuses other values anyway). */
+function replyVisibility(v: string | undefined): ReplyVisibility {
+  return v === "internal" ? "internal" : "public";
+}
+
+type DeskRequest = { agentId?: string; offerId?: string; ticketId?: string; visibility?: string };
 
 /** The AgentDesk's methods: the same rules as their HTTP routes. */
 export function agentDeskAccess(facts: RoutingFacts): AccessTable<DeskRequest> {
@@ -101,5 +113,16 @@ export function agentDeskAccess(facts: RoutingFacts): AccessTable<DeskRequest> {
     decline: { allow: [allOf(actingAsSelf, offersAgent)] },
     resolve: { allow: [allOf(actingAsSelf, ticketOwner)] },
     setPresence: { allow: [actingAsSelf] },
+    reply: {
+      allow: [
+        allOf(
+          actingAsSelf,
+          agentNamedBy("the ticket's owner (public) or a collaborator (internal)", async (r: DeskRequest) => {
+            const t = await facts.ticket(r.ticketId ?? "");
+            return t === null ? undefined : mayWrite(t, replyVisibility(r.visibility));
+          }),
+        ),
+      ],
+    },
   };
 }

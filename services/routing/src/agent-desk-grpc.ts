@@ -8,6 +8,7 @@ import { classifyStoreError } from "@steward/store";
 import { AgentDeskService, channelToProto, priorityToProto, type AgentDeskServer, type StreamWorkResponse } from "@steward/proto";
 import { grpcPrincipalOf, secureGrpcService, type GrpcAccessOptions } from "@steward/auth";
 import type { WorkItem } from "./work-hub.ts";
+import type { ReplyInput, StoredReply } from "./gateway.ts";
 
 /** What the desk needs from routing; the same operations the HTTP routes use. */
 export interface DeskOperations {
@@ -15,6 +16,7 @@ export interface DeskOperations {
   decline(offerId: string, agentId: string, reason: string): Promise<void>;
   resolve(ticketId: string, agentId: string): Promise<void>;
   setPresence(agentId: string, status: "available" | "away" | "offline"): Promise<boolean>;
+  reply(ticketId: string, agentId: string, input: ReplyInput): Promise<StoredReply>;
   /** Open offers and owned tickets, sent first to a (re)connecting agent. */
   openWork(agentId: string): Promise<WorkItem[]>;
   agentExists(agentId: string): Promise<boolean>;
@@ -70,6 +72,7 @@ export function toWorkResponse(item: WorkItem): StreamWorkResponse {
     subject: item.subject ?? "",
     messageId: item.messageId ?? "",
     detail: item.detail ?? "",
+    agentId: item.agentId ?? "",
   };
 }
 
@@ -110,6 +113,16 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
       const agentId = actingAgent(call, call.request.agentId);
       if (!ticketId) return callback(invalid("ticket_id is required"));
       ops.resolve(ticketId, agentId).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
+    },
+    reply: (call, callback) => {
+      const { ticketId, body, visibility, inReplyToMessageId, clientMessageId } = call.request;
+      const agentId = actingAgent(call, call.request.agentId);
+      if (!ticketId) return callback(invalid("ticket_id is required"));
+      if (visibility !== "public" && visibility !== "internal") return callback(invalid("a visibility of public or internal is required"));
+      ops.reply(ticketId, agentId, { body, visibility, ...(inReplyToMessageId ? { inReplyToMessageId } : {}), ...(clientMessageId ? { clientMessageId } : {}) }).then(
+        (r) => callback(null, { messageId: r.messageId, at: new Date(r.at), visibility: r.visibility }),
+        (err: unknown) => callback(toServiceError(err)),
+      );
     },
     setPresence: (call, callback) => {
       const { status: presence } = call.request;

@@ -7,9 +7,9 @@ import { ERROR_RESPONSE_SCHEMA, buildHttpApp, TextRules } from "@steward/http";
 import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import type { Logger, Registry } from "@steward/telemetry";
-import type { Presence } from "./domain/index.ts";
+import { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, type Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
-import type { RoutingGateway } from "./gateway.ts";
+import type { ReplyInput, RoutingGateway } from "./gateway.ts";
 import { HTTP_STATUS } from "./routing-errors.ts";
 import { routingHttpAccess } from "./access.ts";
 import type { WorkItem } from "./work-hub.ts";
@@ -140,6 +140,28 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
       await gateway.resolve(req.params.id, actor(req));
       return { resolved: true };
     },
+  );
+
+  app.post<{ Params: { id: string }; Body: ReplyInput }>(
+    "/v1/tickets/:id/replies",
+    {
+      schema: {
+        summary: "Answer the customer (owner only) or leave an internal note (owner or collaborator); answers the stored message",
+        params: idParams,
+        body: {
+          type: "object",
+          required: ["body", "visibility"],
+          additionalProperties: false,
+          properties: {
+            body: { type: "string", minLength: 1, maxLength: MAX_REPLY_LENGTH },
+            visibility: { type: "string", enum: [...REPLY_VISIBILITIES] },
+            inReplyToMessageId: { type: "string", minLength: 1, maxLength: 200 },
+            clientMessageId: { type: "string", minLength: 1, maxLength: 200 },
+          },
+        },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await gateway.reply(req.params.id, actor(req), req.body)),
   );
 
   app.post<{ Params: { id: string }; Body: { toAgentId: string; agentId?: string } }>(

@@ -1,8 +1,12 @@
 // The agent gateway's use cases, shared by the HTTP routes and the gRPC AgentDesk. Any instance serves them:
 // agent commands are conditional writes in the store plus an event; the matcher learns from the event.
 // Every read here is by _id.
-import type { Presence } from "./domain/index.ts";
-import { AgentNotFoundError, TicketNotFoundError } from "./domain/index.ts";
+import { createHash, randomUUID } from "node:crypto";
+import { Topics, channelToProto } from "@steward/proto";
+import { newEnvelope, type EventBus } from "@steward/messaging";
+import type { Presence, ReplyVisibility } from "./domain/index.ts";
+import { AgentNotFoundError, TicketNotFoundError, checkReply } from "./domain/index.ts";
+import { PRODUCER } from "./routing-events.ts";
 import type { AgentDirectory, AgentProfileInput } from "./agents.ts";
 import type { MatcherLease } from "./matcher-lease.ts";
 import type { Matcher, MatcherStatus } from "./matcher.ts";
@@ -18,6 +22,37 @@ export interface GatewayDeps {
   matcher: Matcher;
   lease: MatcherLease;
   instanceId: string;
+  /** Replies are published straight to the routing topic: they change no routing state to store. */
+  bus: EventBus;
+}
+
+export interface ReplyInput {
+  body: string;
+  visibility: ReplyVisibility;
+  inReplyToMessageId?: string;
+  /**
+   * The client's own id for this reply: sending the same one again (a retry after a lost answer) gives the
+   * same message id, which intake stores and sends once.
+   */
+  clientMessageId?: string;
+}
+
+/** A reply's message id: derived from the client's id when it gave one, so a retried POST is the same reply. */
+export function replyMessageId(ticketId: string, agentId: string, clientMessageId: string | undefined): string {
+  if (clientMessageId === undefined) return `reply-${randomUUID()}`;
+  return `reply-${createHash("sha256").update(`${ticketId}\u0000${agentId}\u0000${clientMessageId}`).digest("hex").slice(0, 32)}`;
+}
+
+/** A reply as stored on the ticket's conversation, answered to its writer so the client sees its own write. */
+export interface StoredReply {
+  ticketId: string;
+  messageId: string;
+  from: "agent";
+  agentId: string;
+  visibility: ReplyVisibility;
+  body: string;
+  inReplyToMessageId: string | null;
+  at: string;
 }
 
 const OFFER_OUTCOMES: Record<string, string> = {
@@ -91,6 +126,32 @@ export class RoutingGateway {
 
   resolve(ticketId: string, agentId: string): Promise<void> {
     return this.#d.ledger.resolve(ticketId, agentId);
+  }
+
+  /**
+   * An agent's reply or internal note: checked against the ticket's owner and collaborators and published
+   * as agent.replied (intake adds it to the conversation and sends public replies to the customer;
+   * escalation counts a public one as the agent's response). Answered once Kafka has it.
+   */
+  async reply(ticketId: string, agentId: string, input: ReplyInput): Promise<StoredReply> {
+    const doc = await this.#d.store.getTicket(ticketId);
+    if (doc === null) throw new TicketNotFoundError(ticketId);
+    checkReply(doc, agentId, input.visibility, input.body);
+    const messageId = replyMessageId(ticketId, agentId, input.clientMessageId);
+    const at = new Date();
+    const inReplyTo = input.inReplyToMessageId ?? "";
+    await this.#d.bus.publish({
+      topic: Topics.routing,
+      envelope: newEnvelope(
+        "agentReplied",
+        ticketId,
+        { messageId, agentId, body: input.body, visibility: input.visibility, channel: channelToProto(doc.channel), inReplyToMessageId: inReplyTo },
+        PRODUCER,
+        // Not "routing/...": those ids carry a store version the matcher compares (versionOfEventId).
+        { eventId: `reply/${messageId}`, occurredAt: at },
+      ),
+    });
+    return { ticketId, messageId, from: "agent", agentId, visibility: input.visibility, body: input.body, inReplyToMessageId: inReplyTo || null, at: at.toISOString() };
   }
 
   transfer(ticketId: string, agentId: string, toAgentId: string): Promise<never> {

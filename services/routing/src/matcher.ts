@@ -226,6 +226,9 @@ export class Matcher {
       case "escalationAction":
         await this.#onEscalationAction(e.ticketId, p.value);
         break;
+      case "agentReplied":
+        // A reply changes no routing state: nothing to mirror or re-read.
+        break;
       default:
         if (event.topic === Topics.routing && e.ticketId) await this.#onTicketChanged(e.ticketId, e.eventId);
         break;

@@ -106,16 +106,17 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
   });
 
-  // Every instance hears every routing event, to push live work to the agents connected to it.
+  // Every instance hears every routing event, to push live work to the agents connected to it, and
+  // escalation's actions, to tell owners about their tickets' SLA warnings and breaches.
   const deskEvents = await bus.subscribe({
     groupId: `${config.STEWARD_TOPIC_PREFIX}routing-desk-${instanceId}`,
-    topics: [Topics.routing],
+    topics: [Topics.routing, Topics.escalation],
     fromBeginning: false,
     handler: async ({ envelope }) => hub.onEvent(envelope),
   });
   await lease.start();
 
-  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId });
+  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId, bus });
   const audit = kafkaAuditSink(bus, "routing", log);
   const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
   // One readiness check for HTTP /health/ready and gRPC health.
@@ -137,6 +138,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     accept: (offerId, agentId) => gateway.accept(offerId, agentId),
     decline: (offerId, agentId, reason) => gateway.decline(offerId, agentId, reason),
     resolve: (ticketId, agentId) => gateway.resolve(ticketId, agentId),
+    reply: (ticketId, agentId, input) => gateway.reply(ticketId, agentId, input),
     setPresence: async (agentId, presence) => {
       await gateway.setPresence(agentId, presence);
       return true;

@@ -504,7 +504,7 @@ export class TicketLedger {
         collaboratorRequests: (doc.collaboratorRequests ?? []).filter((r) => r.key !== actionKey),
       },
       { status: "owned", ownerId: doc.ownerId },
-      [pending("collaboratorAdded", { agentId, reason })],
+      [pending("collaboratorAdded", { agentId, reason, ownerId: doc.ownerId ?? "" })],
       [{ at: now, type: "collaborator.added", actor: "escalation", detail: { agentId, reason, actionKey } }],
       [],
       [],

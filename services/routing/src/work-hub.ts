@@ -1,9 +1,11 @@
-// Live work for connected agents: every routing instance hears all routing events (its own
-// consumer group) and forwards each to the agent it concerns, over SSE or a gRPC stream.
+// Live work for connected agents: every routing instance hears all routing and escalation events (its
+// own consumer group) and forwards each to the agent it concerns, over SSE or a gRPC stream. Owners also
+// hear what matters about their tickets: SLA warnings and breaches, ladder steps, a collaborator added
+// (and, as before, the customer's new messages as follow_up).
 import { channelFromProto, priorityFromProto, type Envelope } from "@steward/proto";
 
 export interface WorkItem {
-  kind: "offer" | "assignment" | "follow_up" | "offer_closed" | "collaboration" | "reassigned_away";
+  kind: "offer" | "assignment" | "follow_up" | "offer_closed" | "collaboration" | "reassigned_away" | OwnerNoticeKind;
   ticketId: string;
   offerId?: string;
   expiresAt?: string;
@@ -12,7 +14,22 @@ export interface WorkItem {
   subject?: string;
   messageId?: string;
   detail?: string;
+  /** collaborator_added: who came to help. */
+  agentId?: string;
 }
+
+export type OwnerNoticeKind = "sla_warning" | "sla_breach" | "escalation" | "collaborator_added";
+
+/**
+ * Escalation's actions the owner is told about, by action name. Taken from EscalationAction (once per
+ * warning or breach, with the owner named) rather than SlaUpdated, which repeats its warnings on every
+ * revision of the clocks.
+ */
+const OWNER_NOTICES: Readonly<Record<string, OwnerNoticeKind>> = {
+  sla_warning: "sla_warning",
+  sla_breach: "sla_breach",
+  notify_owner: "escalation",
+};
 
 type Listener = (item: WorkItem) => void;
 
@@ -72,7 +89,15 @@ export class WorkHub {
         return;
       case "collaboratorAdded":
         this.send(p.value.agentId, { kind: "collaboration", ticketId, detail: p.value.reason });
+        if (p.value.ownerId) this.send(p.value.ownerId, { kind: "collaborator_added", ticketId, agentId: p.value.agentId, detail: p.value.reason });
         return;
+      case "escalationAction": {
+        const kind = OWNER_NOTICES[p.value.action];
+        if (kind !== undefined && p.value.ownerId) {
+          this.send(p.value.ownerId, { kind, ticketId, detail: p.value.reason, ...(p.value.priority ? { priority: priorityFromProto(p.value.priority) ?? "P3" } : {}) });
+        }
+        return;
+      }
       case "ownerReassigned":
         this.send(p.value.toAgentId, { kind: "assignment", ticketId, detail: `reassigned by ${p.value.supervisorId}: ${p.value.reason}` });
         this.send(p.value.fromAgentId, { kind: "reassigned_away", ticketId, detail: p.value.reason });

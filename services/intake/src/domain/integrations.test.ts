@@ -21,6 +21,16 @@ describe("parseIntegrations", () => {
     ]);
   });
 
+  it("reads an integration's outbound webhook, which must be signed", () => {
+    const withOutbound = { id: "desk", apiKeySha256: [hashApiKey("desk-key-123456")], outboundUrl: "https://desk.example/steward", outboundSecret: "outbound-secret-0123" };
+    const parsed = parseIntegrations(JSON.stringify({ integrations: [withOutbound] }), limit);
+    expect(parsed.ok && parsed.integrations[0]?.outbound).toEqual({ url: "https://desk.example/steward", secret: "outbound-secret-0123" });
+    const unsigned = parseIntegrations(JSON.stringify({ integrations: [{ ...withOutbound, outboundSecret: undefined }] }), limit);
+    expect(unsigned.ok ? [] : unsigned.problems).toEqual(["integrations.0.outboundSecret: outboundUrl and outboundSecret go together"]);
+    const notHttp = parseIntegrations(JSON.stringify({ integrations: [{ ...withOutbound, outboundUrl: "ftp://desk.example/" }] }), limit);
+    expect(notHttp.ok).toBe(false);
+  });
+
   it("names every problem without echoing secrets", () => {
     const bad = parseIntegrations(JSON.stringify({ integrations: [{ id: "Bad Id", apiKeySha256: ["plain-text-key"] }, { id: "empty" }] }), limit);
     expect(bad.ok).toBe(false);

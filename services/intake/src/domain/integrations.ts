@@ -18,6 +18,8 @@ export interface Integration {
   /** HMAC-SHA256 secrets for signed webhooks (several while a secret is rotated). */
   webhookSecrets: readonly string[];
   rateLimit: RateLimit;
+  /** Where Steward pushes this integration's outbound messages (replies, notices), signed with `outboundSecret`. */
+  outbound?: { url: string; secret: string };
 }
 
 export const DEV_INTEGRATION_ID = "dev";
@@ -39,9 +41,17 @@ const integrationSchema = z
       .object({ perSecond: z.number().positive().max(100_000), burst: z.number().int().positive().max(1_000_000) })
       .strict()
       .optional(),
+    outboundUrl: z
+      .string()
+      .url("must be an absolute http(s) URL")
+      .refine((u) => /^https?:\/\//i.test(u), "must be an http(s) URL")
+      .optional(),
+    outboundSecret: z.string().min(16, "must be at least 16 characters").optional(),
   })
   .strict()
-  .refine((i) => i.apiKeySha256.length + i.webhookSecrets.length > 0, { message: "needs at least one apiKeySha256 or webhookSecrets entry" });
+  .refine((i) => i.apiKeySha256.length + i.webhookSecrets.length > 0, { message: "needs at least one apiKeySha256 or webhookSecrets entry" })
+  // Steward never pushes unsigned: a receiver could not tell our deliveries from anyone's.
+  .refine((i) => (i.outboundUrl === undefined) === (i.outboundSecret === undefined), { message: "outboundUrl and outboundSecret go together", path: ["outboundSecret"] });
 
 const fileSchema = z.object({ integrations: z.array(integrationSchema).min(1) }).strict();
 
@@ -49,7 +59,8 @@ export type IntegrationsParse = { ok: true; integrations: Integration[] } | { ok
 
 /**
  * Parses the integrations file:
- * `{ "integrations": [{ "id": "helpdesk", "apiKeySha256": ["<hex>"], "webhookSecrets": ["..."], "rateLimit": { "perSecond": 20, "burst": 40 } }] }`.
+ * `{ "integrations": [{ "id": "helpdesk", "apiKeySha256": ["<hex>"], "webhookSecrets": ["..."], "rateLimit": { "perSecond": 20, "burst": 40 },
+ *   "outboundUrl": "https://helpdesk.example/steward", "outboundSecret": "..." }] }`.
  * Problems name the path and the rule, never a secret.
  */
 export function parseIntegrations(jsonText: string, defaultRateLimit: RateLimit): IntegrationsParse {
@@ -74,7 +85,13 @@ export function parseIntegrations(jsonText: string, defaultRateLimit: RateLimit)
       if (hashes.has(h)) problems.push(`integrations.${index}.apiKeySha256: a key hash is used twice`);
       hashes.add(h);
     }
-    return { id: i.id, apiKeyHashes: keyHashes, webhookSecrets: i.webhookSecrets, rateLimit: i.rateLimit ?? defaultRateLimit };
+    return {
+      id: i.id,
+      apiKeyHashes: keyHashes,
+      webhookSecrets: i.webhookSecrets,
+      rateLimit: i.rateLimit ?? defaultRateLimit,
+      ...(i.outboundUrl !== undefined && i.outboundSecret !== undefined ? { outbound: { url: i.outboundUrl, secret: i.outboundSecret } } : {}),
+    };
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, integrations };
 }

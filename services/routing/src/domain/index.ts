@@ -198,3 +198,6 @@ export type {
   TicketDecision,
   TicketView,
 } from "./routing-engine.ts";
+
+export { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, checkReply, mayWrite } from "./replies.ts";
+export type { ReplyParties, ReplyVisibility } from "./replies.ts";

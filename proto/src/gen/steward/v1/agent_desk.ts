@@ -29,7 +29,11 @@ export interface StreamWorkRequest {
 
 /** One piece of live work for an agent. */
 export interface StreamWorkResponse {
-  /** "offer", "assignment", "follow_up", "offer_closed", "collaboration". */
+  /**
+   * "offer", "assignment", "follow_up", "offer_closed", "collaboration", "reassigned_away"; for the owner
+   * also "sla_warning", "sla_breach", "escalation" (a ladder step for their ticket) and
+   * "collaborator_added" (detail: who came to help, and why).
+   */
   kind: string;
   ticketId: string;
   offerId: string;
@@ -39,6 +43,8 @@ export interface StreamWorkResponse {
   subject: string;
   messageId: string;
   detail: string;
+  /** "collaborator_added": the agent who came to help. */
+  agentId: string;
 }
 
 export interface AcceptRequest {
@@ -73,6 +79,25 @@ export interface SetPresenceRequest {
 }
 
 export interface SetPresenceResponse {
+}
+
+export interface ReplyRequest {
+  agentId: string;
+  ticketId: string;
+  body: string;
+  /** "public" or "internal". */
+  visibility: string;
+  /** Optional: the customer's message this answers. */
+  inReplyToMessageId: string;
+  /** Optional: the client's id for this reply; the same one again is the same reply (a safe retry). */
+  clientMessageId: string;
+}
+
+/** The stored message, so the client sees its own write. */
+export interface ReplyResponse {
+  messageId: string;
+  at: Date | undefined;
+  visibility: string;
 }
 
 function createBaseStreamWorkRequest(): StreamWorkRequest {
@@ -150,6 +175,7 @@ function createBaseStreamWorkResponse(): StreamWorkResponse {
     subject: "",
     messageId: "",
     detail: "",
+    agentId: "",
   };
 }
 
@@ -181,6 +207,9 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
     }
     if (message.detail !== "") {
       writer.uint32(74).string(message.detail);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(82).string(message.agentId);
     }
     return writer;
   },
@@ -270,6 +299,14 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
             message.detail = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -309,6 +346,11 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
         ? globalThis.String(object.message_id)
         : "",
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
     };
   },
 
@@ -340,6 +382,9 @@ export const StreamWorkResponse: MessageFns<StreamWorkResponse> = {
     }
     if (message.detail !== "") {
       obj.detail = message.detail;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
     }
     return obj;
   },
@@ -884,6 +929,251 @@ export const SetPresenceResponse: MessageFns<SetPresenceResponse> = {
   },
 };
 
+function createBaseReplyRequest(): ReplyRequest {
+  return { agentId: "", ticketId: "", body: "", visibility: "", inReplyToMessageId: "", clientMessageId: "" };
+}
+
+export const ReplyRequest: MessageFns<ReplyRequest> = {
+  encode(message: ReplyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.ticketId !== "") {
+      writer.uint32(18).string(message.ticketId);
+    }
+    if (message.body !== "") {
+      writer.uint32(26).string(message.body);
+    }
+    if (message.visibility !== "") {
+      writer.uint32(34).string(message.visibility);
+    }
+    if (message.inReplyToMessageId !== "") {
+      writer.uint32(42).string(message.inReplyToMessageId);
+    }
+    if (message.clientMessageId !== "") {
+      writer.uint32(50).string(message.clientMessageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ticketId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.inReplyToMessageId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.clientMessageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplyRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      ticketId: isSet(object.ticketId)
+        ? globalThis.String(object.ticketId)
+        : isSet(object.ticket_id)
+        ? globalThis.String(object.ticket_id)
+        : "",
+      body: isSet(object.body) ? globalThis.String(object.body) : "",
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
+      inReplyToMessageId: isSet(object.inReplyToMessageId)
+        ? globalThis.String(object.inReplyToMessageId)
+        : isSet(object.in_reply_to_message_id)
+        ? globalThis.String(object.in_reply_to_message_id)
+        : "",
+      clientMessageId: isSet(object.clientMessageId)
+        ? globalThis.String(object.clientMessageId)
+        : isSet(object.client_message_id)
+        ? globalThis.String(object.client_message_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReplyRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.ticketId !== "") {
+      obj.ticketId = message.ticketId;
+    }
+    if (message.body !== "") {
+      obj.body = message.body;
+    }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
+    if (message.inReplyToMessageId !== "") {
+      obj.inReplyToMessageId = message.inReplyToMessageId;
+    }
+    if (message.clientMessageId !== "") {
+      obj.clientMessageId = message.clientMessageId;
+    }
+    return obj;
+  },
+};
+
+function createBaseReplyResponse(): ReplyResponse {
+  return { messageId: "", at: undefined, visibility: "" };
+}
+
+export const ReplyResponse: MessageFns<ReplyResponse> = {
+  encode(message: ReplyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.messageId !== "") {
+      writer.uint32(10).string(message.messageId);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(18).fork()).join();
+    }
+    if (message.visibility !== "") {
+      writer.uint32(26).string(message.visibility);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplyResponse {
+    return {
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
+    };
+  },
+
+  toJSON(message: ReplyResponse): unknown {
+    const obj: any = {};
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
+    return obj;
+  },
+};
+
 /** The agent-facing API, with the same meaning as the gateway's HTTP routes. */
 export type AgentDeskService = typeof AgentDeskService;
 export const AgentDeskService = {
@@ -933,6 +1223,16 @@ export const AgentDeskService = {
     responseSerialize: (value: SetPresenceResponse): Buffer => Buffer.from(SetPresenceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetPresenceResponse => SetPresenceResponse.decode(value),
   },
+  /** A public reply to the customer (owner only) or an internal note (owner or collaborator). */
+  reply: {
+    path: "/steward.v1.AgentDesk/Reply" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplyRequest): Buffer => Buffer.from(ReplyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplyRequest => ReplyRequest.decode(value),
+    responseSerialize: (value: ReplyResponse): Buffer => Buffer.from(ReplyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplyResponse => ReplyResponse.decode(value),
+  },
 } as const;
 
 export interface AgentDeskServer extends UntypedServiceImplementation {
@@ -942,6 +1242,8 @@ export interface AgentDeskServer extends UntypedServiceImplementation {
   decline: handleUnaryCall<DeclineRequest, DeclineResponse>;
   resolve: handleUnaryCall<ResolveRequest, ResolveResponse>;
   setPresence: handleUnaryCall<SetPresenceRequest, SetPresenceResponse>;
+  /** A public reply to the customer (owner only) or an internal note (owner or collaborator). */
+  reply: handleUnaryCall<ReplyRequest, ReplyResponse>;
 }
 
 export interface AgentDeskClient extends Client {
@@ -1011,6 +1313,22 @@ export interface AgentDeskClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetPresenceResponse) => void,
+  ): ClientUnaryCall;
+  /** A public reply to the customer (owner only) or an internal note (owner or collaborator). */
+  reply(
+    request: ReplyRequest,
+    callback: (error: ServiceError | null, response: ReplyResponse) => void,
+  ): ClientUnaryCall;
+  reply(
+    request: ReplyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplyResponse) => void,
+  ): ClientUnaryCall;
+  reply(
+    request: ReplyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplyResponse) => void,
   ): ClientUnaryCall;
 }
 

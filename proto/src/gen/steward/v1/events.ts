@@ -56,6 +56,8 @@ export interface Envelope {
     | { $case: "noEligibleAgent"; value: NoEligibleAgent }
     | { $case: "ownedWorkDelivered"; value: OwnedWorkDelivered }
     | { $case: "auditRecorded"; value: AuditRecorded }
+    | { $case: "agentReplied"; value: AgentReplied }
+    | { $case: "outboundDelivery"; value: OutboundDelivery }
     | undefined;
 }
 
@@ -244,6 +246,8 @@ export interface OwnerReassigned {
 export interface CollaboratorAdded {
   agentId: string;
   reason: string;
+  /** The ticket's owner (unchanged), told on their live stream who came to help. */
+  ownerId: string;
 }
 
 export interface AgentProfileUpdated {
@@ -321,6 +325,24 @@ export interface EscalationAction {
   previousPriority: Priority;
 }
 
+/**
+ * An agent wrote on a ticket: a public reply (goes to the customer, counts as the agent's response for
+ * the SLA clocks) or an internal note (only agents see it). Published by the agent gateway on the routing
+ * topic, keyed by ticket: not a MessageReceived on the received topic, which triage and the matcher read
+ * as the customer writing again (retriage, reopen).
+ */
+export interface AgentReplied {
+  messageId: string;
+  agentId: string;
+  body: string;
+  /** "public" or "internal". */
+  visibility: string;
+  /** The ticket's channel as routing knows it; intake sends on the channel of the customer's latest message. */
+  channel: Channel;
+  /** The customer's message this answers, when the agent named one; else the customer's latest. */
+  inReplyToMessageId: string;
+}
+
 /** Outbound message to a customer or agent (acknowledgements, escalation notices). */
 export interface Notification {
   channel: Channel;
@@ -330,6 +352,28 @@ export interface Notification {
   language: string;
   text: string;
   reference: string;
+  /** The conversation message this sends (an agent's public reply), empty for notices. */
+  messageId: string;
+  /** The channel's id of the customer's message it answers (e-mail Message-ID), for threading. */
+  inReplyTo: string;
+}
+
+/**
+ * What happened to one outbound notification at a channel integration's webhook. Keyed by ticket; the
+ * delivery id is the notification's event id, the same on every attempt and re-delivery.
+ */
+export interface OutboundDelivery {
+  deliveryId: string;
+  integrationId: string;
+  /** The notification's kind ("reply", "acknowledgement", ...) and conversation message, if any. */
+  kind: string;
+  messageId: string;
+  /** "delivered", "retrying" or "failed" (dead-lettered after the configured attempts). */
+  status: string;
+  attempt: number;
+  /** Why the last attempt failed: the HTTP status or the network error. */
+  reason: string;
+  nextAttemptAt: Date | undefined;
 }
 
 function createBaseEnvelope(): Envelope {
@@ -427,6 +471,12 @@ export const Envelope: MessageFns<Envelope> = {
         break;
       case "auditRecorded":
         AuditRecorded.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
+      case "agentReplied":
+        AgentReplied.encode(message.payload.value, writer.uint32(250).fork()).join();
+        break;
+      case "outboundDelivery":
+        OutboundDelivery.encode(message.payload.value, writer.uint32(258).fork()).join();
         break;
     }
     return writer;
@@ -670,6 +720,22 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: "auditRecorded", value: AuditRecorded.decode(reader, reader.uint32()) };
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.payload = { $case: "agentReplied", value: AgentReplied.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.payload = { $case: "outboundDelivery", value: OutboundDelivery.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -786,6 +852,14 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.auditRecorded) }
         : isSet(object.audit_recorded)
         ? { $case: "auditRecorded", value: AuditRecorded.fromJSON(object.audit_recorded) }
+        : isSet(object.agentReplied)
+        ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agentReplied) }
+        : isSet(object.agent_replied)
+        ? { $case: "agentReplied", value: AgentReplied.fromJSON(object.agent_replied) }
+        : isSet(object.outboundDelivery)
+        ? { $case: "outboundDelivery", value: OutboundDelivery.fromJSON(object.outboundDelivery) }
+        : isSet(object.outbound_delivery)
+        ? { $case: "outboundDelivery", value: OutboundDelivery.fromJSON(object.outbound_delivery) }
         : undefined,
     };
   },
@@ -852,6 +926,10 @@ export const Envelope: MessageFns<Envelope> = {
       obj.ownedWorkDelivered = OwnedWorkDelivered.toJSON(message.payload.value);
     } else if (message.payload?.$case === "auditRecorded") {
       obj.auditRecorded = AuditRecorded.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "agentReplied") {
+      obj.agentReplied = AgentReplied.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "outboundDelivery") {
+      obj.outboundDelivery = OutboundDelivery.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -3558,7 +3636,7 @@ export const OwnerReassigned: MessageFns<OwnerReassigned> = {
 };
 
 function createBaseCollaboratorAdded(): CollaboratorAdded {
-  return { agentId: "", reason: "" };
+  return { agentId: "", reason: "", ownerId: "" };
 }
 
 export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
@@ -3568,6 +3646,9 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.ownerId !== "") {
+      writer.uint32(26).string(message.ownerId);
     }
     return writer;
   },
@@ -3601,6 +3682,14 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3621,6 +3710,11 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
         ? globalThis.String(object.agent_id)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "",
     };
   },
 
@@ -3631,6 +3725,9 @@ export const CollaboratorAdded: MessageFns<CollaboratorAdded> = {
     }
     if (message.reason !== "") {
       obj.reason = message.reason;
+    }
+    if (message.ownerId !== "") {
+      obj.ownerId = message.ownerId;
     }
     return obj;
   },
@@ -4619,8 +4716,155 @@ export const EscalationAction: MessageFns<EscalationAction> = {
   },
 };
 
+function createBaseAgentReplied(): AgentReplied {
+  return { messageId: "", agentId: "", body: "", visibility: "", channel: 0, inReplyToMessageId: "" };
+}
+
+export const AgentReplied: MessageFns<AgentReplied> = {
+  encode(message: AgentReplied, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.messageId !== "") {
+      writer.uint32(10).string(message.messageId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.body !== "") {
+      writer.uint32(26).string(message.body);
+    }
+    if (message.visibility !== "") {
+      writer.uint32(34).string(message.visibility);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(40).int32(message.channel);
+    }
+    if (message.inReplyToMessageId !== "") {
+      writer.uint32(50).string(message.inReplyToMessageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentReplied {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentReplied();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.inReplyToMessageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentReplied {
+    return {
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      body: isSet(object.body) ? globalThis.String(object.body) : "",
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      inReplyToMessageId: isSet(object.inReplyToMessageId)
+        ? globalThis.String(object.inReplyToMessageId)
+        : isSet(object.in_reply_to_message_id)
+        ? globalThis.String(object.in_reply_to_message_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AgentReplied): unknown {
+    const obj: any = {};
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.body !== "") {
+      obj.body = message.body;
+    }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.inReplyToMessageId !== "") {
+      obj.inReplyToMessageId = message.inReplyToMessageId;
+    }
+    return obj;
+  },
+};
+
 function createBaseNotification(): Notification {
-  return { channel: 0, kind: "", recipient: "", language: "", text: "", reference: "" };
+  return { channel: 0, kind: "", recipient: "", language: "", text: "", reference: "", messageId: "", inReplyTo: "" };
 }
 
 export const Notification: MessageFns<Notification> = {
@@ -4642,6 +4886,12 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.reference !== "") {
       writer.uint32(50).string(message.reference);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(58).string(message.messageId);
+    }
+    if (message.inReplyTo !== "") {
+      writer.uint32(66).string(message.inReplyTo);
     }
     return writer;
   },
@@ -4707,6 +4957,22 @@ export const Notification: MessageFns<Notification> = {
             message.reference = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.inReplyTo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4727,6 +4993,16 @@ export const Notification: MessageFns<Notification> = {
       language: isSet(object.language) ? globalThis.String(object.language) : "",
       text: isSet(object.text) ? globalThis.String(object.text) : "",
       reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      inReplyTo: isSet(object.inReplyTo)
+        ? globalThis.String(object.inReplyTo)
+        : isSet(object.in_reply_to)
+        ? globalThis.String(object.in_reply_to)
+        : "",
     };
   },
 
@@ -4749,6 +5025,202 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.reference !== "") {
       obj.reference = message.reference;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.inReplyTo !== "") {
+      obj.inReplyTo = message.inReplyTo;
+    }
+    return obj;
+  },
+};
+
+function createBaseOutboundDelivery(): OutboundDelivery {
+  return {
+    deliveryId: "",
+    integrationId: "",
+    kind: "",
+    messageId: "",
+    status: "",
+    attempt: 0,
+    reason: "",
+    nextAttemptAt: undefined,
+  };
+}
+
+export const OutboundDelivery: MessageFns<OutboundDelivery> = {
+  encode(message: OutboundDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveryId !== "") {
+      writer.uint32(10).string(message.deliveryId);
+    }
+    if (message.integrationId !== "") {
+      writer.uint32(18).string(message.integrationId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(34).string(message.messageId);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(48).uint32(message.attempt);
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
+    }
+    if (message.nextAttemptAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextAttemptAt), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutboundDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutboundDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nextAttemptAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutboundDelivery {
+    return {
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      integrationId: isSet(object.integrationId)
+        ? globalThis.String(object.integrationId)
+        : isSet(object.integration_id)
+        ? globalThis.String(object.integration_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      nextAttemptAt: isSet(object.nextAttemptAt)
+        ? fromJsonTimestamp(object.nextAttemptAt)
+        : isSet(object.next_attempt_at)
+        ? fromJsonTimestamp(object.next_attempt_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: OutboundDelivery): unknown {
+    const obj: any = {};
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.integrationId !== "") {
+      obj.integrationId = message.integrationId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.nextAttemptAt !== undefined) {
+      obj.nextAttemptAt = message.nextAttemptAt.toISOString();
     }
     return obj;
   },

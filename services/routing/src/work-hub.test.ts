@@ -1,0 +1,42 @@
+// What the owner hears on the live stream besides offers and assignments: SLA warnings and breaches,
+// a ladder step for their ticket, and who came to help; nobody else hears them.
+import { describe, expect, it } from "vitest";
+import { newEnvelope } from "@steward/messaging";
+import { EscalationAction, Priority } from "@steward/proto";
+import { WorkHub, type WorkItem } from "./work-hub.ts";
+import { toWorkResponse } from "./agent-desk-grpc.ts";
+
+function listening(hub: WorkHub, agentId: string): WorkItem[] {
+  const items: WorkItem[] = [];
+  hub.listen(agentId, (i) => items.push(i));
+  return items;
+}
+
+const action = (fields: Partial<EscalationAction>) => newEnvelope("escalationAction", "T-1", { ...EscalationAction.fromJSON({}), ...fields }, "escalation");
+
+describe("owner notices", () => {
+  it("tells the owner of SLA warnings, breaches and ladder steps, and ignores other actions", () => {
+    const hub = new WorkHub();
+    const ana = listening(hub, "ana");
+    hub.onEvent(action({ action: "sla_warning", ownerId: "ana", reason: "first response due in 5 min", priority: Priority.P2 }));
+    hub.onEvent(action({ action: "sla_breach", ownerId: "ana", reason: "first response overdue" }));
+    hub.onEvent(action({ action: "notify_owner", ownerId: "ana", reason: "level 2" }));
+    hub.onEvent(action({ action: "raise_priority", ownerId: "ana", reason: "breach" }));
+    hub.onEvent(action({ action: "sla_warning", ownerId: "", reason: "nobody owns it" }));
+    expect(ana).toEqual([
+      { kind: "sla_warning", ticketId: "T-1", detail: "first response due in 5 min", priority: "P2" },
+      { kind: "sla_breach", ticketId: "T-1", detail: "first response overdue" },
+      { kind: "escalation", ticketId: "T-1", detail: "level 2" },
+    ]);
+  });
+
+  it("tells the owner who came to help, and the helper that they were added", () => {
+    const hub = new WorkHub();
+    const ana = listening(hub, "ana");
+    const sam = listening(hub, "sam");
+    hub.onEvent(newEnvelope("collaboratorAdded", "T-1", { agentId: "sam", reason: "specialist for a breach", ownerId: "ana" }, "routing"));
+    expect(ana).toEqual([{ kind: "collaborator_added", ticketId: "T-1", agentId: "sam", detail: "specialist for a breach" }]);
+    expect(sam).toEqual([{ kind: "collaboration", ticketId: "T-1", detail: "specialist for a breach" }]);
+    expect(toWorkResponse(ana[0] as WorkItem)).toMatchObject({ kind: "collaborator_added", agentId: "sam", ticketId: "T-1" });
+  });
+});
