@@ -174,6 +174,9 @@ describe("three ways in, one pipeline", () => {
       language: "de",
       reference,
       text: `Wir haben Ihre Nachricht erhalten. Ihre Referenznummer lautet ${reference}. Wir melden uns so schnell wie möglich bei Ihnen.`,
+      // An agent's reply carries its own message id and the customer's message it answers; a notice has neither.
+      messageId: "",
+      inReplyTo: "",
     });
     // The same triage event again, and a re-triage after a follow-up: no second acknowledgement.
     await bus.publish({ topic: Topics.triaged, envelope: triaged(false, "11111111-0000-4000-8000-000000000001") });
