@@ -113,6 +113,8 @@ describe("metrics", () => {
     expect(sum(r.samples, "steward_http_request_duration_seconds_count", { route: "/v1/offers/:offerId/accept", status: "200" })).toBe(1);
     const matcherLag = r.samples.filter((s) => s.name === "steward_kafka_consumer_lag" && s.labels["topic"] === "steward.tickets.triaged" && s.labels["group"]?.endsWith("routing-matcher"));
     expect(matcherLag.length).toBeGreaterThanOrEqual(1);
+    // The only routing instance holds the lease: it reports itself as the leader.
+    expect(sum(r.samples, "steward_routing_leader")).toBe(1);
     // Accepted: the ticket no longer waits in its group's queue.
     expect(r.samples.filter((s) => s.name === "steward_routing_queue_depth").every((s) => s.value === 0)).toBe(true);
 

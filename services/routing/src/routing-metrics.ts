@@ -19,6 +19,8 @@ export interface RoutingMetrics {
   timeouts: Counter<string>;
   /** The matcher's queues, read on every scrape (empty on an instance that is not the matcher). */
   watchQueues(read: () => Map<string, QueueStats>): void;
+  /** Whether this instance is the routing leader (holds the lease), read on every scrape. */
+  watchLeadership(read: () => boolean): void;
 }
 
 export function createRoutingMetrics(registry: Registry): RoutingMetrics {
@@ -51,6 +53,15 @@ export function createRoutingMetrics(registry: Registry): RoutingMetrics {
       for (const [group, q] of readQueues()) this.set({ group }, q.oldestWaitMs / 1000);
     },
   });
+  let readLeadership: () => boolean = () => false;
+  new Gauge({
+    name: "steward_routing_leader",
+    help: "1 on the instance that holds the routing lease and decides, 0 on the others (alert when no instance reports 1)",
+    registers,
+    collect() {
+      this.set(readLeadership() ? 1 : 0);
+    },
+  });
   return {
     decision: (trigger) => decisions.startTimer({ trigger }),
     offers: new Counter({ name: "steward_routing_offers_total", help: "Offers made to agents", registers }),
@@ -59,6 +70,9 @@ export function createRoutingMetrics(registry: Registry): RoutingMetrics {
     timeouts: new Counter({ name: "steward_routing_offer_timeouts_total", help: "Offers nobody answered before they expired", registers }),
     watchQueues(read) {
       readQueues = read;
+    },
+    watchLeadership(read) {
+      readLeadership = read;
     },
   };
 }

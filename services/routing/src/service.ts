@@ -105,6 +105,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     log,
     events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
   });
+  routingMetrics.watchLeadership(() => lease.isHeld());
 
   // Every instance hears every routing event, to push live work to the agents connected to it, and
   // escalation's actions, to tell owners about their tickets' SLA warnings and breaches.
