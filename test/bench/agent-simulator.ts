@@ -1,6 +1,7 @@
-// Simulated agents, a process of their own: each keeps its live-work stream (SSE) open, accepts every
-// offer at once, and resolves the ticket soon after to free its capacity. Records when each ticket's
-// offer and assignment reached the agent, on the clock the load generator uses.
+// Simulated agents, a process of their own: each keeps its live-work stream (SSE) open (opening it again
+// when a gateway goes away, as a browser's EventSource does), accepts every offer at once, and resolves
+// the ticket soon after to free its capacity. Records when each ticket's offer and assignment reached the
+// agent, on the clock the load generator uses, and which agents were told they own each ticket.
 import { Agent, Pool } from "undici";
 import { generalistAgent } from "@steward/testkit";
 import { signToken } from "@steward/auth/dev-keys";
@@ -28,11 +29,21 @@ export interface Arrivals {
   acceptFailures: number;
   resolveFailures: number;
   offersSeen: number;
+  /** Each accept answered 200: the ticket and the agent that now owns it (as the agent was told). */
+  owned: Array<{ ticketId: string; agentId: string; channel: string }>;
+  /** Highest number of tickets one agent held at once on one channel (accepted, resolve not yet answered 200), by "agent/channel". */
+  peakLoad: Map<string, number>;
+  /** Work streams opened again after they ended. */
+  reconnects: number;
 }
 
 const streams = new Agent({ headersTimeout: 30_000, bodyTimeout: 0, connections: null });
 const commandPools = new Map<string, Pool>();
-let arrivals: Arrivals = { offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0 };
+const emptyArrivals = (): Arrivals => ({ offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0, owned: [], peakLoad: new Map(), reconnects: 0 });
+let arrivals: Arrivals = emptyArrivals();
+/** "agent/channel" -> tickets held now. */
+const load = new Map<string, number>();
+let closing = false;
 const controllers: AbortController[] = [];
 const timers = new Set<NodeJS.Timeout>();
 /** agent id (or "admin") -> Authorization header value */
@@ -61,7 +72,8 @@ async function command(gateway: string, path: string, method: "POST" | "PUT", ag
 function onWork(gateway: string, agentId: string, event: string, data: string, resolveAfterMs: number): void {
   const at = nowMs();
   if (event === "offer") {
-    const offer = JSON.parse(data) as { offerId: string; ticketId: string };
+    const offer = JSON.parse(data) as { offerId: string; ticketId: string; channel?: string };
+    const slot = `${agentId}/${offer.channel ?? "?"}`;
     arrivals.offersSeen += 1;
     if (!arrivals.offers.has(offer.ticketId)) arrivals.offers.set(offer.ticketId, at);
     command(gateway, `/v1/offers/${encodeURIComponent(offer.offerId)}/accept`, "POST", agentId).then(
@@ -72,14 +84,11 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
         }
         const done = nowMs();
         if (!arrivals.assignments.has(offer.ticketId)) arrivals.assignments.set(offer.ticketId, done);
-        const t = setTimeout(() => {
-          timers.delete(t);
-          command(gateway, `/v1/tickets/${encodeURIComponent(offer.ticketId)}/resolve`, "POST", agentId).then(
-            (c) => void (c === 200 || (arrivals.resolveFailures += 1)),
-            () => void (arrivals.resolveFailures += 1),
-          );
-        }, resolveAfterMs);
-        timers.add(t);
+        arrivals.owned.push({ ticketId: offer.ticketId, agentId, channel: offer.channel ?? "?" });
+        const held = (load.get(slot) ?? 0) + 1;
+        load.set(slot, held);
+        if (held > (arrivals.peakLoad.get(slot) ?? 0)) arrivals.peakLoad.set(slot, held);
+        resolveLater(gateway, agentId, offer.ticketId, slot, resolveAfterMs);
       },
       () => void (arrivals.acceptFailures += 1),
     );
@@ -89,7 +98,42 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
   }
 }
 
-async function openStream(gateway: string, agentId: string, resolveAfterMs: number): Promise<void> {
+/** Resolves the ticket after a while; a refused or failed resolve (a gateway down) is tried again, so the slot frees only when routing agrees. */
+function resolveLater(gateway: string, agentId: string, ticketId: string, slot: string, afterMs: number): void {
+  const t = setTimeout(() => {
+    timers.delete(t);
+    command(gateway, `/v1/tickets/${encodeURIComponent(ticketId)}/resolve`, "POST", agentId).then(
+      (c) => {
+        if (c === 200) load.set(slot, (load.get(slot) ?? 1) - 1);
+        else {
+          arrivals.resolveFailures += 1;
+          if (c >= 500 && !closing) resolveLater(gateway, agentId, ticketId, slot, 1000);
+        }
+      },
+      () => {
+        arrivals.resolveFailures += 1;
+        if (!closing) resolveLater(gateway, agentId, ticketId, slot, 1000);
+      },
+    );
+  }, afterMs);
+  timers.add(t);
+}
+
+/** Keeps the agent's stream open: when it ends or cannot be opened (a gateway restarting), tries again every 500 ms. */
+function keepStreamOpen(gateway: string, agentId: string, resolveAfterMs: number): void {
+  const again = () => {
+    if (closing) return;
+    arrivals.reconnects += 1;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      openStream(gateway, agentId, resolveAfterMs, again).catch(again);
+    }, 500);
+    timers.add(t);
+  };
+  openStream(gateway, agentId, resolveAfterMs, again).catch(again);
+}
+
+async function openStream(gateway: string, agentId: string, resolveAfterMs: number, onEnd?: () => void): Promise<void> {
   const controller = new AbortController();
   controllers.push(controller);
   const res = await streams.request({ origin: gateway, path: `/v1/agents/${encodeURIComponent(agentId)}/work`, method: "GET", headers: { accept: "text/event-stream", authorization: credentials.get(agentId) ?? "" }, signal: controller.signal });
@@ -111,7 +155,14 @@ async function openStream(gateway: string, agentId: string, resolveAfterMs: numb
       if (data) onWork(gateway, agentId, event, data, resolveAfterMs);
     }
   });
-  res.body.on("error", () => {}); // aborted at stop
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd?.();
+  };
+  res.body.on("end", end);
+  res.body.on("error", end); // the gateway went away, or aborted at stop (then onEnd does nothing)
 }
 
 async function start(spec: AgentsSpec): Promise<{ agentIds: string[] }> {
@@ -128,7 +179,7 @@ async function start(spec: AgentsSpec): Promise<{ agentIds: string[] }> {
         credentials.set(id, `Bearer ${await signToken(spec.signingKey, { subject: id, roles: ["agent"] })}`);
         const put = await command(gateway, `/v1/agents/${id}`, "PUT", "admin", generalistAgent(`Bench agent ${i}`, spec.languages, capacity));
         if (put !== 200) throw new Error(`agent ${id}: profile answered ${put}`);
-        await openStream(gateway, id, spec.resolveAfterMs);
+        await openStream(gateway, id, spec.resolveAfterMs, () => keepStreamOpen(gateway, id, spec.resolveAfterMs));
         const presence = await command(gateway, `/v1/agents/${id}/presence`, "POST", id, { status: "available" });
         if (presence !== 200) throw new Error(`agent ${id}: presence answered ${presence}`);
         ids.push(id);
@@ -143,10 +194,11 @@ serveBenchRequests({
   /** Hands over what arrived since the last collect. */
   collect: () => {
     const out = arrivals;
-    arrivals = { offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0 };
+    arrivals = emptyArrivals();
     return out;
   },
   close: async () => {
+    closing = true;
     for (const t of timers) clearTimeout(t);
     for (const c of controllers) c.abort();
     await Promise.allSettled([...commandPools.values()].map((p) => p.close()));

@@ -22,6 +22,7 @@ import type { StoreOpStats } from "./store-trace.ts";
 import { freePort } from "./systems.ts";
 import { summarizeProfile, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
+import { agentLanguages } from "./triage-languages.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
@@ -351,18 +352,6 @@ async function sweep(phases: ActivePhase[], gen: BenchChild): Promise<void> {
       await sleep(1000);
     }
     if (phases.every((a) => a.done)) break;
-  }
-}
-
-async function agentLanguages(): Promise<string[]> {
-  // Every language the triage data set holds, so no ticket waits for a speaker.
-  try {
-    const text = await readFile(join(root, "services/triage/data/messages.jsonl"), "utf8");
-    const langs = new Set<string>();
-    for (const line of text.split("\n")) if (line) langs.add((JSON.parse(line) as { language: string }).language);
-    return [...langs].filter((l) => /^[a-z]{2}$/.test(l)).sort();
-  } catch {
-    return ["en"];
   }
 }
 

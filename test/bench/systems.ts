@@ -2,19 +2,16 @@
 // agents, or the floor's pass-through stages with their observer. Both expose the same surface to the
 // conductor: HTTP targets for the load generator, and a child that reports arrivals.
 import { createSigningKeySet } from "@steward/auth/dev-keys";
-import { spawn, type ChildProcess } from "node:child_process";
-import { open } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forkBenchChild, stopProcess, type BenchChild } from "./ipc.ts";
-import { sleep } from "./clock.ts";
+export { freePort };
+import { freePort, startServiceProcess, type ServiceProcess } from "./service-process.ts";
 import type { AgentsSpec } from "./agent-simulator.ts";
 import type { KafkaClientName } from "@steward/messaging";
 import { MongoClient } from "mongodb";
 import { Kafka, logLevel } from "kafkajs";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
 
 export interface Infra {
@@ -32,34 +29,8 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, what: string, logFile: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready; see ${logFile}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms; see ${logFile}`);
-    await sleep(250);
-  }
-}
-
 /** A bench leaves nothing behind in the broker or store it measured: later runs start from the same state. */
-async function dropDatabase(uri: string, database: string): Promise<void> {
+export async function dropDatabase(uri: string, database: string): Promise<void> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000 });
   try {
     await client.db(database).dropDatabase();
@@ -68,7 +39,7 @@ async function dropDatabase(uri: string, database: string): Promise<void> {
   }
 }
 
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   const admin = new Kafka({ clientId: "steward-bench", brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -90,71 +61,58 @@ export interface StewardOptions {
   execArgv?: Record<string, string[]>;
 }
 
-const portVars: Record<string, string[]> = {
-  intake: ["INTAKE_HTTP_PORT", "INTAKE_GRPC_PORT"],
-  triage: ["TRIAGE_HTTP_PORT"],
-  routing: ["ROUTING_HTTP_PORT", "ROUTING_GRPC_PORT"],
-  escalation: ["ESCALATION_HTTP_PORT"],
-};
-
-export async function startSteward(opts: StewardOptions, log: (m: string) => void): Promise<RunningSystem> {
-  const database = `bench_${opts.runId.replace(/-/g, "_")}`.slice(0, 60);
-  // The run's own key set: services verify every agent's token, as in production.
-  const keys = createSigningKeySet();
-  const common = {
-    STEWARD_AUTH_JWKS: JSON.stringify(keys.publicJwks),
+/** The environment every Steward service of a run gets: one database, one topic prefix, the run's key set. */
+export function stewardEnvironment(opts: { infra: Infra; runId: string; client: KafkaClientName; publicJwks: unknown; prefix?: string }): Record<string, string> {
+  return {
+    STEWARD_AUTH_JWKS: JSON.stringify(opts.publicJwks),
     INTAKE_DEV_MODE: "true",
     INTAKE_ALLOW_ANONYMOUS_DEV: "true",
     KAFKA_BROKERS: opts.infra.brokers.join(","),
     MONGODB_URI: opts.infra.mongoUri,
-    MONGODB_DATABASE: database,
-    STEWARD_TOPIC_PREFIX: `bench-${opts.runId}.`,
+    MONGODB_DATABASE: `${opts.prefix ?? "bench"}_${opts.runId.replace(/-/g, "_")}`.slice(0, 60),
+    STEWARD_TOPIC_PREFIX: `${opts.prefix ?? "bench"}-${opts.runId}.`,
     // Read by services once they select their Kafka client from config; ignored before that.
     STEWARD_KAFKA_CLIENT: opts.client,
     LOG_LEVEL: "warn",
     OTEL_TRACES_EXPORTER: "none",
   };
-  const children: Array<{ name: string; child: ChildProcess }> = [];
+}
+
+export async function startSteward(opts: StewardOptions, log: (m: string) => void): Promise<RunningSystem> {
+  // The run's own key set: services verify every agent's token, as in production.
+  const keys = createSigningKeySet();
+  const common = stewardEnvironment({ infra: opts.infra, runId: opts.runId, client: opts.client, publicJwks: keys.publicJwks });
+  const database = common["MONGODB_DATABASE"] as string;
+  const services: ServiceProcess[] = [];
   const urls: Record<string, string[]> = { intake: [], triage: [], routing: [], escalation: [] };
+  let agentsChild: BenchChild | undefined;
   const stopAll = async () => {
-    await Promise.allSettled(children.map((c) => stopProcess(c.child, 20_000)));
+    await Promise.allSettled([...services.map((s) => stopProcess(s.child, 20_000)), ...(agentsChild ? [agentsChild.stop(20_000)] : [])]);
   };
   try {
     // Routing and triage first: their consumer groups exist before the first ticket arrives.
     for (const svc of ["routing", "triage", "escalation", "intake"] as const) {
       for (let i = 0; i < opts.instances[svc]; i += 1) {
         const name = opts.instances[svc] > 1 ? `${svc}-${i + 1}` : svc;
-        const ports: Record<string, string> = {};
-        for (const v of portVars[svc] ?? []) ports[v] = String(await freePort());
-        const httpPort = ports[(portVars[svc] ?? [])[0] as string] as string;
-        const logFile = join(opts.logDir, `${name}.log`);
-        const out = await open(logFile, "a");
-        const child = spawn(process.execPath, [...(opts.execArgv?.[svc] ?? []), join(root, "services", svc, "src", "main.ts")], {
-          env: { ...process.env, ...common, ...ports, STEWARD_INSTANCE_ID: `${opts.runId}-${name}` },
-          stdio: ["ignore", out.fd, out.fd],
-          cwd: root,
-        });
-        await out.close();
-        children.push({ name, child });
-        const url = `http://127.0.0.1:${httpPort}`;
-        urls[svc]?.push(url);
-        await waitReady(`${url}/health/ready`, child, name, logFile);
-        log(`${name} ready at ${url} (pid ${child.pid})`);
+        const proc = await startServiceProcess({ name, service: svc, env: { ...common, STEWARD_INSTANCE_ID: `${opts.runId}-${name}` }, logDir: opts.logDir, ...(opts.execArgv?.[svc] ? { execArgv: opts.execArgv[svc] } : {}) });
+        services.push(proc);
+        urls[svc]?.push(proc.url);
+        log(`${name} ready at ${proc.url} (pid ${proc.child.pid})`);
       }
     }
     const agents = await forkBenchChild("agents", join(here, "agent-simulator.ts"), { logFile: join(opts.logDir, "agents.log") });
-    children.push({ name: "agents", child: agents.process });
+    agentsChild = agents;
     await agents.call("start", { ...opts.agents, gateways: urls["routing"], idPrefix: `bench-${opts.runId}`, signingKey: keys.privateJwk });
     log(`${opts.agents.agents} agents online (capacity ${opts.agents.capacityPerChannel} per channel)`);
     return {
       targets: urls["intake"] ?? [],
       observer: agents,
-      processes: children.map((c) => ({ name: c.name, pid: c.child.pid as number })),
+      processes: [...services.map((s) => ({ name: s.name, pid: s.child.pid as number })), { name: "agents", pid: agents.pid }],
       async stop() {
         await agents.call("close").catch(() => undefined);
         await stopAll();
         await dropDatabase(opts.infra.mongoUri, database).catch((err: unknown) => log(`could not drop ${database}: ${String(err)}`));
-        await deleteTopics(opts.infra.brokers, common.STEWARD_TOPIC_PREFIX).catch((err: unknown) => log(`could not delete topics: ${String(err)}`));
+        await deleteTopics(opts.infra.brokers, common["STEWARD_TOPIC_PREFIX"] as string).catch((err: unknown) => log(`could not delete topics: ${String(err)}`));
       },
     };
   } catch (err) {
