@@ -41,8 +41,8 @@ const streams = new Agent({ headersTimeout: 30_000, bodyTimeout: 0, connections:
 const commandPools = new Map<string, Pool>();
 const emptyArrivals = (): Arrivals => ({ offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0, owned: [], peakLoad: new Map(), reconnects: 0 });
 let arrivals: Arrivals = emptyArrivals();
-/** "agent/channel" -> tickets held now. */
-const load = new Map<string, number>();
+/** The tickets each agent holds per channel, as the agent sees them (a set: a second offer of a ticket it already owns, answered 200 again, is the same ticket). */
+const held = new Map<string, Set<string>>();
 let closing = false;
 const controllers: AbortController[] = [];
 const timers = new Set<NodeJS.Timeout>();
@@ -85,9 +85,10 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
         const done = nowMs();
         if (!arrivals.assignments.has(offer.ticketId)) arrivals.assignments.set(offer.ticketId, done);
         arrivals.owned.push({ ticketId: offer.ticketId, agentId, channel: offer.channel ?? "?" });
-        const held = (load.get(slot) ?? 0) + 1;
-        load.set(slot, held);
-        if (held > (arrivals.peakLoad.get(slot) ?? 0)) arrivals.peakLoad.set(slot, held);
+        let mine = held.get(slot);
+        if (!mine) held.set(slot, (mine = new Set()));
+        mine.add(offer.ticketId);
+        if (mine.size > (arrivals.peakLoad.get(slot) ?? 0)) arrivals.peakLoad.set(slot, mine.size);
         resolveLater(gateway, agentId, offer.ticketId, slot, resolveAfterMs);
       },
       () => void (arrivals.acceptFailures += 1),
@@ -104,7 +105,7 @@ function resolveLater(gateway: string, agentId: string, ticketId: string, slot: 
     timers.delete(t);
     command(gateway, `/v1/tickets/${encodeURIComponent(ticketId)}/resolve`, "POST", agentId).then(
       (c) => {
-        if (c === 200) load.set(slot, (load.get(slot) ?? 1) - 1);
+        if (c === 200) held.get(slot)?.delete(ticketId);
         else {
           arrivals.resolveFailures += 1;
           if (c >= 500 && !closing) resolveLater(gateway, agentId, ticketId, slot, 1000);
