@@ -202,7 +202,7 @@ serveBenchRequests({
     closing = true;
     for (const t of timers) clearTimeout(t);
     for (const c of controllers) c.abort();
-    await Promise.allSettled([...commandPools.values()].map((p) => p.close()));
-    await streams.close().catch(() => undefined);
+    await Promise.allSettled([...commandPools.values()].map((p) => p.destroy()));
+    await streams.destroy().catch(() => undefined);
   },
 });

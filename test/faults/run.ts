@@ -101,12 +101,15 @@ let consumer: Consumer | undefined;
 
 let cleaning: Promise<void> | undefined;
 async function cleanUp(): Promise<void> {
+  // Every step is bounded: a clean-up that waits on a hung client would leave three brokers running.
+  const bounded = (p: Promise<unknown> | undefined, ms = 10_000) => Promise.race([p?.catch(() => undefined), sleep(ms)]);
   cleaning ??= (async () => {
-    await consumer?.disconnect().catch(() => undefined);
-    await agents?.call("close").catch(() => undefined);
-    await Promise.allSettled([agents?.stop(), generator?.stop(), ...services.map((s) => s.kill("SIGTERM"))]);
-    await cluster?.stop().catch(() => undefined);
-    await store?.stop().catch(() => undefined);
+    await bounded(consumer?.disconnect());
+    await bounded(agents?.call("close"));
+    await bounded(Promise.allSettled([agents?.stop(), generator?.stop(), ...services.map((s) => s.kill("SIGTERM"))]), 20_000);
+    for (const s of services) s.child.kill("SIGKILL");
+    await bounded(cluster?.stop(), 30_000);
+    await bounded(store?.stop(), 15_000);
   })();
   await cleaning;
 }
