@@ -15,6 +15,7 @@ COPY libs/http/package.json libs/http/
 COPY libs/messaging/package.json libs/messaging/
 COPY libs/store/package.json libs/store/
 COPY libs/telemetry/package.json libs/telemetry/
+COPY libs/text/package.json libs/text/
 COPY libs/testkit/package.json libs/testkit/
 COPY proto/package.json proto/
 COPY infra/package.json infra/
@@ -38,8 +39,6 @@ COPY package.json ./
 COPY libs libs
 COPY proto proto
 COPY services/intake services/intake
-# intake uses triage's text preparation (@steward/triage), so that package ships too.
-COPY services/triage services/triage
 # The files stay root's and read-only; the process runs as the image's unprivileged `node` user, by
 # number so Kubernetes can verify runAsNonRoot.
 USER 1000:1000

@@ -15,6 +15,7 @@ COPY libs/http/package.json libs/http/
 COPY libs/messaging/package.json libs/messaging/
 COPY libs/store/package.json libs/store/
 COPY libs/telemetry/package.json libs/telemetry/
+COPY libs/text/package.json libs/text/
 COPY libs/testkit/package.json libs/testkit/
 COPY proto/package.json proto/
 COPY infra/package.json infra/

@@ -3,7 +3,7 @@
 // submission: channel rules applied (phone callbacks, e-mail threading), e-mail text split into the new
 // text, quoted history and signature. Total: never throws, whatever it is given.
 // The subpath keeps intake from loading triage's language model (~230 MB) just to split quoted text.
-import { prepareCustomerText } from "@steward/triage/text-preparation";
+import { prepareCustomerText } from "@steward/text";
 // The subpath is the plain rules module (no fastify): the same rules the HTTP schemas use.
 import { TextRules, type TextRule as SharedTextRule } from "@steward/http/text-rules";
 import { CHANNELS, type ChannelName, type CustomerRef, type ValidSubmission } from "./submission.ts";

@@ -34,7 +34,7 @@
 // parseTriagePolicy/createTriageEngine; InvalidIntentModelError (code INVALID_INTENT_MODEL) from parseIntentModel.
 // triageTicket and retriageTicket are total: any text gives a decision.
 
-export { prepareCustomerText, type PreparedText } from "./text-preparation.ts";
+export { prepareCustomerText, type PreparedText } from "@steward/text";
 export {
   judgeLanguageByScript,
   profileScripts,

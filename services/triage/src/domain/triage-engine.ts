@@ -41,7 +41,7 @@ import {
   type PriorityRaise,
   type Tone,
 } from "./priority.ts";
-import { prepareCustomerText } from "./text-preparation.ts";
+import { prepareCustomerText } from "@steward/text";
 import {
   InvalidTriagePolicyError,
   type Channel,

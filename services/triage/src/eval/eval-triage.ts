@@ -5,7 +5,7 @@
 
 import { eldLanguageScorer } from "../domain/eld-language-scorer.ts";
 import { classifyText, intentInputText } from "../domain/intent-model.ts";
-import { prepareCustomerText } from "../domain/text-preparation.ts";
+import { prepareCustomerText } from "@steward/text";
 import {
   createTriageEngine,
   triageTicket,

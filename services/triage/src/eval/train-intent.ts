@@ -12,7 +12,7 @@ import {
   trainIntentModel,
   type TrainingExample,
 } from "../domain/intent-model.ts";
-import { prepareCustomerText } from "../domain/text-preparation.ts";
+import { prepareCustomerText } from "@steward/text";
 import {
   MODEL_PATH,
   readDataset,
