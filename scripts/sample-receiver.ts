@@ -71,7 +71,7 @@ export async function startSampleReceiver(log: (m: string) => void): Promise<Sam
       counts[integration] = (counts[integration] ?? 0) + 1;
       const m = JSON.parse(raw.toString("utf8")) as Pushed;
       const text = m.text.length > 70 ? `${m.text.slice(0, 67)}...` : m.text;
-      log(`receiver: ${integration} would deliver a ${m.kind} on ${m.channel} to ${m.recipient} (${m.reference}): ${JSON.stringify(text)}`);
+      log(`receiver: ${integration} would deliver ${/^[aeiou]/i.test(m.kind) ? "an" : "a"} ${m.kind} on ${m.channel} to ${m.recipient} (${m.reference}): ${JSON.stringify(text)}`);
       res.writeHead(204).end();
     });
   });
