@@ -37,15 +37,15 @@ export class CustomerStore {
     return `cus-${randomUUID()}`;
   }
 
-  /** The customer the first known key (strongest first) belongs to, or null for someone new. */
-  async find(keys: readonly IdentityKey[]): Promise<string | null> {
-    if (keys.length === 0) return null;
-    const found = await this.keys.find({ _id: { $in: keys.map((k) => k.key) } }).toArray();
-    for (const k of keys) {
-      const hit = found.find((f) => f._id === k.key);
-      if (hit) return hit.customerId;
-    }
-    return null;
+  /**
+   * The customer the first known key (strongest first) belongs to (null for someone new), and the keys
+   * no customer has yet: only those need linking, so a returning customer costs this one read.
+   */
+  async find(keys: readonly IdentityKey[]): Promise<{ customerId: string | null; unlinked: IdentityKey[] }> {
+    if (keys.length === 0) return { customerId: null, unlinked: [] };
+    const found = new Map((await this.keys.find({ _id: { $in: keys.map((k) => k.key) } }).toArray()).map((f) => [f._id, f.customerId]));
+    const first = keys.find((k) => found.has(k.key));
+    return { customerId: first === undefined ? null : (found.get(first.key) ?? null), unlinked: keys.filter((k) => !found.has(k.key)) };
   }
 
   /**

@@ -73,7 +73,8 @@ export class IntakePipeline {
     const identityKeys = identityKeysOf(sub, this.deps.customerKeySecret);
     const [seenFirst, known] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
     if (seenFirst) return this.redeliver(seenFirst);
-    const customerId = known ?? CustomerStore.newId();
+    const customerId = known.customerId ?? CustomerStore.newId();
+    const newKeys = known.unlinked;
     const target = await this.findTarget(sub, customerId, now);
     if (target && !sub.ticketId) {
       const seen = await store.findDelivery(key);
@@ -139,7 +140,7 @@ export class IntakePipeline {
       envelope: encoded,
       threadLinks,
       customerId,
-      customerKeys: identityKeys,
+      customerKeys: newKeys,
       // message.received has no signature field: the view keeps a follow-up's signature from here.
       ...(target && sub.signature ? { signature: sub.signature } : {}),
       createdAt: now,
@@ -151,7 +152,7 @@ export class IntakePipeline {
       return this.redeliver(first);
     }
     await bus.publish({ topic: Topics.received, envelope });
-    await this.writeView(envelope, threadLinks, sub.signature, { customerId, keys: identityKeys });
+    await this.writeView(envelope, threadLinks, sub.signature, { customerId, keys: newKeys });
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
   }
 
