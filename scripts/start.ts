@@ -46,7 +46,7 @@ if (!options.keepData) {
 const infra = await provisionInfra({ purpose: "dev", stateDir: infraDir, kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
 
 // Identity for the demo: this checkout's own key set (`./steward token` signs with the same one). The
-// services get only its public half; intake runs in development mode, explicitly.
+// services get only its public half. Intake reads the sample integrations file (below), as in production.
 const keys = loadOrCreateSigningKeySet(devAuthDir);
 // Outbound delivery for the demo: the sample integrations push to a local receiver that prints each message.
 // With an integrations file intake authenticates every caller as in production (the dev key still works).
