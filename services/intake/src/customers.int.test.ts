@@ -64,6 +64,17 @@ describe("one customer across channels", () => {
     expect(view.messages.map((m) => m.channel)).toEqual(["email", "chat"]);
   });
 
+  it("knows a caller's number on chat, and a social handle on the same platform only", async () => {
+    const call = await submit(MAIL_KEY, { channel: "phone", externalId: "cu-p", customer: { id: "caller-9" }, subject: "Router keeps rebooting", body: "Please call me back.", channelRefs: { kind: "callback", callbackNumber: "+49 151 1234 5678" } });
+    const chat = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-p-chat", customer: { id: "visitor-9", phone: "0049 1511 2345678" }, subject: "Router keeps rebooting", body: "Still rebooting." });
+    expect(chat).toMatchObject({ ticketId: call.ticketId, followUp: true });
+    const post = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h", customer: { id: "social-1" }, subject: "App crashes", body: "It crashes.", channelRefs: { handle: "@Zed", platform: "mastodon" } });
+    const sameHandle = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h-2", customer: { id: "social-2" }, subject: "App crashes", body: "Still.", channelRefs: { handle: "zed", platform: "mastodon" } });
+    expect(sameHandle.ticketId).toBe(post.ticketId);
+    const elsewhere = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h-3", customer: { id: "social-3" }, subject: "App crashes", body: "Me too.", channelRefs: { handle: "zed", platform: "bluesky" } });
+    expect(elsewhere.ticketId).not.toBe(post.ticketId);
+  });
+
   it("keeps one customer record with hashed keys, never the address", async () => {
     const customers = await conn.db.collection("intake_customers").find({}).toArray();
     const keys = await conn.db.collection("intake_customer_keys").find({}).toArray();
