@@ -14,6 +14,8 @@ export const kafkaDir = join(infraDir, "kafka");
 export const ferretDbDir = join(infraDir, "ferretdb");
 /** This checkout's development key set: ./steward start and ./steward token sign with it. */
 export const devAuthDir = join(root, ".steward", "dev-auth");
+/** The sample integrations ./steward start writes for intake (INTAKE_INTEGRATIONS_FILE), outbound URLs included. */
+export const devIntegrationsFile = join(root, ".steward", "dev-integrations.json");
 
 /** The services ./steward start runs, on fixed ports so the printed URLs stay the same between runs. */
 export const services = [

@@ -1,4 +1,6 @@
-// Sample agents and simulated channel traffic for ./steward start (and the demo in the README).
+// Sample agents and simulated channel traffic for ./steward start (and the demo in the README). The agents
+// accept offers, answer the customer in public, then resolve; the traffic comes in through several
+// sample integrations (their API keys), whose outbound pushes the sample receiver prints.
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { generalistAgent, readSse, type AgentProfileInput } from "@steward/testkit";
@@ -28,6 +30,7 @@ export interface DeskTokens {
 
 export async function runSampleAgents(opts: { gateway: string; tokens: DeskTokens; log: (m: string) => void; thinkMs?: number; resolveAfterMs?: number }) {
   let accepted = 0;
+  let replied = 0;
   let resolved = 0;
   const readers: Array<{ close(): void }> = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -51,6 +54,15 @@ export async function runSampleAgents(opts: { gateway: string; tokens: DeskToken
           if (!res?.ok) return;
           accepted += 1;
           opts.log(`agent ${id} accepted ticket ${offer.ticketId}`);
+          // A public answer before resolving: it stops the response clocks and goes out to the customer.
+          // The clientMessageId makes a retried POST the same reply.
+          const answer = await fetch(`${opts.gateway}/v1/tickets/${offer.ticketId}/replies`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...auth },
+            body: JSON.stringify({ body: `Hello, this is ${profile.name.split(" ")[0] ?? id}. I have your ticket and I am looking into it now.`, visibility: "public", clientMessageId: `sample-${offer.ticketId}` }),
+          }).catch(() => undefined);
+          if (answer?.status === 201) replied += 1;
+          else opts.log(`agent ${id} could not reply on ticket ${offer.ticketId}: ${answer?.status ?? "no answer"}`);
           const r = setTimeout(async () => {
             timers.delete(r);
             const done = await fetch(`${opts.gateway}/v1/tickets/${offer.ticketId}/resolve`, { method: "POST", headers: auth }).catch(() => undefined);
@@ -68,6 +80,7 @@ export async function runSampleAgents(opts: { gateway: string; tokens: DeskToken
     /** Every group the sample agents work in: the demo supervisor oversees them all. */
     groups: [...new Set(agents.flatMap((a) => a.groups))].sort(),
     accepted: () => accepted,
+    replied: () => replied,
     resolved: () => resolved,
     stop() {
       for (const r of readers) r.close();
@@ -84,7 +97,11 @@ interface SampleMessage {
 
 const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
 
-export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: number; log: (m: string) => void }) {
+/**
+ * Simulated tickets at `ratePerSecond`, each sent with the API key `apiKeyFor` gives its channel (none:
+ * anonymous, for intake's development mode).
+ */
+export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: number; log: (m: string) => void; apiKeyFor?: (channel: string) => string | undefined }) {
   // No traffic at all for rate 0: 1000 / 0 is Infinity, which setInterval treats as 1 ms.
   if (!(opts.ratePerSecond > 0)) return { sent: () => 0, stop: () => {} };
   const file = `${root}services/triage/data/messages.jsonl`;
@@ -101,11 +118,12 @@ export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: numbe
     const body = {
       channel,
       externalId: `sim-${process.pid}-${n}`,
-      customer: { id: `customer-${n % 40}`, name: `Customer ${n % 40}`, tier: n % 10 === 0 ? "vip" : "standard" },
+      customer: { id: `customer-${n % 40}`, name: `Customer ${n % 40}`, email: `customer-${n % 40}@example.com`, tier: n % 10 === 0 ? "vip" : "standard" },
       subject: m.subject || undefined,
       body: m.body,
     };
-    const res = await fetch(`${opts.intake}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).catch(() => undefined);
+    const key = opts.apiKeyFor?.(channel);
+    const res = await fetch(`${opts.intake}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) }).catch(() => undefined);
     if (res?.status === 202) {
       sent += 1;
       const { ticketId } = (await res.json()) as { ticketId: string };

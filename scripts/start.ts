@@ -1,5 +1,7 @@
 // ./steward start — the whole system on one machine: Kafka and the store, every service, a handful of
-// sample agents that take work live, and simulated channel traffic. Ctrl-C or ./steward stop ends it all.
+// sample agents that take work live and answer before resolving, simulated channel traffic through sample
+// integrations (.steward/dev-integrations.json), and a sample receiver that verifies and prints what each
+// integration's webhook is pushed. Ctrl-C or ./steward stop ends it all.
 //   --duration <s>       stop by itself after s seconds (default: run until interrupted)
 //   --rate <n>           simulated tickets per second (default 0.5; 0 sends none)
 //   --no-sample-agents   start with an empty desk (connect your own agents to the gateway)
@@ -13,8 +15,9 @@ import { stopFerretDb, stopKafka } from "@steward/infra";
 import { generalistAgent, provisionInfra } from "@steward/testkit";
 import { loadOrCreateSigningKeySet, signToken } from "@steward/auth/dev-keys";
 import { runSampleAgents, runSimulatedTraffic } from "./simulation.ts";
+import { SAMPLE_INTEGRATIONS, startSampleReceiver, writeSampleIntegrations } from "./sample-receiver.ts";
 import { parseStartOptions } from "./start-options.ts";
-import { devAuthDir, ferretDbDir, forgetPid, infraDir, kafkaDir, logDir, recordPid, runningPid, serviceEntry, serviceLog, services, stopRecorded } from "./local-run.ts";
+import { devAuthDir, devIntegrationsFile, ferretDbDir, forgetPid, infraDir, kafkaDir, logDir, recordPid, runningPid, serviceEntry, serviceLog, services, stopRecorded } from "./local-run.ts";
 
 const log = (m: string) => process.stdout.write(`[steward] ${m}\n`);
 let options: ReturnType<typeof parseStartOptions>;
@@ -43,9 +46,13 @@ if (!options.keepData) {
 const infra = await provisionInfra({ purpose: "dev", stateDir: infraDir, kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
 
 // Identity for the demo: this checkout's own key set (`./steward token` signs with the same one). The
-// services get only its public half; intake runs in development mode, explicitly.
+// services get only its public half. Intake reads the sample integrations file (below), as in production.
 const keys = loadOrCreateSigningKeySet(devAuthDir);
-const devEnv = { STEWARD_AUTH_JWKS_FILE: keys.jwksFile, INTAKE_DEV_MODE: "true", INTAKE_ALLOW_ANONYMOUS_DEV: "true" };
+// Outbound delivery for the demo: the sample integrations push to a local receiver that prints each message.
+// With an integrations file intake authenticates every caller as in production (the dev key still works).
+const receiver = await startSampleReceiver(log);
+await writeSampleIntegrations(devIntegrationsFile, receiver.url);
+const devEnv = { STEWARD_AUTH_JWKS_FILE: keys.jwksFile, INTAKE_INTEGRATIONS_FILE: devIntegrationsFile, INTAKE_OUTBOUND_RETRY_BASE_MS: "500", INTAKE_OUTBOUND_RETRY_MAX_MS: "10000" };
 const sign = (subject: string, roles: Array<"agent" | "supervisor" | "admin">, groups: string[] = []) => signToken(keys.privateJwk, { subject, roles, groups });
 
 const children: ChildProcess[] = [];
@@ -71,6 +78,7 @@ async function stop(code = 0): Promise<never> {
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once("exit", r)))));
     await Promise.all(services.map((s) => forgetPid(s.name)));
     await infra.stop();
+    await receiver.close();
     await forgetPid("start");
   }
   process.exit(code);
@@ -97,10 +105,13 @@ const agents = options.sampleAgents ? await runSampleAgents({ gateway: "http://1
 // The demo supervisor oversees every group the shipped triage policy routes to.
 const supervisorGroups = generalistAgent("any", ["en"]).groups;
 const supervisorToken = await sign("sam", ["supervisor"], supervisorGroups);
-const traffic = runSimulatedTraffic({ intake: "http://127.0.0.1:8080", ratePerSecond: rate, log });
+const keyOf = (id: string) => SAMPLE_INTEGRATIONS.find((i) => i.id === id)?.apiKey;
+const traffic = runSimulatedTraffic({ intake: "http://127.0.0.1:8080", ratePerSecond: rate, log, apiKeyFor: (channel) => keyOf(channel === "email" ? "sample-mail" : channel === "chat" ? "sample-chat" : "dev") });
 
 log("Steward is running:");
-log(`  intake API        http://127.0.0.1:8080/docs   (POST /v1/tickets, GET /v1/tickets/{id})`);
+log(`  intake API        http://127.0.0.1:8080/docs   (POST /v1/tickets, GET /v1/tickets/{id}, GET /v1/tickets?reference=ST-…)`);
+log(`  integrations      ${devIntegrationsFile}: ${SAMPLE_INTEGRATIONS.map((i) => `${i.id} (API key ${i.apiKey})`).join(", ")}`);
+log(`  sample receiver   ${receiver.url}/steward/<integration> prints each outbound push`);
 log(`  agent gateway     http://127.0.0.1:8081/docs   (live work: GET /v1/agents/{id}/work)`);
 log(`  triage            http://127.0.0.1:8082/health/ready`);
 log(`  escalation        http://127.0.0.1:8083/health/ready`);
@@ -118,7 +129,9 @@ if (duration > 0) {
   setTimeout(() => {
     traffic.stop();
     agents?.stop();
-    log(`ran ${duration}s: ${traffic.sent()} tickets sent, ${agents?.accepted() ?? 0} offers accepted, ${agents?.resolved() ?? 0} resolved`);
+    const pushed = receiver.counts();
+    log(`ran ${duration}s: ${traffic.sent()} tickets sent, ${agents?.accepted() ?? 0} offers accepted, ${agents?.replied() ?? 0} replied, ${agents?.resolved() ?? 0} resolved`);
+    log(`outbound pushes received: ${Object.entries(pushed).map(([id, n]) => `${id} ${n}`).join(", ") || "none"} (${receiver.duplicates()} re-deliveries, ${receiver.refused()} refused)`);
     // The smoke check (a simulated ticket reached an agent) only means something when both are on.
     const checked = rate > 0 && agents !== undefined;
     void stop(!checked || (traffic.sent() > 0 && agents.accepted() > 0) ? 0 : 1);

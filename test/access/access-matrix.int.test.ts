@@ -11,6 +11,7 @@ import { bearer, generalistAgent, isolatedEnv, readSse, testToken, tokens, uniqu
 import { loadIntakeConfig } from "../../services/intake/src/config.ts";
 import { startIntake, type RunningIntake } from "../../services/intake/src/service.ts";
 import { hashApiKey } from "../../services/intake/src/domain/integrations.ts";
+import { ticketReference } from "../../services/intake/src/domain/acknowledgement.ts";
 import { IntakeGrpc, errorCode, protoSubmission } from "../../services/intake/src/test-support.ts";
 import { loadTriageConfig } from "../../services/triage/src/config.ts";
 import { startTriage, type RunningTriage } from "../../services/triage/src/service.ts";
@@ -220,6 +221,7 @@ describe("access matrix", () => {
       { route: "intake POST /v1/tickets", cases: [["nobody", 401], [ana, 403], [admin, 403], [other, 202]], call: (w) => http(i, "POST", "/v1/tickets", w, { channel: "api", externalId: uniqueName("m"), customer: { id: "cust-m" }, body: "hello" }) },
       { route: "intake POST /v1/tickets/{id}/messages", cases: [["nobody", 401], [ana, 403], [other, 403], [shop, 202]], call: (w) => http(i, "POST", `/v1/tickets/${first.ticketId}/messages`, w, { externalId: uniqueName("f"), from: "customer", body: "any news?" }) },
       { route: "intake GET /v1/tickets/{id}", cases: [["nobody", 401], [other, 403], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200], [shop, 200]], call: (w) => http(i, "GET", `/v1/tickets/${first.ticketId}`, w) },
+      { route: "intake GET /v1/tickets", cases: [["nobody", 401], [other, 403], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200], [shop, 200]], call: (w) => http(i, "GET", `/v1/tickets?reference=${ticketReference(first.ticketId)}`, w) },
       { route: "intake POST /v1/inbound/email", cases: [["nobody", 401], [ana, 403], [shop, 202]], call: (w) => http(i, "POST", "/v1/inbound/email", w, mime, "message/rfc822") },
     ];
     for (const row of rows) {

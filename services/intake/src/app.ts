@@ -13,9 +13,9 @@ import { emailDraft } from "./domain/email-submission.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { httpAuth, integrationOf, integrationPrincipalOf, rawBodies, type HttpAuthDeps } from "./http-auth.ts";
 import { INTEGRATION_SECURITY_SCHEMES, SECURITY_SCHEMES, installAccessControl, maybePrincipalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
-import { intakeHttpAccess } from "./access.ts";
+import { intakeHttpAccess, referenceQueried } from "./access.ts";
 import { InvalidEmailError, mimeFromForm, parseRawEmail } from "./inbound-email.ts";
-import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboundEmailBody, ticketIdParams } from "./http-schemas.ts";
+import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboundEmailBody, ticketIdParams, ticketsByReference, ticketsFound } from "./http-schemas.ts";
 
 export interface IntakeAppDeps {
   pipeline: IntakePipeline;
@@ -79,7 +79,10 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
   installAccessControl(app, {
     realm: "steward-intake",
     verifier: deps.verifier,
-    rules: intakeHttpAccess((id) => deps.store.get(id).catch(unavailable)),
+    rules: intakeHttpAccess(
+      (id) => deps.store.get(id).catch(unavailable),
+      (reference) => deps.store.findByReference(reference).catch(unavailable),
+    ),
     integrationOf: integrationPrincipalOf,
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
@@ -140,6 +143,21 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
         if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${req.params.id}`);
         // Internal notes are for people with tokens: an integration (the customer's side) never sees them.
         return ticketView(ticket, { internalNotes: maybePrincipalOf(req)?.type === "user" });
+      },
+    );
+
+    scope.get(
+      "/v1/tickets",
+      {
+        schema: { summary: "Find a ticket by the ST-… reference its customer was given", querystring: ticketsByReference, response: { 200: ticketsFound, 400: errorResponse } },
+        attachValidation: true,
+        onRequest: auth.readerOnRequest,
+      },
+      async (req) => {
+        const reference = referenceQueried(req);
+        if (reference === undefined) throw new HttpError(400, "VALIDATION_FAILED", "reference: must be a ticket reference such as ST-7K3M-Q9XA", { details: [{ field: "reference", message: "must be a ticket reference such as ST-7K3M-Q9XA" }] });
+        const ticket = await deps.store.findByReference(reference).catch(unavailable);
+        return { tickets: ticket ? [ticketView(ticket, { internalNotes: maybePrincipalOf(req)?.type === "user" })] : [] };
       },
     );
   });

@@ -49,6 +49,12 @@ export const intakeEnv = z.object({
   /** Rate limit of the development integration `dev`: high, so local load tests and benchmarks are not throttled. */
   INTAKE_DEV_RATE_LIMIT_PER_SECOND: positiveInt.default(5_000),
   INTAKE_DEV_RATE_LIMIT_BURST: positiveInt.default(10_000),
+  /**
+   * The secret customers' e-mail addresses, numbers and handles are hashed with (HMAC-SHA256) before they
+   * are stored as keys of their customer record (ADR 0012). Set it in production: with the public default
+   * anyone holding the store can test guesses. Changing it forgets every link made before.
+   */
+  INTAKE_CUSTOMER_KEY_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Signed webhooks: how far the signing time may be from our clock. */
   INTAKE_SIGNATURE_TOLERANCE_SECONDS: positiveInt.default(300),
   /** The outbound worker: pushes notifications and public replies to integrations with an `outboundUrl`. */
@@ -71,6 +77,9 @@ export const intakeEnv = z.object({
   /** The From of e-mails sent over SMTP; its domain also names their Message-IDs. */
   OUTBOUND_MAIL_FROM: z.string().min(3).default("Steward Support <support@steward.invalid>"),
 });
+
+/** Used when INTAKE_CUSTOMER_KEY_SECRET is unset (development); intake warns at start outside development mode. */
+export const DEV_CUSTOMER_KEY_SECRET = "steward-development-customer-keys";
 
 export type IntakeConfig = z.infer<typeof intakeEnv> & {
   /** Configured integrations; undefined means development mode (the `dev` integration). */

@@ -85,6 +85,19 @@ export const ticketIdParams = {
   properties: { id: TextRules.id.schema },
 } as const;
 
+export const ticketsByReference = {
+  type: "object",
+  required: ["reference"],
+  properties: { reference: { type: "string", pattern: "^[Ss][Tt]-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}$", description: "The reference in acknowledgements and 202 answers, e.g. ST-7K3M-Q9XA (any case)" } },
+} as const;
+
+export const ticketsFound = {
+  type: "object",
+  required: ["tickets"],
+  description: "The ticket with that reference as GET /v1/tickets/{id} shows it, or none",
+  properties: { tickets: { type: "array", maxItems: 1, items: { type: "object", additionalProperties: true } } },
+} as const;
+
 export const errorResponse = {
   type: "object",
   properties: {

@@ -1,12 +1,16 @@
 // The one pipeline every way in (HTTP, gRPC, the submissions topic, raw e-mail) goes through, after
-// the shared validator: idempotency, threading onto an existing ticket, a durable event on Kafka, then
-// the ticket view.
+// the shared validator: idempotency, the customer across channels, threading onto an existing ticket (by
+// id, thread, e-mail references, a quoted ST-… reference, or the customer's open ticket on the topic), a
+// durable event on Kafka, then the ticket view.
 import { randomUUID } from "node:crypto";
 import { Envelope, Topics, channelFromProto, channelToProto, type Channel } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan } from "@steward/telemetry";
 import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
+import { identityKeysOf, referenceThreadKey, referencesIn, type IdentityKey } from "./domain/customer-identity.ts";
+import { ticketReference } from "./domain/acknowledgement.ts";
+import { CustomerStore } from "./customer-store.ts";
 import { emptyProjection } from "./domain/ticket-view.ts";
 import type { DeliveryDoc, TicketStore, TicketDoc } from "./ticket-store.ts";
 
@@ -29,6 +33,10 @@ export class TicketNotFoundError extends Error {
 export interface PipelineDeps {
   store: TicketStore;
   bus: EventBus;
+  /** Customer records across channels (ADR 0012). */
+  customers: CustomerStore;
+  /** The secret customer keys are hashed with (INTAKE_CUSTOMER_KEY_SECRET). */
+  customerKeySecret: string;
   followUpWindowMs: number;
   now?: () => Date;
 }
@@ -61,8 +69,13 @@ export class IntakePipeline {
     const now = this.now();
     // A follow-up reserves a sequence number below, so a re-delivery must be recognised before that;
     // a new ticket needs no look-up: recording its delivery fails on a re-delivery (duplicate key).
-    const [seenFirst, target] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.findTarget(sub, now)]);
+    // Who wrote: the customer record any of the submission's keys (address, number, handle, id) leads to.
+    const identityKeys = identityKeysOf(sub, this.deps.customerKeySecret);
+    const [seenFirst, known] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
     if (seenFirst) return this.redeliver(seenFirst);
+    const customerId = known.customerId ?? CustomerStore.newId();
+    const newKeys = known.unlinked;
+    const target = await this.findTarget(sub, customerId, now);
     if (target && !sub.ticketId) {
       const seen = await store.findDelivery(key);
       if (seen) return this.redeliver(seen);
@@ -115,7 +128,9 @@ export class IntakePipeline {
       );
     }
     // A follow-up keeps the ticket's own topic; it adds its channel ids.
-    const threadLinks = threadLinksOf(target ? { ...sub, subject: target.subject ?? undefined } : sub, target?.customer.id ?? sub.customer.id);
+    // Topic links are the customer record's, so the same person on another channel finds the ticket.
+    const threadLinks = threadLinksOf(target ? { ...sub, subject: target.subject ?? undefined } : sub, target?.customerId ?? customerId);
+    if (!target) threadLinks.push(referenceThreadKey(ticketReference(ticketId)));
     const encoded = Buffer.from(Envelope.encode(envelope).finish());
     const recorded = await store.recordDelivery({
       _id: key,
@@ -124,6 +139,8 @@ export class IntakePipeline {
       kind: target ? "message" : "ticket",
       envelope: encoded,
       threadLinks,
+      customerId,
+      customerKeys: newKeys,
       // message.received has no signature field: the view keeps a follow-up's signature from here.
       ...(target && sub.signature ? { signature: sub.signature } : {}),
       createdAt: now,
@@ -135,7 +152,7 @@ export class IntakePipeline {
       return this.redeliver(first);
     }
     await bus.publish({ topic: Topics.received, envelope });
-    await this.writeView(envelope, threadLinks, sub.signature);
+    await this.writeView(envelope, threadLinks, sub.signature, { customerId, keys: newKeys });
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
   }
 
@@ -150,7 +167,7 @@ export class IntakePipeline {
     if (!published) {
       const envelope = Envelope.decode(storedBytes(seen.envelope));
       await this.deps.bus.publish({ topic: Topics.received, envelope });
-      await this.writeView(envelope, seen.threadLinks ?? [], seen.signature);
+      await this.writeView(envelope, seen.threadLinks ?? [], seen.signature, seen.customerId === undefined ? undefined : { customerId: seen.customerId, keys: seen.customerKeys ?? [] });
     }
     return { ticketId: seen.ticketId, messageId: seen.messageId, duplicate: published, followUp: seen.kind === "message" };
   }
@@ -166,11 +183,11 @@ export class IntakePipeline {
    * The ticket a submission joins. A ticket or thread named by the sender is joined only when it is the
    * same customer's or was submitted by the same integration: otherwise anyone could write into another
    * customer's conversation by guessing its id. A named ticket that fails the check is "not found"; a
-   * thread that fails it opens a new ticket.
+   * thread that fails it opens a new ticket. A quoted ST-… reference is a thread like any other.
    */
-  private async findTarget(sub: IncomingSubmission, now: Date): Promise<TicketDoc | null> {
+  private async findTarget(sub: IncomingSubmission, customerId: string, now: Date): Promise<TicketDoc | null> {
     const { store } = this.deps;
-    const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub) ? t : null);
+    const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub, customerId) ? t : null);
     if (sub.ticketId) return ours(await store.get(sub.ticketId));
     if (sub.threadId) {
       const byId = ours(await store.get(sub.threadId));
@@ -182,19 +199,23 @@ export class IntakePipeline {
       const byRefs = ours(await store.findByAnyThreadKey(sub.threadRefs.map((ref) => channelThreadKey(sub.channel, ref))));
       if (byRefs) return byRefs;
     }
+    for (const reference of referencesIn(sub.subject, sub.body)) {
+      const byReference = ours(await store.findByThreadKey(referenceThreadKey(reference)));
+      if (byReference) return byReference;
+    }
     const topic = topicKey(sub.subject);
     if (topic) {
-      return store.findOpenOnTopic(sub.customer.id, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
+      return store.findOpenOnTopic(customerId, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
     }
     return null;
   }
 
-  private async writeView(envelope: Envelope, threadLinks: string[], followUpSignature: string | undefined): Promise<void> {
+  private async writeView(envelope: Envelope, threadLinks: string[], followUpSignature: string | undefined, customer: { customerId: string; keys: IdentityKey[] } | undefined): Promise<void> {
     const { store } = this.deps;
     const at = envelope.occurredAt ?? this.now();
-    // Thread links first: the ticket/message write below is what marks the delivery accepted
-    // (see redeliver), so once it is there, so are the links.
-    await store.linkThreads(envelope.ticketId, threadLinks, at);
+    // Thread links and customer keys first: the ticket/message write below is what marks the delivery
+    // accepted (see redeliver), so once it is there, so are the links.
+    await Promise.all([store.linkThreads(envelope.ticketId, threadLinks, at), customer ? this.deps.customers.link(customer.customerId, customer.keys, at) : undefined]);
     const p = envelope.payload;
     if (p?.$case === "ticketReceived") {
       const v = p.value;
@@ -209,6 +230,7 @@ export class IntakePipeline {
         metadata: v.metadata,
         channelRefs: v.channelRefs,
         ...(v.integrationId ? { integrationId: v.integrationId } : {}),
+        ...(customer ? { customerId: customer.customerId } : {}),
         messageCount: 1,
         messages: [{ id: v.messageId, externalId: v.externalId, channel, from: "customer", body: v.body, ...textParts(v.quotedText, v.signature), channelRefs: v.channelRefs, sequence: 1, at }],
         history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
@@ -227,9 +249,9 @@ export class IntakePipeline {
   }
 }
 
-/** Same customer, or the integration that submitted the ticket. */
-function mayJoin(t: TicketDoc, sub: IncomingSubmission): boolean {
-  return t.customer.id === sub.customer.id || (t.integrationId !== undefined && t.integrationId === sub.integrationId);
+/** Same customer (the same id, or a key of the same customer record), or the integration that submitted the ticket. */
+function mayJoin(t: TicketDoc, sub: IncomingSubmission, customerId: string): boolean {
+  return t.customer.id === sub.customer.id || (t.customerId !== undefined && t.customerId === customerId) || (t.integrationId !== undefined && t.integrationId === sub.integrationId);
 }
 
 /** The stored envelope bytes: a Buffer, or the driver's Binary (whose buffer may be longer than its content). */

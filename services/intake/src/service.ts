@@ -4,8 +4,9 @@ import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { createLogger, createMetricsRegistry } from "@steward/telemetry";
-import type { IntakeConfig } from "./config.ts";
+import { DEV_CUSTOMER_KEY_SECRET, type IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
+import { CustomerStore } from "./customer-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
 import { startOutboundWorker } from "./outbound-worker.ts";
@@ -63,7 +64,16 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     metrics,
   });
   await bus.ensureTopics();
-  const pipeline = new IntakePipeline({ store, bus, followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000 });
+  if (config.INTAKE_CUSTOMER_KEY_SECRET === undefined && !registry.devMode) {
+    log.warn({}, "INTAKE_CUSTOMER_KEY_SECRET is not set: customers' keys are hashed with the public development secret");
+  }
+  const pipeline = new IntakePipeline({
+    store,
+    bus,
+    customers: new CustomerStore(storeConn.db),
+    customerKeySecret: config.INTAKE_CUSTOMER_KEY_SECRET ?? DEV_CUSTOMER_KEY_SECRET,
+    followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000,
+  });
   const limiter = new TokenBuckets();
   const now = () => Date.now();
   const toleranceMs = config.INTAKE_SIGNATURE_TOLERANCE_SECONDS * 1000;

@@ -5,6 +5,7 @@ import type { Collection, Db } from "@steward/store";
 import { isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
 import type { FoldResult, HistoryEntry, ProjectedFields } from "./domain/ticket-view.ts";
+import { referenceThreadKey, type IdentityKey } from "./domain/customer-identity.ts";
 
 export interface StoredMessage {
   id: string;
@@ -39,6 +40,8 @@ export interface TicketDoc extends ProjectedFields {
   channelRefs: Record<string, string>;
   /** The integration that submitted the ticket: it may read it and add messages (absent on old views). */
   integrationId?: string;
+  /** The customer record (intake_customers) of whoever opened it: the same person on another channel joins it. */
+  customerId?: string;
   messageCount: number;
   messages: StoredMessage[];
   history: HistoryEntry[];
@@ -67,6 +70,9 @@ export interface DeliveryDoc {
   threadLinks?: string[];
   /** A follow-up's signature block, for the view (message.received does not carry one). */
   signature?: string;
+  /** The customer record and hashed keys to link once the event is out (a re-delivery links the same). */
+  customerId?: string;
+  customerKeys?: IdentityKey[];
   createdAt: Date;
 }
 
@@ -138,6 +144,11 @@ export class TicketStore {
     return link ? this.get(link.ticketId) : null;
   }
 
+  /** The ticket an ST-… reference names (canonical form, see parseReference). */
+  findByReference(reference: string): Promise<TicketDoc | null> {
+    return this.findByThreadKey(referenceThreadKey(reference));
+  }
+
   /** The ticket of the first key that leads to one. */
   async findByAnyThreadKey(keys: readonly string[]): Promise<TicketDoc | null> {
     for (const key of keys) {
@@ -147,7 +158,7 @@ export class TicketStore {
     return null;
   }
 
-  /** The customer's open ticket on the same topic, if it moved since `since`. */
+  /** The customer's (the customer record's) open ticket on the same topic, if it moved since `since`. */
   async findOpenOnTopic(customerId: string, topic: string, since: Date): Promise<TicketDoc | null> {
     const link = await this.threads.findOne({ _id: topicThreadKey(customerId, topic) });
     if (!link || link.updatedAt < since) return null;
