@@ -4,7 +4,7 @@
 // runs one step at a time (one engine, one queue); a write the store refuses means the engine was stale:
 // that ticket or agent is read again, mirrored, and decided again.
 import type { EventBus, IncomingEvent, Subscription } from "@steward/messaging";
-import { Topics, channelFromProto, priorityFromProto, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import { Topics, channelFromProto, escalationEffectOf, priorityFromProto, type Envelope, type EscalationAction, type EscalationEffect, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
 import {
   RoutingEngine,
@@ -360,25 +360,26 @@ export class Matcher {
   }
 
   async #onEscalationAction(ticketId: string, a: EscalationAction): Promise<void> {
-    if (a.action !== "raise_priority" && a.action !== "widen_routing" && a.action !== "add_collaborator") return;
+    const effect = routingEffectOf(a);
+    if (effect === undefined) return;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
       if (doc === null) {
-        await this.#updateHint(ticketId, (h) => hintWith(h, a));
+        await this.#updateHint(ticketId, (h) => hintWith(h, a.key, effect));
         return;
       }
       if (doc.status === "resolved" || doc.appliedActionKeys.includes(a.key)) return;
-      const outcome = await this.#applyEscalation(doc, a);
+      const outcome = await this.#applyEscalation(doc, a, effect);
       if (outcome === null || (await this.#settle(ticketId, outcome))) return;
     }
   }
 
-  async #applyEscalation(doc: TicketDoc, a: EscalationAction): Promise<LedgerOutcome | null> {
+  async #applyEscalation(doc: TicketDoc, a: EscalationAction, effect: RoutingEffect): Promise<LedgerOutcome | null> {
     const { ledger } = this.#d;
     const now = Date.now();
     const appliedActionKeys = keepKeys(doc.appliedActionKeys, a.key);
-    if (a.action === "raise_priority") {
-      const raised = priorityFromProto(a.priority);
+    if (effect.$case === "raisePriority") {
+      const raised = priorityFromProto(effect.value.to);
       if (raised === undefined) return null;
       const escalatedPriority = moreUrgent(raised, doc.escalatedPriority);
       const priority = moreUrgent(doc.triagePriority, escalatedPriority);
@@ -391,29 +392,31 @@ export class Matcher {
         [{ at: now, type: "priority.raised", actor: "escalation", detail: { from: doc.priority, to: priority, key: a.key } }],
       );
     }
-    if (a.action === "widen_routing") {
+    if (effect.$case === "widenRouting") {
       if (doc.status !== "waiting") return ledger.update(doc, { appliedActionKeys }, [], []);
-      const overflowGroup = a.addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
-      const relaxation = widenedRelaxation(doc.relaxation ?? this.#d.engineConfig.defaultRelaxation, a.relaxSkills, overflowGroup !== null);
+      const { relaxSkills, addGroups } = effect.value;
+      const overflowGroup = addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
+      const relaxation = widenedRelaxation(doc.relaxation ?? this.#d.engineConfig.defaultRelaxation, relaxSkills, overflowGroup !== null);
       return ledger.update(
         doc,
         { relaxation, overflowGroup, appliedActionKeys },
-        [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${a.relaxSkills ? ", optional skills dropped" : ""}` })],
-        [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills: a.relaxSkills, key: a.key } }],
+        [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${relaxSkills ? ", optional skills dropped" : ""}` })],
+        [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills, key: a.key } }],
       );
     }
-    // add_collaborator: an available agent with the role (a skill of that name) in the ticket's groups.
+    // addCollaborator: an available agent with the role (a skill of that name) in the ticket's groups.
     if (doc.status !== "owned") return ledger.update(doc, { appliedActionKeys }, [], []);
-    const reason = a.reason || `escalation asked for a ${a.role}`;
-    const helper = this.#pickCollaborator(doc, a.role);
+    const role = effect.value.role;
+    const reason = a.reason || `escalation asked for a ${role}`;
+    const helper = this.#pickCollaborator(doc, role);
     if (helper === null) {
       // Nobody with the role is available now: the request waits on the ticket until someone is.
-      this.#d.log.info({ ticketId: doc._id, role: a.role }, "collaborator requested; nobody with the role is available yet");
+      this.#d.log.info({ ticketId: doc._id, role }, "collaborator requested; nobody with the role is available yet");
       return ledger.update(
         doc,
-        { appliedActionKeys, collaboratorRequests: [...(doc.collaboratorRequests ?? []), { key: a.key, role: a.role, reason, at: now }] },
+        { appliedActionKeys, collaboratorRequests: [...(doc.collaboratorRequests ?? []), { key: a.key, role, reason, at: now }] },
         [],
-        [{ at: now, type: "collaborator.requested", actor: "escalation", detail: { role: a.role, key: a.key } }],
+        [{ at: now, type: "collaborator.requested", actor: "escalation", detail: { role, key: a.key } }],
       );
     }
     return ledger.addCollaborator(doc, helper, reason, a.key);
@@ -725,18 +728,37 @@ export function triagedTicketOf(ticketId: string, t: TicketTriaged): TriagedTick
   };
 }
 
-function hintWith(h: TicketHintDoc, a: EscalationAction): TicketHintDoc {
-  if (h.appliedActionKeys.includes(a.key)) return h;
-  const appliedActionKeys = keepKeys(h.appliedActionKeys, a.key);
-  if (a.action === "raise_priority") {
-    const raised = priorityFromProto(a.priority);
-    return raised === undefined ? h : { ...h, escalatedPriority: moreUrgent(raised, h.escalatedPriority), appliedActionKeys };
+/** The escalation effects routing acts on; the others (notices) are for owners and supervisors. */
+type RoutingEffect = Extract<EscalationEffect, { $case: "raisePriority" | "widenRouting" | "addCollaborator" }>;
+
+function routingEffectOf(a: EscalationAction): RoutingEffect | undefined {
+  const effect = escalationEffectOf(a);
+  switch (effect?.$case) {
+    case "raisePriority":
+    case "widenRouting":
+    case "addCollaborator":
+      return effect;
+    default:
+      return undefined;
   }
-  if (a.action === "widen_routing") {
-    const groups = [...new Set([...(h.widen?.addGroups ?? []), ...a.addGroups])];
-    return { ...h, widen: { relaxSkills: a.relaxSkills || (h.widen?.relaxSkills ?? false), addGroups: groups }, appliedActionKeys };
+}
+
+function hintWith(h: TicketHintDoc, key: string, effect: RoutingEffect): TicketHintDoc {
+  if (h.appliedActionKeys.includes(key)) return h;
+  const appliedActionKeys = keepKeys(h.appliedActionKeys, key);
+  switch (effect.$case) {
+    case "raisePriority": {
+      const raised = priorityFromProto(effect.value.to);
+      return raised === undefined ? h : { ...h, escalatedPriority: moreUrgent(raised, h.escalatedPriority), appliedActionKeys };
+    }
+    case "widenRouting": {
+      const groups = [...new Set([...(h.widen?.addGroups ?? []), ...effect.value.addGroups])];
+      return { ...h, widen: { relaxSkills: effect.value.relaxSkills || (h.widen?.relaxSkills ?? false), addGroups: groups }, appliedActionKeys };
+    }
+    case "addCollaborator":
+      // A collaborator needs an owner: nothing to remember before the ticket exists.
+      return h;
   }
-  return h;
 }
 
 /** Escalation input that arrived before triage, folded into the new ticket. */
