@@ -90,7 +90,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
         body: { type: "object", required: ["status"], additionalProperties: false, properties: { status: { type: "string", enum: ["available", "away", "offline"] } } },
       },
     },
-    async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status)),
+    async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status, actor(req))),
   );
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id/work", {

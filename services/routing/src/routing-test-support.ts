@@ -1,6 +1,6 @@
 // Helpers for routing's integration tests: what triage and escalation would publish, a reader of every
 // routing event, and the agent gateway's HTTP calls. Tests use them against the real broker and store.
-import { Channel, Priority, Topics, escalationEffectOf, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import { Channel, Priority, Topics, escalationEffectOf, type Envelope, type TopicName, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { bearer, tokens, uniqueName, waitFor } from "@steward/testkit";
 
@@ -94,7 +94,7 @@ export class RoutingEventLog {
   readonly events: Envelope[] = [];
   #subscription: Subscription | null = null;
 
-  static async start(bus: EventBus, topics = [Topics.routing]): Promise<RoutingEventLog> {
+  static async start(bus: EventBus, topics: TopicName[] = [Topics.routing]): Promise<RoutingEventLog> {
     const log = new RoutingEventLog();
     log.#subscription = await bus.subscribe({
       groupId: uniqueName("routing-test-reader"),

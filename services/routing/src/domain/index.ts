@@ -201,3 +201,6 @@ export type {
 
 export { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, checkReply, mayWrite } from "./replies.ts";
 export type { ReplyParties, ReplyVisibility } from "./replies.ts";
+
+export { DISCONNECTED_REASON, SYSTEM_ACTOR, presenceAfterDisconnect, presenceOnReconnect } from "./connection-presence.ts";
+export type { PresenceChange, PresenceFacts } from "./connection-presence.ts";

@@ -153,7 +153,11 @@ export interface OwnedWorkDelivered {
  * envelope's ticket_id holds the resource's id (a ticket, an agent, a policy), the record's key.
  */
 export interface AuditRecorded {
-  /** "user" (a person with a token) or "integration" (intake's API keys and webhooks). */
+  /**
+   * "user" (a person with a token), "integration" (intake's API keys and webhooks) or "system" (a
+   * service acting on its own, e.g. routing setting away an agent whose live streams stayed closed;
+   * principal_id then names the service).
+   */
   principalType: string;
   principalId: string;
   roles: string[];
@@ -163,7 +167,7 @@ export interface AuditRecorded {
   resourceId: string;
   /** The answer given: an HTTP status, or for gRPC the HTTP status of its code. */
   status: number;
-  /** "http" or "grpc". */
+  /** "http", "grpc", or "internal" for a system principal. */
   transport: string;
 }
 
@@ -273,7 +277,16 @@ export interface AgentPresenceChanged {
   agentId: string;
   /** "available", "away" or "offline". */
   status: string;
-  changedAt: Date | undefined;
+  changedAt:
+    | Date
+    | undefined;
+  /**
+   * Who changed it: the agent, a supervisor (their token's subject), or "system" when the agent's
+   * last live work stream stayed closed past the grace period (or reopened).
+   */
+  changedBy: string;
+  /** Why, when the system changed it. */
+  reason: string;
 }
 
 export interface SlaUpdated {
@@ -4125,7 +4138,7 @@ export const AgentProfileUpdated_CapacityEntry: MessageFns<AgentProfileUpdated_C
 };
 
 function createBaseAgentPresenceChanged(): AgentPresenceChanged {
-  return { agentId: "", status: "", changedAt: undefined };
+  return { agentId: "", status: "", changedAt: undefined, changedBy: "", reason: "" };
 }
 
 export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
@@ -4138,6 +4151,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
     }
     if (message.changedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.changedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.changedBy !== "") {
+      writer.uint32(34).string(message.changedBy);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
     }
     return writer;
   },
@@ -4179,6 +4198,22 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
             message.changedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changedBy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4204,6 +4239,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
         : isSet(object.changed_at)
         ? fromJsonTimestamp(object.changed_at)
         : undefined,
+      changedBy: isSet(object.changedBy)
+        ? globalThis.String(object.changedBy)
+        : isSet(object.changed_by)
+        ? globalThis.String(object.changed_by)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -4217,6 +4258,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
     }
     if (message.changedAt !== undefined) {
       obj.changedAt = message.changedAt.toISOString();
+    }
+    if (message.changedBy !== "") {
+      obj.changedBy = message.changedBy;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
     }
     return obj;
   },
