@@ -1,6 +1,7 @@
 // Sample agents and simulated channel traffic for ./steward start (and the demo in the README).
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { CHANNELS } from "@steward/proto/vocabulary";
 import { generalistAgent, readSse, type AgentProfileInput } from "@steward/testkit";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -82,7 +83,6 @@ interface SampleMessage {
   body: string;
 }
 
-const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
 
 export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: number; log: (m: string) => void }) {
   // No traffic at all for rate 0: 1000 / 0 is Infinity, which setInterval treats as 1 ms.
