@@ -157,8 +157,11 @@ async function checkCompose(serviceNames: string[]): Promise<void> {
   }
   for (const s of serviceNames) {
     const env = labelsAt(services[s], "environment");
-    for (const key of ["KAFKA_BROKERS", "MONGODB_URI"]) if (!env[key]) problem(where, `${s} has no ${key}`);
+    for (const key of ["KAFKA_BROKERS", "MONGODB_URI", "MONGODB_DATABASE"]) if (!env[key]) problem(where, `${s} has no ${key}`);
   }
+  // Each service its own database, so no service's writes queue behind another's (ADR 0013).
+  const databases = serviceNames.map((s) => labelsAt(services[s], "environment")["MONGODB_DATABASE"]);
+  if (new Set(databases).size !== databases.length) problem(where, `services share a database: ${databases.join(", ")}`);
 }
 
 /** Workspace directories from the root package.json's globs (only the `dir/*` and `dir` forms used). */

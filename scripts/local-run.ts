@@ -17,12 +17,15 @@ export const devAuthDir = join(root, ".steward", "dev-auth");
 /** The sample integrations ./steward start writes for intake (INTAKE_INTEGRATIONS_FILE), outbound URLs included. */
 export const devIntegrationsFile = join(root, ".steward", "dev-integrations.json");
 
-/** The services ./steward start runs, on fixed ports so the printed URLs stay the same between runs. */
+/**
+ * The services ./steward start runs, on fixed ports so the printed URLs stay the same between runs, each
+ * with its own database so no service's writes queue behind another's in the store (ADR 0013).
+ */
 export const services = [
-  { name: "intake", port: 8080, env: { INTAKE_HTTP_PORT: "8080" }, url: "http://127.0.0.1:8080/docs" },
-  { name: "triage", port: 8082, env: { TRIAGE_HTTP_PORT: "8082" }, url: "http://127.0.0.1:8082/health/ready" },
-  { name: "routing", port: 8081, env: { ROUTING_HTTP_PORT: "8081" }, url: "http://127.0.0.1:8081/docs" },
-  { name: "escalation", port: 8083, env: { ESCALATION_HTTP_PORT: "8083" }, url: "http://127.0.0.1:8083/health/ready" },
+  { name: "intake", port: 8080, env: { INTAKE_HTTP_PORT: "8080", MONGODB_DATABASE: "steward_intake" }, url: "http://127.0.0.1:8080/docs" },
+  { name: "triage", port: 8082, env: { TRIAGE_HTTP_PORT: "8082", MONGODB_DATABASE: "steward_triage" }, url: "http://127.0.0.1:8082/health/ready" },
+  { name: "routing", port: 8081, env: { ROUTING_HTTP_PORT: "8081", MONGODB_DATABASE: "steward_routing" }, url: "http://127.0.0.1:8081/docs" },
+  { name: "escalation", port: 8083, env: { ESCALATION_HTTP_PORT: "8083", MONGODB_DATABASE: "steward_escalation" }, url: "http://127.0.0.1:8083/health/ready" },
 ] as const;
 export type ServiceName = (typeof services)[number]["name"];
 

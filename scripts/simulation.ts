@@ -3,6 +3,7 @@
 // sample integrations (their API keys), whose outbound pushes the sample receiver prints.
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { CHANNELS } from "@steward/proto/vocabulary";
 import { generalistAgent, readSse, type AgentProfileInput } from "@steward/testkit";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -95,7 +96,6 @@ interface SampleMessage {
   body: string;
 }
 
-const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
 
 /**
  * Simulated tickets at `ratePerSecond`, each sent with the API key `apiKeyFor` gives its channel (none:

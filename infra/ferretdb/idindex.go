@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // register database/sql driver (the one FerretDB uses)
 )
@@ -23,7 +24,10 @@ type idIndexer struct {
 	dir     string
 	pragmas []string
 	l       *slog.Logger
-	known   map[string]bool // "db\x00collection" already indexed; used under writeSerializer's lock only
+	// known holds "db\x00collection" already indexed. Writes to different databases run side by side
+	// (dblocks.go), so mu guards it, and is held while a database is indexed.
+	mu    sync.Mutex
+	known map[string]bool
 }
 
 func newIDIndexer(dir string, pragmas []string, l *slog.Logger) *idIndexer {
@@ -32,14 +36,20 @@ func newIDIndexer(dir string, pragmas []string, l *slog.Logger) *idIndexer {
 
 // ensureAll indexes every collection of every database file, e.g. data written by an older build.
 func (x *idIndexer) ensureAll() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+
 	files, _ := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
 	for _, f := range files {
 		x.ensure(strings.TrimSuffix(filepath.Base(f), ".sqlite"))
 	}
 }
 
-// afterWrite is called, under the write lock, after FerretDB has answered a non-read command.
+// afterWrite is called, under the database's write lock, after FerretDB has answered a non-read command.
 func (x *idIndexer) afterWrite(req []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+
 	body, ok := onlyBody(req)
 	if !ok {
 		return

@@ -7,8 +7,8 @@ package main
 // increments. Steward's invariants rest on those updates being atomic, as they are in MongoDB.
 //
 // writeSerializer restores that by sitting in front of FerretDB on the wire: every command that is
-// not known to be read-only waits for an exclusive lock, is forwarded, and keeps the lock until
-// FerretDB's reply (sent after the SQLite commit) has arrived. Reads pass without the lock and see
+// not known to be read-only waits for its database's exclusive lock (dblocks.go), is forwarded, and
+// keeps the lock until FerretDB's reply (sent after the SQLite commit) has arrived. Reads pass without the lock and see
 // committed data (SQLite WAL snapshots). SQLite allows one writer at a time anyway, so the lock costs
 // little write throughput. While holding the lock, conditional writes on `{_id, ...}` are also made
 // cheap (idfilter.go).
@@ -48,7 +48,7 @@ type writeSerializer struct {
 	narrowIDFilters bool       // see idfilter.go
 	ids             *idIndexer // nil: leave FerretDB's tables as they are (see idindex.go)
 	l               *slog.Logger
-	write           sync.Mutex
+	locks           dbLocks // one write lock per database (dblocks.go)
 }
 
 // serve accepts clients on ln until ctx is canceled, then closes every client connection.
@@ -153,7 +153,7 @@ func (s *writeSerializer) relay(client net.Conn) error {
 			}
 		}
 
-		s.write.Lock()
+		unlock := s.locks.lock(commandDatabase(req))
 		if plan := planIDFilter(req); plan != nil && s.narrowIDFilters {
 			ownID++
 			narrowed, err := plan.narrow(backend, fromBackend, ownID)
@@ -163,7 +163,7 @@ func (s *writeSerializer) relay(client net.Conn) error {
 			case errors.Is(err, errKeepOriginal):
 				s.l.Debug("conditional write not narrowed", slog.String("error", err.Error()))
 			default:
-				s.write.Unlock()
+				unlock()
 				return err
 			}
 		}
@@ -171,7 +171,7 @@ func (s *writeSerializer) relay(client net.Conn) error {
 		if err == nil && s.ids != nil {
 			s.ids.afterWrite(req)
 		}
-		s.write.Unlock()
+		unlock()
 
 		if err != nil {
 			return err

@@ -6,3 +6,4 @@ export * from "./gen/steward/v1/agent_desk.ts";
 export { Timestamp } from "./gen/google/protobuf/timestamp.ts";
 export * from "./topics.ts";
 export * from "./names.ts";
+export * from "./escalation-effects.ts";

@@ -1,10 +1,11 @@
-// Maps protobuf enum numbers to the lowercase names the HTTP APIs and domain modules use.
+// Maps protobuf enum numbers to the lowercase names the HTTP APIs and domain modules use (vocabulary.ts).
 import { Channel, Priority } from "./gen/steward/v1/common.ts";
+import { CHANNELS, PRIORITIES, type ChannelName, type PriorityName } from "./vocabulary.ts";
 
-export const channelNames = ["email", "chat", "phone", "social", "web", "api"] as const;
-export type ChannelName = (typeof channelNames)[number];
-export const priorityNames = ["P1", "P2", "P3", "P4"] as const;
-export type PriorityName = (typeof priorityNames)[number];
+export { CHANNELS, PRIORITIES, type ChannelName, type PriorityName };
+/** The same lists under their older names. */
+export const channelNames = CHANNELS;
+export const priorityNames = PRIORITIES;
 
 const channelByName: Record<ChannelName, Channel> = {
   email: Channel.EMAIL,

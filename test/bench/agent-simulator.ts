@@ -3,6 +3,7 @@
 // the ticket soon after to free its capacity. Records when each ticket's offer and assignment reached the
 // agent, on the clock the load generator uses, and which agents were told they own each ticket.
 import { Agent, Pool } from "undici";
+import { CHANNELS } from "@steward/proto/vocabulary";
 import { generalistAgent } from "@steward/testkit";
 import { signToken } from "@steward/auth/dev-keys";
 import type { JWK } from "jose";
@@ -167,7 +168,7 @@ async function openStream(gateway: string, agentId: string, resolveAfterMs: numb
 }
 
 async function start(spec: AgentsSpec): Promise<{ agentIds: string[] }> {
-  const capacity = Object.fromEntries(["email", "chat", "phone", "social", "web", "api"].map((c) => [c, spec.capacityPerChannel]));
+  const capacity = Object.fromEntries(CHANNELS.map((c) => [c, spec.capacityPerChannel]));
   const ids: string[] = [];
   credentials.set("admin", `Bearer ${await signToken(spec.signingKey, { subject: "bench-admin", roles: ["admin"] })}`);
   // A few at a time: the gateway stores each profile and presence change.

@@ -4,6 +4,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { CHANNELS } from "@steward/proto/vocabulary";
 import { nowMs } from "./clock.ts";
 import { serveBenchRequests } from "./ipc.ts";
 
@@ -30,7 +31,6 @@ export interface GeneratorResult {
   ticketIds: string[];
 }
 
-const CHANNELS = ["email", "chat", "web", "api", "social", "phone"] as const;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 interface Sample {

@@ -61,7 +61,10 @@ export interface StewardOptions {
   execArgv?: Record<string, string[]>;
 }
 
-/** The environment every Steward service of a run gets: one database, one topic prefix, the run's key set. */
+/**
+ * The environment every Steward service of a run gets: one topic prefix, the run's key set, and the run's
+ * database name, which each service suffixes with its own name (serviceDatabase) as deployments do.
+ */
 export function stewardEnvironment(opts: { infra: Infra; runId: string; client: KafkaClientName; publicJwks: unknown; prefix?: string }): Record<string, string> {
   return {
     STEWARD_AUTH_JWKS: JSON.stringify(opts.publicJwks),
@@ -78,11 +81,17 @@ export function stewardEnvironment(opts: { infra: Infra; runId: string; client: 
   };
 }
 
+/** A service's own database in a run (MONGODB_DATABASE allows 64 characters; the run's name is at most 60). */
+export function serviceDatabase(runDatabase: string, service: string): string {
+  return `${runDatabase.slice(0, 60 - service.length - 1)}_${service}`;
+}
+
 export async function startSteward(opts: StewardOptions, log: (m: string) => void): Promise<RunningSystem> {
   // The run's own key set: services verify every agent's token, as in production.
   const keys = createSigningKeySet();
   const common = stewardEnvironment({ infra: opts.infra, runId: opts.runId, client: opts.client, publicJwks: keys.publicJwks });
   const database = common["MONGODB_DATABASE"] as string;
+  const databases = (["routing", "triage", "escalation", "intake"] as const).map((svc) => serviceDatabase(database, svc));
   const services: ServiceProcess[] = [];
   const urls: Record<string, string[]> = { intake: [], triage: [], routing: [], escalation: [] };
   let agentsChild: BenchChild | undefined;
@@ -94,7 +103,7 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
     for (const svc of ["routing", "triage", "escalation", "intake"] as const) {
       for (let i = 0; i < opts.instances[svc]; i += 1) {
         const name = opts.instances[svc] > 1 ? `${svc}-${i + 1}` : svc;
-        const proc = await startServiceProcess({ name, service: svc, env: { ...common, STEWARD_INSTANCE_ID: `${opts.runId}-${name}` }, logDir: opts.logDir, ...(opts.execArgv?.[svc] ? { execArgv: opts.execArgv[svc] } : {}) });
+        const proc = await startServiceProcess({ name, service: svc, env: { ...common, MONGODB_DATABASE: serviceDatabase(database, svc), STEWARD_INSTANCE_ID: `${opts.runId}-${name}` }, logDir: opts.logDir, ...(opts.execArgv?.[svc] ? { execArgv: opts.execArgv[svc] } : {}) });
         services.push(proc);
         urls[svc]?.push(proc.url);
         log(`${name} ready at ${proc.url} (pid ${proc.child.pid})`);
@@ -111,7 +120,7 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
       async stop() {
         await agents.call("close").catch(() => undefined);
         await stopAll();
-        await dropDatabase(opts.infra.mongoUri, database).catch((err: unknown) => log(`could not drop ${database}: ${String(err)}`));
+        for (const db of databases) await dropDatabase(opts.infra.mongoUri, db).catch((err: unknown) => log(`could not drop ${db}: ${String(err)}`));
         await deleteTopics(opts.infra.brokers, common["STEWARD_TOPIC_PREFIX"] as string).catch((err: unknown) => log(`could not delete topics: ${String(err)}`));
       },
     };

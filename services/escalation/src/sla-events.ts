@@ -3,21 +3,30 @@
 // steward.outbound.notifications. Event ids derive from the action key or the view's revision, so a
 // re-published event carries the id of the first attempt and readers can drop the copy.
 import { newEnvelope, type OutgoingEvent } from "@steward/messaging";
-import { Channel, Topics, priorityToProto, type EscalationAction, type Notification, type SlaUpdated } from "@steward/proto";
+import { Channel, Topics, escalationActionName, priorityToProto, type EscalationAction, type EscalationEffect, type Notification, type SlaUpdated } from "@steward/proto";
 import { CUSTOMER_SIGNALS, type ClockName, type DueAction, type SlaEffect, type SlaRecord, type SlaState, type SlaView } from "./domain/index.ts";
 
 export const PRODUCER = "escalation";
 
-/** EscalationAction.action for each effect: what routing and the ticket view act on. */
-export const ACTION_NAMES: Record<SlaEffect["type"], string> = {
-  slaWarning: "sla_warning",
-  slaBreach: "sla_breach",
-  notifyOwner: "notify_owner",
-  raisePriority: "raise_priority",
-  notifySupervisor: "notify_supervisor",
-  addCollaborator: "add_collaborator",
-  widenRouting: "widen_routing",
-};
+/** The domain effect as EscalationAction's typed `effect` oneof: what routing and the ticket view act on. */
+export function effectToProto(effect: SlaEffect, group: string | null): EscalationEffect {
+  switch (effect.type) {
+    case "slaWarning":
+      return { $case: "slaWarning", value: {} };
+    case "slaBreach":
+      return { $case: "slaBreach", value: {} };
+    case "notifyOwner":
+      return { $case: "notifyOwner", value: { ownerId: effect.ownerId } };
+    case "raisePriority":
+      return { $case: "raisePriority", value: { from: priorityToProto(effect.from), to: priorityToProto(effect.to) } };
+    case "notifySupervisor":
+      return { $case: "notifySupervisor", value: { recipient: supervisorOf(group) } };
+    case "addCollaborator":
+      return { $case: "addCollaborator", value: { role: effect.role } };
+    case "widenRouting":
+      return { $case: "widenRouting", value: { relaxSkills: effect.relaxSkills, addGroups: [...effect.addGroups] } };
+  }
+}
 
 /** The policy name shown with the view when triage named none. */
 export const DEFAULT_POLICY_NAME = "default";
@@ -77,8 +86,10 @@ function ladderTrigger(state: SlaState, action: DueAction): "warning" | "breach"
 export function actionEvents(record: SlaRecord, state: SlaState, action: DueAction, now: Date): OutgoingEvent[] {
   const effect = action.effect;
   const why = cause(state, action);
+  const typed = effectToProto(effect, record.group);
   const value: EscalationAction = {
-    action: ACTION_NAMES[effect.type],
+    // The legacy flat fields stay filled for readers built before the oneof (ADR 0013).
+    action: escalationActionName(typed),
     level: action.level,
     key: action.key,
     priority: priorityToProto(effect.type === "raisePriority" ? effect.to : state.priority),
@@ -93,6 +104,7 @@ export function actionEvents(record: SlaRecord, state: SlaState, action: DueActi
     policyVersion: action.policyVersion,
     dueAt: new Date(action.dueAt),
     previousPriority: effect.type === "raisePriority" ? priorityToProto(effect.from) : 0,
+    effect: typed,
   };
   const events: OutgoingEvent[] = [
     {

@@ -2,7 +2,7 @@
 // so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
 // each new ticket's acknowledgement once triage knows the customer's language. Events come in batches:
 // all of one ticket's events in a batch cost one read and one guarded write.
-import { Topics, channelFromProto, channelToProto, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
+import { Topics, channelFromProto, channelToProto, escalationActionName, escalationEffectOf, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
@@ -278,8 +278,11 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
     }
         case "escalationAction": {
       const a = p.value;
-      const priority = a.action === "raise_priority" ? priorityFromProto(a.priority) : undefined;
-      return { entry: entry("escalation", { action: a.action, level: a.level, reason: a.reason }), ...(priority ? { set: { priority } } : {}) };
+      const effect = escalationEffectOf(a);
+      // An effect this build does not know (a newer producer) is still shown, under the name it was sent with.
+      const action = effect === undefined ? a.action : escalationActionName(effect);
+      const priority = effect?.$case === "raisePriority" ? priorityFromProto(effect.value.to) : undefined;
+      return { entry: entry("escalation", { action, level: a.level, reason: a.reason }), ...(priority ? { set: { priority } } : {}) };
     }
     default:
       return undefined;

@@ -72,25 +72,55 @@ export class AgentDirectory {
     throw new GatewayError("STORE_CONTENTION", `agent ${agentId} kept changing while this request ran; try again`);
   }
 
-  /** Returns null for an unknown agent. Leaving "available" withdraws the agent's open offers (the matcher does). */
-  async setPresence(agentId: string, presence: Presence, now = Date.now()): Promise<AgentDoc | null> {
+  /**
+   * Returns null for an unknown agent. Leaving "available" withdraws the agent's open offers (the matcher
+   * does). `by` names who asked (the agent, a supervisor, or the system) and why; it is stored and published.
+   * `decide`, when given, looks at the presence as stored and returns the change to make (null: none), so a
+   * system change never overwrites a person's that landed in between.
+   */
+  async setPresence(
+    agentId: string,
+    presence: Presence,
+    by: { actor: string; reason?: string },
+    now = Date.now(),
+    decide?: (current: AgentDoc) => { presence: Presence; actor: string; reason: string } | null,
+  ): Promise<AgentDoc | null> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.#store.getAgent(agentId);
       if (current === null) return null;
-      const changed = current.presence !== presence;
-      const idleSince = presence === "available" && changed ? Math.max(current.idleSince, now) : current.idleSince;
+      const wanted = decide === undefined ? { presence, actor: by.actor, reason: by.reason ?? "" } : decide(current);
+      if (wanted === null) return current;
+      const changed = current.presence !== wanted.presence;
+      const idleSince = wanted.presence === "available" && changed ? Math.max(current.idleSince, now) : current.idleSince;
+      const presenceChangedAt = changed ? now : current.presenceChangedAt;
       const res = await this.#store.agents.updateOne(
         { _id: agentId, version: current.version },
-        { $set: { presence, presenceChangedAt: changed ? now : current.presenceChangedAt, idleSince, updatedAt: now }, $inc: { version: 1 } },
+        {
+          $set: { presence: wanted.presence, presenceChangedAt, presenceChangedBy: wanted.actor, presenceReason: wanted.reason, idleSince, updatedAt: now },
+          $inc: { version: 1 },
+        },
       );
       if (res.modifiedCount !== 1) continue;
-      const doc: AgentDoc = { ...current, presence, idleSince, version: current.version + 1, updatedAt: now, presenceChangedAt: changed ? now : current.presenceChangedAt };
+      const doc: AgentDoc = {
+        ...current,
+        presence: wanted.presence,
+        presenceChangedBy: wanted.actor,
+        presenceReason: wanted.reason,
+        idleSince,
+        version: current.version + 1,
+        updatedAt: now,
+        presenceChangedAt,
+      };
       await this.#bus.publish({
         topic: Topics.agents,
         key: agentId,
-        envelope: newEnvelope("agentPresenceChanged", "", { agentId, status: presence, changedAt: new Date(doc.presenceChangedAt) }, PRODUCER, {
-          eventId: agentEventId(agentId, doc.version, "presence"),
-        }),
+        envelope: newEnvelope(
+          "agentPresenceChanged",
+          "",
+          { agentId, status: wanted.presence, changedAt: new Date(doc.presenceChangedAt), changedBy: wanted.actor, reason: wanted.reason },
+          PRODUCER,
+          { eventId: agentEventId(agentId, doc.version, "presence") },
+        ),
       });
       return doc;
     }

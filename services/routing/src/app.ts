@@ -7,7 +7,7 @@ import { ERROR_RESPONSE_SCHEMA, buildHttpApp, TextRules } from "@steward/http";
 import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier } from "@steward/auth";
 import type { Logger, Registry } from "@steward/telemetry";
-import { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, type Presence } from "./domain/index.ts";
+import { CHANNELS, MAX_REPLY_LENGTH, REPLY_VISIBILITIES, type Presence } from "./domain/index.ts";
 import type { AgentProfileInput } from "./agents.ts";
 import type { ReplyInput, RoutingGateway } from "./gateway.ts";
 import { HTTP_STATUS } from "./routing-errors.ts";
@@ -23,7 +23,6 @@ export interface RoutingAppDeps {
   metrics?: Registry;
 }
 
-const CHANNEL_KEYS = ["email", "chat", "phone", "social", "web", "api"] as const;
 const idString = TextRules.id.schema;
 const idParams = { type: "object", required: ["id"], properties: { id: idString } } as const;
 const offerParams = { type: "object", required: ["offerId"], properties: { offerId: { type: "string", minLength: 1, maxLength: 200 } } } as const;
@@ -41,7 +40,7 @@ const profileBody = {
     capacity: {
       type: "object",
       additionalProperties: false,
-      properties: Object.fromEntries(CHANNEL_KEYS.map((c) => [c, { type: "integer", minimum: 0, maximum: 100 }])),
+      properties: Object.fromEntries(CHANNELS.map((c) => [c, { type: "integer", minimum: 0, maximum: 100 }])),
     },
   },
 } as const;
@@ -90,7 +89,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
         body: { type: "object", required: ["status"], additionalProperties: false, properties: { status: { type: "string", enum: ["available", "away", "offline"] } } },
       },
     },
-    async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status)),
+    async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status, actor(req))),
   );
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id/work", {

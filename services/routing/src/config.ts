@@ -33,6 +33,11 @@ export const routingEnv = z
      * younger ones may belong to a write still in flight.
      */
     ROUTING_HOLD_GRACE_MS: positiveInt.min(1_000).default(30_000),
+    /**
+     * An available agent whose last live work stream (SSE or gRPC) to this instance closed is set away after
+     * this long, unless a stream opens again first; one that opens later sets them available again.
+     */
+    ROUTING_DISCONNECT_GRACE_MS: positiveInt.default(30_000),
     /** Agent commands answer within this long when Kafka is slow or down (the change is stored; the outbox publishes it). */
     ROUTING_ANSWER_WITHIN_MS: positiveInt.default(2_000),
   })

@@ -2,7 +2,7 @@
 // the holds leave free; widen_routing relaxes at once only the steps it names.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RELAXATION, acceptOffer, makeOffer } from "./domain/index.ts";
-import { freeFor, moreUrgent, newTicketDoc, ownershipOf, waitingTicketOf, widenedRelaxation, withOwnership } from "./domain-mapping.ts";
+import { freeFor, newTicketDoc, ownershipOf, waitingTicketOf, withOwnership } from "./domain-mapping.ts";
 import { holdKey } from "./routing-store.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
@@ -37,14 +37,4 @@ describe("domain mapping", () => {
     expect(freeFor({ email: 1 }, [{ ticketId: "x", channel: "email", kind: "owned", at: 1 }, { ticketId: "y", channel: "email", kind: "offer", at: 1 }])).toEqual({ email: -1 });
   });
 
-  it("keeps the more urgent priority", () => {
-    expect(moreUrgent("P3", "P1")).toBe("P1");
-    expect(moreUrgent("P2", "P4")).toBe("P2");
-    expect(moreUrgent("P3", null)).toBe("P3");
-  });
-
-  it("widens only the named steps, at once", () => {
-    expect(widenedRelaxation(DEFAULT_RELAXATION, true, false)).toEqual({ ...DEFAULT_RELAXATION, dropOptionalSkillsAfterMs: 0 });
-    expect(widenedRelaxation(DEFAULT_RELAXATION, false, true)).toEqual({ ...DEFAULT_RELAXATION, addOverflowGroupAfterMs: 0 });
-  });
 });

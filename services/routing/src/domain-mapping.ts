@@ -1,7 +1,6 @@
 // Stored documents <-> the routing domain's plain data. The store keeps a ticket's ownership exactly as the
 // domain's TicketOwnership, so the same pure transitions run on what the store holds.
 import type { AgentProfile, AgentStatus, Channel, ChannelCounts, Priority, RelaxationPolicy, SkillRequirement, TicketOwnership, WaitingTicket } from "./domain/index.ts";
-import { PRIORITIES } from "./domain/index.ts";
 import { skillsOf, type AgentDoc, type Hold, type TicketDoc } from "./routing-store.ts";
 
 export function ownershipOf(doc: TicketDoc): TicketOwnership {
@@ -82,12 +81,6 @@ export function freeFor(capacity: ChannelCounts, holds: readonly Hold[]): Channe
   return free;
 }
 
-/** The more urgent of two priorities (P1 beats P2). */
-export function moreUrgent(a: Priority, b: Priority | null): Priority {
-  if (b === null) return a;
-  return PRIORITIES.indexOf(a) <= PRIORITIES.indexOf(b) ? a : b;
-}
-
 export interface TriagedTicket {
   ticketId: string;
   channel: Channel;
@@ -139,14 +132,3 @@ export function newTicketDoc(t: TriagedTicket, now: number): TicketDoc {
   };
 }
 
-/**
- * The relaxation widen_routing asks for, on top of the ticket's current policy: the named steps apply at
- * once (relaxation is measured from enqueuedAt, so "after 0 ms" is now); the others keep their schedule.
- */
-export function widenedRelaxation(current: RelaxationPolicy, relaxSkills: boolean, addGroup: boolean): RelaxationPolicy {
-  return {
-    ...current,
-    dropOptionalSkillsAfterMs: relaxSkills ? 0 : current.dropOptionalSkillsAfterMs,
-    addOverflowGroupAfterMs: addGroup ? 0 : current.addOverflowGroupAfterMs,
-  };
-}

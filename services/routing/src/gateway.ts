@@ -13,12 +13,14 @@ import type { Matcher, MatcherStatus } from "./matcher.ts";
 import { skillsOf, type AgentDoc, type RoutingStore, type TicketDoc } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
 import type { WorkHub, WorkItem } from "./work-hub.ts";
+import type { StreamPresence } from "./stream-presence.ts";
 
 export interface GatewayDeps {
   store: RoutingStore;
   ledger: TicketLedger;
   agents: AgentDirectory;
   hub: WorkHub;
+  presence: StreamPresence;
   matcher: Matcher;
   lease: MatcherLease;
   instanceId: string;
@@ -107,11 +109,13 @@ export class RoutingGateway {
       owned: holds.filter((_, i) => owned[i]).map((h) => h.ticketId),
       presence: a.presence,
       presenceChangedAt: new Date(a.presenceChangedAt).toISOString(),
+      presenceChangedBy: a.presenceChangedBy ?? null,
     };
   }
 
-  async setPresence(agentId: string, presence: Presence): Promise<AgentDoc> {
-    const doc = await this.#d.agents.setPresence(agentId, presence);
+  /** `actor`: who asked (the token's subject: the agent or a supervisor), stored and published with the change. */
+  async setPresence(agentId: string, presence: Presence, actor: string): Promise<AgentDoc> {
+    const doc = await this.#d.agents.setPresence(agentId, presence, { actor });
     if (doc === null) throw new AgentNotFoundError(agentId);
     return doc;
   }
@@ -177,8 +181,14 @@ export class RoutingGateway {
     return this.#d.ledger.offerAgent(offerId);
   }
 
+  /** A live work stream (SSE or gRPC): presence follows whether the agent has one open (StreamPresence). */
   listen(agentId: string, onItem: (item: WorkItem) => void): () => void {
-    return this.#d.hub.listen(agentId, onItem);
+    const unlisten = this.#d.hub.listen(agentId, onItem);
+    const closed = this.#d.presence.opened(agentId);
+    return () => {
+      unlisten();
+      closed();
+    };
   }
 
   /** Open offers and owned tickets, sent first to a (re)connecting agent: read from the agent's holds, by _id. */

@@ -4,22 +4,29 @@
 // runs one step at a time (one engine, one queue); a write the store refuses means the engine was stale:
 // that ticket or agent is read again, mirrored, and decided again.
 import type { EventBus, IncomingEvent, Subscription } from "@steward/messaging";
-import { Topics, channelFromProto, priorityFromProto, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import { Topics, channelFromProto, escalationEffectOf, priorityFromProto, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
 import {
   RoutingEngine,
-  freeCapacity,
+  hintWith,
+  keepKeys,
+  noEligibleIsNews,
+  pickCollaborator,
+  raisePriority,
+  retriagedWaitingTicket,
+  ticketWithHint,
+  widenRouting,
   type AgentDecision,
-  type RelaxationPolicy,
   type RoutingConfig as EngineConfig,
+  type RoutingEscalation,
   type TicketDecision,
 } from "./domain/index.ts";
-import { moreUrgent, newTicketDoc, widenedRelaxation, type TriagedTicket } from "./domain-mapping.ts";
+import { newTicketDoc, type TriagedTicket } from "./domain-mapping.ts";
 import { EngineMirror } from "./engine-mirror.ts";
 import type { Outbox } from "./outbox.ts";
 import { explainAgentDecision, explainTicketDecision, noEligibleReasons, pending, priorityToProto, ticketOutbox, versionOfEventId } from "./routing-events.ts";
 import type { AgentDoc, RoutingStore, TicketDoc, TicketHintDoc } from "./routing-store.ts";
-import { keepKeys, type LedgerOutcome, type TicketLedger } from "./ticket-ledger.ts";
+import type { LedgerOutcome, TicketLedger } from "./ticket-ledger.ts";
 import type { QueueStats, RoutingMetrics } from "./routing-metrics.ts";
 
 export interface MatcherDeps {
@@ -265,7 +272,7 @@ export class Matcher {
     const doc = newTicketDoc(input, now);
     // Only the matcher writes hints, and it loads them at take-over: no read.
     const hint = this.#hints.get(input.ticketId) ?? null;
-    if (hint !== null) applyHint(doc, hint, this.#d.engineConfig.defaultRelaxation);
+    if (hint !== null) Object.assign(doc, ticketWithHint(doc, hint, this.#d.engineConfig.defaultRelaxation));
     doc.appliedActionKeys = keepKeys(doc.appliedActionKeys, key);
     doc.history = [{ at: now, version: 0, type: "ticket.queued", actor: "routing", detail: { group: doc.group, priority: doc.priority } }];
     doc.outbox = ticketOutbox(doc._id, 0, [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: "triaged" })], new Date(now));
@@ -296,18 +303,9 @@ export class Matcher {
       );
     }
     // Still waiting: triage may have changed what the ticket needs; it keeps its place (enqueuedAt).
-    const triagePriority = input.priority;
     return ledger.update(
       doc,
-      {
-        triagePriority,
-        priority: moreUrgent(triagePriority, doc.escalatedPriority),
-        requiredSkills: input.requiredSkills,
-        language: input.language,
-        group: input.group,
-        overflowGroup: doc.relaxation?.addOverflowGroupAfterMs === 0 ? doc.overflowGroup : input.overflowGroup,
-        appliedActionKeys: keepKeys(doc.appliedActionKeys, key),
-      },
+      { ...retriagedWaitingTicket(doc, input), appliedActionKeys: keepKeys(doc.appliedActionKeys, key) },
       [],
       [{ at: now, type: "ticket.retriaged", actor: "triage", detail: { group: input.group, priority: input.priority } }],
     );
@@ -360,83 +358,70 @@ export class Matcher {
   }
 
   async #onEscalationAction(ticketId: string, a: EscalationAction): Promise<void> {
-    if (a.action !== "raise_priority" && a.action !== "widen_routing" && a.action !== "add_collaborator") return;
+    const effect = routingEscalationOf(a);
+    if (effect === undefined) return;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
       if (doc === null) {
-        await this.#updateHint(ticketId, (h) => hintWith(h, a));
+        await this.#updateHint(ticketId, (h) => hintWith(h, a.key, effect));
         return;
       }
       if (doc.status === "resolved" || doc.appliedActionKeys.includes(a.key)) return;
-      const outcome = await this.#applyEscalation(doc, a);
+      const outcome = await this.#applyEscalation(doc, a, effect);
       if (outcome === null || (await this.#settle(ticketId, outcome))) return;
     }
   }
 
-  async #applyEscalation(doc: TicketDoc, a: EscalationAction): Promise<LedgerOutcome | null> {
+  /** Writes what the domain's escalation rules decide for the stored ticket. */
+  async #applyEscalation(doc: TicketDoc, a: EscalationAction, effect: RoutingEscalation): Promise<LedgerOutcome | null> {
     const { ledger } = this.#d;
     const now = Date.now();
     const appliedActionKeys = keepKeys(doc.appliedActionKeys, a.key);
-    if (a.action === "raise_priority") {
-      const raised = priorityFromProto(a.priority);
-      if (raised === undefined) return null;
-      const escalatedPriority = moreUrgent(raised, doc.escalatedPriority);
-      const priority = moreUrgent(doc.triagePriority, escalatedPriority);
-      // Requeued with its new priority: the queue reorders. An owned ticket only records it.
-      const requeued = doc.status === "waiting" && doc.pendingOffers.length === 0 && priority !== doc.priority;
-      return ledger.update(
-        doc,
-        { escalatedPriority, priority, appliedActionKeys },
-        requeued ? [pending("ticketQueued", { group: doc.group, priority: priorityToProto(priority), reason: `priority raised by escalation: ${a.reason}` })] : [],
-        [{ at: now, type: "priority.raised", actor: "escalation", detail: { from: doc.priority, to: priority, key: a.key } }],
-      );
+    switch (effect.kind) {
+      case "raisePriority": {
+        const { escalatedPriority, priority, requeue } = raisePriority(doc, effect.to);
+        return ledger.update(
+          doc,
+          { escalatedPriority, priority, appliedActionKeys },
+          requeue ? [pending("ticketQueued", { group: doc.group, priority: priorityToProto(priority), reason: `priority raised by escalation: ${a.reason}` })] : [],
+          [{ at: now, type: "priority.raised", actor: "escalation", detail: { from: doc.priority, to: priority, key: a.key } }],
+        );
+      }
+      case "widenRouting": {
+        if (doc.status !== "waiting") return ledger.update(doc, { appliedActionKeys }, [], []);
+        const { overflowGroup, relaxation } = widenRouting(doc, effect, this.#d.engineConfig.defaultRelaxation);
+        const { relaxSkills } = effect;
+        return ledger.update(
+          doc,
+          { relaxation, overflowGroup, appliedActionKeys },
+          [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${relaxSkills ? ", optional skills dropped" : ""}` })],
+          [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills, key: a.key } }],
+        );
+      }
+      case "addCollaborator": {
+        // An available agent with the role (a skill of that name) in the ticket's groups.
+        if (doc.status !== "owned") return ledger.update(doc, { appliedActionKeys }, [], []);
+        const role = effect.role;
+        const reason = a.reason || `escalation asked for a ${role}`;
+        const helper = this.#pickCollaborator(doc, role);
+        if (helper === null) {
+          // Nobody with the role is available now: the request waits on the ticket until someone is.
+          this.#d.log.info({ ticketId: doc._id, role }, "collaborator requested; nobody with the role is available yet");
+          return ledger.update(
+            doc,
+            { appliedActionKeys, collaboratorRequests: [...(doc.collaboratorRequests ?? []), { key: a.key, role, reason, at: now }] },
+            [],
+            [{ at: now, type: "collaborator.requested", actor: "escalation", detail: { role, key: a.key } }],
+          );
+        }
+        return ledger.addCollaborator(doc, helper, reason, a.key);
+      }
     }
-    if (a.action === "widen_routing") {
-      if (doc.status !== "waiting") return ledger.update(doc, { appliedActionKeys }, [], []);
-      const overflowGroup = a.addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
-      const relaxation = widenedRelaxation(doc.relaxation ?? this.#d.engineConfig.defaultRelaxation, a.relaxSkills, overflowGroup !== null);
-      return ledger.update(
-        doc,
-        { relaxation, overflowGroup, appliedActionKeys },
-        [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${a.relaxSkills ? ", optional skills dropped" : ""}` })],
-        [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills: a.relaxSkills, key: a.key } }],
-      );
-    }
-    // add_collaborator: an available agent with the role (a skill of that name) in the ticket's groups.
-    if (doc.status !== "owned") return ledger.update(doc, { appliedActionKeys }, [], []);
-    const reason = a.reason || `escalation asked for a ${a.role}`;
-    const helper = this.#pickCollaborator(doc, a.role);
-    if (helper === null) {
-      // Nobody with the role is available now: the request waits on the ticket until someone is.
-      this.#d.log.info({ ticketId: doc._id, role: a.role }, "collaborator requested; nobody with the role is available yet");
-      return ledger.update(
-        doc,
-        { appliedActionKeys, collaboratorRequests: [...(doc.collaboratorRequests ?? []), { key: a.key, role: a.role, reason, at: now }] },
-        [],
-        [{ at: now, type: "collaborator.requested", actor: "escalation", detail: { role: a.role, key: a.key } }],
-      );
-    }
-    return ledger.addCollaborator(doc, helper, reason, a.key);
   }
 
-  /** Best helper: has the role skill, meets the ticket's mandatory skills, least loaded, then id. Never the owner. */
   #pickCollaborator(doc: TicketDoc, role: string): string | null {
     const engine = this.#mirror?.engine;
-    if (engine === undefined) return null;
-    const groups = new Set([doc.group, ...(doc.overflowGroup ? [doc.overflowGroup] : [])]);
-    let best: { id: string; level: number; meets: number; load: number } | null = null;
-    for (const agent of engine.agents()) {
-      if (agent.id === doc.ownerId || doc.collaborators.includes(agent.id) || agent.presence !== "available") continue;
-      if (!agent.groups.some((g) => groups.has(g))) continue;
-      const level = role ? (agent.skills[role] ?? 0) : 1;
-      if (level === 0) continue;
-      const meets = doc.requiredSkills.filter((s) => (agent.skills[s.name] ?? 0) >= s.minLevel).length;
-      const capacity = agent.capacity[doc.channel] ?? 0;
-      const load = capacity === 0 ? 1 : 1 - freeCapacity(agent, doc.channel) / capacity;
-      const candidate = { id: agent.id, level, meets, load };
-      if (best === null || meets > best.meets || (meets === best.meets && (level > best.level || (level === best.level && (load < best.load || (load === best.load && agent.id < best.id)))))) best = candidate;
-    }
-    return best?.id ?? null;
+    return engine === undefined ? null : pickCollaborator(doc, role, engine.agents());
   }
 
   async #updateHint(ticketId: string, change: (h: TicketHintDoc) => TicketHintDoc): Promise<void> {
@@ -553,8 +538,7 @@ export class Matcher {
     // Nobody more to offer it to, but someone holds an offer: the ticket is not stuck.
     if (doc.pendingOffers.length > 0) return;
     const reasons = noEligibleReasons(decision.explanation);
-    const kinds = (list: readonly string[]) => list.map((r) => r.replace(/^\d+ /, "")).sort().join("|");
-    if (doc.noEligible !== null && kinds(doc.noEligible.reasons) === kinds(reasons)) return;
+    if (!noEligibleIsNews(doc.noEligible?.reasons ?? null, reasons)) return;
     const now = Date.now();
     const outcome = await this.#d.ledger.update(
       doc,
@@ -725,31 +709,19 @@ export function triagedTicketOf(ticketId: string, t: TicketTriaged): TriagedTick
   };
 }
 
-function hintWith(h: TicketHintDoc, a: EscalationAction): TicketHintDoc {
-  if (h.appliedActionKeys.includes(a.key)) return h;
-  const appliedActionKeys = keepKeys(h.appliedActionKeys, a.key);
-  if (a.action === "raise_priority") {
-    const raised = priorityFromProto(a.priority);
-    return raised === undefined ? h : { ...h, escalatedPriority: moreUrgent(raised, h.escalatedPriority), appliedActionKeys };
+/** The escalation effects routing acts on, as the domain names them; the others (notices) are for people. */
+function routingEscalationOf(a: EscalationAction): RoutingEscalation | undefined {
+  const effect = escalationEffectOf(a);
+  switch (effect?.$case) {
+    case "raisePriority": {
+      const to = priorityFromProto(effect.value.to);
+      return to === undefined ? undefined : { kind: "raisePriority", to };
+    }
+    case "widenRouting":
+      return { kind: "widenRouting", relaxSkills: effect.value.relaxSkills, addGroups: effect.value.addGroups };
+    case "addCollaborator":
+      return { kind: "addCollaborator", role: effect.value.role };
+    default:
+      return undefined;
   }
-  if (a.action === "widen_routing") {
-    const groups = [...new Set([...(h.widen?.addGroups ?? []), ...a.addGroups])];
-    return { ...h, widen: { relaxSkills: a.relaxSkills || (h.widen?.relaxSkills ?? false), addGroups: groups }, appliedActionKeys };
-  }
-  return h;
-}
-
-/** Escalation input that arrived before triage, folded into the new ticket. */
-function applyHint(doc: TicketDoc, hint: TicketHintDoc, defaultRelaxation: RelaxationPolicy): void {
-  doc.slaDeadline = hint.slaDeadline;
-  doc.slaRevision = hint.slaRevision;
-  if (hint.escalatedPriority !== null) {
-    doc.escalatedPriority = hint.escalatedPriority;
-    doc.priority = moreUrgent(doc.triagePriority, hint.escalatedPriority);
-  }
-  if (hint.widen !== null) {
-    doc.overflowGroup = hint.widen.addGroups.find((g) => g !== doc.group) ?? doc.overflowGroup;
-    doc.relaxation = widenedRelaxation(defaultRelaxation, hint.widen.relaxSkills, doc.overflowGroup !== null);
-  }
-  doc.appliedActionKeys = [...hint.appliedActionKeys];
 }

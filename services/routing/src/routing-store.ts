@@ -124,6 +124,10 @@ export interface AgentDoc {
   holds: Record<string, Hold>;
   presence: Presence;
   presenceChangedAt: number;
+  /** Who set the presence: the agent, a supervisor, or "system" (the live stream closed or reopened). Absent on older documents. */
+  presenceChangedBy?: string;
+  /** Why, when the system set it. */
+  presenceReason?: string;
   idleSince: number;
   createdAt: number;
   updatedAt: number;

@@ -1,6 +1,6 @@
 // Helpers for routing's integration tests: what triage and escalation would publish, a reader of every
 // routing event, and the agent gateway's HTTP calls. Tests use them against the real broker and store.
-import { Channel, Priority, Topics, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
+import { Channel, Priority, Topics, escalationEffectOf, type Envelope, type TopicName, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { bearer, tokens, uniqueName, waitFor } from "@steward/testkit";
 
@@ -45,8 +45,9 @@ export async function publishTriaged(bus: EventBus, ticketId: string, input: Tri
   return envelope.eventId;
 }
 
+/** An EscalationAction as escalation writes it: the legacy flat fields and the typed `effect` built from them. */
 export function escalationAction(fields: Partial<EscalationAction> & { action: string; key: string }): EscalationAction {
-  return {
+  const action: EscalationAction = {
     level: 1,
     priority: Priority.UNSPECIFIED,
     reason: "test escalation",
@@ -60,8 +61,10 @@ export function escalationAction(fields: Partial<EscalationAction> & { action: s
     policyVersion: "test",
     dueAt: undefined,
     previousPriority: Priority.UNSPECIFIED,
+    effect: undefined,
     ...fields,
   };
+  return { ...action, effect: fields.effect ?? escalationEffectOf(action) };
 }
 
 export async function publishEscalation(bus: EventBus, ticketId: string, action: EscalationAction): Promise<void> {
@@ -91,7 +94,7 @@ export class RoutingEventLog {
   readonly events: Envelope[] = [];
   #subscription: Subscription | null = null;
 
-  static async start(bus: EventBus, topics = [Topics.routing]): Promise<RoutingEventLog> {
+  static async start(bus: EventBus, topics: TopicName[] = [Topics.routing]): Promise<RoutingEventLog> {
     const log = new RoutingEventLog();
     log.#subscription = await bus.subscribe({
       groupId: uniqueName("routing-test-reader"),

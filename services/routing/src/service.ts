@@ -19,6 +19,7 @@ import { TicketCache } from "./ticket-cache.ts";
 import { Matcher } from "./matcher.ts";
 import { MatcherLease } from "./matcher-lease.ts";
 import { RoutingGateway } from "./gateway.ts";
+import { StreamPresence } from "./stream-presence.ts";
 import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
 import { agentDeskAccess, type RoutingFacts } from "./access.ts";
 import { createRoutingMetrics } from "./routing-metrics.ts";
@@ -117,7 +118,8 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   await lease.start();
 
-  const gateway = new RoutingGateway({ store, ledger, agents, hub, matcher, lease, instanceId, bus });
+  const presence = new StreamPresence({ agents, bus, log, graceMs: config.ROUTING_DISCONNECT_GRACE_MS });
+  const gateway = new RoutingGateway({ store, ledger, agents, hub, presence, matcher, lease, instanceId, bus });
   const audit = kafkaAuditSink(bus, "routing", log);
   const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
   // One readiness check for HTTP /health/ready and gRPC health.
@@ -141,7 +143,8 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     resolve: (ticketId, agentId) => gateway.resolve(ticketId, agentId),
     reply: (ticketId, agentId, input) => gateway.reply(ticketId, agentId, input),
     setPresence: async (agentId, presence) => {
-      await gateway.setPresence(agentId, presence);
+      // StreamWork and SetPresence act as the token's subject only (actingAsSelf): the agent is the actor.
+      await gateway.setPresence(agentId, presence, agentId);
       return true;
     },
     agentExists: async (agentId) => (await store.getAgent(agentId)) !== null,
@@ -157,6 +160,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     async close() {
       await grpc.close();
       await app.close();
+      await presence.close();
       // Consumers leave their groups in parallel: each waits for its fetch in flight to return.
       await Promise.all([lease.stop().then(() => matcher.stop()), deskEvents.stop()]);
       await outbox.idle();

@@ -9,6 +9,7 @@ import {
   addCollaborator,
   declineOffer,
   expireOffer,
+  keepKeys,
   makeOffer,
   reassignBySupervisor,
   reopenTicket,
@@ -557,6 +558,3 @@ class Written<T> {
   }
 }
 
-export function keepKeys(keys: readonly string[], key: string): string[] {
-  return [...keys.filter((k) => k !== key), key].slice(-50);
-}

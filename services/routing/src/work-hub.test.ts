@@ -30,6 +30,14 @@ describe("owner notices", () => {
     ]);
   });
 
+  it("reads the typed effect, not the legacy action name", () => {
+    const hub = new WorkHub();
+    const ana = listening(hub, "ana");
+    hub.onEvent(action({ action: "", ownerId: "ana", reason: "level 2", effect: { $case: "notifyOwner", value: { ownerId: "ana" } } }));
+    hub.onEvent(action({ action: "notify_owner", ownerId: "ana", reason: "a raise", effect: { $case: "raisePriority", value: { from: Priority.P3, to: Priority.P2 } } }));
+    expect(ana).toEqual([{ kind: "escalation", ticketId: "T-1", detail: "level 2" }]);
+  });
+
   it("tells the owner who came to help, and the helper that they were added", () => {
     const hub = new WorkHub();
     const ana = listening(hub, "ana");

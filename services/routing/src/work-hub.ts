@@ -2,7 +2,7 @@
 // own consumer group) and forwards each to the agent it concerns, over SSE or a gRPC stream. Owners also
 // hear what matters about their tickets: SLA warnings and breaches, ladder steps, a collaborator added
 // (and, as before, the customer's new messages as follow_up).
-import { channelFromProto, priorityFromProto, type Envelope } from "@steward/proto";
+import { channelFromProto, escalationEffectOf, priorityFromProto, type EscalationEffectCase, type Envelope } from "@steward/proto";
 
 export interface WorkItem {
   kind: "offer" | "assignment" | "follow_up" | "offer_closed" | "collaboration" | "reassigned_away" | OwnerNoticeKind;
@@ -21,14 +21,18 @@ export interface WorkItem {
 export type OwnerNoticeKind = "sla_warning" | "sla_breach" | "escalation" | "collaborator_added";
 
 /**
- * Escalation's actions the owner is told about, by action name. Taken from EscalationAction (once per
- * warning or breach, with the owner named) rather than SlaUpdated, which repeats its warnings on every
- * revision of the clocks.
+ * Escalation's effects the owner is told about. Taken from EscalationAction (once per warning or
+ * breach, with the owner named) rather than SlaUpdated, which repeats its warnings on every revision of
+ * the clocks. Every effect is listed, so a new one in proto fails the typecheck until it is decided here.
  */
-const OWNER_NOTICES: Readonly<Record<string, OwnerNoticeKind>> = {
-  sla_warning: "sla_warning",
-  sla_breach: "sla_breach",
-  notify_owner: "escalation",
+const OWNER_NOTICES: Readonly<Record<EscalationEffectCase, OwnerNoticeKind | undefined>> = {
+  slaWarning: "sla_warning",
+  slaBreach: "sla_breach",
+  notifyOwner: "escalation",
+  raisePriority: undefined,
+  notifySupervisor: undefined,
+  addCollaborator: undefined,
+  widenRouting: undefined,
 };
 
 type Listener = (item: WorkItem) => void;
@@ -92,7 +96,8 @@ export class WorkHub {
         if (p.value.ownerId) this.send(p.value.ownerId, { kind: "collaborator_added", ticketId, agentId: p.value.agentId, detail: p.value.reason });
         return;
       case "escalationAction": {
-        const kind = OWNER_NOTICES[p.value.action];
+        const effect = escalationEffectOf(p.value);
+        const kind = effect === undefined ? undefined : OWNER_NOTICES[effect.$case];
         if (kind !== undefined && p.value.ownerId) {
           this.send(p.value.ownerId, { kind, ticketId, detail: p.value.reason, ...(p.value.priority ? { priority: priorityFromProto(p.value.priority) ?? "P3" } : {}) });
         }

@@ -3,12 +3,13 @@
 // a zod schema whose errors name the offending field.
 
 import { z } from "zod";
+import { CHANNELS, PRIORITIES } from "@steward/proto/vocabulary";
 import { businessCalendarSchema, type BusinessCalendar } from "./business-calendar.ts";
 
-export const PRIORITIES = ["P1", "P2", "P3", "P4"] as const;
+// Channels and priorities are Steward's one vocabulary (the proto enums' names).
+export { CHANNELS, PRIORITIES };
 export type Priority = (typeof PRIORITIES)[number];
 
-export const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export const CLOCK_NAMES = ["firstResponse", "nextResponse", "resolution"] as const;

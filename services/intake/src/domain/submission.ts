@@ -1,5 +1,8 @@
 // What intake accepts from any channel, normalised to one ticket model.
-export const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
+import { CHANNELS } from "@steward/proto/vocabulary";
+
+// The channel list is Steward's one vocabulary (the proto enum's names).
+export { CHANNELS };
 export type ChannelName = (typeof CHANNELS)[number];
 
 export interface CustomerRef {

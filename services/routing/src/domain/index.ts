@@ -201,3 +201,13 @@ export type {
 
 export { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, checkReply, mayWrite } from "./replies.ts";
 export type { ReplyParties, ReplyVisibility } from "./replies.ts";
+
+export { DISCONNECTED_REASON, SYSTEM_ACTOR, presenceAfterDisconnect, presenceOnReconnect } from "./connection-presence.ts";
+export type { PresenceChange, PresenceFacts } from "./connection-presence.ts";
+
+export { APPLIED_KEYS_KEPT, hintWith, keepKeys, moreUrgent, raisePriority, ticketWithHint, widenRouting, widenedRelaxation } from "./escalation-effects.ts";
+export type { EscalatedTicket, EscalationHint, RoutingEscalation } from "./escalation-effects.ts";
+export { pickCollaborator } from "./collaborator-choice.ts";
+export type { TicketNeedingHelp } from "./collaborator-choice.ts";
+export { noEligibleIsNews, retriagedWaitingTicket } from "./retriage.ts";
+export type { Retriage } from "./retriage.ts";

@@ -1,11 +1,13 @@
 // The routing vocabulary: agents, waiting tickets, offers and the engine's configuration, as plain data.
 // Every time is a millisecond epoch passed in by the caller; nothing here reads a clock.
 
-export const CHANNELS = ["email", "chat", "phone", "social", "web", "api"] as const;
+import { CHANNELS, PRIORITIES } from "@steward/proto/vocabulary";
+
+// One vocabulary for every service, in the order of the proto enums.
+export { CHANNELS, PRIORITIES };
 export type Channel = (typeof CHANNELS)[number];
 
 /** P1 is the most urgent. */
-export const PRIORITIES = ["P1", "P2", "P3", "P4"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 export const PRESENCES = ["available", "away", "offline"] as const;

@@ -3,21 +3,15 @@
 // parseTriagePolicy validates it and reports every problem with its JSON path.
 
 import { z } from "zod";
+import { CHANNELS, PRIORITIES } from "@steward/proto/vocabulary";
 
-export const PRIORITIES = ["P1", "P2", "P3", "P4"] as const;
+// Channels and priorities are Steward's one vocabulary (the proto enums' names).
+export { CHANNELS, PRIORITIES };
 export type Priority = (typeof PRIORITIES)[number];
 
 export const URGENCIES = ["low", "normal", "high", "critical"] as const;
 export type Urgency = (typeof URGENCIES)[number];
 
-export const CHANNELS = [
-  "email",
-  "chat",
-  "phone",
-  "social",
-  "web",
-  "api",
-] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 const languageCode = z

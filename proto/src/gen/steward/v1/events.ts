@@ -153,7 +153,11 @@ export interface OwnedWorkDelivered {
  * envelope's ticket_id holds the resource's id (a ticket, an agent, a policy), the record's key.
  */
 export interface AuditRecorded {
-  /** "user" (a person with a token) or "integration" (intake's API keys and webhooks). */
+  /**
+   * "user" (a person with a token), "integration" (intake's API keys and webhooks) or "system" (a
+   * service acting on its own, e.g. routing setting away an agent whose live streams stayed closed;
+   * principal_id then names the service).
+   */
   principalType: string;
   principalId: string;
   roles: string[];
@@ -163,7 +167,7 @@ export interface AuditRecorded {
   resourceId: string;
   /** The answer given: an HTTP status, or for gRPC the HTTP status of its code. */
   status: number;
-  /** "http" or "grpc". */
+  /** "http", "grpc", or "internal" for a system principal. */
   transport: string;
 }
 
@@ -273,7 +277,16 @@ export interface AgentPresenceChanged {
   agentId: string;
   /** "available", "away" or "offline". */
   status: string;
-  changedAt: Date | undefined;
+  changedAt:
+    | Date
+    | undefined;
+  /**
+   * Who changed it: the agent, a supervisor (their token's subject), or "system" when the agent's
+   * last live work stream stayed closed past the grace period (or reopened).
+   */
+  changedBy: string;
+  /** Why, when the system changed it. */
+  reason: string;
 }
 
 export interface SlaUpdated {
@@ -295,10 +308,17 @@ export interface SlaUpdated {
   priority: Priority;
 }
 
+/**
+ * One step of an escalation ladder (or a plain warning or breach). What it asks for is the `effect`
+ * oneof; readers call escalationEffectOf (@steward/proto), never compare `action`.
+ */
 export interface EscalationAction {
   /**
-   * "sla_warning", "sla_breach", "notify_owner", "raise_priority", "notify_supervisor",
-   * "add_collaborator", "widen_routing".
+   * Legacy name of the effect ("sla_warning", "sla_breach", "notify_owner", "raise_priority",
+   * "notify_supervisor", "add_collaborator", "widen_routing"), still written so readers of records
+   * produced before `effect` existed, and JSON readers, keep working. Do not branch on it.
+   *
+   * @deprecated
    */
   action: string;
   level: number;
@@ -323,6 +343,55 @@ export interface EscalationAction {
     | undefined;
   /** "raise_priority": the priority before the raise (priority holds the new one). */
   previousPriority: Priority;
+  /**
+   * What the step asks for, typed. Added next to the legacy flat fields (kept and still written) rather
+   * than moving them into the oneof, which would break the wire format (ADR 0013).
+   */
+  effect:
+    | { $case: "slaWarning"; value: SlaWarningEffect }
+    | { $case: "slaBreach"; value: SlaBreachEffect }
+    | { $case: "notifyOwner"; value: NotifyOwnerEffect }
+    | { $case: "raisePriority"; value: RaisePriorityEffect }
+    | { $case: "notifySupervisor"; value: NotifySupervisorEffect }
+    | { $case: "addCollaborator"; value: AddCollaboratorEffect }
+    | { $case: "widenRouting"; value: WidenRoutingEffect }
+    | undefined;
+}
+
+/** A clock is at risk: the owner is told. */
+export interface SlaWarningEffect {
+}
+
+/** A clock's target was missed: the owner is told. */
+export interface SlaBreachEffect {
+}
+
+/** A ladder step that tells the ticket's owner. */
+export interface NotifyOwnerEffect {
+  ownerId: string;
+}
+
+/** The ticket's priority goes up; routing reorders a waiting ticket. */
+export interface RaisePriorityEffect {
+  from: Priority;
+  to: Priority;
+}
+
+/** A ladder step that tells the supervisors of the ticket's group. */
+export interface NotifySupervisorEffect {
+  /** e.g. "supervisor:billing". */
+  recipient: string;
+}
+
+/** Routing adds a helper with this role (a skill of that name); the owner stays. */
+export interface AddCollaboratorEffect {
+  role: string;
+}
+
+/** Routing may relax optional skills and offer the waiting ticket to these extra groups. */
+export interface WidenRoutingEffect {
+  relaxSkills: boolean;
+  addGroups: string[];
 }
 
 /**
@@ -4069,7 +4138,7 @@ export const AgentProfileUpdated_CapacityEntry: MessageFns<AgentProfileUpdated_C
 };
 
 function createBaseAgentPresenceChanged(): AgentPresenceChanged {
-  return { agentId: "", status: "", changedAt: undefined };
+  return { agentId: "", status: "", changedAt: undefined, changedBy: "", reason: "" };
 }
 
 export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
@@ -4082,6 +4151,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
     }
     if (message.changedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.changedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.changedBy !== "") {
+      writer.uint32(34).string(message.changedBy);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
     }
     return writer;
   },
@@ -4123,6 +4198,22 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
             message.changedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changedBy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4148,6 +4239,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
         : isSet(object.changed_at)
         ? fromJsonTimestamp(object.changed_at)
         : undefined,
+      changedBy: isSet(object.changedBy)
+        ? globalThis.String(object.changedBy)
+        : isSet(object.changed_by)
+        ? globalThis.String(object.changed_by)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -4161,6 +4258,12 @@ export const AgentPresenceChanged: MessageFns<AgentPresenceChanged> = {
     }
     if (message.changedAt !== undefined) {
       obj.changedAt = message.changedAt.toISOString();
+    }
+    if (message.changedBy !== "") {
+      obj.changedBy = message.changedBy;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
     }
     return obj;
   },
@@ -4423,6 +4526,7 @@ function createBaseEscalationAction(): EscalationAction {
     policyVersion: "",
     dueAt: undefined,
     previousPriority: 0,
+    effect: undefined,
   };
 }
 
@@ -4472,6 +4576,29 @@ export const EscalationAction: MessageFns<EscalationAction> = {
     }
     if (message.previousPriority !== 0) {
       writer.uint32(120).int32(message.previousPriority);
+    }
+    switch (message.effect?.$case) {
+      case "slaWarning":
+        SlaWarningEffect.encode(message.effect.value, writer.uint32(130).fork()).join();
+        break;
+      case "slaBreach":
+        SlaBreachEffect.encode(message.effect.value, writer.uint32(138).fork()).join();
+        break;
+      case "notifyOwner":
+        NotifyOwnerEffect.encode(message.effect.value, writer.uint32(146).fork()).join();
+        break;
+      case "raisePriority":
+        RaisePriorityEffect.encode(message.effect.value, writer.uint32(154).fork()).join();
+        break;
+      case "notifySupervisor":
+        NotifySupervisorEffect.encode(message.effect.value, writer.uint32(162).fork()).join();
+        break;
+      case "addCollaborator":
+        AddCollaboratorEffect.encode(message.effect.value, writer.uint32(170).fork()).join();
+        break;
+      case "widenRouting":
+        WidenRoutingEffect.encode(message.effect.value, writer.uint32(178).fork()).join();
+        break;
     }
     return writer;
   },
@@ -4609,6 +4736,65 @@ export const EscalationAction: MessageFns<EscalationAction> = {
             message.previousPriority = reader.int32() as any;
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.effect = { $case: "slaWarning", value: SlaWarningEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.effect = { $case: "slaBreach", value: SlaBreachEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.effect = { $case: "notifyOwner", value: NotifyOwnerEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.effect = { $case: "raisePriority", value: RaisePriorityEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.effect = {
+              $case: "notifySupervisor",
+              value: NotifySupervisorEffect.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.effect = { $case: "addCollaborator", value: AddCollaboratorEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.effect = { $case: "widenRouting", value: WidenRoutingEffect.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4662,6 +4848,35 @@ export const EscalationAction: MessageFns<EscalationAction> = {
         : isSet(object.previous_priority)
         ? priorityFromJSON(object.previous_priority)
         : 0,
+      effect: isSet(object.slaWarning)
+        ? { $case: "slaWarning", value: SlaWarningEffect.fromJSON(object.slaWarning) }
+        : isSet(object.sla_warning)
+        ? { $case: "slaWarning", value: SlaWarningEffect.fromJSON(object.sla_warning) }
+        : isSet(object.slaBreach)
+        ? { $case: "slaBreach", value: SlaBreachEffect.fromJSON(object.slaBreach) }
+        : isSet(object.sla_breach)
+        ? { $case: "slaBreach", value: SlaBreachEffect.fromJSON(object.sla_breach) }
+        : isSet(object.notifyOwner)
+        ? { $case: "notifyOwner", value: NotifyOwnerEffect.fromJSON(object.notifyOwner) }
+        : isSet(object.notify_owner)
+        ? { $case: "notifyOwner", value: NotifyOwnerEffect.fromJSON(object.notify_owner) }
+        : isSet(object.raisePriority)
+        ? { $case: "raisePriority", value: RaisePriorityEffect.fromJSON(object.raisePriority) }
+        : isSet(object.raise_priority)
+        ? { $case: "raisePriority", value: RaisePriorityEffect.fromJSON(object.raise_priority) }
+        : isSet(object.notifySupervisor)
+        ? { $case: "notifySupervisor", value: NotifySupervisorEffect.fromJSON(object.notifySupervisor) }
+        : isSet(object.notify_supervisor)
+        ? { $case: "notifySupervisor", value: NotifySupervisorEffect.fromJSON(object.notify_supervisor) }
+        : isSet(object.addCollaborator)
+        ? { $case: "addCollaborator", value: AddCollaboratorEffect.fromJSON(object.addCollaborator) }
+        : isSet(object.add_collaborator)
+        ? { $case: "addCollaborator", value: AddCollaboratorEffect.fromJSON(object.add_collaborator) }
+        : isSet(object.widenRouting)
+        ? { $case: "widenRouting", value: WidenRoutingEffect.fromJSON(object.widenRouting) }
+        : isSet(object.widen_routing)
+        ? { $case: "widenRouting", value: WidenRoutingEffect.fromJSON(object.widen_routing) }
+        : undefined,
     };
   },
 
@@ -4711,6 +4926,447 @@ export const EscalationAction: MessageFns<EscalationAction> = {
     }
     if (message.previousPriority !== 0) {
       obj.previousPriority = priorityToJSON(message.previousPriority);
+    }
+    if (message.effect?.$case === "slaWarning") {
+      obj.slaWarning = SlaWarningEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "slaBreach") {
+      obj.slaBreach = SlaBreachEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "notifyOwner") {
+      obj.notifyOwner = NotifyOwnerEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "raisePriority") {
+      obj.raisePriority = RaisePriorityEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "notifySupervisor") {
+      obj.notifySupervisor = NotifySupervisorEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "addCollaborator") {
+      obj.addCollaborator = AddCollaboratorEffect.toJSON(message.effect.value);
+    } else if (message.effect?.$case === "widenRouting") {
+      obj.widenRouting = WidenRoutingEffect.toJSON(message.effect.value);
+    }
+    return obj;
+  },
+};
+
+function createBaseSlaWarningEffect(): SlaWarningEffect {
+  return {};
+}
+
+export const SlaWarningEffect: MessageFns<SlaWarningEffect> = {
+  encode(_: SlaWarningEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlaWarningEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlaWarningEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SlaWarningEffect {
+    return {};
+  },
+
+  toJSON(_: SlaWarningEffect): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+function createBaseSlaBreachEffect(): SlaBreachEffect {
+  return {};
+}
+
+export const SlaBreachEffect: MessageFns<SlaBreachEffect> = {
+  encode(_: SlaBreachEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlaBreachEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlaBreachEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SlaBreachEffect {
+    return {};
+  },
+
+  toJSON(_: SlaBreachEffect): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+function createBaseNotifyOwnerEffect(): NotifyOwnerEffect {
+  return { ownerId: "" };
+}
+
+export const NotifyOwnerEffect: MessageFns<NotifyOwnerEffect> = {
+  encode(message: NotifyOwnerEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ownerId !== "") {
+      writer.uint32(10).string(message.ownerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifyOwnerEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifyOwnerEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ownerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotifyOwnerEffect {
+    return {
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "",
+    };
+  },
+
+  toJSON(message: NotifyOwnerEffect): unknown {
+    const obj: any = {};
+    if (message.ownerId !== "") {
+      obj.ownerId = message.ownerId;
+    }
+    return obj;
+  },
+};
+
+function createBaseRaisePriorityEffect(): RaisePriorityEffect {
+  return { from: 0, to: 0 };
+}
+
+export const RaisePriorityEffect: MessageFns<RaisePriorityEffect> = {
+  encode(message: RaisePriorityEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).int32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).int32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RaisePriorityEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRaisePriorityEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RaisePriorityEffect {
+    return {
+      from: isSet(object.from) ? priorityFromJSON(object.from) : 0,
+      to: isSet(object.to) ? priorityFromJSON(object.to) : 0,
+    };
+  },
+
+  toJSON(message: RaisePriorityEffect): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = priorityToJSON(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = priorityToJSON(message.to);
+    }
+    return obj;
+  },
+};
+
+function createBaseNotifySupervisorEffect(): NotifySupervisorEffect {
+  return { recipient: "" };
+}
+
+export const NotifySupervisorEffect: MessageFns<NotifySupervisorEffect> = {
+  encode(message: NotifySupervisorEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipient !== "") {
+      writer.uint32(10).string(message.recipient);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifySupervisorEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifySupervisorEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipient = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotifySupervisorEffect {
+    return { recipient: isSet(object.recipient) ? globalThis.String(object.recipient) : "" };
+  },
+
+  toJSON(message: NotifySupervisorEffect): unknown {
+    const obj: any = {};
+    if (message.recipient !== "") {
+      obj.recipient = message.recipient;
+    }
+    return obj;
+  },
+};
+
+function createBaseAddCollaboratorEffect(): AddCollaboratorEffect {
+  return { role: "" };
+}
+
+export const AddCollaboratorEffect: MessageFns<AddCollaboratorEffect> = {
+  encode(message: AddCollaboratorEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddCollaboratorEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddCollaboratorEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddCollaboratorEffect {
+    return { role: isSet(object.role) ? globalThis.String(object.role) : "" };
+  },
+
+  toJSON(message: AddCollaboratorEffect): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+};
+
+function createBaseWidenRoutingEffect(): WidenRoutingEffect {
+  return { relaxSkills: false, addGroups: [] };
+}
+
+export const WidenRoutingEffect: MessageFns<WidenRoutingEffect> = {
+  encode(message: WidenRoutingEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.relaxSkills !== false) {
+      writer.uint32(8).bool(message.relaxSkills);
+    }
+    for (const v of message.addGroups) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WidenRoutingEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWidenRoutingEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.relaxSkills = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addGroups.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WidenRoutingEffect {
+    return {
+      relaxSkills: isSet(object.relaxSkills)
+        ? globalThis.Boolean(object.relaxSkills)
+        : isSet(object.relax_skills)
+        ? globalThis.Boolean(object.relax_skills)
+        : false,
+      addGroups: globalThis.Array.isArray(object?.addGroups)
+        ? object.addGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.add_groups)
+        ? object.add_groups.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: WidenRoutingEffect): unknown {
+    const obj: any = {};
+    if (message.relaxSkills !== false) {
+      obj.relaxSkills = message.relaxSkills;
+    }
+    if (message.addGroups?.length) {
+      obj.addGroups = message.addGroups;
     }
     return obj;
   },
