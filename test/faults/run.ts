@@ -18,7 +18,7 @@ import { Envelope, Topics, channelFromProto } from "@steward/proto";
 import { nowMs, sleep } from "../bench/clock.ts";
 import { forkBenchChild, type BenchChild } from "../bench/ipc.ts";
 import { startServiceProcess, type ServiceProcess } from "../bench/service-process.ts";
-import { stewardEnvironment } from "../bench/systems.ts";
+import { serviceDatabase, stewardEnvironment } from "../bench/systems.ts";
 import { summarize } from "../bench/stats.ts";
 import { agentLanguages } from "../bench/triage-languages.ts";
 import type { Arrivals } from "../bench/agent-simulator.ts";
@@ -344,7 +344,7 @@ try {
   for (const [svc, count] of topology) {
     for (let i = 1; i <= count; i += 1) {
       const name = count > 1 ? `${svc}-${i}` : svc;
-      services.push(await startServiceProcess({ name, service: svc, env: { ...env, STEWARD_INSTANCE_ID: `${runId}-${name}` }, logDir }));
+      services.push(await startServiceProcess({ name, service: svc, env: { ...env, MONGODB_DATABASE: serviceDatabase(env["MONGODB_DATABASE"] as string, svc), STEWARD_INSTANCE_ID: `${runId}-${name}` }, logDir }));
       log(`${name} ready`);
     }
   }
