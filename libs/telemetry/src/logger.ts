@@ -7,7 +7,7 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 // 13 to 19 digits, optionally grouped by spaces or dashes: card numbers (checked with Luhn below).
 const CARD = /\b(?:\d[ -]?){12,18}\d\b/g;
 // International or local phone numbers: 7+ digits with optional +, spaces, dashes, dots, brackets.
-const PHONE = /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){2,4}/g;
+const PHONE = /(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){2,4}(?!\w|-\w)/g;
 
 function luhnValid(digits: string): boolean {
   let sum = 0;
