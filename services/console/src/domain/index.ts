@@ -6,3 +6,4 @@ export * from "./agent-snapshot.ts";
 export * from "./queue-snapshot.ts";
 export * from "./analytics.ts";
 export * from "./ticket-search.ts";
+export * from "./ticket-reference.ts";

@@ -136,7 +136,9 @@ export function foldTicket(current: TicketSummary | undefined, e: TicketEvent): 
       return withStatus({ ...s, offers }, "waiting", at, ["offered"]);
     }
     case "assigned": {
-      const next = { ...s, assignedAt: earliest(s.assignedAt, at) };
+      // The accepted offer is no longer open, whether or not routing also closes it.
+      const offers = s.offers.map((o) => (o.offerId === e.offerId && o.outcome === null ? { ...o, outcome: "accepted" } : o));
+      const next = { ...s, offers, assignedAt: earliest(s.assignedAt, at) };
       const moved = withStatus(next, "assigned", at);
       return moved === next ? next : { ...moved, ownerId: e.agentId, resolvedAt: null };
     }
