@@ -22,7 +22,7 @@ describe("foldTicket", () => {
   it("follows a ticket from received to resolved", () => {
     const s = fold([received, triaged, offered, declined, offered2, assigned]);
     expect(s).toMatchObject({ status: "assigned", ownerId: "bo", group: "billing", language: "he", reference: "ST-1", firstOfferAt: at(2).toISOString(), assignedAt: at(5).toISOString() });
-    expect(s.offers.map((o) => [o.agentId, o.outcome])).toEqual([["ada", "declined"], ["bo", null]]);
+    expect(s.offers.map((o) => [o.agentId, o.outcome])).toEqual([["ada", "declined"], ["bo", "accepted"]]);
     expect(fold([received, triaged, offered, declined, offered2, assigned, resolved])).toMatchObject({ status: "resolved", ownerId: null, resolvedAt: at(9).toISOString() });
   });
 
