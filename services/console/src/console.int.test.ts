@@ -1,6 +1,7 @@
 // The console over the real broker and store: events published as intake, triage, routing and the agent
 // gateway would are folded into its own read models, and its API keeps to the access rules: no token is
 // a 401, an agent sees only its own tickets, supervisors their groups', and queues are for supervisors.
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by their shape */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaJsBus, newEnvelope, type EventBus, type PayloadCase, type PayloadOf } from "@steward/messaging";
 import { AgentPresenceChanged, AgentProfileUpdated, Channel, OfferMade, Priority, TicketAssigned, TicketReceived, TicketTriaged, Topics, type TopicName } from "@steward/proto";
@@ -16,7 +17,7 @@ let console_: RunningConsole;
 const publish = <C extends PayloadCase>(topic: TopicName, c: C, ticketId: string, value: PayloadOf<C>, key?: string) =>
   bus.publish({ topic, envelope: newEnvelope(c, ticketId, value, "test"), ...(key ? { key } : {}) });
 
-async function get(path: string, token?: Promise<string>): Promise<{ status: number; body: any }> {
+async function get(path: string, token?: Promise<string>): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(`${console_.httpUrl}${path}`, { headers: token ? await bearer(token) : {} });
   return { status: res.status, body: await res.json() };
 }
