@@ -177,8 +177,13 @@ export class RoutingGateway {
     return this.#d.ledger.offerAgent(offerId);
   }
 
-  listen(agentId: string, onItem: (item: WorkItem) => void): () => void {
+  listen(agentId: string, onItem: (item: WorkItem, eventId: string) => void): () => void {
     return this.#d.hub.listen(agentId, onItem);
+  }
+
+  /** Items sent to the agent after a stream's Last-Event-ID (null: not replayable here). */
+  replaySince(agentId: string, lastEventId: string): Array<{ id: string; item: WorkItem }> | null {
+    return this.#d.hub.replaySince(agentId, lastEventId);
   }
 
   /** Open offers and owned tickets, sent first to a (re)connecting agent: read from the agent's holds, by _id. */
