@@ -49,6 +49,10 @@ async function submit(externalId: string, subject: string, body: string, custome
 
 async function signedIn(token: Promise<string>, viewport = { width: 1280, height: 800 }): Promise<Page> {
   const page = await browser.newPage({ viewport });
+  page.on("console", (m) => {
+    if (m.type() === "error") process.stderr.write(`[browser] ${m.text()}\n`);
+  });
+  page.on("pageerror", (e) => process.stderr.write(`[browser] ${e.message}\n`));
   await page.goto(`${console_.httpUrl}/?token=${await token}`);
   return page;
 }

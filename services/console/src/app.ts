@@ -162,7 +162,11 @@ async function proxy(req: FastifyRequest<{ Params: { service: string; "*": strin
   const body = req.body === undefined || req.method === "GET" ? undefined : JSON.stringify(req.body);
   if (body === undefined) delete headers["content-type"];
   const abort = new AbortController();
-  req.raw.on("close", () => abort.abort());
+  // The response closing early means the caller went away (a work stream closed): stop the upstream call.
+  // (The request's own "close" fires as soon as its body is read, so it cannot tell.)
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
   let res: Response;
   try {
     res = await fetch(`${base}/${req.params["*"]}${query}`, { method: req.method, headers, ...(body === undefined ? {} : { body }), signal: abort.signal, redirect: "manual" });

@@ -160,7 +160,7 @@ export function AgentView({ session }: { session: Session }) {
                 const left = o.expiresAt ? Math.max(0, Date.parse(o.expiresAt) - now) : 0;
                 return (
                   <Card key={o.offerId} withBorder padding="xs" data-testid="offer">
-                    <Text fw={600} size="sm">
+                    <Text fw={600} size="sm" dir="auto">
                       {o.subject || o.ticketId}
                     </Text>
                     <Text size="xs" c="dimmed">
@@ -223,7 +223,7 @@ export function AgentView({ session }: { session: Session }) {
                     </Table.Td>
                     <Table.Td>{languageName(t.language)}</Table.Td>
                     <Table.Td>
-                      <Badge size="sm" color={t.risk === "ok" ? "blue" : t.risk === "at_risk" ? "orange" : "red"}>
+                      <Badge size="sm" tt="none" style={{ overflow: "visible" }} color={t.risk === "ok" ? "blue" : t.risk === "at_risk" ? "orange" : "red"}>
                         {t.risk === "ok" ? until(t.sla?.firstResponseDue ?? t.sla?.resolutionDue, now) : t.risk.replace("_", " ")}
                       </Badge>
                     </Table.Td>

@@ -96,14 +96,14 @@ export function SupervisorView({ session }: { session: Session }) {
 
   return (
     <Stack gap="md">
-      <Group justify="space-between">
+      <div>
         <Title order={2} size="h3">
-          {session.groups.length > 0 ? `Groups: ${session.groups.join(", ")}` : "All groups"}
+          Supervisor dashboard
         </Title>
         <Text size="sm" c="dimmed">
-          live, refreshed every 2 s
+          {session.groups.length > 0 ? `Groups: ${session.groups.join(", ")}` : "All groups"} · live, refreshed every 2 s
         </Text>
-      </Group>
+      </div>
       {error && (
         <Alert color="red" role="alert" withCloseButton onClose={() => setError(null)} title="Not done">
           {error}
