@@ -18,6 +18,7 @@ COPY libs/telemetry/package.json libs/telemetry/
 COPY libs/testkit/package.json libs/testkit/
 COPY proto/package.json proto/
 COPY infra/package.json infra/
+COPY services/console/package.json services/console/
 COPY services/escalation/package.json services/escalation/
 COPY services/intake/package.json services/intake/
 COPY services/routing/package.json services/routing/
