@@ -19,7 +19,7 @@ const publish = <C extends PayloadCase>(topic: TopicName, c: C, ticketId: string
 
 async function get(path: string, token?: Promise<string>): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(`${console_.httpUrl}${path}`, { headers: token ? await bearer(token) : {} });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 async function ticketFor(id: string, agentId: string | null, group: string): Promise<void> {
