@@ -132,7 +132,9 @@ describe("the console in a browser", () => {
     const page = await signedIn(tokens.agent("ada"));
     const offer = page.getByTestId("offer").filter({ hasText: "חיוב כפול" });
     await offer.waitFor({ timeout: 60_000 });
-    await offer.getByRole("button", { name: "Accept" }).click();
+    // From the keyboard: the first offer's shortcut.
+    expect(await offer.getByRole("button", { name: "Accept" }).getAttribute("aria-keyshortcuts")).toBe("Alt+A");
+    await page.keyboard.press("Alt+A");
     const body = page.getByTestId("message-body").filter({ hasText: "חויבתי פעמיים" });
     await body.waitFor({ timeout: 30_000 });
     expect(await body.getAttribute("dir")).toBe("rtl");

@@ -1,6 +1,7 @@
 // The agent's desk: presence, live offers with their countdown (accept / decline), notifications for
 // follow-ups and SLA warnings, my tickets, and the selected ticket in full.
 import { useEffect, useState } from "react";
+import { useHotkeys } from "@mantine/hooks";
 import { Alert, Badge, Button, Card, CloseButton, Grid, Group, Progress, SegmentedControl, Stack, Table, Text, Title } from "@mantine/core";
 import { ApiError, call, followWork, type WorkEvent } from "./api.ts";
 import { dirOf, languageName, until } from "./format.ts";
@@ -113,6 +114,12 @@ export function AgentView({ session }: { session: Session }) {
       setOffers((list) => list.filter((x) => x.offerId !== o.offerId));
     });
 
+  // The first offer is answered from the keyboard too, wherever the focus is.
+  useHotkeys([
+    ["alt+A", () => void (offers[0] ? accept(offers[0]) : undefined)],
+    ["alt+D", () => void (offers[0] ? decline(offers[0]) : undefined)],
+  ]);
+
   const open = tickets.filter((t) => t.status !== "resolved" && t.ownerId === me);
   return (
     <Grid gap="md">
@@ -154,6 +161,11 @@ export function AgentView({ session }: { session: Session }) {
                 {presence === "available" ? "Waiting for work…" : "Go available to receive offers."}
               </Text>
             )}
+            {offers.length > 0 && (
+              <Text size="xs" c="dimmed">
+                Alt+A accepts the first offer, Alt+D declines it
+              </Text>
+            )}
             <Stack gap="xs" mt="xs" aria-live="polite">
               {offers.map((o) => {
                 const total = o.expiresAt ? Math.max(1, Date.parse(o.expiresAt) - o.receivedAt) : 1;
@@ -169,10 +181,10 @@ export function AgentView({ session }: { session: Session }) {
                     <Progress value={(left / total) * 100} size="sm" mt={4} aria-label={`Time left to accept: ${until(o.expiresAt, now)}`} />
                     <Text size="xs">expires {until(o.expiresAt, now)}</Text>
                     <Group gap="xs" mt={4}>
-                      <Button size="xs" onClick={() => void accept(o)}>
+                      <Button size="xs" onClick={() => void accept(o)} aria-keyshortcuts={o === offers[0] ? "Alt+A" : undefined}>
                         Accept
                       </Button>
-                      <Button size="xs" variant="default" onClick={() => void decline(o)}>
+                      <Button size="xs" variant="default" onClick={() => void decline(o)} aria-keyshortcuts={o === offers[0] ? "Alt+D" : undefined}>
                         Decline
                       </Button>
                     </Group>
