@@ -3,6 +3,7 @@
 // a 401, an agent sees only its own tickets, supervisors their groups', and queues are for supervisors.
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by their shape */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { createKafkaJsBus, newEnvelope, type EventBus, type PayloadCase, type PayloadOf } from "@steward/messaging";
 import { AgentPresenceChanged, AgentProfileUpdated, Channel, OfferMade, Priority, TicketAssigned, TicketReceived, TicketTriaged, Topics, type TopicName } from "@steward/proto";
 import { bearer, isolatedEnv, tokens, waitFor } from "@steward/testkit";
@@ -87,5 +88,20 @@ describe("console API", () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("VALIDATION_FAILED");
     expect((await get("/api/nowhere/v1/x", tokens.admin())).status).toBe(404);
+  });
+
+  it("answers any search with its tickets or a 400 with a stable code, never a 5xx", async () => {
+    const value = fc.oneof(fc.constantFrom("assigned", "billing", "ada", "ST-0000-0000", "", "x".repeat(300), "'; drop", "{\"$ne\":null}", "\u05e9\u05dc\u05d5\u05dd", "0", "501", "-1"), fc.string({ maxLength: 40 }));
+    const query = fc.dictionary(fc.oneof(fc.constantFrom("status", "group", "owner", "reference", "customer", "limit"), fc.string({ maxLength: 8 })), value, { maxKeys: 4 });
+    const samples = fc.sample(query, { seed: 20261206, numRuns: 200 });
+    const admin = await bearer(tokens.admin());
+    for (const q of samples) {
+      const qs = new URLSearchParams(q).toString();
+      const res = await fetch(`${console_.httpUrl}/v1/console/tickets?${qs}`, { headers: admin });
+      const body = (await res.json()) as { tickets?: unknown[]; error?: { code: string } };
+      expect({ qs, status: res.status < 500 }).toEqual({ qs, status: true });
+      if (res.status === 200) expect(Array.isArray(body.tickets)).toBe(true);
+      else expect({ qs, status: res.status, code: body.error?.code }).toEqual({ qs, status: 400, code: expect.stringMatching(/^(VALIDATION_FAILED|BAD_REQUEST)$/) });
+    }
   });
 });

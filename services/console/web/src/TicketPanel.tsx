@@ -46,7 +46,9 @@ export function TicketPanel({ token, ticketId, me, canAct, onChanged }: { token:
     if (s.status === "fulfilled") setSummary(s.value);
     if (r.status === "fulfilled") setRouting(r.value);
   };
-  usePoll(load, 3000, [ticketId, token]);
+  // A supervisor's read of a ticket is audited by intake and routing: a supervisor (who does not act on it
+  // here) reads it when opened and then twice a minute, not every few seconds.
+  usePoll(load, canAct ? 3000 : 30_000, [ticketId, token]);
 
   const act = async (what: () => Promise<unknown>) => {
     setBusy(true);
