@@ -29,6 +29,7 @@ export interface ConsoleAppDeps {
 }
 
 const DAY_MS = 24 * 3_600_000;
+const SHARED_READ_MS = 1_000;
 const id = TextRules.id.schema;
 const searchQuery = {
   type: "object",
@@ -70,6 +71,21 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
   /** The groups a scope covers for oversight views (null: all). */
   const groupsOf = (s: ViewScope): string[] | null => (s.kind === "all" ? null : s.kind === "groups" ? s.groups : []);
   const withRisk = (t: TicketSummary) => ({ ...t, risk: slaRisk(t, now(), deps.atRiskWithinMs) });
+  // Every supervisor's page asks for queues, agents and at-risk every few seconds: they share one read of
+  // the open and recent summaries per second, narrowed to each caller's groups in memory.
+  let shared: { at: number; tickets: Promise<TicketSummary[]> } | undefined;
+  const openAndRecent = async (groups: readonly string[] | null): Promise<TicketSummary[]> => {
+    const t = now().getTime();
+    if (shared === undefined || t - shared.at > SHARED_READ_MS) {
+      const tickets = deps.store.recentAndOpen(null, new Date(t - DAY_MS));
+      shared = { at: t, tickets };
+      tickets.catch(() => {
+        if (shared?.tickets === tickets) shared = undefined;
+      });
+    }
+    const all = await shared.tickets;
+    return groups === null ? all : all.filter((x) => groups.includes(x.group));
+  };
 
   app.get("/v1/console/me", { schema: { summary: "Who is signed in, and their own agent snapshot when they are an agent", response: { 200: meSchema } } }, async (req) => {
     const me = viewer(req);
@@ -110,26 +126,25 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
     const s = scope(req);
     const since = new Date(now().getTime() - DAY_MS);
     const records = s.kind === "agent" ? [await deps.store.agent(s.agentId)].filter((a) => a !== null) : await deps.store.agentList(groupsOf(s));
-    const tickets = await deps.store.recentAndOpen(null, since);
+    const tickets = await openAndRecent(null);
     return { agents: records.map((a) => agentSnapshot(a, tickets, since)) };
   });
 
   app.get("/v1/console/queues", { schema: { summary: "Per group: tickets waiting for an owner, the oldest wait, at risk and breached", response: { 200: { type: "object", properties: { at: { type: "string" }, queues: { type: "array", items: queueSchema } } } } } }, async (req) => {
     const groups = groupsOf(scope(req));
-    const tickets = await deps.store.recentAndOpen(groups, new Date(now().getTime() - DAY_MS));
+    const tickets = await openAndRecent(groups);
     return { at: now().toISOString(), queues: queueSnapshots(tickets, now(), deps.atRiskWithinMs, groups ?? []) };
   });
 
   app.get("/v1/console/at-risk", { schema: { summary: "Open tickets at risk of breaching or breached, most urgent first", response: { 200: { type: "object", properties: { tickets: { type: "array", items: ticketSchema } } } } } }, async (req) => {
-    const tickets = await deps.store.recentAndOpen(groupsOf(scope(req)), new Date(now().getTime() - DAY_MS));
+    const tickets = await openAndRecent(groupsOf(scope(req)));
     const risky = tickets.map(withRisk).filter((t) => t.risk !== "ok");
     risky.sort((a, b) => (a.risk === b.risk ? (a.receivedAt ?? "").localeCompare(b.receivedAt ?? "") : a.risk === "breached" ? -1 : 1));
     return { tickets: risky.slice(0, 500) };
   });
 
   app.get("/v1/console/analytics", { schema: { summary: "The last 24 hours: tickets in, time to first offer and to owner, SLA attainment, repeat contacts, intents, declines", response: { 200: analyticsSchema } } }, async (req) => {
-    const tickets = await deps.store.recentAndOpen(groupsOf(scope(req)), new Date(now().getTime() - DAY_MS));
-    return analytics(tickets, now());
+    return analytics(await openAndRecent(groupsOf(scope(req))), now());
   });
 
   // The page. Without a build, a short page says how to make one rather than a bare 404.
