@@ -24,6 +24,7 @@ export function consoleHttpAccess(): AccessTable<FastifyRequest> {
     "GET /v1/console/at-risk": { allow: oversight, audit: audited("console.at-risk.read", "at-risk") },
     "GET /v1/console/analytics": { allow: oversight, audit: audited("console.analytics.read", "analytics") },
     "GET /": { public: "the page" },
+    "GET /sign-in.json": { public: "how the page signs people in (the identity provider's public endpoints)" },
     "GET /assets/*": { public: "the page's scripts and styles" },
     ...Object.fromEntries(PROXY_METHODS.map((m) => [`${m} /api/:service/*`, { public: "the service behind the proxy checks the caller's token" }])),
   };

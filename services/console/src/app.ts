@@ -15,12 +15,20 @@ import type { ConsoleStore } from "./console-store.ts";
 import { PROXY_METHODS, consoleHttpAccess } from "./access.ts";
 import { agentSchema, analyticsSchema, meSchema, queueSchema, ticketSchema } from "./http-schemas.ts";
 
+export interface OidcSignIn {
+  issuer: string;
+  clientId: string;
+  scope: string;
+}
+
 export interface ConsoleAppDeps {
   store: ConsoleStore;
   verifier: TokenVerifier;
   upstreams: { intake: string; routing: string; escalation: string };
   webDir: string;
   atRiskWithinMs: number;
+  /** Sign-in with an OIDC provider (authorization code with PKCE, in the page); absent: tokens only. */
+  oidc?: OidcSignIn;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   logger?: Logger;
   audit?: AuditSink;
@@ -145,6 +153,30 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
 
   app.get("/v1/console/analytics", { schema: { summary: "The last 24 hours: tickets in, time to first offer and to owner, SLA attainment, repeat contacts, intents, declines", response: { 200: analyticsSchema } } }, async (req) => {
     return analytics(await openAndRecent(groupsOf(scope(req))), now());
+  });
+
+  // How the page signs people in: the provider's endpoints, found by its discovery document (cached once found).
+  let discovered: Promise<{ authorizationEndpoint: string; tokenEndpoint: string }> | undefined;
+  const discover = (oidc: OidcSignIn) => {
+    discovered ??= fetch(`${oidc.issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) })
+      .then(async (res) => {
+        const doc = (await res.json()) as { authorization_endpoint?: string; token_endpoint?: string };
+        if (!res.ok || !doc.authorization_endpoint || !doc.token_endpoint) throw new Error("no authorization or token endpoint in the discovery document");
+        return { authorizationEndpoint: doc.authorization_endpoint, tokenEndpoint: doc.token_endpoint };
+      })
+      .catch((err: unknown) => {
+        discovered = undefined;
+        throw err;
+      });
+    return discovered;
+  };
+  app.get("/sign-in.json", { schema: { hide: true } }, async () => {
+    if (deps.oidc === undefined) return { oidc: null };
+    try {
+      return { oidc: { ...(await discover(deps.oidc)), issuer: deps.oidc.issuer, clientId: deps.oidc.clientId, scope: deps.oidc.scope } };
+    } catch {
+      throw new HttpError(503, "IDENTITY_PROVIDER_UNAVAILABLE", "the identity provider's discovery document cannot be read; retry shortly", { headers: { "retry-after": "5" } });
+    }
   });
 
   // The page. Without a build, a short page says how to make one rather than a bare 404.

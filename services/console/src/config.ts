@@ -22,6 +22,12 @@ export const consoleEnv = z.object({
   CONSOLE_ESCALATION_URL: upstream.default("http://127.0.0.1:8083"),
   /** The built page (index.html and its assets); a missing folder serves a page saying how to build it. */
   CONSOLE_WEB_DIR: z.string().min(1).default(DEFAULT_WEB_DIR),
+  /**
+   * Sign-in with the OIDC provider (STEWARD_OIDC_ISSUER): the console's client id there, a public client
+   * using the authorization code flow with PKCE and the console's own address as redirect URI.
+   */
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  CONSOLE_OIDC_SCOPE: z.string().min(1).default("openid profile"),
   /** A running deadline this close counts as at risk, ms (escalation's warnings count too). */
   CONSOLE_AT_RISK_WITHIN_MS: positiveInt.default(15 * 60_000),
 });
