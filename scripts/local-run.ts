@@ -26,6 +26,7 @@ export const services = [
   { name: "triage", port: 8082, env: { TRIAGE_HTTP_PORT: "8082", MONGODB_DATABASE: "steward_triage" }, url: "http://127.0.0.1:8082/health/ready" },
   { name: "routing", port: 8081, env: { ROUTING_HTTP_PORT: "8081", MONGODB_DATABASE: "steward_routing" }, url: "http://127.0.0.1:8081/docs" },
   { name: "escalation", port: 8083, env: { ESCALATION_HTTP_PORT: "8083", MONGODB_DATABASE: "steward_escalation" }, url: "http://127.0.0.1:8083/health/ready" },
+  { name: "console", port: 8084, env: { CONSOLE_HTTP_PORT: "8084" }, url: "http://127.0.0.1:8084/" },
 ] as const;
 export type ServiceName = (typeof services)[number]["name"];
 
@@ -85,7 +86,7 @@ export async function recordedMongoUri(): Promise<string | undefined> {
   return existsSync(file) ? (await readFile(file, "utf8")).trim() || undefined : undefined;
 }
 
-/** Log files by name: the four services, then Kafka's nodes and the store. */
+/** Log files by name: the services, then Kafka's nodes and the store. */
 export async function logFiles(): Promise<Array<{ name: string; file: string }>> {
   const brokers = (await recordedBrokers()) ?? [];
   const nodes = brokers.map((_, i) => ({ name: brokers.length === 1 ? "kafka" : `kafka-${i + 1}`, file: join(kafkaDir, `node-${i + 1}`, "kafka.log") }));

@@ -10,6 +10,7 @@
 // Pid files go to .steward/run and service logs to .steward/logs, for ./steward stop | status | logs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
+import { join } from "node:path";
 import { mkdir, rm } from "node:fs/promises";
 import { stopFerretDb, stopKafka } from "@steward/infra";
 import { generalistAgent, provisionInfra } from "@steward/testkit";
@@ -17,7 +18,7 @@ import { loadOrCreateSigningKeySet, signToken } from "@steward/auth/dev-keys";
 import { runSampleAgents, runSimulatedTraffic } from "./simulation.ts";
 import { SAMPLE_INTEGRATIONS, startSampleReceiver, writeSampleIntegrations } from "./sample-receiver.ts";
 import { parseStartOptions } from "./start-options.ts";
-import { devAuthDir, devIntegrationsFile, ferretDbDir, forgetPid, infraDir, kafkaDir, logDir, recordPid, runningPid, serviceEntry, serviceLog, services, stopRecorded } from "./local-run.ts";
+import { devAuthDir, devIntegrationsFile, ferretDbDir, forgetPid, infraDir, kafkaDir, logDir, recordPid, root, runningPid, serviceEntry, serviceLog, services, stopRecorded } from "./local-run.ts";
 
 const log = (m: string) => process.stdout.write(`[steward] ${m}\n`);
 let options: ReturnType<typeof parseStartOptions>;
@@ -43,6 +44,10 @@ if (!options.keepData) {
   await Promise.all([stopKafka(kafkaDir), stopFerretDb(ferretDbDir)]);
   await rm(infraDir, { recursive: true, force: true });
 }
+// The console's page is built from source on every start (a few seconds), so it never lags the code.
+log("building the console page");
+const { build } = await import("vite");
+await build({ configFile: join(root, "services", "console", "web", "vite.config.ts"), logLevel: "warn" });
 const infra = await provisionInfra({ purpose: "dev", stateDir: infraDir, kafkaPort: 9092, mongoPort: 27017, log: (m) => log(`infra: ${m}`) });
 
 // Identity for the demo: this checkout's own key set (`./steward token` signs with the same one). The
@@ -115,6 +120,7 @@ log(`  sample receiver   ${receiver.url}/steward/<integration> prints each outbo
 log(`  agent gateway     http://127.0.0.1:8081/docs   (live work: GET /v1/agents/{id}/work)`);
 log(`  triage            http://127.0.0.1:8082/health/ready`);
 log(`  escalation        http://127.0.0.1:8083/health/ready`);
+log(`  console           http://127.0.0.1:8084/   (agent desk and supervisor dashboard; API at /docs)`);
 if (agents) for (const a of agents.ids) log(`  agent ${a.padEnd(10)} http://127.0.0.1:8081/v1/agents/${a}/work`);
 else log("  no sample agents (--no-sample-agents): the desk is empty");
 log(rate > 0 ? `  simulated traffic ${rate} tickets/s` : "  no simulated traffic (--rate 0)");
@@ -122,6 +128,9 @@ log("Sign in with a bearer token (Authorization: Bearer <token>); ./steward toke
 if (agents) for (const a of agents.ids) log(`  agent ${a.padEnd(10)} ${await sign(a, ["agent"])}`);
 log(`  supervisor sam    ${supervisorToken}   (groups: ${supervisorGroups.join(", ")})`);
 log(`  admin             ${adminToken}`);
+log("Sign in to the console (each link carries a development token for that person):");
+if (agents) for (const a of agents.ids) log(`  agent ${a.padEnd(10)} http://127.0.0.1:8084/?token=${await sign(a, ["agent"])}`);
+log(`  supervisor sam    http://127.0.0.1:8084/?token=${supervisorToken}`);
 log(`  kafka ${infra.brokers.join(",")}   store ${infra.mongoUri}   logs ${logDir}`);
 log("Ctrl-C (or ./steward stop) stops everything; ./steward status and ./steward logs work from another terminal.");
 

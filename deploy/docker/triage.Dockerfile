@@ -19,6 +19,7 @@ COPY libs/text/package.json libs/text/
 COPY libs/testkit/package.json libs/testkit/
 COPY proto/package.json proto/
 COPY infra/package.json infra/
+COPY services/console/package.json services/console/
 COPY services/escalation/package.json services/escalation/
 COPY services/intake/package.json services/intake/
 COPY services/routing/package.json services/routing/

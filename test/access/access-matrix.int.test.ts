@@ -19,6 +19,8 @@ import { loadRoutingConfig } from "../../services/routing/src/config.ts";
 import { startRouting, type RunningRouting } from "../../services/routing/src/service.ts";
 import { loadEscalationConfig } from "../../services/escalation/src/config.ts";
 import { startEscalation, type RunningEscalation } from "../../services/escalation/src/service.ts";
+import { loadConsoleConfig } from "../../services/console/src/config.ts";
+import { startConsole, type RunningConsole } from "../../services/console/src/service.ts";
 
 const SHOP_KEY = "shop-key-0123456789abcdef";
 const OTHER_KEY = "other-key-0123456789abcdef";
@@ -37,6 +39,7 @@ let intake: RunningIntake;
 let triage: RunningTriage;
 let routing: RunningRouting;
 let escalation: RunningEscalation;
+let console_: RunningConsole;
 let desk: AgentDeskClient;
 let intakeGrpc: IntakeGrpc;
 let bus: EventBus;
@@ -131,6 +134,7 @@ beforeAll(async () => {
     startRouting(loadRoutingConfig(t.env)),
     startEscalation(loadEscalationConfig(t.env)),
   ]);
+  console_ = await startConsole(loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }));
   desk = new AgentDeskClient(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
   intakeGrpc = new IntakeGrpc(intake.grpcAddress);
   bus = createKafkaJsBus({ brokers: t.brokers, clientId: "access-test", topicPrefix: t.topicPrefix });
@@ -155,7 +159,7 @@ afterAll(async () => {
   intakeGrpc?.close();
   await auditReader?.stop();
   await bus?.close();
-  await Promise.allSettled([intake?.close(), triage?.close(), routing?.close(), escalation?.close()]);
+  await Promise.allSettled([intake?.close(), triage?.close(), routing?.close(), escalation?.close(), console_?.close()]);
 });
 
 type Case = [Who, number];
@@ -265,6 +269,35 @@ describe("access matrix", () => {
     expect(policy).not.toHaveProperty("file");
   }, 120_000);
 
+  it("gates the console's views: people read their own, supervisors their groups', oversight is not for agents", async () => {
+    const c = console_.httpUrl;
+    // The console's read model follows the events: ana owns the first ticket there too.
+    await waitFor(async () => {
+      const res = await fetch(`${c}/v1/console/tickets/${first.ticketId}`, { headers: await headersOf(admin) });
+      return res.ok && ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
+    }, { what: "the console shows ana as the owner", timeoutMs: 60_000 });
+    const rows: Row[] = [
+      { route: "console GET /v1/console/me", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/me", w) },
+      { route: "console GET /v1/console/tickets", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/tickets", w) },
+      // Another agent's ticket, or one outside a supervisor's groups, is not disclosed.
+      { route: "console GET /v1/console/tickets/{id}", cases: [["nobody", 401], [ben, 404], [stranger, 404], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", `/v1/console/tickets/${first.ticketId}`, w) },
+      { route: "console GET /v1/console/agents", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/agents", w) },
+      { route: "console GET /v1/console/queues", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/queues", w) },
+      { route: "console GET /v1/console/at-risk", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/at-risk", w) },
+      { route: "console GET /v1/console/analytics", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/analytics", w) },
+    ];
+    for (const row of rows) {
+      await check(row);
+      covered.add(row.route);
+    }
+    const listed = async (who: Who) => ((await (await fetch(`${c}/v1/console/tickets`, { headers: await headersOf(who) })).json()) as { tickets: Array<{ id: string }> }).tickets.map((x) => x.id);
+    expect(await listed(ana)).toContain(first.ticketId);
+    expect(await listed(ben)).not.toContain(first.ticketId);
+    expect(await listed(stranger)).toEqual([]);
+    await waitFor(() => audit.find((a) => a.action === "console.tickets.read" && a.principalId === "sue"), { what: "a supervisor's console read on the audit topic" });
+    expect(audit.some((a) => a.action === "console.tickets.read" && a.principalId === "ana")).toBe(false);
+  }, 120_000);
+
   it("lets only a supervisor of the ticket's group reassign, with the supervisor named on the audit topic", async () => {
     const r = routing.httpUrl;
     await check({ route: "routing POST /v1/tickets/{id}/reassign", cases: [["nobody", 401], [ana, 403], [stranger, 403], [sup, 200]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/reassign`, w, { toAgentId: "ben", reason: "ana is on leave" }) });
@@ -342,7 +375,7 @@ describe("access matrix", () => {
 
   it("covers every route the services document and every gRPC method they serve", async () => {
     const documented: string[] = [];
-    for (const [name, base] of [["intake", intake.httpUrl], ["routing", routing.httpUrl], ["escalation", escalation.httpUrl], ["triage", triage.httpUrl]] as const) {
+    for (const [name, base] of [["intake", intake.httpUrl], ["routing", routing.httpUrl], ["escalation", escalation.httpUrl], ["triage", triage.httpUrl], ["console", console_.httpUrl]] as const) {
       const doc = (await (await fetch(`${base}/docs/json`)).json()) as {
         paths: Record<string, Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>>;
         components?: { securitySchemes?: Record<string, unknown> };

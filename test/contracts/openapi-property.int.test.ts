@@ -15,6 +15,8 @@ import { loadRoutingConfig } from "../../services/routing/src/config.ts";
 import { startRouting, type RunningRouting } from "../../services/routing/src/service.ts";
 import { loadEscalationConfig } from "../../services/escalation/src/config.ts";
 import { startEscalation, type RunningEscalation } from "../../services/escalation/src/service.ts";
+import { loadConsoleConfig } from "../../services/console/src/config.ts";
+import { startConsole, type RunningConsole } from "../../services/console/src/service.ts";
 import { invalid, valid, type Schema } from "./schema-arbitraries.ts";
 
 const SEED = Number(process.env["STEWARD_PROPERTY_SEED"] ?? 20261205);
@@ -25,6 +27,7 @@ let intake: RunningIntake;
 let triage: RunningTriage;
 let routing: RunningRouting;
 let escalation: RunningEscalation;
+let console_: RunningConsole;
 let ticketId = "";
 
 interface Operation {
@@ -175,6 +178,7 @@ beforeAll(async () => {
     startRouting(loadRoutingConfig(t.env)),
     startEscalation(loadEscalationConfig(t.env)),
   ]);
+  console_ = await startConsole(loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }));
   const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(generalistAgent("Ana", ["en"])) });
   expect(put.status).toBe(200);
   const submitted = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: "email", externalId: "prop-1", customer: { id: "c-prop" }, subject: "Refund", body: "Please refund my order." }) });
@@ -183,13 +187,13 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.allSettled([intake?.close(), triage?.close(), routing?.close(), escalation?.close()]);
+  await Promise.allSettled([intake?.close(), triage?.close(), routing?.close(), escalation?.close(), console_?.close()]);
 });
 
 describe("generated requests from each service's OpenAPI document", () => {
-  for (const name of ["intake", "routing", "escalation", "triage"] as const) {
+  for (const name of ["intake", "routing", "escalation", "triage", "console"] as const) {
     it(`${name}: no 5xx, every status documented, every body as documented, invalid bodies refused`, async () => {
-      const base = { intake: intake.httpUrl, routing: routing.httpUrl, escalation: escalation.httpUrl, triage: triage.httpUrl }[name];
+      const base = { intake: intake.httpUrl, routing: routing.httpUrl, escalation: escalation.httpUrl, triage: triage.httpUrl, console: console_.httpUrl }[name];
       const doc = (await (await fetch(`${base}/docs/json`)).json()) as OpenApiDoc;
       const ops = operationsOf(doc);
       expect(ops.length).toBeGreaterThan(0);

@@ -94,7 +94,7 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id/work", {
       schema: {
-        summary: "Live offers and assignments (server-sent events)",
+        summary: "Live offers and assignments (server-sent events with ids; reconnect with Last-Event-ID to hear what was missed)",
         params: idParams,
         response: { 200: { description: "An event stream: offer, assignment, follow_up, offer_closed, collaboration; each data line is a JSON work item", content: { "text/event-stream": { schema: { type: "string" } } } } },
       },
@@ -106,8 +106,14 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
     // Send the headers now: the client knows it is connected before the first item (or keep-alive).
     res.flushHeaders();
-    const write = (item: WorkItem) => res.write(`event: ${item.kind}\ndata: ${JSON.stringify(item)}\n\n`);
+    const write = (item: WorkItem, id?: string) => res.write(`${id === undefined ? "" : `id: ${id}\n`}event: ${item.kind}\ndata: ${JSON.stringify(item)}\n\n`);
+    const lastEventId = req.headers["last-event-id"];
+    // Listening first, then replaying: an item sent in between may come twice (clients de-duplicate by
+    // offer and ticket), never not at all.
     const unlisten = gateway.listen(agentId, write);
+    if (typeof lastEventId === "string" && lastEventId !== "") {
+      for (const sent of gateway.replaySince(agentId, lastEventId) ?? []) write(sent.item, sent.id);
+    }
     const ping = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
     req.raw.on("close", () => {
       clearInterval(ping);

@@ -182,13 +182,18 @@ export class RoutingGateway {
   }
 
   /** A live work stream (SSE or gRPC): presence follows whether the agent has one open (StreamPresence). */
-  listen(agentId: string, onItem: (item: WorkItem) => void): () => void {
+  listen(agentId: string, onItem: (item: WorkItem, eventId: string) => void): () => void {
     const unlisten = this.#d.hub.listen(agentId, onItem);
     const closed = this.#d.presence.opened(agentId);
     return () => {
       unlisten();
       closed();
     };
+  }
+
+  /** Items sent to the agent after a stream's Last-Event-ID (null: not replayable here). */
+  replaySince(agentId: string, lastEventId: string): Array<{ id: string; item: WorkItem }> | null {
+    return this.#d.hub.replaySince(agentId, lastEventId);
   }
 
   /** Open offers and owned tickets, sent first to a (re)connecting agent: read from the agent's holds, by _id. */

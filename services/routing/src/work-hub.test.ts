@@ -2,7 +2,7 @@
 // a ladder step for their ticket, and who came to help; nobody else hears them.
 import { describe, expect, it } from "vitest";
 import { newEnvelope } from "@steward/messaging";
-import { EscalationAction, Priority } from "@steward/proto";
+import { EscalationAction, OfferMade, Priority } from "@steward/proto";
 import { WorkHub, type WorkItem } from "./work-hub.ts";
 import { toWorkResponse } from "./agent-desk-grpc.ts";
 
@@ -46,5 +46,34 @@ describe("owner notices", () => {
     expect(ana).toEqual([{ kind: "collaborator_added", ticketId: "T-1", agentId: "sam", detail: "specialist for a breach" }]);
     expect(sam).toEqual([{ kind: "collaboration", ticketId: "T-1", detail: "specialist for a breach" }]);
     expect(toWorkResponse(ana[0] as WorkItem)).toMatchObject({ kind: "collaborator_added", agentId: "sam", ticketId: "T-1" });
+  });
+});
+
+describe("replay after a reconnect (Last-Event-ID)", () => {
+  const offer = (n: number) => newEnvelope("offerMade", `T-${n}`, { ...OfferMade.fromJSON({}), offerId: `o-${n}`, agentId: "ana", subject: `s${n}` }, "routing");
+
+  it("gives ids in order and replays exactly what came after the last one seen, even while disconnected", () => {
+    const hub = new WorkHub();
+    const ids: string[] = [];
+    const stop = hub.listen("ana", (_item, id) => ids.push(id));
+    hub.onEvent(offer(1));
+    hub.onEvent(offer(2));
+    stop();
+    hub.onEvent(offer(3)); // the stream is down: kept for the reconnect
+    expect(ids).toHaveLength(2);
+    const replay = hub.replaySince("ana", ids[0] as string);
+    expect(replay?.map((s) => s.item.offerId)).toEqual(["o-2", "o-3"]);
+    expect(hub.replaySince("ana", `${hub.epoch}-3`)).toEqual([]);
+  });
+
+  it("refuses ids it cannot answer for: another instance's, the future, or older than what is kept", () => {
+    const hub = new WorkHub(2);
+    const ids: string[] = [];
+    hub.listen("ana", (_item, id) => ids.push(id));
+    for (let n = 1; n <= 5; n += 1) hub.onEvent(offer(n));
+    expect(hub.replaySince("ana", "other-1")).toBeNull();
+    expect(hub.replaySince("ana", `${hub.epoch}-9`)).toBeNull();
+    expect(hub.replaySince("ana", ids[0] as string)).toBeNull();
+    expect(hub.replaySince("ana", ids[2] as string)?.map((s) => s.item.offerId)).toEqual(["o-4", "o-5"]);
   });
 });

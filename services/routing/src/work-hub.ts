@@ -2,6 +2,9 @@
 // own consumer group) and forwards each to the agent it concerns, over SSE or a gRPC stream. Owners also
 // hear what matters about their tickets: SLA warnings and breaches, ladder steps, a collaborator added
 // (and, as before, the customer's new messages as follow_up).
+// Each item sent gets an id (this instance's epoch and a per-agent sequence), and the last items per
+// agent are kept, so a stream that reconnects with Last-Event-ID hears what it missed meanwhile.
+import { randomBytes } from "node:crypto";
 import { channelFromProto, escalationEffectOf, priorityFromProto, type EscalationEffectCase, type Envelope } from "@steward/proto";
 
 export interface WorkItem {
@@ -35,12 +38,31 @@ const OWNER_NOTICES: Readonly<Record<EscalationEffectCase, OwnerNoticeKind | und
   widenRouting: undefined,
 };
 
-type Listener = (item: WorkItem) => void;
+type Listener = (item: WorkItem, eventId: string) => void;
+
+/** Items kept per agent for a reconnect to replay (a few minutes of a busy agent's stream). */
+export const REPLAY_ITEMS_KEPT = 200;
+
+export interface SentItem {
+  id: string;
+  item: WorkItem;
+}
 
 export class WorkHub {
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Recent items of each agent that has listened on this instance, oldest first. */
+  private readonly recent = new Map<string, { seq: number; items: SentItem[] }>();
+  /** Ids from another instance or an earlier run are not ours: their reconnect gets the open work only. */
+  readonly epoch = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+
+  private readonly keep: number;
+
+  constructor(keep = REPLAY_ITEMS_KEPT) {
+    this.keep = keep;
+  }
 
   listen(agentId: string, listener: Listener): () => void {
+    if (!this.recent.has(agentId)) this.recent.set(agentId, { seq: 0, items: [] });
     const set = this.listeners.get(agentId) ?? new Set<Listener>();
     set.add(listener);
     this.listeners.set(agentId, set);
@@ -55,7 +77,29 @@ export class WorkHub {
   }
 
   send(agentId: string, item: WorkItem): void {
-    for (const l of this.listeners.get(agentId) ?? []) l(item);
+    const log = this.recent.get(agentId);
+    // Agents that never listened here have nothing to replay; nobody hears their items either.
+    if (log === undefined) return;
+    log.seq += 1;
+    const id = `${this.epoch}-${log.seq}`;
+    log.items.push({ id, item });
+    if (log.items.length > this.keep) log.items.splice(0, log.items.length - this.keep);
+    for (const l of this.listeners.get(agentId) ?? []) l(item, id);
+  }
+
+  /**
+   * What was sent to the agent after `lastEventId`: the items kept since then, or null when the id is not
+   * this instance's or is older than what is kept (the caller then relies on the open work alone).
+   */
+  replaySince(agentId: string, lastEventId: string): SentItem[] | null {
+    const dash = lastEventId.lastIndexOf("-");
+    if (dash < 0 || lastEventId.slice(0, dash) !== this.epoch) return null;
+    const seq = Number(lastEventId.slice(dash + 1));
+    const log = this.recent.get(agentId);
+    if (log === undefined || !Number.isInteger(seq) || seq > log.seq) return null;
+    const first = log.items[0];
+    if (first !== undefined && seq < Number(first.id.slice(dash + 1)) - 1) return null;
+    return log.items.filter((s) => Number(s.id.slice(dash + 1)) > seq);
   }
 
   /** Maps a routing event to the agent(s) it concerns. */
