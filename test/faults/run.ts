@@ -4,7 +4,7 @@
 // again after a few seconds as a supervisor would. After each fault the campaign waits for the system to
 // settle and judges every ticket answered 202 (invariants.ts): offered, owned or visibly waiting; never two
 // owners; no agent over capacity; no offer after resolve; and how long recovery took. Results go to
-// test/faults/results/ (JSON and Markdown). Not part of `./steward test`: it takes 10-15 minutes.
+// test/faults/results/ (JSON and Markdown). Not part of `./steward test`: it takes 15-20 minutes.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
