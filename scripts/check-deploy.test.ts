@@ -9,7 +9,10 @@ const container = {
   resources: { requests: { cpu: "250m", memory: "384Mi" }, limits: { memory: "768Mi" } },
   securityContext: { allowPrivilegeEscalation: false },
 };
-const deployment = (c: object, podSecurity: object = { runAsNonRoot: true, runAsUser: 1000 }) => ({ kind: "Deployment", spec: { template: { spec: { securityContext: podSecurity, containers: [c] } } } });
+const deployment = (c: object, podSecurity: object = { runAsNonRoot: true, runAsUser: 1000 }) => ({
+  kind: "Deployment",
+  spec: { template: { spec: { securityContext: podSecurity, containers: [c] } } },
+});
 
 describe("deploymentProblems", () => {
   it("accepts probes on the health endpoints, requests and a memory limit, and a non-root pod", () => {
@@ -29,7 +32,9 @@ describe("deploymentProblems", () => {
   });
 
   it("lets the container's security context override the pod's, and refuses uid 0", () => {
-    expect(deploymentProblems(deployment({ ...container, securityContext: { ...container.securityContext, runAsNonRoot: false } }))).toEqual(["container triage: securityContext.runAsNonRoot must be true"]);
+    expect(deploymentProblems(deployment({ ...container, securityContext: { ...container.securityContext, runAsNonRoot: false } }))).toEqual([
+      "container triage: securityContext.runAsNonRoot must be true",
+    ]);
     expect(deploymentProblems(deployment(container, { runAsNonRoot: true, runAsUser: 0 }))).toEqual(["container triage: runAsUser 0 is root"]);
   });
 });

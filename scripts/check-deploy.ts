@@ -99,7 +99,9 @@ async function checkOverlays(serviceNames: string[]): Promise<void> {
       problem(where, `kustomize build failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
       continue;
     }
-    const docs = parseAllDocuments(rendered).map((d) => d.toJS() as Doc).filter(Boolean);
+    const docs = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as Doc)
+      .filter(Boolean);
     const of = (kind: string) => docs.filter((d) => d["kind"] === kind);
     const deployments = of("Deployment");
     const nameOf = (d: Doc) => String(get(d, "metadata", "name"));
@@ -171,7 +173,8 @@ async function workspaceDirs(): Promise<string[]> {
   for (const w of pkg.workspaces) {
     if (w.endsWith("/*")) {
       const base = w.slice(0, -2);
-      for (const d of await readdir(join(root, base), { withFileTypes: true })) if (d.isDirectory() && existsSync(join(root, base, d.name, "package.json"))) dirs.push(`${base}/${d.name}`);
+      for (const d of await readdir(join(root, base), { withFileTypes: true }))
+        if (d.isDirectory() && existsSync(join(root, base, d.name, "package.json"))) dirs.push(`${base}/${d.name}`);
     } else dirs.push(w);
   }
   return dirs;

@@ -25,21 +25,26 @@ const known = await logFiles();
 const chosen =
   names.length === 0
     ? known.filter((f) => services.some((s) => s.name === f.name))
-    : names.map((n) => {
-        // "kafka" names every node of a multi-node cluster.
-        const found = known.filter((f) => f.name === n || (n === "kafka" && f.name.startsWith("kafka-")));
-        if (found.length === 0) {
-          process.stderr.write(`no log named ${n}; known: ${known.map((f) => f.name).join(", ")}\n${usage}\n`);
-          process.exit(2);
-        }
-        return found;
-      }).flat();
+    : names
+        .map((n) => {
+          // "kafka" names every node of a multi-node cluster.
+          const found = known.filter((f) => f.name === n || (n === "kafka" && f.name.startsWith("kafka-")));
+          if (found.length === 0) {
+            process.stderr.write(`no log named ${n}; known: ${known.map((f) => f.name).join(", ")}\n${usage}\n`);
+            process.exit(2);
+          }
+          return found;
+        })
+        .flat();
 
 const width = Math.max(...chosen.map((f) => f.name.length));
 const prefixOf = (name: string) => (chosen.length > 1 ? `${name.padEnd(width)} | ` : "");
 
 async function readFrom(file: string, from: number): Promise<{ text: string; size: number }> {
-  const size = await stat(file).then((s) => s.size, () => 0);
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size <= from) return { text: "", size };
   const fh = await open(file, "r");
   try {
@@ -64,7 +69,10 @@ const state = await Promise.all(
 
 while (follow) {
   for (const s of state) {
-    const size = await stat(s.file).then((st) => st.size, () => 0);
+    const size = await stat(s.file).then(
+      (st) => st.size,
+      () => 0,
+    );
     // A smaller file was replaced (a clean start removes Kafka's state dir): read it from the top.
     if (size < s.pos) s.pos = 0;
     const { text, size: now } = await readFrom(s.file, s.pos);

@@ -17,7 +17,19 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-const message = { deliveryId: "d-1", ticketId: "t-1", kind: "reply", channel: "email" as const, recipient: "kim@example.com", language: "en", text: "Your refund is on its way.", reference: "ST-0000-0000", messageId: "m-1", inReplyTo: null, occurredAt: new Date(0).toISOString() };
+const message = {
+  deliveryId: "d-1",
+  ticketId: "t-1",
+  kind: "reply",
+  channel: "email" as const,
+  recipient: "kim@example.com",
+  language: "en",
+  text: "Your refund is on its way.",
+  reference: "ST-0000-0000",
+  messageId: "m-1",
+  inReplyTo: null,
+  occurredAt: new Date(0).toISOString(),
+};
 
 async function push(integration: string, secret: string, deliveryId = message.deliveryId): Promise<number> {
   const body = outboundBody({ ...message, deliveryId });
@@ -34,7 +46,9 @@ describe("sample receiver", () => {
     expect(await push("sample-mail", "not-the-secret-at-all", "d-2")).toBe(401);
     expect(receiver.counts()).toEqual({ "sample-mail": 1 });
     expect([receiver.duplicates(), receiver.refused()]).toEqual([1, 1]);
-    expect(lines.filter((l) => l.includes("would deliver"))).toEqual(['receiver: sample-mail would deliver a reply on email to kim@example.com (ST-0000-0000): "Your refund is on its way."']);
+    expect(lines.filter((l) => l.includes("would deliver"))).toEqual([
+      'receiver: sample-mail would deliver a reply on email to kim@example.com (ST-0000-0000): "Your refund is on its way."',
+    ]);
   });
 
   it("writes an integrations file intake accepts, each integration pushing to the receiver", async () => {

@@ -55,7 +55,19 @@ export async function startSampleReceiver(log: (m: string) => void): Promise<Sam
       const integration = String(req.headers["x-steward-integration"] ?? "");
       const deliveryId = typeof req.headers["x-steward-delivery"] === "string" ? req.headers["x-steward-delivery"] : undefined;
       const secret = secrets.get(integration);
-      const check = secret === undefined ? undefined : verifyWebhookSignature({ timestamp: req.headers["x-steward-timestamp"] as string | undefined, signature: req.headers["x-steward-signature"] as string | undefined, deliveryId, rawBody: raw }, [secret], Date.now());
+      const check =
+        secret === undefined
+          ? undefined
+          : verifyWebhookSignature(
+              {
+                timestamp: req.headers["x-steward-timestamp"] as string | undefined,
+                signature: req.headers["x-steward-signature"] as string | undefined,
+                deliveryId,
+                rawBody: raw,
+              },
+              [secret],
+              Date.now(),
+            );
       if (!check?.ok || deliveryId === undefined) {
         refused += 1;
         log(`receiver: refused a push for "${integration}" (${check && !check.ok ? check.code : "unknown integration or no delivery id"})`);

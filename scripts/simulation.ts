@@ -38,12 +38,20 @@ export async function runSampleAgents(opts: { gateway: string; tokens: DeskToken
   const agents = sampleAgents();
   for (const a of agents) {
     const { id, ...profile } = a;
-    const put = await fetch(`${opts.gateway}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${opts.tokens.admin}` }, body: JSON.stringify(profile) });
+    const put = await fetch(`${opts.gateway}/v1/agents/${id}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${opts.tokens.admin}` },
+      body: JSON.stringify(profile),
+    });
     if (!put.ok) throw new Error(`agent ${id}: ${put.status} ${await put.text()}`);
     const auth = { authorization: `Bearer ${await opts.tokens.agent(id)}` };
     const sse = await readSse(`${opts.gateway}/v1/agents/${id}/work`, auth);
     readers.push(sse);
-    await fetch(`${opts.gateway}/v1/agents/${id}/presence`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify({ status: "available" }) });
+    await fetch(`${opts.gateway}/v1/agents/${id}/presence`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth },
+      body: JSON.stringify({ status: "available" }),
+    });
     const loop = async () => {
       for (;;) {
         const e = await sse.next((ev) => ev.event === "offer", 24 * 3_600_000).catch(() => undefined);
@@ -60,7 +68,11 @@ export async function runSampleAgents(opts: { gateway: string; tokens: DeskToken
           const answer = await fetch(`${opts.gateway}/v1/tickets/${offer.ticketId}/replies`, {
             method: "POST",
             headers: { "content-type": "application/json", ...auth },
-            body: JSON.stringify({ body: `Hello, this is ${profile.name.split(" ")[0] ?? id}. I have your ticket and I am looking into it now.`, visibility: "public", clientMessageId: `sample-${offer.ticketId}` }),
+            body: JSON.stringify({
+              body: `Hello, this is ${profile.name.split(" ")[0] ?? id}. I have your ticket and I am looking into it now.`,
+              visibility: "public",
+              clientMessageId: `sample-${offer.ticketId}`,
+            }),
           }).catch(() => undefined);
           if (answer?.status === 201) replied += 1;
           else opts.log(`agent ${id} could not reply on ticket ${offer.ticketId}: ${answer?.status ?? "no answer"}`);
@@ -96,7 +108,6 @@ interface SampleMessage {
   body: string;
 }
 
-
 /**
  * Simulated tickets at `ratePerSecond`, each sent with the API key `apiKeyFor` gives its channel (none:
  * anonymous, for intake's development mode).
@@ -106,32 +117,42 @@ export function runSimulatedTraffic(opts: { intake: string; ratePerSecond: numbe
   if (!(opts.ratePerSecond > 0)) return { sent: () => 0, stop: () => {} };
   const file = `${root}services/triage/data/messages.jsonl`;
   const samples: SampleMessage[] = existsSync(file)
-    ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as SampleMessage)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SampleMessage)
     : [{ language: "en", subject: "Cannot log in", body: "Hi, I cannot log in to my account since this morning. Please help!" }];
   let sent = 0;
   let n = 0;
-  const timer = setInterval(async () => {
-    // Stride through the samples so consecutive tickets come in different languages.
-    const m = samples[(n * 37) % samples.length] as SampleMessage;
-    const channel = CHANNELS[n % CHANNELS.length] as string;
-    n += 1;
-    const body = {
-      channel,
-      externalId: `sim-${process.pid}-${n}`,
-      customer: { id: `customer-${n % 40}`, name: `Customer ${n % 40}`, email: `customer-${n % 40}@example.com`, tier: n % 10 === 0 ? "vip" : "standard" },
-      subject: m.subject || undefined,
-      body: m.body,
-    };
-    const key = opts.apiKeyFor?.(channel);
-    const res = await fetch(`${opts.intake}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) }).catch(() => undefined);
-    if (res?.status === 202) {
-      sent += 1;
-      const { ticketId } = (await res.json()) as { ticketId: string };
-      opts.log(`${channel} ticket ${ticketId} (${m.language})`);
-    } else {
-      opts.log(`intake answered ${res?.status ?? "nothing"}`);
-    }
-  }, Math.max(50, 1000 / opts.ratePerSecond));
+  const timer = setInterval(
+    async () => {
+      // Stride through the samples so consecutive tickets come in different languages.
+      const m = samples[(n * 37) % samples.length] as SampleMessage;
+      const channel = CHANNELS[n % CHANNELS.length] as string;
+      n += 1;
+      const body = {
+        channel,
+        externalId: `sim-${process.pid}-${n}`,
+        customer: { id: `customer-${n % 40}`, name: `Customer ${n % 40}`, email: `customer-${n % 40}@example.com`, tier: n % 10 === 0 ? "vip" : "standard" },
+        subject: m.subject || undefined,
+        body: m.body,
+      };
+      const key = opts.apiKeyFor?.(channel);
+      const res = await fetch(`${opts.intake}/v1/tickets`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify(body),
+      }).catch(() => undefined);
+      if (res?.status === 202) {
+        sent += 1;
+        const { ticketId } = (await res.json()) as { ticketId: string };
+        opts.log(`${channel} ticket ${ticketId} (${m.language})`);
+      } else {
+        opts.log(`intake answered ${res?.status ?? "nothing"}`);
+      }
+    },
+    Math.max(50, 1000 / opts.ratePerSecond),
+  );
   return {
     sent: () => sent,
     stop: () => clearInterval(timer),

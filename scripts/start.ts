@@ -18,7 +18,22 @@ import { loadOrCreateSigningKeySet, signToken } from "@steward/auth/dev-keys";
 import { runSampleAgents, runSimulatedTraffic } from "./simulation.ts";
 import { SAMPLE_INTEGRATIONS, startSampleReceiver, writeSampleIntegrations } from "./sample-receiver.ts";
 import { parseStartOptions } from "./start-options.ts";
-import { devAuthDir, devIntegrationsFile, ferretDbDir, forgetPid, infraDir, kafkaDir, logDir, recordPid, root, runningPid, serviceEntry, serviceLog, services, stopRecorded } from "./local-run.ts";
+import {
+  devAuthDir,
+  devIntegrationsFile,
+  ferretDbDir,
+  forgetPid,
+  infraDir,
+  kafkaDir,
+  logDir,
+  recordPid,
+  root,
+  runningPid,
+  serviceEntry,
+  serviceLog,
+  services,
+  stopRecorded,
+} from "./local-run.ts";
 
 const log = (m: string) => process.stdout.write(`[steward] ${m}\n`);
 let options: ReturnType<typeof parseStartOptions>;
@@ -57,7 +72,12 @@ const keys = loadOrCreateSigningKeySet(devAuthDir);
 // With an integrations file intake authenticates every caller as in production (the dev key still works).
 const receiver = await startSampleReceiver(log);
 await writeSampleIntegrations(devIntegrationsFile, receiver.url);
-const devEnv = { STEWARD_AUTH_JWKS_FILE: keys.jwksFile, INTAKE_INTEGRATIONS_FILE: devIntegrationsFile, INTAKE_OUTBOUND_RETRY_BASE_MS: "500", INTAKE_OUTBOUND_RETRY_MAX_MS: "10000" };
+const devEnv = {
+  STEWARD_AUTH_JWKS_FILE: keys.jwksFile,
+  INTAKE_INTEGRATIONS_FILE: devIntegrationsFile,
+  INTAKE_OUTBOUND_RETRY_BASE_MS: "500",
+  INTAKE_OUTBOUND_RETRY_MAX_MS: "10000",
+};
 const sign = (subject: string, roles: Array<"agent" | "supervisor" | "admin">, groups: string[] = []) => signToken(keys.privateJwk, { subject, roles, groups });
 
 const children: ChildProcess[] = [];
@@ -95,7 +115,10 @@ for (const s of services) {
   const url = `http://127.0.0.1:${s.port}/health/ready`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       log(`${s.name} did not become ready; see ${serviceLog(s.name)}`);
@@ -106,12 +129,19 @@ for (const s of services) {
 }
 
 const adminToken = await sign("admin", ["admin"]);
-const agents = options.sampleAgents ? await runSampleAgents({ gateway: "http://127.0.0.1:8081", tokens: { admin: adminToken, agent: (id) => sign(id, ["agent"]) }, log }) : undefined;
+const agents = options.sampleAgents
+  ? await runSampleAgents({ gateway: "http://127.0.0.1:8081", tokens: { admin: adminToken, agent: (id) => sign(id, ["agent"]) }, log })
+  : undefined;
 // The demo supervisor oversees every group the shipped triage policy routes to.
 const supervisorGroups = generalistAgent("any", ["en"]).groups;
 const supervisorToken = await sign("sam", ["supervisor"], supervisorGroups);
 const keyOf = (id: string) => SAMPLE_INTEGRATIONS.find((i) => i.id === id)?.apiKey;
-const traffic = runSimulatedTraffic({ intake: "http://127.0.0.1:8080", ratePerSecond: rate, log, apiKeyFor: (channel) => keyOf(channel === "email" ? "sample-mail" : channel === "chat" ? "sample-chat" : "dev") });
+const traffic = runSimulatedTraffic({
+  intake: "http://127.0.0.1:8080",
+  ratePerSecond: rate,
+  log,
+  apiKeyFor: (channel) => keyOf(channel === "email" ? "sample-mail" : channel === "chat" ? "sample-chat" : "dev"),
+});
 
 log("Steward is running:");
 log(`  intake API        http://127.0.0.1:8080/docs   (POST /v1/tickets, GET /v1/tickets/{id}, GET /v1/tickets?reference=ST-…)`);
@@ -140,7 +170,13 @@ if (duration > 0) {
     agents?.stop();
     const pushed = receiver.counts();
     log(`ran ${duration}s: ${traffic.sent()} tickets sent, ${agents?.accepted() ?? 0} offers accepted, ${agents?.replied() ?? 0} replied, ${agents?.resolved() ?? 0} resolved`);
-    log(`outbound pushes received: ${Object.entries(pushed).map(([id, n]) => `${id} ${n}`).join(", ") || "none"} (${receiver.duplicates()} re-deliveries, ${receiver.refused()} refused)`);
+    log(
+      `outbound pushes received: ${
+        Object.entries(pushed)
+          .map(([id, n]) => `${id} ${n}`)
+          .join(", ") || "none"
+      } (${receiver.duplicates()} re-deliveries, ${receiver.refused()} refused)`,
+    );
     // The smoke check (a simulated ticket reached an agent) only means something when both are on.
     const checked = rate > 0 && agents !== undefined;
     void stop(!checked || (traffic.sent() > 0 && agents.accepted() > 0) ? 0 : 1);

@@ -33,7 +33,10 @@ for (const r of ["agent", "supervisor", "admin"] as const) {
   if (subject === undefined) continue;
   if (claims !== undefined) fail("name one of --agent, --supervisor, --admin");
   if (!id.test(subject)) fail(`--${r} must be 1-128 characters of A-Z a-z 0-9 . _ : @ -`);
-  const groups = (value("--groups") ?? "").split(",").map((g) => g.trim()).filter(Boolean);
+  const groups = (value("--groups") ?? "")
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
   if (r === "supervisor" && groups.length === 0) fail("a supervisor needs --groups (the groups it oversees)");
   claims = { subject, roles: [r], groups, ...(ttlS !== undefined ? { ttlS } : {}) };
 }

@@ -14,7 +14,9 @@ import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
 import { prepareFerretDb, waitForMongo } from "../src/ferretdb.ts";
 
-const { values } = parseArgs({ options: { binary: { type: "string" }, seconds: { type: "string", default: "5" }, writers: { type: "string", default: "4" }, rounds: { type: "string", default: "3" } } });
+const { values } = parseArgs({
+  options: { binary: { type: "string" }, seconds: { type: "string", default: "5" }, writers: { type: "string", default: "4" }, rounds: { type: "string", default: "3" } },
+});
 const seconds = Number(values.seconds);
 const writers = Number(values.writers);
 const rounds = Number(values.rounds);
@@ -85,7 +87,9 @@ async function slowNeighbour(n: number, databases: [string, string]): Promise<{ 
   );
   await rewrite;
   const rate = ops / seconds;
-  console.log(`slow-neighbour ${databases[0] === databases[1] ? "same db" : "two dbs"} #${n} ${rate.toFixed(0).padStart(6)} small ops/s, slowest ${worst.toFixed(0)} ms (${slowOps} rewrites of 300 documents beside them)`);
+  console.log(
+    `slow-neighbour ${databases[0] === databases[1] ? "same db" : "two dbs"} #${n} ${rate.toFixed(0).padStart(6)} small ops/s, slowest ${worst.toFixed(0)} ms (${slowOps} rewrites of 300 documents beside them)`,
+  );
   return { rate, worst };
 }
 

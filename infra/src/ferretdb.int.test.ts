@@ -48,11 +48,7 @@ describe.skipIf(!goAvailable)("local FerretDB store", () => {
     const tickets = client.db("store_test").collection<{ _id: string; ownerId: string | null }>("tickets");
     await tickets.insertOne({ _id: "t-1", ownerId: null });
 
-    const results = await Promise.all(
-      Array.from({ length: 16 }, (_, i) =>
-        tickets.updateOne({ _id: "t-1", ownerId: null }, { $set: { ownerId: `agent-${i}` } }),
-      ),
-    );
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => tickets.updateOne({ _id: "t-1", ownerId: null }, { $set: { ownerId: `agent-${i}` } })));
 
     expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
   });
@@ -61,9 +57,7 @@ describe.skipIf(!goAvailable)("local FerretDB store", () => {
     const agents = client.db("store_test").collection<{ _id: string; load: number }>("agents");
     await agents.insertOne({ _id: "a-1", load: 0 });
 
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => agents.updateOne({ _id: "a-1", load: { $lt: 3 } }, { $inc: { load: 1 } })),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, () => agents.updateOne({ _id: "a-1", load: { $lt: 3 } }, { $inc: { load: 1 } })));
 
     expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(3);
     expect(await agents.findOne({ _id: "a-1" })).toEqual({ _id: "a-1", load: 3 });
@@ -72,7 +66,11 @@ describe.skipIf(!goAvailable)("local FerretDB store", () => {
   it("refuses an update of 100+ statements with a clear error instead of hanging every writer", async () => {
     const docs = client.db("store_test").collection<{ _id: string; v: number }>("bulk");
     await docs.insertMany(Array.from({ length: 120 }, (_, i) => ({ _id: `b-${i}`, v: 0 })));
-    const bulk = (n: number) => docs.bulkWrite(Array.from({ length: n }, (_, i) => ({ updateOne: { filter: { _id: `b-${i}` }, update: { $set: { v: n } } } })), { ordered: false });
+    const bulk = (n: number) =>
+      docs.bulkWrite(
+        Array.from({ length: n }, (_, i) => ({ updateOne: { filter: { _id: `b-${i}` }, update: { $set: { v: n } } } })),
+        { ordered: false },
+      );
 
     const err: unknown = await bulk(100).catch((e: unknown) => e);
 

@@ -55,7 +55,6 @@ export interface StartFerretDbOptions {
 
 const noop = (): void => {};
 
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -65,9 +64,7 @@ function errorText(err: unknown): string {
 
 /** Hash of everything the build reads from infra/ferretdb: go.mod, go.sum and the .go files. */
 async function sourcesHash(): Promise<string> {
-  const names = (await readdir(FERRETDB_DIR))
-    .filter((n) => n === "go.mod" || n === "go.sum" || n.endsWith(".go"))
-    .sort();
+  const names = (await readdir(FERRETDB_DIR)).filter((n) => n === "go.mod" || n === "go.sum" || n.endsWith(".go")).sort();
   const hash = createHash("sha256");
   for (const name of names)
     hash
@@ -116,16 +113,12 @@ export async function prepareFerretDb(opts: { log?: (msg: string) => void } = {}
   try {
     // Pure Go (modernc.org/sqlite), so CGO_ENABLED=0: no C compiler needed. -mod=readonly refuses to
     // rewrite go.mod/go.sum; -buildvcs=false keeps git (and its ownership checks) out of the build.
-    await execFileAsync(
-      "go",
-      ["build", "-trimpath", "-mod=readonly", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, "."],
-      {
-        cwd: FERRETDB_DIR,
-        env: { ...process.env, CGO_ENABLED: "0" },
-        timeout: 30 * 60_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
+    await execFileAsync("go", ["build", "-trimpath", "-mod=readonly", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, "."], {
+      cwd: FERRETDB_DIR,
+      env: { ...process.env, CGO_ENABLED: "0" },
+      timeout: 30 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     await rm(tmp, { force: true });
@@ -159,15 +152,11 @@ function pathsOf(stateDir: string): Paths {
   };
 }
 
-
 /** Guards against pid reuse: only signal our binary serving this stateDir's data. */
 async function isOurFerretDb(pid: number, dataDir: string): Promise<boolean> {
   const cmdline = await commandLine(pid);
   return (cmdline[0] ?? "").endsWith("steward-ferretdb") && cmdline.includes(dataDir);
 }
-
-
-
 
 async function stopProcess(paths: Paths, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const pid = await readPid(paths.pidFile);
@@ -186,7 +175,6 @@ export async function stopFerretDb(stateDir: string): Promise<void> {
   await stopProcess(pathsOf(stateDir), "SIGTERM", STOP_GRACE_MS);
 }
 
-
 async function previousPort(uriFile: string): Promise<number | undefined> {
   try {
     const port = Number(new URL((await readFile(uriFile, "utf8")).trim()).port);
@@ -195,7 +183,6 @@ async function previousPort(uriFile: string): Promise<number | undefined> {
     return undefined;
   }
 }
-
 
 interface Spawned {
   pid: number;
@@ -208,16 +195,7 @@ async function spawnFerretDb(binary: string, paths: Paths, port: number, logLeve
   const out = await open(paths.logFile, "a");
   try {
     await out.write(`\n===== starting steward-ferretdb at ${new Date().toISOString()} =====\n`);
-    const args = [
-      "-listen-addr",
-      `127.0.0.1:${port}`,
-      "-data-dir",
-      paths.dataDir,
-      "-addr-file",
-      paths.uriFile,
-      "-log-level",
-      logLevel,
-    ];
+    const args = ["-listen-addr", `127.0.0.1:${port}`, "-data-dir", paths.dataDir, "-addr-file", paths.uriFile, "-log-level", logLevel];
     const child = spawn(binary, args, { detached: true, stdio: ["ignore", out.fd, out.fd], cwd: paths.stateDir });
     const pid = child.pid;
     if (pid === undefined) {
@@ -228,9 +206,7 @@ async function spawnFerretDb(binary: string, paths: Paths, port: number, logLeve
     await writeFile(paths.pidFile, `${pid}\n`);
     const exited = new Promise<never>((_, rej) => {
       child.once("exit", (code, sig) => {
-        void tail(paths.logFile, 20).then((t) =>
-          rej(new Error(`ferretdb exited (code ${code ?? "-"}, signal ${sig ?? "-"}); ${paths.logFile}:\n${t}`)),
-        );
+        void tail(paths.logFile, 20).then((t) => rej(new Error(`ferretdb exited (code ${code ?? "-"}, signal ${sig ?? "-"}); ${paths.logFile}:\n${t}`)));
       });
     });
     exited.catch(noop); // only observed while waiting for readiness
@@ -256,13 +232,7 @@ async function waitForUriFile(uriFile: string, timeoutMs: number): Promise<strin
 }
 
 /** Spawns and waits for readiness; on any failure the process is gone before this rejects. */
-async function launch(
-  binary: string,
-  paths: Paths,
-  port: number,
-  logLevel: FerretDbLogLevel,
-  timeoutMs: number,
-): Promise<{ pid: number; uri: string; port: number }> {
+async function launch(binary: string, paths: Paths, port: number, logLevel: FerretDbLogLevel, timeoutMs: number): Promise<{ pid: number; uri: string; port: number }> {
   const s = await spawnFerretDb(binary, paths, port, logLevel);
   try {
     const uri = await Promise.race([waitForUriFile(paths.uriFile, timeoutMs), s.exited]);

@@ -22,14 +22,19 @@ const INFRA_ENV = resolve(here, "../../.steward/infra/env");
  */
 export async function prepareKafkaTools(log: (m: string) => void = () => undefined): Promise<{ classpath: string }> {
   const classpath = join(TOOLS_LIBS, "*");
-  const hash = createHash("sha256").update(await readFile(TOOLS_POM)).digest("hex");
+  const hash = createHash("sha256")
+    .update(await readFile(TOOLS_POM))
+    .digest("hex");
   const stamp = join(TOOLS_LIBS, ".pom-sha256");
   if (existsSync(stamp) && (await readFile(stamp, "utf8")).trim() === hash) return { classpath };
   log(`resolving the Kafka tools with Maven into ${TOOLS_LIBS}`);
   const tmp = `${TOOLS_LIBS}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
-    await promisify(execFile)("mvn", ["-q", "-B", "-f", TOOLS_POM, "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${tmp}`], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+    await promisify(execFile)("mvn", ["-q", "-B", "-f", TOOLS_POM, "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${tmp}`], {
+      timeout: 15 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -68,7 +73,9 @@ export function isKafkaTool(name: string): name is KafkaToolName {
 export function defaultBootstrap(env: NodeJS.ProcessEnv = process.env): string {
   if (env["KAFKA_BROKERS"]) return env["KAFKA_BROKERS"];
   if (existsSync(INFRA_ENV)) {
-    const line = readFileSync(INFRA_ENV, "utf8").split("\n").find((l) => l.startsWith("KAFKA_BROKERS="));
+    const line = readFileSync(INFRA_ENV, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("KAFKA_BROKERS="));
     if (line) return line.slice("KAFKA_BROKERS=".length).trim();
   }
   return "127.0.0.1:9092";

@@ -15,9 +15,7 @@ async function tempDir(): Promise<string> {
 }
 
 afterEach(async () => {
-  await Promise.all(
-    dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })),
-  );
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 async function closedPort(): Promise<number> {
@@ -25,18 +23,14 @@ async function closedPort(): Promise<number> {
     const srv = createServer();
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
-      srv.close(() =>
-        resolve(typeof addr === "object" && addr ? addr.port : 0),
-      );
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
     });
   });
 }
 
 describe("stopKafka", () => {
   it("does nothing for a state dir that was never used", async () => {
-    await expect(
-      stopKafka(join(await tempDir(), "missing")),
-    ).resolves.toBeUndefined();
+    await expect(stopKafka(join(await tempDir(), "missing"))).resolves.toBeUndefined();
   });
 
   it("never signals a process that is not this state dir's Kafka, even if a stale pid file names it", async () => {
@@ -54,9 +48,7 @@ describe("stopKafka", () => {
 describe("waitForKafka", () => {
   it("gives up after the timeout and names the brokers it waited for", async () => {
     const broker = `127.0.0.1:${await closedPort()}`;
-    await expect(waitForKafka([broker], 1_000)).rejects.toThrow(
-      `kafka at ${broker} not ready after 1000 ms`,
-    );
+    await expect(waitForKafka([broker], 1_000)).rejects.toThrow(`kafka at ${broker} not ready after 1000 ms`);
   });
 });
 
@@ -65,9 +57,7 @@ describe("prepareKafka", () => {
     const saved = process.env["JAVA_HOME"];
     process.env["JAVA_HOME"] = join(await tempDir(), "no-jdk");
     try {
-      await expect(prepareKafka()).rejects.toThrow(
-        /java not found.*apt-get install -y openjdk-17-jre-headless maven/,
-      );
+      await expect(prepareKafka()).rejects.toThrow(/java not found.*apt-get install -y openjdk-17-jre-headless maven/);
     } finally {
       if (saved === undefined) delete process.env["JAVA_HOME"];
       else process.env["JAVA_HOME"] = saved;

@@ -3,15 +3,7 @@
 import { spawn, execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import {
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  writeFile,
-} from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandLine, isAlive, portIsFree, readPid, signalGroup, sleep, tail, waitForExit, freePort } from "./local-process.ts";
@@ -25,8 +17,7 @@ const POM = join(KAFKA_DIR, "pom.xml");
 const LOG4J_CONFIG = join(KAFKA_DIR, "log4j2.properties");
 const LIBS_DIR = join(KAFKA_DIR, "target", "libs");
 const STAMP = join(LIBS_DIR, ".pom-sha256");
-const INSTALL_HINT =
-  "install it with: apt-get install -y openjdk-17-jre-headless maven";
+const INSTALL_HINT = "install it with: apt-get install -y openjdk-17-jre-headless maven";
 
 const DEFAULT_STARTUP_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
@@ -78,10 +69,7 @@ function javaBin(): string {
   return home ? join(home, "bin", "java") : "java";
 }
 
-async function toolOutput(
-  cmd: string,
-  args: string[],
-): Promise<string | undefined> {
+async function toolOutput(cmd: string, args: string[]): Promise<string | undefined> {
   try {
     const { stdout, stderr } = await execFileAsync(cmd, args, {
       timeout: 60_000,
@@ -99,15 +87,10 @@ async function toolOutput(
 
 async function checkJava(): Promise<void> {
   const out = await toolOutput(javaBin(), ["-version"]);
-  if (out === undefined)
-    throw new Error(
-      `java not found (Kafka 4.1 needs Java 17+); ${INSTALL_HINT}`,
-    );
+  if (out === undefined) throw new Error(`java not found (Kafka 4.1 needs Java 17+); ${INSTALL_HINT}`);
   const major = /version "(\d+)/.exec(out)?.[1];
   if (major !== undefined && Number(major) < 17) {
-    throw new Error(
-      `java ${major} found, Kafka 4.1 needs Java 17+; ${INSTALL_HINT}`,
-    );
+    throw new Error(`java ${major} found, Kafka 4.1 needs Java 17+; ${INSTALL_HINT}`);
   }
 }
 
@@ -129,9 +112,7 @@ async function stampMatches(hash: string): Promise<boolean> {
  * Checks Java and resolves the Kafka jars into infra/kafka/target/libs with Maven, once per pom
  * content (a stamp file holds the pom's hash, so later calls do not start Maven at all).
  */
-export async function prepareKafka(
-  opts: { log?: (msg: string) => void } = {},
-): Promise<{ classpath: string }> {
+export async function prepareKafka(opts: { log?: (msg: string) => void } = {}): Promise<{ classpath: string }> {
   const log = opts.log ?? noop;
   await checkJava();
   const classpath = join(LIBS_DIR, "*");
@@ -139,34 +120,21 @@ export async function prepareKafka(
   if (await stampMatches(hash)) return { classpath };
 
   if ((await toolOutput("mvn", ["-v"])) === undefined) {
-    throw new Error(
-      `mvn not found (needed once to fetch the Kafka jars from Maven Central); ${INSTALL_HINT}`,
-    );
+    throw new Error(`mvn not found (needed once to fetch the Kafka jars from Maven Central); ${INSTALL_HINT}`);
   }
   log(`resolving Kafka jars with Maven into ${LIBS_DIR}`);
   // Resolve into a private dir and swap it in, so an interrupted or concurrent run never leaves half a libs dir.
   const tmp = `${LIBS_DIR}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
-    await execFileAsync(
-      "mvn",
-      [
-        "-q",
-        "-B",
-        "-f",
-        POM,
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        `-DoutputDirectory=${tmp}`,
-      ],
-      { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 },
-    );
+    await execFileAsync("mvn", ["-q", "-B", "-f", POM, "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${tmp}`], {
+      timeout: 15 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     await rm(tmp, { recursive: true, force: true });
-    throw new Error(
-      `mvn failed to resolve the Kafka jars:\n${e.stdout ?? ""}${e.stderr ?? ""}\n${e.message}`,
-    );
+    throw new Error(`mvn failed to resolve the Kafka jars:\n${e.stdout ?? ""}${e.stderr ?? ""}\n${e.message}`);
   }
   await writeFile(join(tmp, ".pom-sha256"), `${hash}\n`);
   if (await stampMatches(hash)) {
@@ -190,36 +158,21 @@ function pidFile(stateDir: string, nodeId: number): string {
   return join(nodeDir(stateDir, nodeId), "kafka.pid");
 }
 
-
-
 /** Guards against pid reuse: only signal a JVM whose command line names this node's config. */
 async function isOurKafka(pid: number, configFile: string): Promise<boolean> {
   const cmdline = await commandLine(pid);
   return cmdline.includes("kafka.Kafka") && cmdline.includes(configFile);
 }
 
-
-
-
 /** SIGTERM (or `signal`), then SIGKILL after the grace period; resolves once the node is gone. */
-async function stopNodeProcess(
-  stateDir: string,
-  nodeId: number,
-  signal: NodeJS.Signals,
-  graceMs: number,
-): Promise<void> {
+async function stopNodeProcess(stateDir: string, nodeId: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const file = pidFile(stateDir, nodeId);
   const pid = await readPid(file);
-  if (
-    pid !== undefined &&
-    (await isAlive(pid)) &&
-    (await isOurKafka(pid, configPath(stateDir, nodeId)))
-  ) {
+  if (pid !== undefined && (await isAlive(pid)) && (await isOurKafka(pid, configPath(stateDir, nodeId)))) {
     signalGroup(pid, signal);
     if (!(await waitForExit(pid, signal === "SIGKILL" ? 10_000 : graceMs))) {
       signalGroup(pid, "SIGKILL");
-      if (!(await waitForExit(pid, 10_000)))
-        throw new Error(`kafka node ${nodeId} (pid ${pid}) survived SIGKILL`);
+      if (!(await waitForExit(pid, 10_000))) throw new Error(`kafka node ${nodeId} (pid ${pid}) survived SIGKILL`);
     }
   }
   await rm(file, { force: true });
@@ -254,11 +207,7 @@ export async function stopKafka(stateDir: string): Promise<void> {
   const running: { nodeId: number; pid: number }[] = [];
   for (const nodeId of ids) {
     const pid = await readPid(pidFile(dir, nodeId));
-    if (
-      pid !== undefined &&
-      (await isAlive(pid)) &&
-      (await isOurKafka(pid, configPath(dir, nodeId)))
-    ) {
+    if (pid !== undefined && (await isAlive(pid)) && (await isOurKafka(pid, configPath(dir, nodeId)))) {
       running.push({ nodeId, pid });
     }
   }
@@ -270,18 +219,13 @@ export async function stopKafka(stateDir: string): Promise<void> {
     const alive: typeof running = [];
     for (const r of running) if (await isAlive(r.pid)) alive.push(r);
     if (alive.length === 0) break;
-    if (voters > 1 && alive.length < Math.floor(voters / 2) + 1)
-      quorumLostAt ??= Date.now();
+    if (voters > 1 && alive.length < Math.floor(voters / 2) + 1) quorumLostAt ??= Date.now();
     // A short pause first: a survivor that already got its controlled shutdown approved exits by itself.
-    const quorumGone =
-      quorumLostAt !== undefined && Date.now() - quorumLostAt > 1_000;
+    const quorumGone = quorumLostAt !== undefined && Date.now() - quorumLostAt > 1_000;
     if (quorumGone || Date.now() >= deadline) {
       for (const r of alive) signalGroup(r.pid, "SIGKILL");
       for (const r of alive) {
-        if (!(await waitForExit(r.pid, 10_000)))
-          throw new Error(
-            `kafka node ${r.nodeId} (pid ${r.pid}) survived SIGKILL`,
-          );
+        if (!(await waitForExit(r.pid, 10_000))) throw new Error(`kafka node ${r.nodeId} (pid ${r.pid}) survived SIGKILL`);
       }
       break;
     }
@@ -297,11 +241,7 @@ function configPath(stateDir: string, nodeId: number): string {
   return join(nodeDir(stateDir, nodeId), "server.properties");
 }
 
-function serverProperties(
-  state: ClusterState,
-  nodeId: number,
-  dataDir: string,
-): string {
+function serverProperties(state: ClusterState, nodeId: number, dataDir: string): string {
   const node = state.nodes.find((n) => n.nodeId === nodeId);
   if (!node) throw new Error(`unknown kafka node ${nodeId}`);
   const rf = state.nodeCount === 3 ? 3 : 1;
@@ -311,13 +251,10 @@ function serverProperties(
     "node.id": nodeId,
     // Static quorum (kraft.version 0): voters come from config on every start, so ports may change
     // between runs of the same stateDir; a dynamic quorum would pin them in the metadata log.
-    "controller.quorum.voters": state.nodes
-      .map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`)
-      .join(","),
+    "controller.quorum.voters": state.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(","),
     listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
     "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}`,
-    "listener.security.protocol.map":
-      "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "log.dirs": dataDir,
@@ -352,13 +289,7 @@ function serverProperties(
   return `# Generated by infra/src/kafka.ts; rewritten on every start.\n${lines.join("\n")}\n`;
 }
 
-
-
-async function choosePorts(
-  count: number,
-  requested: number | undefined,
-  previous: ClusterState | undefined,
-): Promise<{ port: number; controllerPort: number }[]> {
+async function choosePorts(count: number, requested: number | undefined, previous: ClusterState | undefined): Promise<{ port: number; controllerPort: number }[]> {
   if (requested !== undefined && requested > 0) {
     return Array.from({ length: count }, (_, i) => i).map((i) => ({
       port: requested + 2 * i,
@@ -371,9 +302,7 @@ async function choosePorts(
       port: n.port,
       controllerPort: n.controllerPort,
     }));
-    const free = await Promise.all(
-      prev.flatMap((p) => [portIsFree(p.port), portIsFree(p.controllerPort)]),
-    );
+    const free = await Promise.all(prev.flatMap((p) => [portIsFree(p.port), portIsFree(p.controllerPort)]));
     if (free.every(Boolean)) return prev;
   }
   const chosen: { port: number; controllerPort: number }[] = [];
@@ -387,8 +316,7 @@ async function choosePorts(
       }
     }
   };
-  for (let i = 0; i < count; i++)
-    chosen.push({ port: await next(), controllerPort: await next() });
+  for (let i = 0; i < count; i++) chosen.push({ port: await next(), controllerPort: await next() });
   return chosen;
 }
 
@@ -399,9 +327,7 @@ function newClusterId(): string {
 
 async function readState(stateDir: string): Promise<ClusterState | undefined> {
   try {
-    return JSON.parse(
-      await readFile(join(stateDir, "cluster.json"), "utf8"),
-    ) as ClusterState;
+    return JSON.parse(await readFile(join(stateDir, "cluster.json"), "utf8")) as ClusterState;
   } catch {
     return undefined;
   }
@@ -424,40 +350,17 @@ function jvmArgs(classpath: string, heapMb: number): string[] {
   ];
 }
 
-
-async function formatIfNeeded(
-  classpath: string,
-  clusterId: string,
-  config: string,
-  dataDir: string,
-): Promise<boolean> {
+async function formatIfNeeded(classpath: string, clusterId: string, config: string, dataDir: string): Promise<boolean> {
   if (existsSync(join(dataDir, "meta.properties"))) return false;
   try {
-    await execFileAsync(
-      javaBin(),
-      [
-        ...jvmArgs(classpath, 256),
-        "kafka.tools.StorageTool",
-        "format",
-        "-t",
-        clusterId,
-        "-c",
-        config,
-      ],
-      {
-        timeout: 120_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
+    await execFileAsync(javaBin(), [...jvmArgs(classpath, 256), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config], {
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    const out = `${e.stdout ?? ""}${e.stderr ?? ""}`
-      .split("\n")
-      .slice(-30)
-      .join("\n");
-    throw new Error(
-      `kafka storage format failed for ${dataDir}:\n${out}\n${e.message}`,
-    );
+    const out = `${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n").slice(-30).join("\n");
+    throw new Error(`kafka storage format failed for ${dataDir}:\n${out}\n${e.message}`);
   }
   return true;
 }
@@ -468,36 +371,19 @@ interface Spawned {
   exited: Promise<never>;
 }
 
-async function spawnNode(
-  stateDir: string,
-  node: KafkaNodeInfo,
-  classpath: string,
-  heapMb: number,
-): Promise<Spawned> {
+async function spawnNode(stateDir: string, node: KafkaNodeInfo, classpath: string, heapMb: number): Promise<Spawned> {
   const out = await open(node.logFile, "a");
   try {
-    await out.write(
-      `\n===== starting kafka node ${node.nodeId} at ${new Date().toISOString()} =====\n`,
-    );
-    const child = spawn(
-      javaBin(),
-      [
-        ...jvmArgs(classpath, heapMb),
-        "kafka.Kafka",
-        configPath(stateDir, node.nodeId),
-      ],
-      {
-        detached: true,
-        stdio: ["ignore", out.fd, out.fd],
-        cwd: nodeDir(stateDir, node.nodeId),
-      },
-    );
+    await out.write(`\n===== starting kafka node ${node.nodeId} at ${new Date().toISOString()} =====\n`);
+    const child = spawn(javaBin(), [...jvmArgs(classpath, heapMb), "kafka.Kafka", configPath(stateDir, node.nodeId)], {
+      detached: true,
+      stdio: ["ignore", out.fd, out.fd],
+      cwd: nodeDir(stateDir, node.nodeId),
+    });
     const pid = child.pid;
     if (pid === undefined) {
       const err = await new Promise<Error>((r) => child.once("error", r));
-      throw new Error(
-        `could not start java for kafka node ${node.nodeId}: ${err.message}`,
-      );
+      throw new Error(`could not start java for kafka node ${node.nodeId}: ${err.message}`);
     }
     child.unref();
     await writeFile(pidFile(stateDir, node.nodeId), `${pid}\n`);
@@ -505,13 +391,7 @@ async function spawnNode(
     const exited = new Promise<never>((_, rej) => {
       child.once("exit", (code, sig) => {
         if (node.pid === pid) node.pid = 0;
-        void tail(node.logFile, 40).then((t) =>
-          rej(
-            new Error(
-              `kafka node ${node.nodeId} exited (code ${code ?? "-"}, signal ${sig ?? "-"}); ${node.logFile}:\n${t}`,
-            ),
-          ),
-        );
+        void tail(node.logFile, 40).then((t) => rej(new Error(`kafka node ${node.nodeId} exited (code ${code ?? "-"}, signal ${sig ?? "-"}); ${node.logFile}:\n${t}`)));
       });
     });
     exited.catch(noop); // only observed while waiting for readiness
@@ -534,11 +414,7 @@ class KafkaIdentityError extends Error {
  * the socket accepts before the broker has caught up with the metadata log. With `clusterId`, a
  * broker of another cluster on these ports fails the wait at once instead of passing it.
  */
-export async function waitForKafka(
-  brokers: string[],
-  timeoutMs: number,
-  opts: { clusterId?: string } = {},
-): Promise<void> {
+export async function waitForKafka(brokers: string[], timeoutMs: number, opts: { clusterId?: string } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "not attempted";
   while (Date.now() < deadline) {
@@ -556,14 +432,9 @@ export async function waitForKafka(
       const cluster = await admin.describeCluster();
       const seen = new Set(cluster.brokers.map((b) => `${b.host}:${b.port}`));
       const missing = brokers.filter((b) => !seen.has(b));
-      if (
-        opts.clusterId !== undefined &&
-        cluster.clusterId !== opts.clusterId
-      ) {
+      if (opts.clusterId !== undefined && cluster.clusterId !== opts.clusterId) {
         // Someone else's broker answers on this port: waiting longer will not help.
-        throw new KafkaIdentityError(
-          `${brokers.join(",")} answers with cluster id ${cluster.clusterId}, expected ${opts.clusterId}`,
-        );
+        throw new KafkaIdentityError(`${brokers.join(",")} answers with cluster id ${cluster.clusterId}, expected ${opts.clusterId}`);
       }
       if (missing.length === 0 && cluster.controller !== null) return;
       lastError = `brokers not yet visible: ${missing.join(", ") || "(no controller)"}`;
@@ -575,21 +446,11 @@ export async function waitForKafka(
     }
     await sleep(250);
   }
-  throw new Error(
-    `kafka at ${brokers.join(",")} not ready after ${timeoutMs} ms: ${lastError}`,
-  );
+  throw new Error(`kafka at ${brokers.join(",")} not ready after ${timeoutMs} ms: ${lastError}`);
 }
 
-async function readyOrExit(
-  brokers: string[],
-  clusterId: string,
-  timeoutMs: number,
-  spawned: Spawned[],
-): Promise<void> {
-  await Promise.race([
-    waitForKafka(brokers, timeoutMs, { clusterId }),
-    ...spawned.map((s) => s.exited),
-  ]);
+async function readyOrExit(brokers: string[], clusterId: string, timeoutMs: number, spawned: Spawned[]): Promise<void> {
+  await Promise.race([waitForKafka(brokers, timeoutMs, { clusterId }), ...spawned.map((s) => s.exited)]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,9 +461,7 @@ async function readyOrExit(
  * resolves once it is ready. Stale nodes of the same stateDir are stopped first; data survives
  * restarts. The JVMs are detached: they outlive this process until stop() / stopKafka(stateDir).
  */
-export async function startKafka(
-  opts: StartKafkaOptions,
-): Promise<KafkaCluster> {
+export async function startKafka(opts: StartKafkaOptions): Promise<KafkaCluster> {
   const log = opts.log ?? noop;
   const stateDir = resolve(opts.stateDir);
   const nodeCount = opts.nodes ?? 1;
@@ -615,28 +474,20 @@ export async function startKafka(
 
   const previous = await readState(stateDir);
   if (previous && previous.nodeCount !== nodeCount) {
-    throw new Error(
-      `${stateDir} holds a ${previous.nodeCount}-node Kafka cluster, not ${nodeCount}; use another stateDir or delete it`,
-    );
+    throw new Error(`${stateDir} holds a ${previous.nodeCount}-node Kafka cluster, not ${nodeCount}; use another stateDir or delete it`);
   }
   const ports = await choosePorts(nodeCount, opts.port, previous);
   const busy: number[] = [];
-  for (const p of ports.flatMap((x) => [x.port, x.controllerPort]))
-    if (!(await portIsFree(p))) busy.push(p);
+  for (const p of ports.flatMap((x) => [x.port, x.controllerPort])) if (!(await portIsFree(p))) busy.push(p);
   if (busy.length > 0) {
-    throw new Error(
-      `port(s) ${busy.join(", ")} on 127.0.0.1 already in use (another Kafka? see \`ss -ltnp\`); pick another port or 0`,
-    );
+    throw new Error(`port(s) ${busy.join(", ")} on 127.0.0.1 already in use (another Kafka? see \`ss -ltnp\`); pick another port or 0`);
   }
   const state: ClusterState = {
     clusterId: previous?.clusterId ?? newClusterId(),
     nodeCount,
     nodes: ports.map((p, i) => ({ nodeId: i + 1, ...p })),
   };
-  await writeFile(
-    join(stateDir, "cluster.json"),
-    `${JSON.stringify(state, null, 2)}\n`,
-  );
+  await writeFile(join(stateDir, "cluster.json"), `${JSON.stringify(state, null, 2)}\n`);
 
   const nodes: KafkaNodeInfo[] = state.nodes.map((n) => ({
     ...n,
@@ -649,29 +500,15 @@ export async function startKafka(
   await Promise.all(
     nodes.map(async (n) => {
       await mkdir(n.dataDir, { recursive: true });
-      await writeFile(
-        configPath(stateDir, n.nodeId),
-        serverProperties(state, n.nodeId, n.dataDir),
-      );
-      if (
-        await formatIfNeeded(
-          classpath,
-          state.clusterId,
-          configPath(stateDir, n.nodeId),
-          n.dataDir,
-        )
-      ) {
+      await writeFile(configPath(stateDir, n.nodeId), serverProperties(state, n.nodeId, n.dataDir));
+      if (await formatIfNeeded(classpath, state.clusterId, configPath(stateDir, n.nodeId), n.dataDir)) {
         log(`formatted ${n.dataDir} (cluster ${state.clusterId})`);
       }
     }),
   );
 
-  const spawned = await Promise.all(
-    nodes.map((n) => spawnNode(stateDir, n, classpath, heapMb)),
-  );
-  log(
-    `kafka ${nodeCount === 3 ? "nodes" : "node"} starting: ${brokers.join(",")} (logs in ${stateDir})`,
-  );
+  const spawned = await Promise.all(nodes.map((n) => spawnNode(stateDir, n, classpath, heapMb)));
+  log(`kafka ${nodeCount === 3 ? "nodes" : "node"} starting: ${brokers.join(",")} (logs in ${stateDir})`);
   try {
     await readyOrExit(brokers, state.clusterId, timeoutMs, spawned);
   } catch (err) {
@@ -702,9 +539,7 @@ export async function startKafka(
       const s = await spawnNode(stateDir, n, classpath, heapMb);
       try {
         // Ask the restarted node itself: other nodes may still list its old, not yet fenced registration.
-        await readyOrExit([`127.0.0.1:${n.port}`], state.clusterId, timeoutMs, [
-          s,
-        ]);
+        await readyOrExit([`127.0.0.1:${n.port}`], state.clusterId, timeoutMs, [s]);
         await waitForKafka(brokers, timeoutMs, { clusterId: state.clusterId });
       } catch (err) {
         await stopNodeProcess(stateDir, nodeId, "SIGKILL", 0);

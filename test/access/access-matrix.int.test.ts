@@ -119,7 +119,13 @@ async function offeredTicket(label: string): Promise<{ ticketId: string; offerId
   const res = await fetch(`${intake.httpUrl}/v1/tickets`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${SHOP_KEY}` },
-    body: JSON.stringify({ channel: "email", externalId: uniqueName(label), customer: { id: `cust-${label}` }, subject: `Refund ${label}`, body: `Please refund order ${label}, I was charged twice.` }),
+    body: JSON.stringify({
+      channel: "email",
+      externalId: uniqueName(label),
+      customer: { id: `cust-${label}` },
+      subject: `Refund ${label}`,
+      body: `Please refund order ${label}, I was charged twice.`,
+    }),
   });
   expect(res.status).toBe(202);
   const { ticketId } = (await res.json()) as { ticketId: string };
@@ -134,7 +140,9 @@ beforeAll(async () => {
     startRouting(loadRoutingConfig(t.env)),
     startEscalation(loadEscalationConfig(t.env)),
   ]);
-  console_ = await startConsole(loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }));
+  console_ = await startConsole(
+    loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }),
+  );
   desk = new AgentDeskClient(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
   intakeGrpc = new IntakeGrpc(intake.grpcAddress);
   bus = createKafkaJsBus({ brokers: t.brokers, clientId: "access-test", topicPrefix: t.topicPrefix });
@@ -192,16 +200,103 @@ describe("access matrix", () => {
     expect(ticketGroup).not.toBe("");
     const r = routing.httpUrl;
     const rows: Row[] = [
-      { route: "routing PUT /v1/agents/{id}", cases: [["nobody", 401], [ana, 403], [sup, 403], [admin, 200]], call: (w) => http(r, "PUT", "/v1/agents/cara", w, generalistAgent("cara", ["en"])) },
-      { route: "routing GET /v1/agents/{id}", cases: [["nobody", 401], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(r, "GET", "/v1/agents/ana", w) },
-      { route: "routing POST /v1/agents/{id}/presence", cases: [["nobody", 401], [ana, 403], [stranger, 403], [ben, 200], [sup, 200]], call: (w) => http(r, "POST", "/v1/agents/ben/presence", w, { status: "offline" }) },
-      { route: "routing GET /v1/agents/{id}/work", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 200]], call: (w) => sse(r, "/v1/agents/ana/work", w) },
-      { route: "routing POST /v1/offers/{offerId}/accept", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 200]], call: (w) => http(r, "POST", `/v1/offers/${encodeURIComponent(first.offerId)}/accept`, w, {}) },
-      { route: "routing GET /v1/tickets/{id}/routing", cases: [["nobody", 401], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(r, "GET", `/v1/tickets/${first.ticketId}/routing`, w) },
+      {
+        route: "routing PUT /v1/agents/{id}",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 403],
+          [admin, 200],
+        ],
+        call: (w) => http(r, "PUT", "/v1/agents/cara", w, generalistAgent("cara", ["en"])),
+      },
+      {
+        route: "routing GET /v1/agents/{id}",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(r, "GET", "/v1/agents/ana", w),
+      },
+      {
+        route: "routing POST /v1/agents/{id}/presence",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [stranger, 403],
+          [ben, 200],
+          [sup, 200],
+        ],
+        call: (w) => http(r, "POST", "/v1/agents/ben/presence", w, { status: "offline" }),
+      },
+      {
+        route: "routing GET /v1/agents/{id}/work",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [sup, 403],
+          [ana, 200],
+        ],
+        call: (w) => sse(r, "/v1/agents/ana/work", w),
+      },
+      {
+        route: "routing POST /v1/offers/{offerId}/accept",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [sup, 403],
+          [ana, 200],
+        ],
+        call: (w) => http(r, "POST", `/v1/offers/${encodeURIComponent(first.offerId)}/accept`, w, {}),
+      },
+      {
+        route: "routing GET /v1/tickets/{id}/routing",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(r, "GET", `/v1/tickets/${first.ticketId}/routing`, w),
+      },
       // A supervisor or another agent cannot speak to the customer in the owner's name.
-      { route: "routing POST /v1/tickets/{id}/replies", cases: [["nobody", 401], [ben, 403], [sup, 403], [admin, 403], [ana, 201]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/replies`, w, { body: "We are on it.", visibility: "public" }) },
-      { route: "routing POST /v1/tickets/{id}/transfer", cases: [["nobody", 401], [ben, 403], [sup, 403], [ana, 409]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/transfer`, w, { toAgentId: "ben" }) },
-      { route: "routing GET /v1/routing/status", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(r, "GET", "/v1/routing/status", w) },
+      {
+        route: "routing POST /v1/tickets/{id}/replies",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [sup, 403],
+          [admin, 403],
+          [ana, 201],
+        ],
+        call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/replies`, w, { body: "We are on it.", visibility: "public" }),
+      },
+      {
+        route: "routing POST /v1/tickets/{id}/transfer",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [sup, 403],
+          [ana, 409],
+        ],
+        call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/transfer`, w, { toAgentId: "ben" }),
+      },
+      {
+        route: "routing GET /v1/routing/status",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(r, "GET", "/v1/routing/status", w),
+      },
     ];
     for (const row of rows) {
       await check(row);
@@ -210,23 +305,94 @@ describe("access matrix", () => {
     // An agent named in the body is still the caller: ben cannot accept ana's offer by saying he is ana.
     second = await offeredTicket("two");
     expect(await http(r, "POST", `/v1/offers/${encodeURIComponent(second.offerId)}/decline`, ben, { agentId: "ana", reason: "not mine" })).toBe(403);
-    await check({ route: "routing POST /v1/offers/{offerId}/decline", cases: [["nobody", 401], [ben, 403], [ana, 200]], call: (w) => http(r, "POST", `/v1/offers/${encodeURIComponent(second.offerId)}/decline`, w, { reason: "busy" }) });
+    await check({
+      route: "routing POST /v1/offers/{offerId}/decline",
+      cases: [
+        ["nobody", 401],
+        [ben, 403],
+        [ana, 200],
+      ],
+      call: (w) => http(r, "POST", `/v1/offers/${encodeURIComponent(second.offerId)}/decline`, w, { reason: "busy" }),
+    });
     covered.add("routing POST /v1/offers/{offerId}/decline");
   }, 180_000);
 
   it("gates intake's routes: integrations submit, a ticket is read by its integration, people and group", async () => {
     const i = intake.httpUrl;
-    await waitFor(async () => {
-      const res = await fetch(`${i}/v1/tickets/${first.ticketId}`, { headers: await headersOf(admin) });
-      return res.status === 200 && ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
-    }, { what: "the ticket view showing its owner", timeoutMs: 30_000 });
-    const mime = ["From: Kim <kim@example.com>", "To: help@example.com", "Subject: Lost parcel", `Message-ID: <${uniqueName("m")}@example.com>`, "", "Where is my parcel?", ""].join("\r\n");
+    await waitFor(
+      async () => {
+        const res = await fetch(`${i}/v1/tickets/${first.ticketId}`, { headers: await headersOf(admin) });
+        return res.status === 200 && ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
+      },
+      { what: "the ticket view showing its owner", timeoutMs: 30_000 },
+    );
+    const mime = [
+      "From: Kim <kim@example.com>",
+      "To: help@example.com",
+      "Subject: Lost parcel",
+      `Message-ID: <${uniqueName("m")}@example.com>`,
+      "",
+      "Where is my parcel?",
+      "",
+    ].join("\r\n");
     const rows: Row[] = [
-      { route: "intake POST /v1/tickets", cases: [["nobody", 401], [ana, 403], [admin, 403], [other, 202]], call: (w) => http(i, "POST", "/v1/tickets", w, { channel: "api", externalId: uniqueName("m"), customer: { id: "cust-m" }, body: "hello" }) },
-      { route: "intake POST /v1/tickets/{id}/messages", cases: [["nobody", 401], [ana, 403], [other, 403], [shop, 202]], call: (w) => http(i, "POST", `/v1/tickets/${first.ticketId}/messages`, w, { externalId: uniqueName("f"), from: "customer", body: "any news?" }) },
-      { route: "intake GET /v1/tickets/{id}", cases: [["nobody", 401], [other, 403], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200], [shop, 200]], call: (w) => http(i, "GET", `/v1/tickets/${first.ticketId}`, w) },
-      { route: "intake GET /v1/tickets", cases: [["nobody", 401], [other, 403], [ben, 403], [stranger, 403], [ana, 200], [sup, 200], [admin, 200], [shop, 200]], call: (w) => http(i, "GET", `/v1/tickets?reference=${ticketReference(first.ticketId)}`, w) },
-      { route: "intake POST /v1/inbound/email", cases: [["nobody", 401], [ana, 403], [shop, 202]], call: (w) => http(i, "POST", "/v1/inbound/email", w, mime, "message/rfc822") },
+      {
+        route: "intake POST /v1/tickets",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [admin, 403],
+          [other, 202],
+        ],
+        call: (w) => http(i, "POST", "/v1/tickets", w, { channel: "api", externalId: uniqueName("m"), customer: { id: "cust-m" }, body: "hello" }),
+      },
+      {
+        route: "intake POST /v1/tickets/{id}/messages",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [other, 403],
+          [shop, 202],
+        ],
+        call: (w) => http(i, "POST", `/v1/tickets/${first.ticketId}/messages`, w, { externalId: uniqueName("f"), from: "customer", body: "any news?" }),
+      },
+      {
+        route: "intake GET /v1/tickets/{id}",
+        cases: [
+          ["nobody", 401],
+          [other, 403],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+          [shop, 200],
+        ],
+        call: (w) => http(i, "GET", `/v1/tickets/${first.ticketId}`, w),
+      },
+      {
+        route: "intake GET /v1/tickets",
+        cases: [
+          ["nobody", 401],
+          [other, 403],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+          [shop, 200],
+        ],
+        call: (w) => http(i, "GET", `/v1/tickets?reference=${ticketReference(first.ticketId)}`, w),
+      },
+      {
+        route: "intake POST /v1/inbound/email",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [shop, 202],
+        ],
+        call: (w) => http(i, "POST", "/v1/inbound/email", w, mime, "message/rfc822"),
+      },
     ];
     for (const row of rows) {
       await check(row);
@@ -236,7 +402,11 @@ describe("access matrix", () => {
 
   it("joins a named thread only for the same customer or integration; anyone else opens a new ticket", async () => {
     const post = async (key: string, customer: string) => {
-      const res = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify({ channel: "chat", externalId: uniqueName("t"), customer: { id: customer }, body: "it is me again", threadId: first.ticketId }) });
+      const res = await fetch(`${intake.httpUrl}/v1/tickets`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ channel: "chat", externalId: uniqueName("t"), customer: { id: customer }, body: "it is me again", threadId: first.ticketId }),
+      });
       expect(res.status).toBe(202);
       return (await res.json()) as { ticketId: string; followUp: boolean };
     };
@@ -248,17 +418,74 @@ describe("access matrix", () => {
   it("gates escalation's and triage's routes", async () => {
     const e = escalation.httpUrl;
     await waitFor(async () => ((await http(e, "GET", `/v1/tickets/${first.ticketId}/sla`, admin)) === 200 ? true : undefined), { what: "the ticket's SLA", timeoutMs: 60_000 });
-    await waitFor(async () => {
-      const res = await fetch(`${e}/v1/tickets/${first.ticketId}/sla`, { headers: await headersOf(admin) });
-      return ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
-    }, { what: "escalation knows the owner" });
+    await waitFor(
+      async () => {
+        const res = await fetch(`${e}/v1/tickets/${first.ticketId}/sla`, { headers: await headersOf(admin) });
+        return ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
+      },
+      { what: "escalation knows the owner" },
+    );
     const rows: Row[] = [
-      { route: "escalation GET /v1/sla/policy", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(e, "GET", "/v1/sla/policy", w) },
-      { route: "escalation POST /v1/sla/policy/reload", cases: [["nobody", 401], [ana, 403], [sup, 403], [admin, 200]], call: (w) => http(e, "POST", "/v1/sla/policy/reload", w) },
-      { route: "escalation GET /v1/tickets/{id}/sla", cases: [["nobody", 401], [ben, 403], [stranger, 403], [ana, 200], [sup, 200]], call: (w) => http(e, "GET", `/v1/tickets/${first.ticketId}/sla`, w) },
-      { route: "escalation POST /v1/tickets/{id}/sla/pause", cases: [["nobody", 401], [ben, 403], [stranger, 403], [ana, 200]], call: (w) => http(e, "POST", `/v1/tickets/${first.ticketId}/sla/pause`, w) },
-      { route: "escalation POST /v1/tickets/{id}/sla/resume", cases: [["nobody", 401], [ben, 403], [sup, 200]], call: (w) => http(e, "POST", `/v1/tickets/${first.ticketId}/sla/resume`, w) },
-      { route: "triage GET /v1/triage/policy", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(triage.httpUrl, "GET", "/v1/triage/policy", w) },
+      {
+        route: "escalation GET /v1/sla/policy",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(e, "GET", "/v1/sla/policy", w),
+      },
+      {
+        route: "escalation POST /v1/sla/policy/reload",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 403],
+          [admin, 200],
+        ],
+        call: (w) => http(e, "POST", "/v1/sla/policy/reload", w),
+      },
+      {
+        route: "escalation GET /v1/tickets/{id}/sla",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+          [sup, 200],
+        ],
+        call: (w) => http(e, "GET", `/v1/tickets/${first.ticketId}/sla`, w),
+      },
+      {
+        route: "escalation POST /v1/tickets/{id}/sla/pause",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [stranger, 403],
+          [ana, 200],
+        ],
+        call: (w) => http(e, "POST", `/v1/tickets/${first.ticketId}/sla/pause`, w),
+      },
+      {
+        route: "escalation POST /v1/tickets/{id}/sla/resume",
+        cases: [
+          ["nobody", 401],
+          [ben, 403],
+          [sup, 200],
+        ],
+        call: (w) => http(e, "POST", `/v1/tickets/${first.ticketId}/sla/resume`, w),
+      },
+      {
+        route: "triage GET /v1/triage/policy",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(triage.httpUrl, "GET", "/v1/triage/policy", w),
+      },
     ];
     for (const row of rows) {
       await check(row);
@@ -272,25 +499,94 @@ describe("access matrix", () => {
   it("gates the console's views: people read their own, supervisors their groups', oversight is not for agents", async () => {
     const c = console_.httpUrl;
     // The console's read model follows the events: ana owns the first ticket there too.
-    await waitFor(async () => {
-      const res = await fetch(`${c}/v1/console/tickets/${first.ticketId}`, { headers: await headersOf(admin) });
-      return res.ok && ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
-    }, { what: "the console shows ana as the owner", timeoutMs: 60_000 });
+    await waitFor(
+      async () => {
+        const res = await fetch(`${c}/v1/console/tickets/${first.ticketId}`, { headers: await headersOf(admin) });
+        return res.ok && ((await res.json()) as { ownerId: string | null }).ownerId === "ana" ? true : undefined;
+      },
+      { what: "the console shows ana as the owner", timeoutMs: 60_000 },
+    );
     const rows: Row[] = [
-      { route: "console GET /v1/console/me", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/me", w) },
-      { route: "console GET /v1/console/tickets", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/tickets", w) },
+      {
+        route: "console GET /v1/console/me",
+        cases: [
+          ["nobody", 401],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/me", w),
+      },
+      {
+        route: "console GET /v1/console/tickets",
+        cases: [
+          ["nobody", 401],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/tickets", w),
+      },
       // Another agent's ticket, or one outside a supervisor's groups, is not disclosed.
-      { route: "console GET /v1/console/tickets/{id}", cases: [["nobody", 401], [ben, 404], [stranger, 404], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", `/v1/console/tickets/${first.ticketId}`, w) },
-      { route: "console GET /v1/console/agents", cases: [["nobody", 401], [ana, 200], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/agents", w) },
-      { route: "console GET /v1/console/queues", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/queues", w) },
-      { route: "console GET /v1/console/at-risk", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/at-risk", w) },
-      { route: "console GET /v1/console/analytics", cases: [["nobody", 401], [ana, 403], [sup, 200], [admin, 200]], call: (w) => http(c, "GET", "/v1/console/analytics", w) },
+      {
+        route: "console GET /v1/console/tickets/{id}",
+        cases: [
+          ["nobody", 401],
+          [ben, 404],
+          [stranger, 404],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", `/v1/console/tickets/${first.ticketId}`, w),
+      },
+      {
+        route: "console GET /v1/console/agents",
+        cases: [
+          ["nobody", 401],
+          [ana, 200],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/agents", w),
+      },
+      {
+        route: "console GET /v1/console/queues",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/queues", w),
+      },
+      {
+        route: "console GET /v1/console/at-risk",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/at-risk", w),
+      },
+      {
+        route: "console GET /v1/console/analytics",
+        cases: [
+          ["nobody", 401],
+          [ana, 403],
+          [sup, 200],
+          [admin, 200],
+        ],
+        call: (w) => http(c, "GET", "/v1/console/analytics", w),
+      },
     ];
     for (const row of rows) {
       await check(row);
       covered.add(row.route);
     }
-    const listed = async (who: Who) => ((await (await fetch(`${c}/v1/console/tickets`, { headers: await headersOf(who) })).json()) as { tickets: Array<{ id: string }> }).tickets.map((x) => x.id);
+    const listed = async (who: Who) =>
+      ((await (await fetch(`${c}/v1/console/tickets`, { headers: await headersOf(who) })).json()) as { tickets: Array<{ id: string }> }).tickets.map((x) => x.id);
     expect(await listed(ana)).toContain(first.ticketId);
     expect(await listed(ben)).not.toContain(first.ticketId);
     expect(await listed(stranger)).toEqual([]);
@@ -300,10 +596,28 @@ describe("access matrix", () => {
 
   it("lets only a supervisor of the ticket's group reassign, with the supervisor named on the audit topic", async () => {
     const r = routing.httpUrl;
-    await check({ route: "routing POST /v1/tickets/{id}/reassign", cases: [["nobody", 401], [ana, 403], [stranger, 403], [sup, 200]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/reassign`, w, { toAgentId: "ben", reason: "ana is on leave" }) });
+    await check({
+      route: "routing POST /v1/tickets/{id}/reassign",
+      cases: [
+        ["nobody", 401],
+        [ana, 403],
+        [stranger, 403],
+        [sup, 200],
+      ],
+      call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/reassign`, w, { toAgentId: "ben", reason: "ana is on leave" }),
+    });
     covered.add("routing POST /v1/tickets/{id}/reassign");
     // Ownership moved: now ben resolves, ana may not.
-    await check({ route: "routing POST /v1/tickets/{id}/resolve", cases: [["nobody", 401], [ana, 403], [sup, 403], [ben, 200]], call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/resolve`, w, {}) });
+    await check({
+      route: "routing POST /v1/tickets/{id}/resolve",
+      cases: [
+        ["nobody", 401],
+        [ana, 403],
+        [sup, 403],
+        [ben, 200],
+      ],
+      call: (w) => http(r, "POST", `/v1/tickets/${first.ticketId}/resolve`, w, {}),
+    });
     covered.add("routing POST /v1/tickets/{id}/resolve");
 
     const reassigned = await waitFor(() => audit.find((a) => a.action === "ticket.reassign" && a.status === 200), { what: "the reassignment's audit record" });
@@ -312,7 +626,9 @@ describe("access matrix", () => {
     expect(audit.some((a) => a.action === "ticket.reassign" && a.status === 403 && a.principalId === "sid")).toBe(true);
     await waitFor(() => audit.find((a) => a.action === "sla.pause" && a.principalId === "ana" && a.status === 200), { what: "the SLA pause's audit record" });
     await waitFor(() => audit.find((a) => a.action === "sla.policy.reload" && a.principalId === "ada"), { what: "the reload's audit record" });
-    await waitFor(() => audit.find((a) => a.action === "agent.profile.update" && a.principalId === "ada" && a.resourceId === "cara"), { what: "the profile change's audit record" });
+    await waitFor(() => audit.find((a) => a.action === "agent.profile.update" && a.principalId === "ada" && a.resourceId === "cara"), {
+      what: "the profile change's audit record",
+    });
     await waitFor(() => audit.find((a) => a.action === "ticket.read" && a.principalId === "sue"), { what: "a supervisor's read of a ticket" });
     // An agent reading its own ticket is not a privileged read.
     expect(audit.some((a) => a.action === "ticket.read" && a.principalId === "ana")).toBe(false);
@@ -322,12 +638,60 @@ describe("access matrix", () => {
     const third = await offeredTicket("three");
     const fourth = await offeredTicket("four");
     const grpcRows: Array<{ method: string; cases: Array<[Who, status]>; call: (w: Who) => Promise<status> }> = [
-      { method: "AgentDesk.setPresence", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("setPresence", { agentId: "ana", status: "available" }, w) },
-      { method: "AgentDesk.streamWork", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => streamCall("ana", w) },
-      { method: "AgentDesk.accept", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("accept", { agentId: "", offerId: third.offerId }, w) },
-      { method: "AgentDesk.decline", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("decline", { agentId: "", offerId: fourth.offerId, reason: "busy" }, w) },
-      { method: "AgentDesk.reply", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("reply", { agentId: "", ticketId: third.ticketId, body: "We are on it.", visibility: "internal", inReplyToMessageId: "" }, w) },
-      { method: "AgentDesk.resolve", cases: [["nobody", status.UNAUTHENTICATED], [ben, status.PERMISSION_DENIED], [ana, status.OK]], call: (w) => deskCall("resolve", { agentId: "", ticketId: third.ticketId }, w) },
+      {
+        method: "AgentDesk.setPresence",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => deskCall("setPresence", { agentId: "ana", status: "available" }, w),
+      },
+      {
+        method: "AgentDesk.streamWork",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => streamCall("ana", w),
+      },
+      {
+        method: "AgentDesk.accept",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => deskCall("accept", { agentId: "", offerId: third.offerId }, w),
+      },
+      {
+        method: "AgentDesk.decline",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => deskCall("decline", { agentId: "", offerId: fourth.offerId, reason: "busy" }, w),
+      },
+      {
+        method: "AgentDesk.reply",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => deskCall("reply", { agentId: "", ticketId: third.ticketId, body: "We are on it.", visibility: "internal", inReplyToMessageId: "" }, w),
+      },
+      {
+        method: "AgentDesk.resolve",
+        cases: [
+          ["nobody", status.UNAUTHENTICATED],
+          [ben, status.PERMISSION_DENIED],
+          [ana, status.OK],
+        ],
+        call: (w) => deskCall("resolve", { agentId: "", ticketId: third.ticketId }, w),
+      },
     ];
     for (const row of grpcRows) {
       for (const [who, want] of row.cases) expect({ method: row.method, who, code: await row.call(who) }).toEqual({ method: row.method, who, code: want });
@@ -375,7 +739,13 @@ describe("access matrix", () => {
 
   it("covers every route the services document and every gRPC method they serve", async () => {
     const documented: string[] = [];
-    for (const [name, base] of [["intake", intake.httpUrl], ["routing", routing.httpUrl], ["escalation", escalation.httpUrl], ["triage", triage.httpUrl], ["console", console_.httpUrl]] as const) {
+    for (const [name, base] of [
+      ["intake", intake.httpUrl],
+      ["routing", routing.httpUrl],
+      ["escalation", escalation.httpUrl],
+      ["triage", triage.httpUrl],
+      ["console", console_.httpUrl],
+    ] as const) {
       const doc = (await (await fetch(`${base}/docs/json`)).json()) as {
         paths: Record<string, Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>>;
         components?: { securitySchemes?: Record<string, unknown> };
@@ -386,15 +756,16 @@ describe("access matrix", () => {
           if (method === "head") continue;
           documented.push(`${name} ${method.toUpperCase()} ${path}`);
           // The document says how to authenticate and what a refusal looks like.
-          expect({ route: `${name} ${method} ${path}`, security: (op.security ?? []).length > 0, responses: Object.keys(op.responses ?? {}).filter((c) => c === "401" || c === "403") }).toEqual({ route: `${name} ${method} ${path}`, security: true, responses: ["401", "403"] });
+          expect({
+            route: `${name} ${method} ${path}`,
+            security: (op.security ?? []).length > 0,
+            responses: Object.keys(op.responses ?? {}).filter((c) => c === "401" || c === "403"),
+          }).toEqual({ route: `${name} ${method} ${path}`, security: true, responses: ["401", "403"] });
         }
       }
     }
     expect(documented.filter((r) => !covered.has(r))).toEqual([]);
-    const methods = [
-      ...Object.keys(AgentDeskService).map((m) => `AgentDesk.${m}`),
-      ...Object.keys(IntakeServiceService).map((m) => `IntakeService.${m}`),
-    ];
+    const methods = [...Object.keys(AgentDeskService).map((m) => `AgentDesk.${m}`), ...Object.keys(IntakeServiceService).map((m) => `IntakeService.${m}`)];
     expect(methods.filter((m) => !coveredGrpc.has(m))).toEqual([]);
   });
 });

@@ -40,7 +40,16 @@ export interface Arrivals {
 
 const streams = new Agent({ headersTimeout: 30_000, bodyTimeout: 0, connections: null });
 const commandPools = new Map<string, Pool>();
-const emptyArrivals = (): Arrivals => ({ offers: new Map(), assignments: new Map(), acceptFailures: 0, resolveFailures: 0, offersSeen: 0, owned: [], peakLoad: new Map(), reconnects: 0 });
+const emptyArrivals = (): Arrivals => ({
+  offers: new Map(),
+  assignments: new Map(),
+  acceptFailures: 0,
+  resolveFailures: 0,
+  offersSeen: 0,
+  owned: [],
+  peakLoad: new Map(),
+  reconnects: 0,
+});
 let arrivals: Arrivals = emptyArrivals();
 /** The tickets each agent holds per channel, as the agent sees them (a set: a second offer of a ticket it already owns, answered 200 again, is the same ticket). */
 const held = new Map<string, Set<string>>();
@@ -138,7 +147,13 @@ function keepStreamOpen(gateway: string, agentId: string, resolveAfterMs: number
 async function openStream(gateway: string, agentId: string, resolveAfterMs: number, onEnd?: () => void): Promise<void> {
   const controller = new AbortController();
   controllers.push(controller);
-  const res = await streams.request({ origin: gateway, path: `/v1/agents/${encodeURIComponent(agentId)}/work`, method: "GET", headers: { accept: "text/event-stream", authorization: credentials.get(agentId) ?? "" }, signal: controller.signal });
+  const res = await streams.request({
+    origin: gateway,
+    path: `/v1/agents/${encodeURIComponent(agentId)}/work`,
+    method: "GET",
+    headers: { accept: "text/event-stream", authorization: credentials.get(agentId) ?? "" },
+    signal: controller.signal,
+  });
   if (res.statusCode !== 200) throw new Error(`work stream for ${agentId} answered ${res.statusCode}`);
   res.body.setEncoding("utf8");
   let buffer = "";

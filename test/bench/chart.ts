@@ -56,20 +56,32 @@ export function latencyChartSvg(series: ChartSeries[], opts: { title: string; su
   parts.push(`<text transform="translate(22 ${M.top + ph / 2}) rotate(-90)" font-size="14" text-anchor="middle">intake-to-offer latency (ms, log scale)</text>`);
   let ly = M.top + 10;
   for (const s of series) {
-    for (const [q, dash, width] of [["p99", "", 2.5], ["p50", "5,4", 1.8]] as const) {
+    for (const [q, dash, width] of [
+      ["p99", "", 2.5],
+      ["p50", "5,4", 1.8],
+    ] as const) {
       const pts = s.points.filter((p) => p[q] !== null).map((p) => `${x(p.rate).toFixed(1)},${y(p[q] as number).toFixed(1)}`);
       if (pts.length > 1) parts.push(`<polyline points="${pts.join(" ")}" fill="none" stroke="${s.color}" stroke-width="${width}" ${dash ? `stroke-dasharray="${dash}"` : ""}/>`);
       for (const p of s.points) {
         const v = p[q];
-        if (v !== null) parts.push(q === "p99" ? `<circle cx="${x(p.rate)}" cy="${y(v)}" r="4" fill="${s.color}"/>` : `<rect x="${x(p.rate) - 3}" y="${y(v) - 3}" width="6" height="6" fill="#fff" stroke="${s.color}"/>`);
+        if (v !== null)
+          parts.push(
+            q === "p99"
+              ? `<circle cx="${x(p.rate)}" cy="${y(v)}" r="4" fill="${s.color}"/>`
+              : `<rect x="${x(p.rate) - 3}" y="${y(v) - 3}" width="6" height="6" fill="#fff" stroke="${s.color}"/>`,
+          );
         // A percentile that fell on a lost ticket: drawn as an arrow at the top edge.
         else parts.push(`<text x="${x(p.rate)}" y="${M.top + 14}" font-size="14" fill="${s.color}" text-anchor="middle">▲</text>`);
       }
     }
     const lx = M.left + pw + 16;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 28}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"/><text x="${lx + 36}" y="${ly + 4}" font-size="12">${esc(s.label)} p99</text>`);
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 28}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"/><text x="${lx + 36}" y="${ly + 4}" font-size="12">${esc(s.label)} p99</text>`,
+    );
     ly += 20;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 28}" y2="${ly}" stroke="${s.color}" stroke-width="1.8" stroke-dasharray="5,4"/><text x="${lx + 36}" y="${ly + 4}" font-size="12">${esc(s.label)} p50</text>`);
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 28}" y2="${ly}" stroke="${s.color}" stroke-width="1.8" stroke-dasharray="5,4"/><text x="${lx + 36}" y="${ly + 4}" font-size="12">${esc(s.label)} p50</text>`,
+    );
     ly += 28;
   }
   parts.push(`<text x="${M.left + pw + 16}" y="${ly + 4}" font-size="11" fill="#555">▲ at the top: the percentile fell</text>`);

@@ -79,7 +79,11 @@ if (role === "http") {
   stop = () => new Promise<void>((r) => server.close(() => r()));
 } else if (role === "relay") {
   const to = topicOf(env["BENCH_TO"]);
-  const sub = await bus.subscribe({ groupId: `${env["STEWARD_TOPIC_PREFIX"] ?? ""}floor-${env["BENCH_FROM"]}-${env["BENCH_TO"]}`, topics: [topicOf(env["BENCH_FROM"])], handler: async ({ envelope }) => bus.publish({ topic: to, envelope }) });
+  const sub = await bus.subscribe({
+    groupId: `${env["STEWARD_TOPIC_PREFIX"] ?? ""}floor-${env["BENCH_FROM"]}-${env["BENCH_TO"]}`,
+    topics: [topicOf(env["BENCH_FROM"])],
+    handler: async ({ envelope }) => bus.publish({ topic: to, envelope }),
+  });
   stop = () => sub.stop();
 } else if (role === "observer") {
   const sub = await bus.subscribe({

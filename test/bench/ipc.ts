@@ -25,7 +25,11 @@ export interface BenchChild {
 }
 
 /** Forks a bench script; its stdout and stderr go to logFile. Resolves once it says it is ready. */
-export async function forkBenchChild(name: string, script: string, opts: { args?: string[]; env?: Record<string, string>; logFile: string; execArgv?: string[]; readyTimeoutMs?: number }): Promise<BenchChild> {
+export async function forkBenchChild(
+  name: string,
+  script: string,
+  opts: { args?: string[]; env?: Record<string, string>; logFile: string; execArgv?: string[]; readyTimeoutMs?: number },
+): Promise<BenchChild> {
   const out = await open(opts.logFile, "a");
   const child = fork(script, opts.args ?? [], {
     env: { ...process.env, ...opts.env },

@@ -7,7 +7,16 @@ const row = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
 
 function stepRow(s: StepResult): string {
   const e = s.errors;
-  const errs = [e.non202 && `${e.non202} non-202`, e.timeouts && `${e.timeouts} timeouts`, e.connection && `${e.connection} conn`, e.lost && `${e.lost} lost`, e.unassigned && `${e.unassigned} unassigned`].filter(Boolean).join(", ") || "0";
+  const errs =
+    [
+      e.non202 && `${e.non202} non-202`,
+      e.timeouts && `${e.timeouts} timeouts`,
+      e.connection && `${e.connection} conn`,
+      e.lost && `${e.lost} lost`,
+      e.unassigned && `${e.unassigned} unassigned`,
+    ]
+      .filter(Boolean)
+      .join(", ") || "0";
   const o = s.intakeToOffer;
   const a = s.intakeToAssignment;
   return row([
@@ -33,7 +42,19 @@ function phaseTable(p: PhaseResult): string {
   return [
     `### ${phaseTitle(p)}: highest passing rate ${p.maxPassingRate ?? "none"} tickets/s`,
     "",
-    row(["offered /s", "offers /s", "intake p50", "intake p99", "to offer p50 / p90 / p99 / max", "to assignment p50 / p99 / max", "errors", "our CPU (share of machine)", "CPU ms per ticket", "machine busy (everyone)", "p99 ≤ target"]),
+    row([
+      "offered /s",
+      "offers /s",
+      "intake p50",
+      "intake p99",
+      "to offer p50 / p90 / p99 / max",
+      "to assignment p50 / p99 / max",
+      "errors",
+      "our CPU (share of machine)",
+      "CPU ms per ticket",
+      "machine busy (everyone)",
+      "p99 ≤ target",
+    ]),
     row(Array(11).fill("---")),
     ...p.steps.map(stepRow),
     "",
@@ -50,7 +71,16 @@ function cpuTable(p: PhaseResult): string {
     "",
     row(["process", "CPU s", "% of one core", "share of our CPU", "peak RSS in step (MiB)", "peak RSS over phase, VmHWM (MiB)"]),
     row(Array(6).fill("---")),
-    ...names.map((n) => row([n, step.cpu.seconds[n] ?? 0, `${step.cpu.percentOfCore[n] ?? 0}%`, `${round(((step.cpu.seconds[n] ?? 0) / total) * 100, 1)}%`, step.peakRssMb[n] ?? "–", p.lifetimePeakRssMb[n] ?? "–"])),
+    ...names.map((n) =>
+      row([
+        n,
+        step.cpu.seconds[n] ?? 0,
+        `${step.cpu.percentOfCore[n] ?? 0}%`,
+        `${round(((step.cpu.seconds[n] ?? 0) / total) * 100, 1)}%`,
+        step.peakRssMb[n] ?? "–",
+        p.lifetimePeakRssMb[n] ?? "–",
+      ]),
+    ),
     "",
   ].join("\n");
 }
@@ -63,7 +93,11 @@ function storeOpsTable(p: PhaseResult): string {
     "",
     row(["service", "command", "collection", "count", "per ticket", "total ms", "mean ms", "max ms"]),
     row(Array(8).fill("---")),
-    ...step.storeOps.slice(0, 20).map((o) => row([o.app, o.command, o.collection || "–", o.count, step.sent > 0 ? round(o.count / step.sent, 2) : "–", o.totalMs, round(o.totalMs / Math.max(1, o.count), 2), o.maxMs])),
+    ...step.storeOps
+      .slice(0, 20)
+      .map((o) =>
+        row([o.app, o.command, o.collection || "–", o.count, step.sent > 0 ? round(o.count / step.sent, 2) : "–", o.totalMs, round(o.totalMs / Math.max(1, o.count), 2), o.maxMs]),
+      ),
     "",
   ].join("\n");
 }
@@ -85,7 +119,18 @@ function ratios(r: BenchResults): string {
     const f = floor.steps.find((x) => x.rate === s.rate);
     if (!f) continue;
     const ratio = (a: number | null, b: number | null) => (a === null ? "∞" : b === null || b === 0 ? "–" : `${round(a / b, 1)}×`);
-    lines.push(row([s.rate, fmtMs(s.intakeToOffer.p50), fmtMs(f.intakeToOffer.p50), ratio(s.intakeToOffer.p50, f.intakeToOffer.p50), fmtMs(s.intakeToOffer.p99), fmtMs(f.intakeToOffer.p99), ratio(s.intakeToOffer.p99, f.intakeToOffer.p99), f.achievedOffersPerS > 0 ? round(s.achievedOffersPerS / f.achievedOffersPerS, 2) : "–"]));
+    lines.push(
+      row([
+        s.rate,
+        fmtMs(s.intakeToOffer.p50),
+        fmtMs(f.intakeToOffer.p50),
+        ratio(s.intakeToOffer.p50, f.intakeToOffer.p50),
+        fmtMs(s.intakeToOffer.p99),
+        fmtMs(f.intakeToOffer.p99),
+        ratio(s.intakeToOffer.p99, f.intakeToOffer.p99),
+        f.achievedOffersPerS > 0 ? round(s.achievedOffersPerS / f.achievedOffersPerS, 2) : "–",
+      ]),
+    );
   }
   lines.push("");
   return lines.join("\n");
@@ -98,7 +143,9 @@ function clientComparison(r: BenchResults): string {
   // CPU per ticket is the comparison a busy, shared machine distorts least.
   const perTicket = (s: StepResult | undefined, pick: (name: string) => boolean) => {
     if (!s || s.achievedOffersPerS <= 0) return "–";
-    const cpu = Object.entries(s.cpu.seconds).filter(([n]) => pick(n)).reduce((t, [, v]) => t + v, 0);
+    const cpu = Object.entries(s.cpu.seconds)
+      .filter(([n]) => pick(n))
+      .reduce((t, [, v]) => t + v, 0);
     return round((cpu * 1000) / (s.achievedOffersPerS * s.durationS), 2);
   };
   const clients = (n: string) => n.startsWith("floor-");
@@ -110,7 +157,17 @@ function clientComparison(r: BenchResults): string {
     `Highest passing rate: kafkajs ${a.maxPassingRate ?? "none"}, platformatic ${b.maxPassingRate ?? "none"} tickets/s. ` +
       "CPU per ticket: the four floor processes (HTTP stage, two relays, observer) together, and the broker.",
     "",
-    row(["offered /s", "kafkajs p50 / p99", "platformatic p50 / p99", "kafkajs offers/s", "platformatic offers/s", "kafkajs client CPU ms/ticket", "platformatic client CPU ms/ticket", "broker CPU ms/ticket (kafkajs / platformatic)", "machine busy (kafkajs / platformatic)"]),
+    row([
+      "offered /s",
+      "kafkajs p50 / p99",
+      "platformatic p50 / p99",
+      "kafkajs offers/s",
+      "platformatic offers/s",
+      "kafkajs client CPU ms/ticket",
+      "platformatic client CPU ms/ticket",
+      "broker CPU ms/ticket (kafkajs / platformatic)",
+      "machine busy (kafkajs / platformatic)",
+    ]),
     row(Array(9).fill("---")),
   ];
   const rates = [...new Set([...a.steps, ...b.steps].map((s) => s.rate))].sort((x, y) => x - y);
@@ -155,7 +212,9 @@ export function markdownReport(r: BenchResults): string {
     "",
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GiB, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(" / ")} (shared machine); infra ${m.infraMode}.`,
     `Open loop, ${r.options.warmupS} s warm-up + ${r.options.durationS} s measured per rate; latencies from the intended send time; a lost or failed ticket counts as infinitely slow (∞).`,
-    `Pass: p99 intake-to-offer ≤ ${r.options.thresholdMs} ms and at most ${r.options.maxErrorRate * 100}% errors or lost. Instances: ${Object.entries(r.options.instances).map(([k, v]) => `${k} ${v}`).join(", ")}; ${r.options.agents} agents × capacity ${r.options.capacity} per channel. Run took ${r.wallClockS} s.`,
+    `Pass: p99 intake-to-offer ≤ ${r.options.thresholdMs} ms and at most ${r.options.maxErrorRate * 100}% errors or lost. Instances: ${Object.entries(r.options.instances)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}; ${r.options.agents} agents × capacity ${r.options.capacity} per channel. Run took ${r.wallClockS} s.`,
     "",
     "![latency against load](latency-vs-load.png)",
     "",

@@ -145,7 +145,14 @@ function merge(into: { offers: Map<string, number>; assignments: Map<string, num
 async function prime(sys: RunningSystem, gen: BenchChild): Promise<void> {
   const deadline = Date.now() + 90_000;
   for (let round_ = 1; ; round_ += 1) {
-    const g = await gen.call<GeneratorResult>("run", { targets: sys.targets, rate: 10, warmupS: 0, durationS: 1, timeoutMs: 10_000, tag: `prime-${runId}-${sys.targets.length}-${round_}-${Date.now()}` });
+    const g = await gen.call<GeneratorResult>("run", {
+      targets: sys.targets,
+      rate: 10,
+      warmupS: 0,
+      durationS: 1,
+      timeoutMs: 10_000,
+      tag: `prime-${runId}-${sys.targets.length}-${round_}-${Date.now()}`,
+    });
     const ids = g.ticketIds.filter(Boolean);
     const seen = new Set<string>();
     const until = Date.now() + 10_000;
@@ -182,7 +189,14 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     }),
   ];
   // Collect while the step runs so the observer's maps stay small.
-  const poll = setInterval(() => void sys.observer.call<Arrivals>("collect").then((a) => merge(arrivals, a), () => undefined), 1000);
+  const poll = setInterval(
+    () =>
+      void sys.observer.call<Arrivals>("collect").then(
+        (a) => merge(arrivals, a),
+        () => undefined,
+      ),
+    1000,
+  );
   const g = await gen.call<GeneratorResult>("run", { targets: sys.targets, rate, warmupS: timing.warmupS, durationS: timing.durationS, timeoutMs: opts.timeoutMs, tag });
   await Promise.all(marks);
   clearInterval(poll);
@@ -385,11 +399,17 @@ try {
   if (opts.storeTrace && opts.phases.includes("steward")) {
     storeTracePort = await freePort();
     const upstream = /^mongodb:\/\/(?:[^@/]*@)?([^/,?]+)/.exec(infra.mongoUri)?.[1] ?? "127.0.0.1:27017";
-    storeTrace = await forkBenchChild("store-trace", join(here, "store-trace.ts"), { env: { BENCH_UPSTREAM: upstream, BENCH_PORT: String(storeTracePort) }, logFile: join(logDir, "store-trace.log") });
+    storeTrace = await forkBenchChild("store-trace", join(here, "store-trace.ts"), {
+      env: { BENCH_UPSTREAM: upstream, BENCH_PORT: String(storeTracePort) },
+      logFile: join(logDir, "store-trace.log"),
+    });
     monitor.track("store-trace proxy", storeTrace.pid);
     log(`store trace: services reach the store through 127.0.0.1:${storeTracePort} -> ${upstream}`);
   }
-  generator = await forkBenchChild("load-generator", join(here, "load-generator.ts"), { env: { BENCH_CONNECTIONS: String(opts.connections) }, logFile: join(logDir, "load-generator.log") });
+  generator = await forkBenchChild("load-generator", join(here, "load-generator.ts"), {
+    env: { BENCH_CONNECTIONS: String(opts.connections) },
+    logFile: join(logDir, "load-generator.log"),
+  });
   monitor.track("load-generator", generator.pid);
 
   const phases: PhaseResult[] = [];

@@ -103,7 +103,13 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
     for (const svc of ["routing", "triage", "escalation", "intake"] as const) {
       for (let i = 0; i < opts.instances[svc]; i += 1) {
         const name = opts.instances[svc] > 1 ? `${svc}-${i + 1}` : svc;
-        const proc = await startServiceProcess({ name, service: svc, env: { ...common, MONGODB_DATABASE: serviceDatabase(database, svc), STEWARD_INSTANCE_ID: `${opts.runId}-${name}` }, logDir: opts.logDir, ...(opts.execArgv?.[svc] ? { execArgv: opts.execArgv[svc] } : {}) });
+        const proc = await startServiceProcess({
+          name,
+          service: svc,
+          env: { ...common, MONGODB_DATABASE: serviceDatabase(database, svc), STEWARD_INSTANCE_ID: `${opts.runId}-${name}` },
+          logDir: opts.logDir,
+          ...(opts.execArgv?.[svc] ? { execArgv: opts.execArgv[svc] } : {}),
+        });
         services.push(proc);
         urls[svc]?.push(proc.url);
         log(`${name} ready at ${proc.url} (pid ${proc.child.pid})`);
@@ -155,13 +161,17 @@ export async function startFloor(opts: FloorOptions, log: (m: string) => void): 
     for (const [name, from, to, count] of relays) {
       for (let i = 0; i < count; i += 1) {
         const n = count > 1 ? `${name}-${i + 1}` : name;
-        started.push(await forkBenchChild(n, script, { env: { ...base, BENCH_ROLE: "relay", BENCH_FROM: from, BENCH_TO: to }, logFile: join(opts.logDir, `floor-${opts.client}-${n}.log`) }));
+        started.push(
+          await forkBenchChild(n, script, { env: { ...base, BENCH_ROLE: "relay", BENCH_FROM: from, BENCH_TO: to }, logFile: join(opts.logDir, `floor-${opts.client}-${n}.log`) }),
+        );
       }
     }
     for (let i = 0; i < opts.instances.http; i += 1) {
       const n = opts.instances.http > 1 ? `http-${i + 1}` : "http";
       const port = await freePort();
-      started.push(await forkBenchChild(n, script, { env: { ...base, BENCH_ROLE: "http", BENCH_PORT: String(port) }, logFile: join(opts.logDir, `floor-${opts.client}-${n}.log`) }));
+      started.push(
+        await forkBenchChild(n, script, { env: { ...base, BENCH_ROLE: "http", BENCH_PORT: String(port) }, logFile: join(opts.logDir, `floor-${opts.client}-${n}.log`) }),
+      );
       targets.push(`http://127.0.0.1:${port}`);
     }
     log(`floor (${opts.client}) ready: ${started.map((c) => `${c.name}=${c.pid}`).join(" ")}`);

@@ -60,7 +60,12 @@ function startProvider(): Promise<void> {
         tokenRequests.push(form);
         const issued = codes.get(form["code"] ?? "");
         codes.delete(form["code"] ?? "");
-        const verified = issued !== undefined && createHash("sha256").update(form["code_verifier"] ?? "").digest("base64url") === issued.challenge && form["redirect_uri"] === issued.redirectUri;
+        const verified =
+          issued !== undefined &&
+          createHash("sha256")
+            .update(form["code_verifier"] ?? "")
+            .digest("base64url") === issued.challenge &&
+          form["redirect_uri"] === issued.redirectUri;
         if (!verified) {
           json(400, { error: "invalid_grant" });
           return;
@@ -117,7 +122,10 @@ describe("signing in with an OIDC provider", () => {
   }, 120_000);
 
   it("refuses a code exchanged without the matching verifier", async () => {
-    const res = await fetch(`${issuer}/token`, { method: "POST", body: new URLSearchParams({ grant_type: "authorization_code", code: "made-up", code_verifier: "x", redirect_uri: "http://x/", client_id: CLIENT_ID }) });
+    const res = await fetch(`${issuer}/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "authorization_code", code: "made-up", code_verifier: "x", redirect_uri: "http://x/", client_id: CLIENT_ID }),
+    });
     expect(res.status).toBe(400);
   });
 });

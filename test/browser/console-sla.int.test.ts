@@ -39,10 +39,18 @@ let console_: RunningConsole;
 let browser: Browser;
 const supervisorGroups = generalistAgent("x", ["en"]).groups;
 
-const json = async (method: string, body: unknown, token: Promise<string>) => ({ method, headers: { "content-type": "application/json", ...(await bearer(token)) }, body: JSON.stringify(body) });
+const json = async (method: string, body: unknown, token: Promise<string>) => ({
+  method,
+  headers: { "content-type": "application/json", ...(await bearer(token)) },
+  body: JSON.stringify(body),
+});
 
 async function submit(externalId: string, subject: string, body: string, customer: { id: string; name: string }): Promise<string> {
-  const res = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: "email", externalId, customer, subject, body }) });
+  const res = await fetch(`${intake.httpUrl}/v1/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ channel: "email", externalId, customer, subject, body }),
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { ticketId: string }).ticketId;
 }
@@ -70,7 +78,14 @@ beforeAll(async () => {
     startEscalation(loadEscalationConfig(t.env)),
   ]);
   console_ = await startConsole(
-    loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_WEB_DIR: webDir, CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }),
+    loadConsoleConfig({
+      ...t.env,
+      CONSOLE_HTTP_PORT: "0",
+      CONSOLE_WEB_DIR: webDir,
+      CONSOLE_INTAKE_URL: intake.httpUrl,
+      CONSOLE_ROUTING_URL: routing.httpUrl,
+      CONSOLE_ESCALATION_URL: escalation.httpUrl,
+    }),
   );
   const put = await fetch(`${routing.httpUrl}/v1/agents/ada`, await json("PUT", generalistAgent("Ada", ["en"]), tokens.admin()));
   expect(put.status).toBe(200);
@@ -94,8 +109,14 @@ describe("SLA clocks in the console", () => {
     await offer.getByRole("button", { name: "Accept" }).click();
     // Nobody answers: the first-response clock of seconds runs out, and the owner hears it.
     const notices = desk.getByRole("region", { name: "Notifications" });
-    await notices.getByText(/^SLA warning/).first().waitFor({ timeout: 60_000 });
-    await notices.getByText(/^SLA breached/).first().waitFor({ timeout: 60_000 });
+    await notices
+      .getByText(/^SLA warning/)
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await notices
+      .getByText(/^SLA breached/)
+      .first()
+      .waitFor({ timeout: 60_000 });
     await shot(desk, "agent-sla-notifications");
 
     const board = await signedIn(tokens.supervisor("sam", supervisorGroups));
@@ -105,7 +126,9 @@ describe("SLA clocks in the console", () => {
     await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("breached");
     await row.getByRole("button", { name: /^Pause SLA of ST-/ }).click();
     await row.getByRole("button", { name: /^Resume SLA of ST-/ }).waitFor({ timeout: 30_000 });
-    const sla = async () => ((await (await fetch(`${escalation.httpUrl}/v1/tickets/${ticketId}/sla`, { headers: await bearer(tokens.admin()) })).json()) as { view: { paused: boolean } | null }).view?.paused;
+    const sla = async () =>
+      ((await (await fetch(`${escalation.httpUrl}/v1/tickets/${ticketId}/sla`, { headers: await bearer(tokens.admin()) })).json()) as { view: { paused: boolean } | null }).view
+        ?.paused;
     expect(await sla()).toBe(true);
     await shot(board, "supervisor-at-risk");
     await row.getByRole("button", { name: /^Resume SLA of ST-/ }).click();

@@ -39,10 +39,18 @@ let console_: RunningConsole;
 let browser: Browser;
 const supervisorGroups = generalistAgent("x", ["en"]).groups;
 
-const json = async (method: string, body: unknown, token: Promise<string>) => ({ method, headers: { "content-type": "application/json", ...(await bearer(token)) }, body: JSON.stringify(body) });
+const json = async (method: string, body: unknown, token: Promise<string>) => ({
+  method,
+  headers: { "content-type": "application/json", ...(await bearer(token)) },
+  body: JSON.stringify(body),
+});
 
 async function submit(externalId: string, subject: string, body: string, customer: { id: string; name: string }): Promise<string> {
-  const res = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: "email", externalId, customer, subject, body }) });
+  const res = await fetch(`${intake.httpUrl}/v1/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ channel: "email", externalId, customer, subject, body }),
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { ticketId: string }).ticketId;
 }
@@ -70,9 +78,19 @@ beforeAll(async () => {
     startEscalation(loadEscalationConfig(t.env)),
   ]);
   console_ = await startConsole(
-    loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_WEB_DIR: webDir, CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }),
+    loadConsoleConfig({
+      ...t.env,
+      CONSOLE_HTTP_PORT: "0",
+      CONSOLE_WEB_DIR: webDir,
+      CONSOLE_INTAKE_URL: intake.httpUrl,
+      CONSOLE_ROUTING_URL: routing.httpUrl,
+      CONSOLE_ESCALATION_URL: escalation.httpUrl,
+    }),
   );
-  for (const [id, name, languages] of [["ada", "Ada", ["en", "he"]], ["bo", "Bo", ["en"]]] as const) {
+  for (const [id, name, languages] of [
+    ["ada", "Ada", ["en", "he"]],
+    ["bo", "Bo", ["en"]],
+  ] as const) {
     const put = await fetch(`${routing.httpUrl}/v1/agents/${id}`, await json("PUT", generalistAgent(name, [...languages]), tokens.admin()));
     expect(put.status).toBe(200);
   }
@@ -96,7 +114,10 @@ describe("the console in a browser", () => {
       const cells = await page.getByTestId("waiting").allTextContents();
       return cells.reduce((n, c) => n + Number(c), 0);
     };
-    englishId = await submit("br-1", "Refund for a double charge", "Hello, you charged my card twice for order 5521. Please refund the second payment.", { id: "c-en", name: "Sam Carter" });
+    englishId = await submit("br-1", "Refund for a double charge", "Hello, you charged my card twice for order 5521. Please refund the second payment.", {
+      id: "c-en",
+      name: "Sam Carter",
+    });
     await expect.poll(waiting, { timeout: 60_000 }).toBe(1);
     hebrewId = await submit("br-2", "חיוב כפול בחשבונית", "שלום, חויבתי פעמיים על אותה הזמנה. אפשר להחזיר לי את הכסף?", { id: "c-he", name: "נועה לוי" });
     await expect.poll(waiting, { timeout: 60_000 }).toBe(2);
@@ -121,10 +142,16 @@ describe("the console in a browser", () => {
     await panel.getByText("the second charge is refunded").waitFor({ timeout: 30_000 });
     await shot(page, "agent-desk");
     await panel.getByRole("button", { name: "Resolve" }).click();
-    await waitFor(async () => {
-      const v = (await (await fetch(`${intake.httpUrl}/v1/tickets/${englishId}`, { headers: await bearer(tokens.admin()) })).json()) as { status: string; messages: Array<{ from: string }> };
-      return v.status === "resolved" && v.messages.some((m) => m.from === "agent") ? true : undefined;
-    }, { what: "the ticket resolved with the agent's reply", timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        const v = (await (await fetch(`${intake.httpUrl}/v1/tickets/${englishId}`, { headers: await bearer(tokens.admin()) })).json()) as {
+          status: string;
+          messages: Array<{ from: string }>;
+        };
+        return v.status === "resolved" && v.messages.some((m) => m.from === "agent") ? true : undefined;
+      },
+      { what: "the ticket resolved with the agent's reply", timeoutMs: 30_000 },
+    );
     await page.close();
   }, 180_000);
 
@@ -149,10 +176,13 @@ describe("the console in a browser", () => {
   }, 180_000);
 
   it("lets a supervisor reassign a ticket, with a reason that is required", async () => {
-    await waitFor(async () => {
-      const r = (await (await fetch(`${routing.httpUrl}/v1/tickets/${hebrewId}/routing`, { headers: await bearer(tokens.admin()) })).json()) as { ownerId: string | null };
-      return r.ownerId === "ada" ? true : undefined;
-    }, { what: "ada owns the Hebrew ticket" });
+    await waitFor(
+      async () => {
+        const r = (await (await fetch(`${routing.httpUrl}/v1/tickets/${hebrewId}/routing`, { headers: await bearer(tokens.admin()) })).json()) as { ownerId: string | null };
+        return r.ownerId === "ada" ? true : undefined;
+      },
+      { what: "ada owns the Hebrew ticket" },
+    );
     const page = await signedIn(tokens.supervisor("sam", supervisorGroups));
     await page.getByRole("tab", { name: "Tickets" }).click();
     const reassign = page.getByRole("button", { name: /^Reassign ST-/ });
@@ -169,7 +199,10 @@ describe("the console in a browser", () => {
     await shot(page, "supervisor-reassign");
     await dialog.getByRole("button", { name: "Reassign" }).click();
     await dialog.waitFor({ state: "hidden", timeout: 30_000 });
-    const routed = (await (await fetch(`${routing.httpUrl}/v1/tickets/${hebrewId}/routing`, { headers: await bearer(tokens.admin()) })).json()) as { ownerId: string; lastReassignment: { reason?: string } | null };
+    const routed = (await (await fetch(`${routing.httpUrl}/v1/tickets/${hebrewId}/routing`, { headers: await bearer(tokens.admin()) })).json()) as {
+      ownerId: string;
+      lastReassignment: { reason?: string } | null;
+    };
     expect(routed.ownerId).toBe("bo");
     expect(JSON.stringify(routed.lastReassignment)).toContain("Ada is off tomorrow");
     await page.getByRole("tab", { name: "Agents" }).click();

@@ -25,7 +25,11 @@ beforeAll(async () => {
   [intake, routing] = await Promise.all([startIntake(loadIntakeConfig(t.env)), startRouting(loadRoutingConfig(t.env))]);
   desk = new AgentDeskClient(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
   intakeGrpc = new IntakeGrpc(intake.grpcAddress);
-  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(generalistAgent("Ana", ["en"])) });
+  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) },
+    body: JSON.stringify(generalistAgent("Ana", ["en"])),
+  });
   expect(put.status).toBe(200);
 }, 180_000);
 
@@ -81,9 +85,12 @@ describe("gRPC methods under generated input", () => {
         }
         const request = c.method === "setPresence" ? { agentId: c.agentId, status: c.status } : { agentId: c.agentId, offerId: c.offerId, ticketId: c.ticketId, reason: c.reason };
         const fn = (desk[c.method] as (req: unknown, md: Metadata, cb: (err: ServiceError | null) => void) => void).bind(desk);
-        fn(request, m, (err) => resolve(err ? { code: err.code, stable: err.metadata?.get("steward-error-code")[0] as string | undefined } : { code: status.OK, stable: undefined }));
+        fn(request, m, (err) =>
+          resolve(err ? { code: err.code, stable: err.metadata?.get("steward-error-code")[0] as string | undefined } : { code: status.OK, stable: undefined }),
+        );
       });
-      if (BROKEN.has(code.code) || (code.code !== status.OK && code.stable === undefined)) broken.push(`${c.method} as ${c.caller} ${JSON.stringify(c).slice(0, 200)} -> ${status[code.code]} ${code.stable ?? "(no steward-error-code)"}`);
+      if (BROKEN.has(code.code) || (code.code !== status.OK && code.stable === undefined))
+        broken.push(`${c.method} as ${c.caller} ${JSON.stringify(c).slice(0, 200)} -> ${status[code.code]} ${code.stable ?? "(no steward-error-code)"}`);
     }
     process.stdout.write(`[contract] AgentDesk: ${calls.length} generated calls, ${broken.length} broke the contract\n`);
     expect(broken.slice(0, 10)).toEqual([]);
@@ -106,7 +113,15 @@ describe("gRPC methods under generated input", () => {
     const broken: string[] = [];
     for (const s of subs) {
       const out = await intakeGrpc.submit(
-        protoSubmission({ channel: s.channel as Channel, externalId: s.externalId, body: s.body, subject: s.subject, threadId: s.threadId, ticketId: s.ticketId, customer: { id: s.customerId, name: "", email: "", phone: "", tier: "", language: "" } }),
+        protoSubmission({
+          channel: s.channel as Channel,
+          externalId: s.externalId,
+          body: s.body,
+          subject: s.subject,
+          threadId: s.threadId,
+          ticketId: s.ticketId,
+          customer: { id: s.customerId, name: "", email: "", phone: "", tier: "", language: "" },
+        }),
         s.key === undefined ? {} : { "x-api-key": s.key },
       );
       if (out.err && BROKEN.has(out.err.code)) broken.push(`${JSON.stringify(s).slice(0, 200)} -> ${status[out.err.code]} ${out.err.details}`);

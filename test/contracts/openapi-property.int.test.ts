@@ -39,11 +39,17 @@ interface Operation {
 }
 
 interface OpenApiDoc {
-  paths: Record<string, Record<string, {
-    parameters?: Array<{ in: string; name: string; schema?: Schema }>;
-    requestBody?: { content?: Record<string, { schema?: Schema }> };
-    responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
-  }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ in: string; name: string; schema?: Schema }>;
+        requestBody?: { content?: Record<string, { schema?: Schema }> };
+        responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+      }
+    >
+  >;
 }
 
 function operationsOf(doc: OpenApiDoc): Operation[] {
@@ -94,7 +100,10 @@ function requestArbitrary(op: Operation): fc.Arbitrary<GeneratedRequest> {
       { weight: 1, arbitrary: fc.constantFrom("{", "[1,", "nul", '{"a":}').map((value) => ({ kind: "malformed" as const, value })) },
     );
   } else if (op.body) {
-    body = fc.oneof(fc.constant({ kind: "valid" as const, value: MIME }), fc.string({ maxLength: 50 }).map((value) => ({ kind: "malformed" as const, value })));
+    body = fc.oneof(
+      fc.constant({ kind: "valid" as const, value: MIME }),
+      fc.string({ maxLength: 50 }).map((value) => ({ kind: "malformed" as const, value })),
+    );
   }
   return fc.record({ op: fc.constant(op), caller: fc.constantFrom<Caller>("nobody", "admin", "agent", "supervisor", "integration"), params, body });
 }
@@ -138,7 +147,12 @@ async function send(base: string, req: GeneratedRequest): Promise<Violation | un
   let payload: string | undefined;
   if (req.body.kind !== "none" && req.op.body) {
     headers["content-type"] = req.op.body.contentType;
-    payload = req.body.kind === "valid" || req.body.kind === "invalid" ? (req.op.body.contentType === "application/json" ? JSON.stringify(req.body.value) : String(req.body.value)) : String(req.body.value);
+    payload =
+      req.body.kind === "valid" || req.body.kind === "invalid"
+        ? req.op.body.contentType === "application/json"
+          ? JSON.stringify(req.body.value)
+          : String(req.body.value)
+        : String(req.body.value);
   }
   const describe = `${req.op.method} ${path} as ${req.caller} with ${req.body.kind} body ${payload === undefined ? "" : payload.slice(0, 160)}`;
   const controller = new AbortController();
@@ -161,7 +175,8 @@ async function send(base: string, req: GeneratedRequest): Promise<Violation | un
   const text = await res.text();
   if (status >= 500) return { request: describe, status, problem: `server error: ${text.slice(0, 200)}` };
   if (!documented) return { request: describe, status, problem: `status not documented (documented: ${Object.keys(req.op.responses).join(", ")}): ${text.slice(0, 200)}` };
-  if ((req.body.kind === "invalid" || req.body.kind === "malformed") && status < 400) return { request: describe, status, problem: "a body the document calls invalid was accepted" };
+  if ((req.body.kind === "invalid" || req.body.kind === "malformed") && status < 400)
+    return { request: describe, status, problem: "a body the document calls invalid was accepted" };
   const schema = req.op.responses[String(status)];
   if (schema !== undefined && (res.headers.get("content-type") ?? "").includes("application/json")) {
     const validate = validatorOf(schema);
@@ -178,12 +193,25 @@ beforeAll(async () => {
     startRouting(loadRoutingConfig(t.env)),
     startEscalation(loadEscalationConfig(t.env)),
   ]);
-  console_ = await startConsole(loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }));
-  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(generalistAgent("Ana", ["en"])) });
+  console_ = await startConsole(
+    loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0", CONSOLE_INTAKE_URL: intake.httpUrl, CONSOLE_ROUTING_URL: routing.httpUrl, CONSOLE_ESCALATION_URL: escalation.httpUrl }),
+  );
+  const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) },
+    body: JSON.stringify(generalistAgent("Ana", ["en"])),
+  });
   expect(put.status).toBe(200);
-  const submitted = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: "email", externalId: "prop-1", customer: { id: "c-prop" }, subject: "Refund", body: "Please refund my order." }) });
+  const submitted = await fetch(`${intake.httpUrl}/v1/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ channel: "email", externalId: "prop-1", customer: { id: "c-prop" }, subject: "Refund", body: "Please refund my order." }),
+  });
   ticketId = ((await submitted.json()) as { ticketId: string }).ticketId;
-  await waitFor(async () => ((await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/routing`, { headers: await bearer(tokens.admin()) })).status === 200 ? true : undefined), { what: "the ticket routed", timeoutMs: 60_000 });
+  await waitFor(async () => ((await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/routing`, { headers: await bearer(tokens.admin()) })).status === 200 ? true : undefined), {
+    what: "the ticket routed",
+    timeoutMs: 60_000,
+  });
 }, 180_000);
 
 afterAll(async () => {

@@ -89,8 +89,12 @@ function validOfType(t: string, s: Schema, depth: number): fc.Arbitrary<unknown>
       for (const [k, v] of Object.entries(props)) record[k] = valid(v, depth + 1);
       const known = fc.record(record, { requiredKeys: [...required].filter((k) => k in props) });
       if (typeof s.additionalProperties === "object") {
-        const keys = s.propertyNames ? (stringOf(s.propertyNames)) : text(1, 30);
-        const extra = fc.dictionary(keys.filter((k) => !(k in props) && k !== "__proto__"), valid(s.additionalProperties, depth + 1), { maxKeys: Math.min(s.maxProperties ?? SMALL, SMALL) });
+        const keys = s.propertyNames ? stringOf(s.propertyNames) : text(1, 30);
+        const extra = fc.dictionary(
+          keys.filter((k) => !(k in props) && k !== "__proto__"),
+          valid(s.additionalProperties, depth + 1),
+          { maxKeys: Math.min(s.maxProperties ?? SMALL, SMALL) },
+        );
         return fc.tuple(known, extra).map(([a, b]) => ({ ...b, ...a }));
       }
       return known;

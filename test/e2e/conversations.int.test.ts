@@ -98,7 +98,16 @@ describe("conversations both ways", () => {
   it("threads an e-mail reply and the customer's answer, stops the first-response clock at the reply, and joins a chat from the same address", async () => {
     const customerMessageId = "<ann-1@customer.example>";
     const opened = await inboundEmail(
-      mime(["From: Ann Lee <ann@customer.example>", "To: help@acme.example", "Subject: Charged twice for order 5521", `Message-ID: ${customerMessageId}`, "Date: Sat, 05 Dec 2026 10:00:00 +0000"], "Hello, you charged my card twice for order 5521. Please refund the second payment."),
+      mime(
+        [
+          "From: Ann Lee <ann@customer.example>",
+          "To: help@acme.example",
+          "Subject: Charged twice for order 5521",
+          `Message-ID: ${customerMessageId}`,
+          "Date: Sat, 05 Dec 2026 10:00:00 +0000",
+        ],
+        "Hello, you charged my card twice for order 5521. Please refund the second payment.",
+      ),
     );
     const ticketId = opened.ticketId;
     const offer = await work.next((e) => e.event === "offer" && (JSON.parse(e.data) as { ticketId: string }).ticketId === ticketId, 60_000);
@@ -106,30 +115,44 @@ describe("conversations both ways", () => {
     expect((await fetch(`${routing.httpUrl}/v1/offers/${offerId}/accept`, json("POST", {}, await asAna()))).status).toBe(200);
 
     // Owned, and the e-mail ticket's first-response clock runs: accepting it is not a response.
-    const running = await waitFor(async () => {
-      const s = await sla(ticketId);
-      return s?.status === "open" && s.view?.firstResponseDue ? s : undefined;
-    }, { what: "the first-response clock running", timeoutMs: 60_000 });
+    const running = await waitFor(
+      async () => {
+        const s = await sla(ticketId);
+        return s?.status === "open" && s.view?.firstResponseDue ? s : undefined;
+      },
+      { what: "the first-response clock running", timeoutMs: 60_000 },
+    );
     expect(running.view?.firstResponseDue).not.toBeNull();
 
     // The owner answers in public.
-    const replied = await fetch(`${routing.httpUrl}/v1/tickets/${ticketId}/replies`, json("POST", { body: "Sorry about that: the second payment is refunded today.", visibility: "public" }, await asAna()));
+    const replied = await fetch(
+      `${routing.httpUrl}/v1/tickets/${ticketId}/replies`,
+      json("POST", { body: "Sorry about that: the second payment is refunded today.", visibility: "public" }, await asAna()),
+    );
     expect(replied.status).toBe(201);
     const reply = (await replied.json()) as { messageId: string };
 
     // The reply leaves as an RFC 5322 reply threaded under the customer's message.
-    const mail = await waitFor(() => inbox.find((m) => m.headers.get("x-steward-ticket") === ticketId && m.text?.includes("refunded today")), { what: "the reply over SMTP", timeoutMs: 60_000 });
+    const mail = await waitFor(() => inbox.find((m) => m.headers.get("x-steward-ticket") === ticketId && m.text?.includes("refunded today")), {
+      what: "the reply over SMTP",
+      timeoutMs: 60_000,
+    });
     expect(mail.inReplyTo).toBe(customerMessageId);
     expect([mail.references].flat()).toContain(customerMessageId);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.value.map((a) => a.address) : []).toEqual(["ann@customer.example"]);
     expect(mail.subject).toMatch(/^Re: Charged twice for order 5521 \[ST-/);
-    await waitFor(async () => ((await ticket(ticketId)).messages.find((m) => m.id === reply.messageId)?.delivery?.status === "delivered" ? true : undefined), { what: "the reply shown delivered" });
+    await waitFor(async () => ((await ticket(ticketId)).messages.find((m) => m.id === reply.messageId)?.delivery?.status === "delivered" ? true : undefined), {
+      what: "the reply shown delivered",
+    });
 
     // The first-response clock stopped at the reply; the ticket is still open (resolution did not stop it).
-    const stopped = await waitFor(async () => {
-      const s = await sla(ticketId);
-      return s?.view && s.view.firstResponseDue === null ? s : undefined;
-    }, { what: "the first-response clock stopped", timeoutMs: 60_000 });
+    const stopped = await waitFor(
+      async () => {
+        const s = await sla(ticketId);
+        return s?.view && s.view.firstResponseDue === null ? s : undefined;
+      },
+      { what: "the first-response clock stopped", timeoutMs: 60_000 },
+    );
     expect(stopped.status).toBe("open");
     expect(stopped.view?.breaches.map((b) => b.clockId)).not.toContain("firstResponse.1");
     expect((await ticket(ticketId)).status).not.toBe("resolved");
@@ -137,7 +160,14 @@ describe("conversations both ways", () => {
     // The customer's answer, as their mail program threads it, joins the same ticket and reaches the owner.
     const answer = await inboundEmail(
       mime(
-        ["From: Ann Lee <ann@customer.example>", "To: support@acme.example", `Subject: ${mail.subject ?? ""}`, "Message-ID: <ann-2@customer.example>", `In-Reply-To: ${mail.messageId ?? ""}`, `References: ${customerMessageId} ${mail.messageId ?? ""}`],
+        [
+          "From: Ann Lee <ann@customer.example>",
+          "To: support@acme.example",
+          `Subject: ${mail.subject ?? ""}`,
+          "Message-ID: <ann-2@customer.example>",
+          `In-Reply-To: ${mail.messageId ?? ""}`,
+          `References: ${customerMessageId} ${mail.messageId ?? ""}`,
+        ],
         "Thank you! When will I see it on my statement?",
       ),
     );
@@ -147,7 +177,13 @@ describe("conversations both ways", () => {
     // A chat from the same address, on the same topic, joins the open e-mail ticket and reaches the owner too.
     const chat = await fetch(
       `${intake.httpUrl}/v1/tickets`,
-      json("POST", { channel: "chat", externalId: "conv-chat-1", customer: { id: "chat-visitor-31", name: "Ann", email: "ANN@customer.example" }, subject: "Re: Charged twice for order 5521", body: "Hi, following up on my refund here in chat." }),
+      json("POST", {
+        channel: "chat",
+        externalId: "conv-chat-1",
+        customer: { id: "chat-visitor-31", name: "Ann", email: "ANN@customer.example" },
+        subject: "Re: Charged twice for order 5521",
+        body: "Hi, following up on my refund here in chat.",
+      }),
     );
     expect(chat.status).toBe(202);
     expect(await chat.json()).toMatchObject({ ticketId, followUp: true });

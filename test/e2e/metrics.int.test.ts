@@ -111,7 +111,9 @@ describe("metrics", () => {
     expect(sum(r.samples, "steward_routing_decision_duration_seconds_count")).toBeGreaterThanOrEqual(1);
     expect(has(r.samples, "steward_routing_decision_duration_seconds_bucket", { le: "+Inf" })).toBe(true);
     expect(sum(r.samples, "steward_http_request_duration_seconds_count", { route: "/v1/offers/:offerId/accept", status: "200" })).toBe(1);
-    const matcherLag = r.samples.filter((s) => s.name === "steward_kafka_consumer_lag" && s.labels["topic"] === "steward.tickets.triaged" && s.labels["group"]?.endsWith("routing-matcher"));
+    const matcherLag = r.samples.filter(
+      (s) => s.name === "steward_kafka_consumer_lag" && s.labels["topic"] === "steward.tickets.triaged" && s.labels["group"]?.endsWith("routing-matcher"),
+    );
     expect(matcherLag.length).toBeGreaterThanOrEqual(1);
     // The only routing instance holds the lease: it reports itself as the leader.
     expect(sum(r.samples, "steward_routing_leader")).toBe(1);

@@ -45,7 +45,11 @@ function receive(req: IncomingMessage, res: ServerResponse): void {
   req.on("end", () => {
     const raw = Buffer.concat(chunks);
     const deliveryId = String(req.headers["x-steward-delivery"]);
-    const check = verifyWebhookSignature({ timestamp: req.headers["x-steward-timestamp"] as string, signature: req.headers["x-steward-signature"] as string, deliveryId, rawBody: raw }, [SECRET], Date.now());
+    const check = verifyWebhookSignature(
+      { timestamp: req.headers["x-steward-timestamp"] as string, signature: req.headers["x-steward-signature"] as string, deliveryId, rawBody: raw },
+      [SECRET],
+      Date.now(),
+    );
     const body = JSON.parse(raw.toString()) as { messageId: string | null };
     // A receiver de-duplicates by delivery id: a re-delivery is answered 2xx and not processed again.
     const accepted = check.ok && !processed.has(deliveryId);
@@ -96,7 +100,9 @@ afterAll(async () => {
 async function reply(ticketId: string, messageId: string, body: string): Promise<void> {
   await bus.publish({
     topic: Topics.routing,
-    envelope: newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", { eventId: `reply/${messageId}` }),
+    envelope: newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", {
+      eventId: `reply/${messageId}`,
+    }),
   });
 }
 
@@ -127,10 +133,13 @@ describe("outbound delivery across a kill -9", () => {
     await intake.restart();
     await reply(ticketId, "crash-r2", "Anything else I can do?");
 
-    await waitFor(async () => {
-      const v = await view(ticketId);
-      return deliveredOf(v, "crash-r1") && deliveredOf(v, "crash-r2") ? true : undefined;
-    }, { what: "both replies shown delivered", timeoutMs: 90_000 });
+    await waitFor(
+      async () => {
+        const v = await view(ticketId);
+        return deliveredOf(v, "crash-r1") && deliveredOf(v, "crash-r2") ? true : undefined;
+      },
+      { what: "both replies shown delivered", timeoutMs: 90_000 },
+    );
 
     const r1 = seen.filter((s) => s.messageId === "crash-r1");
     expect(r1.length).toBeGreaterThanOrEqual(2);

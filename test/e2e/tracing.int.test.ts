@@ -57,7 +57,13 @@ describe("tracing", () => {
     const intake = services[0] as { httpUrl: string };
     const res = await fetch(
       `${intake.httpUrl}/v1/tickets`,
-      json("POST", { channel: "email", externalId: "tr-1", customer: { id: "cust-tr", name: "Robin Tracer", email: "robin.tracer@example.com" }, subject: "Refund", body: "Charged twice for order 4242, please refund." }),
+      json("POST", {
+        channel: "email",
+        externalId: "tr-1",
+        customer: { id: "cust-tr", name: "Robin Tracer", email: "robin.tracer@example.com" },
+        subject: "Refund",
+        body: "Charged twice for order 4242, please refund.",
+      }),
     );
     expect(res.status).toBe(202);
     const { ticketId } = (await res.json()) as { ticketId: string };
@@ -74,7 +80,12 @@ describe("tracing", () => {
       },
       { what: "the ticket's spans", timeoutMs: 30_000 },
     ).catch((err: unknown) => {
-      const seen = exporter.getFinishedSpans().map((s) => `${s.name} ${JSON.stringify(s.attributes["steward.ticket_id"] ?? "")} ${JSON.stringify(s.attributes["messaging.consumer.group.name"] ?? "")} ${s.instrumentationScope.name}`);
+      const seen = exporter
+        .getFinishedSpans()
+        .map(
+          (s) =>
+            `${s.name} ${JSON.stringify(s.attributes["steward.ticket_id"] ?? "")} ${JSON.stringify(s.attributes["messaging.consumer.group.name"] ?? "")} ${s.instrumentationScope.name}`,
+        );
       throw new Error(`${String(err)}; spans seen: ${[...new Set(seen)].join(" | ")}`);
     });
     const ticketSpans = spans.filter((s) => s.attributes["steward.ticket_id"] === ticketId);

@@ -34,11 +34,7 @@ const json = (method: string, body?: unknown, headers: Record<string, string> = 
 });
 
 beforeAll(async () => {
-  [intake, triage, routing] = await Promise.all([
-    startIntake(loadIntakeConfig(t.env)),
-    startTriage(loadTriageConfig(t.env)),
-    startRouting(loadRoutingConfig(t.env)),
-  ]);
+  [intake, triage, routing] = await Promise.all([startIntake(loadIntakeConfig(t.env)), startTriage(loadTriageConfig(t.env)), startRouting(loadRoutingConfig(t.env))]);
   const put = await fetch(`${routing.httpUrl}/v1/agents/ana`, json("PUT", generalistAgent("Ana", ["en", "es"]), await bearer(tokens.admin())));
   expect(put.status).toBe(200);
   work = await readSse(`${routing.httpUrl}/v1/agents/ana/work`, await bearer(tokens.agent("ana")));
@@ -73,17 +69,23 @@ describe("walking skeleton", () => {
     const accepted = await fetch(`${routing.httpUrl}/v1/offers/${offer.offerId}/accept`, json("POST", {}, await bearer(tokens.agent("ana"))));
     expect(accepted.status).toBe(200);
 
-    const owned = await waitFor(async () => {
-      const v = await ticket(ticketId);
-      return v.status === "assigned" && v.ownerId === "ana" && v.intent ? v : undefined;
-    }, { what: "ticket assigned to ana", timeoutMs: 30_000 });
+    const owned = await waitFor(
+      async () => {
+        const v = await ticket(ticketId);
+        return v.status === "assigned" && v.ownerId === "ana" && v.intent ? v : undefined;
+      },
+      { what: "ticket assigned to ana", timeoutMs: 30_000 },
+    );
     expect(owned.language).toBe("en");
     expect(["billing", "refund"]).toContain(owned.intent);
     expect(owned.triage?.reasons.length).toBeGreaterThan(0);
     expect(owned.history.map((h) => h.type)).toEqual(expect.arrayContaining(["ticket.received", "ticket.triaged", "offer.made", "ticket.assigned"]));
 
     // A follow-up in another channel goes to the owner, not back to a queue.
-    const follow = await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}/messages`, json("POST", { externalId: "wk-1-r1", from: "customer", body: "Any update? I still see two charges.", channel: "chat" }));
+    const follow = await fetch(
+      `${intake.httpUrl}/v1/tickets/${ticketId}/messages`,
+      json("POST", { externalId: "wk-1-r1", from: "customer", body: "Any update? I still see two charges.", channel: "chat" }),
+    );
     expect(follow.status).toBe(202);
     await work.next((e) => e.event === "follow_up" && (JSON.parse(e.data) as { ticketId: string }).ticketId === ticketId, 30_000);
     const after = await ticket(ticketId);

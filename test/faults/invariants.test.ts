@@ -17,7 +17,18 @@ describe("the fault campaign's invariants", () => {
   it("two agents assigned the same open ticket are double owners, in the log or as the agents were told", () => {
     const log = foldRoutingLog([rec("assigned", "t1", 1, { agentId: "a", channel: "chat" }), rec("assigned", "t1", 2, { agentId: "b", channel: "chat" })]);
     expect(judge(["t1"], log, noAgents, 5).doubleOwners).toEqual(["t1"]);
-    const agentsOnly = judge(["t2"], foldRoutingLog([]), { owned: [{ ticketId: "t2", agentId: "a" }, { ticketId: "t2", agentId: "b" }], peakLoad: new Map() }, 5);
+    const agentsOnly = judge(
+      ["t2"],
+      foldRoutingLog([]),
+      {
+        owned: [
+          { ticketId: "t2", agentId: "a" },
+          { ticketId: "t2", agentId: "b" },
+        ],
+        peakLoad: new Map(),
+      },
+      5,
+    );
     expect(agentsOnly.doubleOwners).toEqual(["t2"]);
   });
 

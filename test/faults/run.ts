@@ -47,7 +47,18 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { rate: 20, beforeS: 15, downS: 5, afterS: 30, settleS: 90, faults: [...FAULTS], agents: 10, capacity: 2, resolveAfterMs: 4000, outDir: join(root, "test", "faults", "results") };
+  const o: Options = {
+    rate: 20,
+    beforeS: 15,
+    downS: 5,
+    afterS: 30,
+    settleS: 90,
+    faults: [...FAULTS],
+    agents: 10,
+    capacity: 2,
+    resolveAfterMs: 4000,
+    outDir: join(root, "test", "faults", "results"),
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -64,7 +75,7 @@ function parse(argv: string[]): Options {
     else if (flag === "--settle") o.settleS = num();
     else if (flag === "--agents") o.agents = num();
     else if (flag === "--capacity") o.capacity = num();
-    else if (flag === "--out") o.outDir = (i += 1, value ?? o.outDir);
+    else if (flag === "--out") o.outDir = ((i += 1), value ?? o.outDir);
     else if (flag === "--faults") {
       const list = (value ?? "").split(",").filter(Boolean);
       const bad = list.filter((f) => !(FAULTS as readonly string[]).includes(f));
@@ -159,7 +170,13 @@ interface FaultResult {
   sent: number;
   answered202: number;
   refused: Record<string, number>;
-  verdict: Omit<Verdict, "lost" | "doubleOwners" | "offersAfterResolve" | "overCapacity"> & { lost: number; doubleOwners: number; offersAfterResolve: number; overCapacity: string[]; lostIds: string[] };
+  verdict: Omit<Verdict, "lost" | "doubleOwners" | "offersAfterResolve" | "overCapacity"> & {
+    lost: number;
+    doubleOwners: number;
+    offersAfterResolve: number;
+    overCapacity: string[];
+    lostIds: string[];
+  };
   /** Kill to "ready again" of the restarted target (or of the new leader deciding, for the routing leader). */
   restartS: number;
   /** Kill to the offer of the last ticket that waited more than 1 s for it: when the backlog had cleared. */
@@ -191,7 +208,14 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   peakLoad.clear();
   await ag.call<Arrivals>("collect").then(absorb);
   const poll = setInterval(() => void ag.call<Arrivals>("collect").then(absorb, () => undefined), 1000);
-  const gen = generator.call<GeneratorResult>("run", { targets: intakeUrls, rate: opts.rate, warmupS: 0, durationS: opts.beforeS + opts.downS + opts.afterS, timeoutMs: 10_000, tag });
+  const gen = generator.call<GeneratorResult>("run", {
+    targets: intakeUrls,
+    rate: opts.rate,
+    warmupS: 0,
+    durationS: opts.beforeS + opts.downS + opts.afterS,
+    timeoutMs: 10_000,
+    tag,
+  });
   await sleep(opts.beforeS * 1000);
 
   let target = "";
@@ -215,7 +239,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     if (!proc) throw new Error(`no process for ${fault}`);
     target = `${proc.name} (pid ${proc.child.pid})`;
     await proc.kill("SIGKILL");
-    restart = () => (proc).restart();
+    restart = () => proc.restart();
   }
   const killedAt = nowMs();
   log(`${fault}: killed ${target}`);
@@ -284,7 +308,13 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     sent: g.status.length,
     answered202: accepted.length,
     refused,
-    verdict: { ...verdict, lost: verdict.lost.length, lostIds: verdict.lost.slice(0, 20), doubleOwners: verdict.doubleOwners.length, offersAfterResolve: verdict.offersAfterResolve.length },
+    verdict: {
+      ...verdict,
+      lost: verdict.lost.length,
+      lostIds: verdict.lost.slice(0, 20),
+      doubleOwners: verdict.doubleOwners.length,
+      offersAfterResolve: verdict.offersAfterResolve.length,
+    },
     restartS: Math.round((newLeaderS ?? readyS) * 10) / 10,
     recoveryS: Math.round(((recoveredAt - killedAt) / 1000) * 10) / 10,
     offerP50BeforeMs: summarize(before).p50,
@@ -302,7 +332,11 @@ async function runFault(fault: Fault): Promise<FaultResult> {
 function markdown(results: FaultResult[], meta: Record<string, unknown>): string {
   const rows = results.map(
     (r) =>
-      `| ${r.fault} | ${r.target} | ${r.answered202} / ${r.sent} | ${Object.entries(r.refused).map(([k, v]) => `${k}: ${v}`).join(", ") || "–"} | ${r.verdict.owned} | ${r.verdict.offeredNotOwned + r.verdict.waiting} | **${r.verdict.lost}** | **${r.verdict.doubleOwners}** | ${r.verdict.overCapacity.length} | ${r.verdict.offersAfterResolve} | ${r.restartS} s | ${r.recoveryS} s | ${r.offerP50BeforeMs ?? "–"} / ${r.offerP99AfterMs ?? "–"} ms |`,
+      `| ${r.fault} | ${r.target} | ${r.answered202} / ${r.sent} | ${
+        Object.entries(r.refused)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(", ") || "–"
+      } | ${r.verdict.owned} | ${r.verdict.offeredNotOwned + r.verdict.waiting} | **${r.verdict.lost}** | **${r.verdict.doubleOwners}** | ${r.verdict.overCapacity.length} | ${r.verdict.offersAfterResolve} | ${r.restartS} s | ${r.recoveryS} s | ${r.offerP50BeforeMs ?? "–"} / ${r.offerP99AfterMs ?? "–"} ms |`,
   );
   return [
     `# Fault campaign ${String(meta["generatedAt"])}`,
@@ -344,7 +378,14 @@ try {
   for (const [svc, count] of topology) {
     for (let i = 1; i <= count; i += 1) {
       const name = count > 1 ? `${svc}-${i}` : svc;
-      services.push(await startServiceProcess({ name, service: svc, env: { ...env, MONGODB_DATABASE: serviceDatabase(env["MONGODB_DATABASE"] as string, svc), STEWARD_INSTANCE_ID: `${runId}-${name}` }, logDir }));
+      services.push(
+        await startServiceProcess({
+          name,
+          service: svc,
+          env: { ...env, MONGODB_DATABASE: serviceDatabase(env["MONGODB_DATABASE"] as string, svc), STEWARD_INSTANCE_ID: `${runId}-${name}` },
+          logDir,
+        }),
+      );
       log(`${name} ready`);
     }
   }
@@ -362,7 +403,15 @@ try {
 
   agents = await forkBenchChild("agents", join(benchDir, "agent-simulator.ts"), { logFile: join(logDir, "agents.log") });
   const gateways = services.filter((s) => s.service === "routing").map((s) => s.url);
-  await agents.call("start", { agents: opts.agents, capacityPerChannel: opts.capacity, resolveAfterMs: opts.resolveAfterMs, languages: await agentLanguages(), gateways, idPrefix: `faults-${runId}`, signingKey: keys.privateJwk });
+  await agents.call("start", {
+    agents: opts.agents,
+    capacityPerChannel: opts.capacity,
+    resolveAfterMs: opts.resolveAfterMs,
+    languages: await agentLanguages(),
+    gateways,
+    idPrefix: `faults-${runId}`,
+    signingKey: keys.privateJwk,
+  });
   generator = await forkBenchChild("generator", join(benchDir, "load-generator.ts"), { logFile: join(logDir, "generator.log") });
   log(`${opts.agents} agents on ${gateways.length} gateways; load ${opts.rate}/s`);
 
@@ -372,7 +421,15 @@ try {
     await sleep(3000);
   }
   const generatedAt = new Date().toISOString();
-  const meta = { generatedAt, runId, machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end`, wallClockS: Math.round((Date.now() - started) / 1000), options: opts };
+  const meta = {
+    generatedAt,
+    runId,
+    machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} at the end`,
+    wallClockS: Math.round((Date.now() - started) / 1000),
+    options: opts,
+  };
   await writeFile(join(opts.outDir, "latest.json"), JSON.stringify({ ...meta, results }, null, 2));
   await writeFile(join(opts.outDir, "latest.md"), `${markdown(results, meta)}\n`);
   log(`results in ${opts.outDir}/latest.md (${meta.wallClockS} s)`);

@@ -8,7 +8,15 @@ const ownerOf = agentNamedBy<Req>("the owner", async (r) => (r.owner === undefin
 const supervisors = supervisorOf<Req>("the group", async (r) => r.groups);
 
 describe("access decisions", () => {
-  const rule: AccessRule<Req> = { allow: [allOf(agentSelf<Req>(() => undefined), ownerOf), supervisors] };
+  const rule: AccessRule<Req> = {
+    allow: [
+      allOf(
+        agentSelf<Req>(() => undefined),
+        ownerOf,
+      ),
+      supervisors,
+    ],
+  };
 
   it("is 401 without a principal and 403 for the wrong one, naming who may", async () => {
     expect(await decide(rule, undefined, { id: "t", owner: "ana" })).toMatchObject({ ok: false, status: 401 });

@@ -25,8 +25,7 @@ export interface AuditSpec<Req> {
 
 export type AccessRule<Req> =
   /** Open to anyone, with the reason it is safe to be (health checks, the API's documentation). */
-  | { readonly public: string }
-  | { readonly allow: readonly Grant<Req>[]; readonly audit?: AuditSpec<Req> };
+  { readonly public: string } | { readonly allow: readonly Grant<Req>[]; readonly audit?: AuditSpec<Req> };
 
 /** A service's rules, keyed by `METHOD /path` as the framework names the route, or by gRPC method. */
 export type AccessTable<Req> = Readonly<Record<string, AccessRule<Req>>>;

@@ -76,7 +76,14 @@ export function secureGrpcService<Req>(definition: ServiceDefinition, impl: Unty
       const principal = principals.get(call);
       if (principal === undefined) return;
       if (rule.audit.onlyRoles && !rule.audit.onlyRoles.some((r) => hasRole(principal, r))) return;
-      opts.audit.record({ action: rule.audit.action, principal, resource: rule.audit.resource(call.request as Req), status: GRPC_TO_HTTP[grpcStatus] ?? 500, transport: "grpc", at: new Date() });
+      opts.audit.record({
+        action: rule.audit.action,
+        principal,
+        resource: rule.audit.resource(call.request as Req),
+        status: GRPC_TO_HTTP[grpcStatus] ?? 500,
+        transport: "grpc",
+        at: new Date(),
+      });
     };
     const internal = refusal(status.INTERNAL, "INTERNAL", "something went wrong on our side; the call can be retried");
 

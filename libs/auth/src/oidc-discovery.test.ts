@@ -33,7 +33,14 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe("an OIDC issuer found by discovery", () => {
   it("verifies its tokens with the keys it publishes, with the claims mapping of a Keycloak realm", async () => {
-    const settings = verifierSettingsOf(authSchema.parse({ STEWARD_OIDC_ISSUER: issuer, STEWARD_OIDC_AUDIENCE: "steward-console", STEWARD_AUTH_ROLES_CLAIM: "realm_access.roles", STEWARD_AUTH_ROLE_PREFIX: "steward-" }));
+    const settings = verifierSettingsOf(
+      authSchema.parse({
+        STEWARD_OIDC_ISSUER: issuer,
+        STEWARD_OIDC_AUDIENCE: "steward-console",
+        STEWARD_AUTH_ROLES_CLAIM: "realm_access.roles",
+        STEWARD_AUTH_ROLE_PREFIX: "steward-",
+      }),
+    );
     const verifier = createTokenVerifier(settings);
     // Keycloak puts realm roles under realm_access.roles; the token's own roles claim is ignored here.
     const { importJWK, SignJWT } = await import("jose");
@@ -50,6 +57,8 @@ describe("an OIDC issuer found by discovery", () => {
     expect(await verifier.verify(token)).toEqual({ type: "user", id: "sue", roles: new Set(["supervisor"]), groups: ["billing"] });
     expect(requests).toEqual(expect.arrayContaining(["/realms/support/.well-known/openid-configuration", "/realms/support/protocol/openid-connect/certs"]));
     // Another audience at the same issuer is refused.
-    await expect(verifier.verify(await signToken(keys.privateJwk, { subject: "sue", roles: ["supervisor"], issuer, audience: "another-app" }))).rejects.toBeInstanceOf(TokenRejectedError);
+    await expect(verifier.verify(await signToken(keys.privateJwk, { subject: "sue", roles: ["supervisor"], issuer, audience: "another-app" }))).rejects.toBeInstanceOf(
+      TokenRejectedError,
+    );
   });
 });

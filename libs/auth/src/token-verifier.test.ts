@@ -26,7 +26,10 @@ describe("token verification", () => {
   });
 
   it("reads roles and groups through a claims mapping (Keycloak-style nesting, a role prefix)", () => {
-    const p = principalFromClaims({ preferred_username: "ana", realm_access: { roles: ["steward-agent", "offline_access", "agent"] }, grp: "a b" }, { subject: "preferred_username", roles: "realm_access.roles", groups: "grp", rolePrefix: "steward-" });
+    const p = principalFromClaims(
+      { preferred_username: "ana", realm_access: { roles: ["steward-agent", "offline_access", "agent"] }, grp: "a b" },
+      { subject: "preferred_username", roles: "realm_access.roles", groups: "grp", rolePrefix: "steward-" },
+    );
     expect(p).toEqual({ type: "user", id: "ana", roles: new Set(["agent"]), groups: ["a", "b"] });
     expect(() => principalFromClaims({ sub: "x", roles: ["root"] }, DEFAULT_CLAIMS)).toThrow(/none of Steward's roles/);
   });
@@ -43,6 +46,8 @@ describe("identity configuration", () => {
   });
   it("needs an audience with an OIDC issuer", () => {
     expect(() => verifierSettingsOf(env({ STEWARD_OIDC_ISSUER: "https://id.example/realms/support" }))).toThrow(/STEWARD_OIDC_AUDIENCE/);
-    expect(verifierSettingsOf(env({ STEWARD_OIDC_ISSUER: "https://id.example/realms/support", STEWARD_OIDC_AUDIENCE: "steward" })).issuers[0]).toMatchObject({ keys: { discover: true } });
+    expect(verifierSettingsOf(env({ STEWARD_OIDC_ISSUER: "https://id.example/realms/support", STEWARD_OIDC_AUDIENCE: "steward" })).issuers[0]).toMatchObject({
+      keys: { discover: true },
+    });
   });
 });

@@ -23,25 +23,37 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
 export const brokerList = z
   .string()
   .min(1)
-  .transform((s) => s.split(",").map((b) => b.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d{1,5}$/.test(b)), {
     message: "expected host:port[,host:port...]",
   });
 
 export const port = z.coerce.number().int().min(0).max(65535);
 export const positiveInt = z.coerce.number().int().positive();
-export const boolFlag = z
-  .enum(["true", "false", "1", "0"])
-  .transform((v) => v === "true" || v === "1");
+export const boolFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /** Settings every service shares. */
 export const commonEnv = {
   KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
   KAFKA_CLIENT_ID: z.string().optional(),
   /** Prefix for topic names, so several Steward systems (or test runs) can share one cluster. */
-  STEWARD_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(""),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, "expected a mongodb:// URI").default("mongodb://127.0.0.1:27017/"),
-  MONGODB_DATABASE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("steward"),
+  STEWARD_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/)
+    .default(""),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, "expected a mongodb:// URI")
+    .default("mongodb://127.0.0.1:27017/"),
+  MONGODB_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default("steward"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   STEWARD_INSTANCE_ID: z.string().optional(),
   /** The Kafka client behind the EventBus; both pass the same contract tests (libs/messaging). */

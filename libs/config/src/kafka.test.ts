@@ -56,7 +56,9 @@ describe("kafkaSettings", () => {
   });
 
   it("refuses SASL PLAIN without TLS", () => {
-    expect(problems({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" })).toEqual(["KAFKA_SASL_MECHANISM: plain needs KAFKA_SSL=true (it sends the password unencrypted)"]);
+    expect(problems({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" })).toEqual([
+      "KAFKA_SASL_MECHANISM: plain needs KAFKA_SSL=true (it sends the password unencrypted)",
+    ]);
     expect(settings({ KAFKA_SSL: "true", KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" }).sasl?.mechanism).toBe("plain");
   });
 

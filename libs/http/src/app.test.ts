@@ -56,7 +56,11 @@ describe("the error envelope", () => {
   });
 
   it("413 for a body over the limit", async () => {
-    expectEnvelope(await app.inject({ method: "POST", url: "/v1/things", headers: { "content-type": "application/json" }, payload: JSON.stringify({ name: "x".repeat(2000) }) }), 413, "PAYLOAD_TOO_LARGE");
+    expectEnvelope(
+      await app.inject({ method: "POST", url: "/v1/things", headers: { "content-type": "application/json" }, payload: JSON.stringify({ name: "x".repeat(2000) }) }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
   });
 
   it("414 for an over-long path parameter (refused before routing)", async () => {

@@ -61,12 +61,16 @@ function pathMatcher(pattern: string): RegExp {
 function answerClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const [status, message] =
-    err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "the request was not received in time"]
-    : err.code === "HPE_HEADER_OVERFLOW" ? [431, "the request line and headers are too large"]
-    : [400, "the request is not valid HTTP"];
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "the request was not received in time"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "the request line and headers are too large"]
+        : [400, "the request is not valid HTTP"];
   const body = JSON.stringify(errorBody(FRAMEWORK_CODES[status] ?? "BAD_REQUEST", message));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }
@@ -121,7 +125,12 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     clientErrorHandler: answerClientError,
     frameworkErrors: (err, _request, reply) => {
       const status = err.code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : err.code === "FST_ERR_BAD_URL" ? 400 : 500;
-      const message = status === 414 ? "a path segment is too long" : status === 400 ? "the URL is not valid (bad percent-encoding)" : "something went wrong on our side; the request can be retried";
+      const message =
+        status === 414
+          ? "a path segment is too long"
+          : status === 400
+            ? "the URL is not valid (bad percent-encoding)"
+            : "something went wrong on our side; the request can be retried";
       void (reply as FastifyReply).code(status).send(errorBody(status === 500 ? "INTERNAL" : (FRAMEWORK_CODES[status] ?? "BAD_REQUEST"), message));
     },
   });
@@ -154,12 +163,18 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((err: FastifyError | HttpError | Error, request, reply) => {
     if (err instanceof HttpError) {
-      void reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message, err.details));
+      void reply
+        .code(err.statusCode)
+        .headers(err.headers)
+        .send(errorBody(err.code, err.message, err.details));
       return;
     }
     const classified = opts.classifyError?.(err);
     if (classified) {
-      void reply.code(classified.statusCode).headers(classified.headers ?? {}).send(errorBody(classified.code, classified.message));
+      void reply
+        .code(classified.statusCode)
+        .headers(classified.headers ?? {})
+        .send(errorBody(classified.code, classified.message));
       return;
     }
     const fe = err as FastifyError & { code?: string; validation?: unknown };
@@ -205,7 +220,10 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     const path = request.url.split("?")[0] ?? "/";
     const allowed = [...new Set(routes.filter((r) => r.path.test(path)).flatMap((r) => r.methods))];
     if (allowed.length > 0) {
-      void reply.code(405).header("allow", allowed.join(", ")).send(errorBody("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}; use ${allowed.join(", ")}`));
+      void reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send(errorBody("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}; use ${allowed.join(", ")}`));
       return;
     }
     void reply.code(404).send(errorBody("ROUTE_NOT_FOUND", `no route ${request.method} ${path}`));
@@ -227,7 +245,13 @@ function serveMetrics(app: FastifyInstance, registry: Registry): void {
     registry,
     "steward_http_request_duration_seconds",
     (registers) =>
-      new Histogram({ name: "steward_http_request_duration_seconds", help: "HTTP requests by route pattern, method and status", labelNames: ["route", "method", "status"], buckets: LATENCY_BUCKETS, registers }),
+      new Histogram({
+        name: "steward_http_request_duration_seconds",
+        help: "HTTP requests by route pattern, method and status",
+        labelNames: ["route", "method", "status"],
+        buckets: LATENCY_BUCKETS,
+        registers,
+      }),
   );
   app.addHook("onResponse", async (request, reply) => {
     // The route pattern (/v1/tickets/:id), never the raw URL: one series per route, not per ticket.

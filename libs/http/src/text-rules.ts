@@ -41,9 +41,15 @@ export const TextRules = {
   /** People's and things' names: 1-200 characters, no control characters. */
   name: rule({ type: "string", minLength: 1, maxLength: 200, pattern: `^${NO_CONTROL}+$` }, "must not contain control characters"),
   /** Skill names: 1-100 characters, no control characters, no ".", not starting with "$". */
-  skillName: rule({ type: "string", minLength: 1, maxLength: 100, pattern: String.raw`^(?!\$)[^\u0000-\u001f\u007f.]+$` }, 'must not contain control characters or "." nor start with "$"'),
+  skillName: rule(
+    { type: "string", minLength: 1, maxLength: 100, pattern: String.raw`^(?!\$)[^\u0000-\u001f\u007f.]+$` },
+    'must not contain control characters or "." nor start with "$"',
+  ),
   /** Group names: the same rule as skill names (groups are routing keys too). */
-  groupName: rule({ type: "string", minLength: 1, maxLength: 100, pattern: String.raw`^(?!\$)[^\u0000-\u001f\u007f.]+$` }, 'must not contain control characters or "." nor start with "$"'),
+  groupName: rule(
+    { type: "string", minLength: 1, maxLength: 100, pattern: String.raw`^(?!\$)[^\u0000-\u001f\u007f.]+$` },
+    'must not contain control characters or "." nor start with "$"',
+  ),
   /** Language codes: ISO 639-1, two lowercase letters. */
   language: rule({ type: "string", minLength: 2, maxLength: 2, pattern: "^[a-z]{2}$" }, "must be an ISO 639-1 code (two lowercase letters)"),
   /** Free text (subjects, bodies, reasons) up to `maxLength` characters; anything but NUL. */

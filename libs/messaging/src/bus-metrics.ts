@@ -50,7 +50,8 @@ export function busMetrics(registry: Registry | undefined): BusMetrics {
   const consumed = metricOnce(
     registry,
     "steward_kafka_consumed_total",
-    (registers) => new Counter({ name: "steward_kafka_consumed_total", help: "Records delivered to handlers, per topic and consumer group", labelNames: ["topic", "group"], registers }),
+    (registers) =>
+      new Counter({ name: "steward_kafka_consumed_total", help: "Records delivered to handlers, per topic and consumer group", labelNames: ["topic", "group"], registers }),
   );
   let readers = lagReaders.get(registry);
   if (!readers) {

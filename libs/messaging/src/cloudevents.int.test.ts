@@ -88,7 +88,10 @@ function decodeByHeaders(record: RawRecord): { type: string; envelope: Record<st
   const messageName = schema.replace(/^proto:/, "");
   const desc = reg.getMessage(messageName);
   if (!desc) throw new Error(`no message ${messageName}`);
-  const message = record.headers["content-type"] === "application/json" ? fromJson(desc, JSON.parse(record.value.toString("utf8")) as JsonValue, { registry: reg }) : fromBinary(desc, record.value);
+  const message =
+    record.headers["content-type"] === "application/json"
+      ? fromJson(desc, JSON.parse(record.value.toString("utf8")) as JsonValue, { registry: reg })
+      : fromBinary(desc, record.value);
   const type = record.headers["ce_type"] ?? "";
   // ce_type is the payload's message: it must be a known message, and the one the envelope carries.
   expect(reg.getMessage(type)).toBeDefined();
@@ -111,10 +114,22 @@ describe("CloudEvents headers on every record", () => {
     const received = newEnvelope(
       "ticketReceived",
       "T-ce-2",
-      TicketReceived.fromJSON({ channel: "CHANNEL_CHAT", externalId: "x-1", customer: { id: "c-1", name: "Ana" }, subject: "Invoice", body: "hello", metadata: { k: "v" }, messageId: "m-1", integrationId: "dev" }),
+      TicketReceived.fromJSON({
+        channel: "CHANNEL_CHAT",
+        externalId: "x-1",
+        customer: { id: "c-1", name: "Ana" },
+        subject: "Invoice",
+        body: "hello",
+        metadata: { k: "v" },
+        messageId: "m-1",
+        integrationId: "dev",
+      }),
       "intake",
     );
-    await bus.publish([{ topic: Topics.routing, envelope }, { topic: Topics.routing, envelope: received }]);
+    await bus.publish([
+      { topic: Topics.routing, envelope },
+      { topic: Topics.routing, envelope: received },
+    ]);
 
     const records = await readAll(`${prefix}${Topics.routing}`, 2);
     const first = records.find((r) => r.headers["ce_id"] === envelope.eventId);

@@ -89,7 +89,9 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     const producer = bus();
     await producer.ensureTopics();
     const publishBatch = (from: number) =>
-      producer.publish(Array.from({ length: 10 }, (_, i) => ({ topic: Topics.routing, envelope: newEnvelope("ticketQueued", `h-${from + i}`, { group: "g", priority: 1, reason: "" }, "test") })));
+      producer.publish(
+        Array.from({ length: 10 }, (_, i) => ({ topic: Topics.routing, envelope: newEnvelope("ticketQueued", `h-${from + i}`, { group: "g", priority: 1, reason: "" }, "test") })),
+      );
     const first: string[] = [];
     const sub = await bus().subscribe({ groupId: "handover-check", topics: [Topics.routing], handler: async (e) => void first.push(e.envelope.ticketId) });
     await publishBatch(0);
@@ -115,7 +117,10 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     await waitFor(() => batches.flat().length >= sent.length, { what: "all 60 events in batches", timeoutMs: 30_000 });
     for (const events of batches) expect(new Set(events.map((e) => e.partition)).size).toBe(1);
     for (let k = 0; k < 5; k += 1) {
-      const reasons = batches.flat().filter((e) => e.envelope.ticketId === `b-${k}`).map((e) => (e.envelope.payload?.$case === "ticketQueued" ? Number(e.envelope.payload.value.reason) : -1));
+      const reasons = batches
+        .flat()
+        .filter((e) => e.envelope.ticketId === `b-${k}`)
+        .map((e) => (e.envelope.payload?.$case === "ticketQueued" ? Number(e.envelope.payload.value.reason) : -1));
       expect(reasons).toEqual(Array.from({ length: 12 }, (_, i) => k + 5 * i));
     }
     expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(1);
@@ -167,7 +172,9 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
   it("fails a publish with KafkaUnavailableError when no broker answers", async () => {
     const b = create({ brokers: ["127.0.0.1:1"], clientId: "nobody", publishTimeoutMs: 1_500 });
     buses.push(b);
-    await expect(b.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", "x", { group: "g", priority: 1, reason: "" }, "test") })).rejects.toBeInstanceOf(KafkaUnavailableError);
+    await expect(b.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", "x", { group: "g", priority: 1, reason: "" }, "test") })).rejects.toBeInstanceOf(
+      KafkaUnavailableError,
+    );
   });
 });
 
@@ -187,7 +194,8 @@ describe("EventBus clients side by side", () => {
     const producer = make(createKafkaJsBus);
     await producer.ensureTopics();
     const seen: Array<{ by: string; id: string }> = [];
-    const subscribe = (by: string, b: EventBus) => b.subscribe({ groupId: "mixed", topics: [Topics.escalation], handler: async (e) => void seen.push({ by, id: e.envelope.ticketId }) });
+    const subscribe = (by: string, b: EventBus) =>
+      b.subscribe({ groupId: "mixed", topics: [Topics.escalation], handler: async (e) => void seen.push({ by, id: e.envelope.ticketId }) });
     await subscribe("kafkajs", make(createKafkaJsBus));
     await subscribe("platformatic", make(createPlatformaticBus));
     // Keep publishing until both members have been given partitions (the group settles after a rebalance).

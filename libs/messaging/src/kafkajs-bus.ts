@@ -350,7 +350,12 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         return;
       }
       const { brokers } = await admin.describeCluster();
-      const settings = topicSettings({ brokerCount: brokers.length, partitions: opts.partitions, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas });
+      const settings = topicSettings({
+        brokerCount: brokers.length,
+        partitions: opts.partitions,
+        replicationFactor: opts.replicationFactor,
+        minInsyncReplicas: opts.minInsyncReplicas,
+      });
       log.info({ topics: missing, ...settings }, "creating topics");
       try {
         await admin.createTopics({

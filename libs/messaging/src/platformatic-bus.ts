@@ -277,7 +277,13 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
                 const event = await decodeRecord(raw, stopped);
                 if (event) items.push({ event, raw });
               }
-              await deliverBatch(batchHandler, items, { group: spec.groupId, maxAttempts, log, stopped, deadLetter: (item, err) => deadLetterSurely(item.raw, "handler", err, stopped) });
+              await deliverBatch(batchHandler, items, {
+                group: spec.groupId,
+                maxAttempts,
+                log,
+                stopped,
+                deadLetter: (item, err) => deadLetterSurely(item.raw, "handler", err, stopped),
+              });
             } catch {
               break; // only while stopping: the uncommitted records are delivered again after a restart
             }
@@ -358,7 +364,12 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       const missing = topicsToCreate({ prefix, existing: await admin.listTopics(), createTopics: opts.createTopics ?? true });
       if (missing.length === 0) return;
       const cluster = await admin.metadata({ topics: [], forceUpdate: true });
-      const settings = topicSettings({ brokerCount: cluster.brokers.size, partitions: opts.partitions, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas });
+      const settings = topicSettings({
+        brokerCount: cluster.brokers.size,
+        partitions: opts.partitions,
+        replicationFactor: opts.replicationFactor,
+        minInsyncReplicas: opts.minInsyncReplicas,
+      });
       log.info({ topics: missing, ...settings }, "creating topics");
       try {
         await admin.createTopics({

@@ -11,7 +11,12 @@ export interface TopicSettings {
 
 export const DEFAULT_PARTITIONS = 6;
 
-export function topicSettings(opts: { brokerCount: number; partitions?: number | undefined; replicationFactor?: number | undefined; minInsyncReplicas?: number | undefined }): TopicSettings {
+export function topicSettings(opts: {
+  brokerCount: number;
+  partitions?: number | undefined;
+  replicationFactor?: number | undefined;
+  minInsyncReplicas?: number | undefined;
+}): TopicSettings {
   const replicationFactor = opts.replicationFactor ?? Math.max(1, Math.min(3, opts.brokerCount));
   if (replicationFactor > opts.brokerCount) {
     throw new Error(`replication factor ${replicationFactor} exceeds the ${opts.brokerCount} broker(s) in the cluster (KAFKA_REPLICATION_FACTOR)`);

@@ -40,7 +40,9 @@ describe.each(implementations)("trace context over %s", (client, create) => {
     const got: IncomingEvent[] = [];
     await bus().subscribe({ groupId: "trace-one", topics: [Topics.received], handler: async (e) => void got.push(e) });
     const ticketId = `${client}-one`;
-    await withSpan("request", {}, () => producer.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", ticketId, { group: "g", priority: 1, reason: "r" }, "test") }));
+    await withSpan("request", {}, () =>
+      producer.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", ticketId, { group: "g", priority: 1, reason: "r" }, "test") }),
+    );
     await waitFor(() => got.length >= 1 && spansOf(ticketId, "process ticket.queued").length >= 1, { what: "the consumer's span" });
 
     const [sent] = spansOf(ticketId, "send ticket.queued");
@@ -59,7 +61,9 @@ describe.each(implementations)("trace context over %s", (client, create) => {
     const tickets = [`${client}-a`, `${client}-b`, `${client}-c`];
     // Published before the consumer starts, on one partition: they arrive together in one batch.
     for (const ticketId of tickets) {
-      await withSpan(`intake ${ticketId}`, {}, () => producer.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", ticketId, { group: "g", priority: 1, reason: "r" }, "test") }));
+      await withSpan(`intake ${ticketId}`, {}, () =>
+        producer.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", ticketId, { group: "g", priority: 1, reason: "r" }, "test") }),
+      );
     }
     const batches: number[] = [];
     await relay.subscribe({
@@ -67,7 +71,9 @@ describe.each(implementations)("trace context over %s", (client, create) => {
       topics: [Topics.received],
       batchHandler: async (events) => {
         batches.push(events.length);
-        await relay.publish(events.map((e) => ({ topic: Topics.triaged, envelope: newEnvelope("ticketQueued", e.envelope.ticketId, { group: "g", priority: 1, reason: "next" }, "test") })));
+        await relay.publish(
+          events.map((e) => ({ topic: Topics.triaged, envelope: newEnvelope("ticketQueued", e.envelope.ticketId, { group: "g", priority: 1, reason: "next" }, "test") })),
+        );
       },
     });
     await waitFor(() => tickets.every((id) => spansOf(id, "send ticket.queued").length >= 2), { what: "each ticket's relayed event", timeoutMs: 30_000 });

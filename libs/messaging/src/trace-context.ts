@@ -47,11 +47,7 @@ export function withProcessSpan<T>(event: IncomingEvent, group: string, fn: () =
 export async function withBatchSpans<T>(events: readonly IncomingEvent[], group: string, fn: () => Promise<T>): Promise<T> {
   const processing = events.map((e) => {
     const parent = extractTraceContext(e.headers);
-    const span = tracer().startSpan(
-      `process ${e.envelope.type}`,
-      { kind: SpanKind.CONSUMER, attributes: processAttributes(e, group) },
-      parent,
-    );
+    const span = tracer().startSpan(`process ${e.envelope.type}`, { kind: SpanKind.CONSUMER, attributes: processAttributes(e, group) }, parent);
     return { ticketId: e.envelope.ticketId, span, ctx: trace.setSpan(parent, span) };
   });
   const byTicket = new Map<string, Context>(processing.map((p) => [p.ticketId, p.ctx]));

@@ -44,7 +44,13 @@ function timeCommands(client: MongoClient, registry: Registry): void {
     registry,
     "steward_store_command_duration_seconds",
     (registers) =>
-      new Histogram({ name: "steward_store_command_duration_seconds", help: "Store (MongoDB API) command latency", labelNames: ["command", "outcome"], buckets: LATENCY_BUCKETS, registers }),
+      new Histogram({
+        name: "steward_store_command_duration_seconds",
+        help: "Store (MongoDB API) command latency",
+        labelNames: ["command", "outcome"],
+        buckets: LATENCY_BUCKETS,
+        registers,
+      }),
   );
   client.on("commandSucceeded", (e) => commands.observe({ command: e.commandName, outcome: "ok" }, e.duration / 1000));
   client.on("commandFailed", (e) => commands.observe({ command: e.commandName, outcome: "error" }, e.duration / 1000));
@@ -60,7 +66,14 @@ export function isDuplicateKeyError(err: unknown): boolean {
  * when one createIndexes call repeats several existing indexes, so only missing ones are sent.)
  */
 export async function ensureIndexes<T extends Document>(collection: Collection<T>, indexes: Array<IndexDescription & { name: string }>): Promise<void> {
-  const existing = new Set((await collection.listIndexes().toArray().catch(() => [])).map((i) => String(i["name"])));
+  const existing = new Set(
+    (
+      await collection
+        .listIndexes()
+        .toArray()
+        .catch(() => [])
+    ).map((i) => String(i["name"])),
+  );
   for (const index of indexes) {
     if (existing.has(index.name)) continue;
     await collection.createIndexes([index]);

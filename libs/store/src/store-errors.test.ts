@@ -24,7 +24,22 @@ describe("classifyStoreError", () => {
     ["shutting down", server(91)],
     ["a retryable write", server(12345, ["RetryableWriteError"])],
     ["a network error", new MongoNetworkError("connection reset")],
-    ["no server", new MongoServerSelectionError("no primary", { type: "Unknown", servers: new Map(), stale: false, compatible: true, heartbeatFrequencyMS: 1, localThresholdMS: 1, setName: null, maxElectionId: null, maxSetVersion: null, commonWireVersion: 0, logicalSessionTimeoutMinutes: null } as never)],
+    [
+      "no server",
+      new MongoServerSelectionError("no primary", {
+        type: "Unknown",
+        servers: new Map(),
+        stale: false,
+        compatible: true,
+        heartbeatFrequencyMS: 1,
+        localThresholdMS: 1,
+        setName: null,
+        maxElectionId: null,
+        maxSetVersion: null,
+        commonWireVersion: 0,
+        logicalSessionTimeoutMinutes: null,
+      } as never),
+    ],
   ])("reads %s as transient (503 with Retry-After)", (_what, err) => {
     const refusal = classifyStoreError(err);
     expect(refusal).toMatchObject({ kind: "transient", code: "STORE_UNAVAILABLE", statusCode: 503 });

@@ -1,15 +1,7 @@
 // One classification of what the store refused, so every service answers the same way: a unique index
 // (409), a document the store cannot hold (400: the caller sent it), or a store that is briefly out of
 // reach (503, retry). An invalid document retried in a loop used to come out as "contention".
-import {
-  BSON,
-  MongoInvalidArgumentError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from "mongodb";
+import { BSON, MongoInvalidArgumentError, MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from "mongodb";
 
 export type StoreRefusalKind = "conflict" | "invalid" | "transient";
 
@@ -52,7 +44,8 @@ export function classifyStoreError(err: unknown): StoreRefusedError | undefined 
   if (err instanceof StoreRefusedError) return err;
   if (err instanceof MongoServerError) {
     if (err.code === 11000) return new StoreRefusedError("conflict", "a record with the same key exists already", { cause: err });
-    if (typeof err.code === "number" && INVALID_CODES.has(err.code)) return new StoreRefusedError("invalid", "the store cannot keep this data (a name or value it does not allow)", { cause: err });
+    if (typeof err.code === "number" && INVALID_CODES.has(err.code))
+      return new StoreRefusedError("invalid", "the store cannot keep this data (a name or value it does not allow)", { cause: err });
     if ((typeof err.code === "number" && TRANSIENT_CODES.has(err.code)) || err.hasErrorLabel("RetryableWriteError")) {
       return new StoreRefusedError("transient", "the store is briefly unavailable; try again", { cause: err });
     }

@@ -34,10 +34,29 @@ export function redactText(text: string): string {
 
 // Field names that may carry personal data or message content, wherever they appear.
 const REDACT_PATHS = [
-  "body", "*.body", "text", "*.text", "subject", "*.subject", "email", "*.email", "phone", "*.phone",
-  "customer.name", "*.customer.name", "customer.email", "*.customer.email", "customer.phone", "*.customer.phone",
-  "req.headers.authorization", "req.headers[\"x-api-key\"]", "req.headers[\"x-steward-signature\"]",
-  "apiKey", "*.apiKey", "secret", "*.secret",
+  "body",
+  "*.body",
+  "text",
+  "*.text",
+  "subject",
+  "*.subject",
+  "email",
+  "*.email",
+  "phone",
+  "*.phone",
+  "customer.name",
+  "*.customer.name",
+  "customer.email",
+  "*.customer.email",
+  "customer.phone",
+  "*.customer.phone",
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  'req.headers["x-steward-signature"]',
+  "apiKey",
+  "*.apiKey",
+  "secret",
+  "*.secret",
 ];
 
 export function createLogger(service: string, level = "info"): Logger {

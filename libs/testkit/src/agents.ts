@@ -20,7 +20,11 @@ interface PolicyShape {
 const policyPath = fileURLToPath(new URL("../../../services/triage/policy/triage-policy.json", import.meta.url));
 
 /** An agent in every group of the policy, with every intent skill, speaking the given languages. */
-export function generalistAgent(name: string, languages: string[], capacity: Record<string, number> = { email: 5, chat: 3, phone: 1, social: 3, web: 5, api: 5 }): AgentProfileInput {
+export function generalistAgent(
+  name: string,
+  languages: string[],
+  capacity: Record<string, number> = { email: 5, chat: 3, phone: 1, social: 3, web: 5, api: 5 },
+): AgentProfileInput {
   const policy = JSON.parse(readFileSync(policyPath, "utf8")) as PolicyShape;
   const intents = Object.values(policy.intents);
   const groups = [...new Set([...intents.map((i) => i.group), policy.generalTriageGroup, policy.overflowGroup])];

@@ -25,7 +25,8 @@ export async function provisionInfra(opts: {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
   // STEWARD_TEST_INFRA_DIR lets parallel test runs on one machine keep separate brokers and stores.
-  const stateDir = opts.stateDir ?? (opts.purpose === "test" ? env["STEWARD_TEST_INFRA_DIR"] : undefined) ?? join(repoRoot, ".steward", opts.purpose === "test" ? "test-infra" : "infra");
+  const stateDir =
+    opts.stateDir ?? (opts.purpose === "test" ? env["STEWARD_TEST_INFRA_DIR"] : undefined) ?? join(repoRoot, ".steward", opts.purpose === "test" ? "test-infra" : "infra");
   const stops: Array<() => Promise<void>> = [];
   const modes: string[] = [];
   let brokers: string[];

@@ -64,7 +64,14 @@ export async function readSse(url: string, headers: Record<string, string> = {})
     next(predicate = () => true, timeoutMs = 30_000) {
       return new Promise<SseEvent>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching SSE event within ${timeoutMs} ms (seen: ${events.map((e) => e.event).join(",")})`)), timeoutMs);
-        waiters.push({ predicate, from: 0, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+        waiters.push({
+          predicate,
+          from: 0,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
         deliver();
       });
     },

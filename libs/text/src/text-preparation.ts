@@ -40,8 +40,7 @@ const REPLY_ATTRIBUTION_PATTERNS: readonly RegExp[] = [
 const ORIGINAL_MESSAGE_SEPARATOR = /^\s*-{2,}\s*[^-\s][^-]*?\s*-{2,}\s*$/u;
 
 /** Outlook-style header block: a "From:" line in any of our languages followed by another header line. */
-const HEADER_FROM =
-  /^\s*(from|von|de|da|van|od|från|feladó|от|від|kimden|gönderen|من|מאת|از|发件人|寄件者|差出人|보낸 사람|प्रेषक)\s*[:：]/i;
+const HEADER_FROM = /^\s*(from|von|de|da|van|od|från|feladó|от|від|kimden|gönderen|من|מאת|از|发件人|寄件者|差出人|보낸 사람|प्रेषक)\s*[:：]/i;
 const HEADER_FIELD = /^\s*[\p{L}][\p{L} .-]{0,24}\s*[:：]\s*\S/u;
 
 /** RFC 3676 signature delimiter ("-- "); mail clients often trim the trailing space. */
@@ -217,9 +216,7 @@ const SIGN_OFF_PHRASES: readonly string[] = [
   "शुक्रिया",
 ];
 
-const SIGN_OFF_SET: ReadonlySet<string> = new Set(
-  SIGN_OFF_PHRASES.map(normalizeSignOff),
-);
+const SIGN_OFF_SET: ReadonlySet<string> = new Set(SIGN_OFF_PHRASES.map(normalizeSignOff));
 
 /** A sign-off only starts the signature when little follows it: a name, a title, a phone number. */
 const MAX_LINES_AFTER_SIGN_OFF = 5;
@@ -235,10 +232,7 @@ function normalizeSignOff(line: string): string {
 
 function isReplyAttribution(line: string): boolean {
   const trimmed = line.trim();
-  return (
-    trimmed.length > 0 &&
-    REPLY_ATTRIBUTION_PATTERNS.some((pattern) => pattern.test(trimmed))
-  );
+  return trimmed.length > 0 && REPLY_ATTRIBUTION_PATTERNS.some((pattern) => pattern.test(trimmed));
 }
 
 function isQuotedLine(line: string): boolean {
@@ -254,30 +248,17 @@ function findHistoryStart(lines: readonly string[]): number {
     if (isReplyAttribution(line)) return index;
     const next = nextNonBlank(lines, index + 1);
     // A wrapped attribution: "On Mon, 2 Sep 2024 at 10:12, Mark <mark@example.com>" / "wrote:".
-    if (
-      next !== undefined &&
-      /^\s*\S/.test(line) &&
-      line.length < 200 &&
-      isReplyAttribution(`${line.trim()} ${next.text.trim()}`)
-    ) {
+    if (next !== undefined && /^\s*\S/.test(line) && line.length < 200 && isReplyAttribution(`${line.trim()} ${next.text.trim()}`)) {
       if (!isReplyAttribution(next.text)) return index;
     }
-    if (
-      HEADER_FROM.test(line) &&
-      next !== undefined &&
-      HEADER_FIELD.test(next.text) &&
-      !HEADER_FROM.test(next.text)
-    ) {
+    if (HEADER_FROM.test(line) && next !== undefined && HEADER_FIELD.test(next.text) && !HEADER_FROM.test(next.text)) {
       return index;
     }
   }
   return -1;
 }
 
-function nextNonBlank(
-  lines: readonly string[],
-  from: number,
-): { index: number; text: string } | undefined {
+function nextNonBlank(lines: readonly string[], from: number): { index: number; text: string } | undefined {
   for (let index = from; index < lines.length; index++) {
     const text = lines[index] ?? "";
     if (text.trim() !== "") return { index, text };
@@ -297,20 +278,11 @@ function findSignatureStart(lines: readonly string[]): number {
   }
   // A sign-off just above the delimiter ("Cheers / Daniel / -- / Daniel Okafor") belongs to the signature too.
   const lastContent = lastNonBlankIndex(lines.slice(0, end));
-  for (
-    let index = Math.max(0, lastContent - MAX_LINES_AFTER_SIGN_OFF);
-    index <= lastContent;
-    index++
-  ) {
+  for (let index = Math.max(0, lastContent - MAX_LINES_AFTER_SIGN_OFF); index <= lastContent; index++) {
     const line = lines[index] ?? "";
     if (!SIGN_OFF_SET.has(normalizeSignOff(line))) continue;
-    const rest = lines
-      .slice(index + 1, end)
-      .filter((candidate) => candidate.trim() !== "");
-    if (
-      rest.every((candidate) => candidate.length <= MAX_SIGNATURE_LINE_LENGTH)
-    )
-      return index;
+    const rest = lines.slice(index + 1, end).filter((candidate) => candidate.trim() !== "");
+    if (rest.every((candidate) => candidate.length <= MAX_SIGNATURE_LINE_LENGTH)) return index;
   }
   return end === lines.length ? -1 : end;
 }
@@ -336,8 +308,7 @@ function joinTrimmed(lines: readonly string[]): string {
 export function prepareCustomerText(raw: string): PreparedText {
   const lines = raw.replace(/\r\n?/g, "\n").split("\n");
   const historyStart = findHistoryStart(lines);
-  const beforeHistory =
-    historyStart === -1 ? lines : lines.slice(0, historyStart);
+  const beforeHistory = historyStart === -1 ? lines : lines.slice(0, historyStart);
   const history = historyStart === -1 ? [] : lines.slice(historyStart);
 
   const ownLines: string[] = [];
@@ -349,10 +320,8 @@ export function prepareCustomerText(raw: string): PreparedText {
   quotedLines.push(...history);
 
   const signatureStart = findSignatureStart(ownLines);
-  const bodyLines =
-    signatureStart === -1 ? ownLines : ownLines.slice(0, signatureStart);
-  const signatureLines =
-    signatureStart === -1 ? [] : ownLines.slice(signatureStart);
+  const bodyLines = signatureStart === -1 ? ownLines : ownLines.slice(0, signatureStart);
+  const signatureLines = signatureStart === -1 ? [] : ownLines.slice(signatureStart);
 
   const newText = joinTrimmed(bodyLines);
   if (newText === "") {

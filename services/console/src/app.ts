@@ -10,7 +10,19 @@ import { ERROR_RESPONSE_SCHEMA, buildHttpApp, HttpError, TextRules } from "@stew
 import { classifyStoreError } from "@steward/store";
 import { SECURITY_SCHEMES, installAccessControl, principalOf, type AuditSink, type TokenVerifier, type UserPrincipal } from "@steward/auth";
 import type { Logger, Registry } from "@steward/telemetry";
-import { TICKET_STATUSES, agentSnapshot, analytics, canSee, queueSnapshots, scopeOf, slaRisk, type TicketSearch, type TicketStatus, type TicketSummary, type ViewScope } from "./domain/index.ts";
+import {
+  TICKET_STATUSES,
+  agentSnapshot,
+  analytics,
+  canSee,
+  queueSnapshots,
+  scopeOf,
+  slaRisk,
+  type TicketSearch,
+  type TicketStatus,
+  type TicketSummary,
+  type ViewScope,
+} from "./domain/index.ts";
 import type { ConsoleStore } from "./console-store.ts";
 import { PROXY_METHODS, consoleHttpAccess } from "./access.ts";
 import { agentSchema, analyticsSchema, meSchema, queueSchema, ticketSchema } from "./http-schemas.ts";
@@ -104,7 +116,13 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
 
   app.get<{ Querystring: Record<string, string | undefined> }>(
     "/v1/console/tickets",
-    { schema: { summary: "List and search tickets: agents see their own, supervisors their groups', admins all", querystring: searchQuery, response: { 200: { type: "object", properties: { tickets: { type: "array", items: ticketSchema } } } } } },
+    {
+      schema: {
+        summary: "List and search tickets: agents see their own, supervisors their groups', admins all",
+        querystring: searchQuery,
+        response: { 200: { type: "object", properties: { tickets: { type: "array", items: ticketSchema } } } },
+      },
+    },
     async (req) => {
       const q = req.query;
       const search: TicketSearch = {
@@ -121,7 +139,13 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
 
   app.get<{ Params: { id: string } }>(
     "/v1/console/tickets/:id",
-    { schema: { summary: "One ticket's summary (status, owner, offers and why, SLA clocks)", params: { type: "object", required: ["id"], properties: { id } }, response: { 200: ticketSchema, 404: { description: "No such ticket, or not one the caller may see", ...ERROR_RESPONSE_SCHEMA } } } },
+    {
+      schema: {
+        summary: "One ticket's summary (status, owner, offers and why, SLA clocks)",
+        params: { type: "object", required: ["id"], properties: { id } },
+        response: { 200: ticketSchema, 404: { description: "No such ticket, or not one the caller may see", ...ERROR_RESPONSE_SCHEMA } },
+      },
+    },
     async (req) => {
       const t = await deps.store.ticket(req.params.id);
       // A ticket the caller may not see is answered as missing: its existence is not disclosed.
@@ -130,30 +154,66 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
     },
   );
 
-  app.get("/v1/console/agents", { schema: { summary: "Agents: presence, load per channel, current tickets and declines (24 h); agents see themselves", response: { 200: { type: "object", properties: { agents: { type: "array", items: agentSchema } } } } } }, async (req) => {
-    const s = scope(req);
-    const since = new Date(now().getTime() - DAY_MS);
-    const records = s.kind === "agent" ? [await deps.store.agent(s.agentId)].filter((a) => a !== null) : await deps.store.agentList(groupsOf(s));
-    const tickets = await openAndRecent(null);
-    return { agents: records.map((a) => agentSnapshot(a, tickets, since)) };
-  });
+  app.get(
+    "/v1/console/agents",
+    {
+      schema: {
+        summary: "Agents: presence, load per channel, current tickets and declines (24 h); agents see themselves",
+        response: { 200: { type: "object", properties: { agents: { type: "array", items: agentSchema } } } },
+      },
+    },
+    async (req) => {
+      const s = scope(req);
+      const since = new Date(now().getTime() - DAY_MS);
+      const records = s.kind === "agent" ? [await deps.store.agent(s.agentId)].filter((a) => a !== null) : await deps.store.agentList(groupsOf(s));
+      const tickets = await openAndRecent(null);
+      return { agents: records.map((a) => agentSnapshot(a, tickets, since)) };
+    },
+  );
 
-  app.get("/v1/console/queues", { schema: { summary: "Per group: tickets waiting for an owner, the oldest wait, at risk and breached", response: { 200: { type: "object", properties: { at: { type: "string" }, queues: { type: "array", items: queueSchema } } } } } }, async (req) => {
-    const groups = groupsOf(scope(req));
-    const tickets = await openAndRecent(groups);
-    return { at: now().toISOString(), queues: queueSnapshots(tickets, now(), deps.atRiskWithinMs, groups ?? []) };
-  });
+  app.get(
+    "/v1/console/queues",
+    {
+      schema: {
+        summary: "Per group: tickets waiting for an owner, the oldest wait, at risk and breached",
+        response: { 200: { type: "object", properties: { at: { type: "string" }, queues: { type: "array", items: queueSchema } } } },
+      },
+    },
+    async (req) => {
+      const groups = groupsOf(scope(req));
+      const tickets = await openAndRecent(groups);
+      return { at: now().toISOString(), queues: queueSnapshots(tickets, now(), deps.atRiskWithinMs, groups ?? []) };
+    },
+  );
 
-  app.get("/v1/console/at-risk", { schema: { summary: "Open tickets at risk of breaching or breached, most urgent first", response: { 200: { type: "object", properties: { tickets: { type: "array", items: ticketSchema } } } } } }, async (req) => {
-    const tickets = await openAndRecent(groupsOf(scope(req)));
-    const risky = tickets.map(withRisk).filter((t) => t.risk !== "ok");
-    risky.sort((a, b) => (a.risk === b.risk ? (a.receivedAt ?? "").localeCompare(b.receivedAt ?? "") : a.risk === "breached" ? -1 : 1));
-    return { tickets: risky.slice(0, 500) };
-  });
+  app.get(
+    "/v1/console/at-risk",
+    {
+      schema: {
+        summary: "Open tickets at risk of breaching or breached, most urgent first",
+        response: { 200: { type: "object", properties: { tickets: { type: "array", items: ticketSchema } } } },
+      },
+    },
+    async (req) => {
+      const tickets = await openAndRecent(groupsOf(scope(req)));
+      const risky = tickets.map(withRisk).filter((t) => t.risk !== "ok");
+      risky.sort((a, b) => (a.risk === b.risk ? (a.receivedAt ?? "").localeCompare(b.receivedAt ?? "") : a.risk === "breached" ? -1 : 1));
+      return { tickets: risky.slice(0, 500) };
+    },
+  );
 
-  app.get("/v1/console/analytics", { schema: { summary: "The last 24 hours: tickets in, time to first offer and to owner, SLA attainment, repeat contacts, intents, declines", response: { 200: analyticsSchema } } }, async (req) => {
-    return analytics(await openAndRecent(groupsOf(scope(req))), now());
-  });
+  app.get(
+    "/v1/console/analytics",
+    {
+      schema: {
+        summary: "The last 24 hours: tickets in, time to first offer and to owner, SLA attainment, repeat contacts, intents, declines",
+        response: { 200: analyticsSchema },
+      },
+    },
+    async (req) => {
+      return analytics(await openAndRecent(groupsOf(scope(req))), now());
+    },
+  );
 
   // How the page signs people in: the provider's endpoints, found by its discovery document (cached once found).
   let discovered: Promise<{ authorizationEndpoint: string; tokenEndpoint: string }> | undefined;
@@ -182,13 +242,16 @@ export async function buildConsoleApp(deps: ConsoleAppDeps): Promise<FastifyInst
   // The page. Without a build, a short page says how to make one rather than a bare 404.
   const indexFile = join(deps.webDir, "index.html");
   app.get("/", { schema: { hide: true } }, async (_req, reply) => {
-    const html = existsSync(indexFile) ? readFileSync(indexFile, "utf8") : "<!doctype html><title>Steward console</title><p>The console page is not built: run <code>npm run build --workspace @steward/console</code>.</p>";
+    const html = existsSync(indexFile)
+      ? readFileSync(indexFile, "utf8")
+      : "<!doctype html><title>Steward console</title><p>The console page is not built: run <code>npm run build --workspace @steward/console</code>.</p>";
     return reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(html);
   });
   await app.register(fastifyStatic, { root: join(deps.webDir, "assets"), prefix: "/assets/", decorateReply: false, schemaHide: true, maxAge: "1h" });
 
   // The proxy to the public APIs.
-  const upstreamOf = (service: string): string | undefined => (service === "intake" ? deps.upstreams.intake : service === "routing" ? deps.upstreams.routing : service === "escalation" ? deps.upstreams.escalation : undefined);
+  const upstreamOf = (service: string): string | undefined =>
+    service === "intake" ? deps.upstreams.intake : service === "routing" ? deps.upstreams.routing : service === "escalation" ? deps.upstreams.escalation : undefined;
   app.route<{ Params: { service: string; "*": string } }>({
     method: [...PROXY_METHODS],
     url: "/api/:service/*",

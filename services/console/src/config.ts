@@ -15,7 +15,10 @@ export const consoleEnv = z.object({
   CONSOLE_HTTP_HOST: z.string().default("127.0.0.1"),
   CONSOLE_HTTP_PORT: port.default(8084),
   /** The console's own database for its read models (default: MONGODB_DATABASE with a `_console` suffix). */
-  CONSOLE_DATABASE: z.string().regex(/^[a-zA-Z0-9_-]+$/).optional(),
+  CONSOLE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .optional(),
   /** The public APIs the page calls through `/api/<service>/…`, with the signed-in person's token. */
   CONSOLE_INTAKE_URL: upstream.default("http://127.0.0.1:8080"),
   CONSOLE_ROUTING_URL: upstream.default("http://127.0.0.1:8081"),

@@ -23,7 +23,16 @@ export function ticketEventOf(e: Envelope): TicketEvent | null {
     }
     case "ticketTriaged": {
       const t = p.value;
-      return { ...meta, kind: "triaged", language: t.language, intent: t.intent, priority: priorityFromProto(t.priority) ?? "", group: t.group, repeatContactCount: t.repeatContactCount, reasons: t.reasons };
+      return {
+        ...meta,
+        kind: "triaged",
+        language: t.language,
+        intent: t.intent,
+        priority: priorityFromProto(t.priority) ?? "",
+        group: t.group,
+        repeatContactCount: t.repeatContactCount,
+        reasons: t.reasons,
+      };
     }
     case "ticketQueued":
       return { ...meta, kind: "queued", group: p.value.group };
@@ -43,7 +52,16 @@ export function ticketEventOf(e: Envelope): TicketEvent | null {
       return { ...meta, kind: "reassigned", fromAgentId: p.value.fromAgentId, toAgentId: p.value.toAgentId, supervisorId: p.value.supervisorId, reason: p.value.reason };
     case "slaUpdated": {
       const s = p.value;
-      return { ...meta, kind: "slaUpdated", firstResponseDue: s.firstResponseDue ?? null, nextResponseDue: s.nextResponseDue ?? null, resolutionDue: s.resolutionDue ?? null, paused: s.paused, warnings: s.warnings, breaches: s.breaches };
+      return {
+        ...meta,
+        kind: "slaUpdated",
+        firstResponseDue: s.firstResponseDue ?? null,
+        nextResponseDue: s.nextResponseDue ?? null,
+        resolutionDue: s.resolutionDue ?? null,
+        paused: s.paused,
+        warnings: s.warnings,
+        breaches: s.breaches,
+      };
     }
     default:
       return null;

@@ -37,7 +37,11 @@ export class ConsoleStore {
     await this.guarded(this.agents, agentId, (current) => events.reduce<AgentRecord | undefined>((a, e) => foldAgent(a, e), current as AgentRecord | undefined));
   }
 
-  private async guarded<D extends { _id: string; rev: number }, R extends { id: string }>(collection: Collection<D>, id: string, fold: (current: R | undefined) => R | undefined): Promise<void> {
+  private async guarded<D extends { _id: string; rev: number }, R extends { id: string }>(
+    collection: Collection<D>,
+    id: string,
+    fold: (current: R | undefined) => R | undefined,
+  ): Promise<void> {
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt += 1) {
       const doc = await collection.findOne({ _id: id } as never);
       const current = doc === null ? undefined : (fromDoc(doc) as unknown as R);
@@ -75,7 +79,11 @@ export class ConsoleStore {
     if (q.reference) filter["reference"] = q.reference.toUpperCase();
     if (q.customer) filter["customerId"] = q.customer;
     const scoped = { $and: [filter, scopeFilter(scope)] };
-    const docs = await this.tickets.find(scoped as never).sort({ receivedAt: -1, _id: 1 }).limit(q.limit).toArray();
+    const docs = await this.tickets
+      .find(scoped as never)
+      .sort({ receivedAt: -1, _id: 1 })
+      .limit(q.limit)
+      .toArray();
     return docs.map((d) => fromDoc(d) as unknown as TicketSummary);
   }
 
@@ -84,13 +92,20 @@ export class ConsoleStore {
     const sinceIso = since.toISOString();
     const recent = { $or: [{ status: { $ne: "resolved" } }, { receivedAt: { $gte: sinceIso } }, { updatedAt: { $gte: sinceIso } }] };
     const filter = groups === null ? recent : { $and: [recent, { group: { $in: [...groups] } }] };
-    const docs = await this.tickets.find(filter as never).limit(20_000).toArray();
+    const docs = await this.tickets
+      .find(filter as never)
+      .limit(20_000)
+      .toArray();
     return docs.map((d) => fromDoc(d) as unknown as TicketSummary);
   }
 
   async agentList(groups: readonly string[] | null): Promise<AgentRecord[]> {
     const filter = groups === null ? {} : { groups: { $in: [...groups] } };
-    const docs = await this.agents.find(filter as never).sort({ _id: 1 }).limit(5_000).toArray();
+    const docs = await this.agents
+      .find(filter as never)
+      .sort({ _id: 1 })
+      .limit(5_000)
+      .toArray();
     return docs.map((d) => fromDoc(d) as unknown as AgentRecord);
   }
 

@@ -24,8 +24,21 @@ async function get(path: string, token?: Promise<string>): Promise<{ status: num
 }
 
 async function ticketFor(id: string, agentId: string | null, group: string): Promise<void> {
-  await publish(Topics.received, "ticketReceived", id, { ...TicketReceived.fromJSON({}), channel: Channel.CHAT, customer: { id: `c-${id}`, name: "Noa", email: "", phone: "", tier: "standard", language: "he" }, subject: "שלום", body: "עזרה" });
-  await publish(Topics.triaged, "ticketTriaged", id, { ...TicketTriaged.fromJSON({}), language: "he", intent: "billing", priority: Priority.P2, group, reasons: ["invoice words"] });
+  await publish(Topics.received, "ticketReceived", id, {
+    ...TicketReceived.fromJSON({}),
+    channel: Channel.CHAT,
+    customer: { id: `c-${id}`, name: "Noa", email: "", phone: "", tier: "standard", language: "he" },
+    subject: "שלום",
+    body: "עזרה",
+  });
+  await publish(Topics.triaged, "ticketTriaged", id, {
+    ...TicketTriaged.fromJSON({}),
+    language: "he",
+    intent: "billing",
+    priority: Priority.P2,
+    group,
+    reasons: ["invoice words"],
+  });
   if (agentId !== null) {
     await publish(Topics.routing, "offerMade", id, { ...OfferMade.fromJSON({}), offerId: `o-${id}`, agentId, channel: Channel.CHAT });
     await publish(Topics.routing, "ticketAssigned", id, { ...TicketAssigned.fromJSON({}), agentId, offerId: `o-${id}`, channel: Channel.CHAT });
@@ -36,12 +49,21 @@ beforeAll(async () => {
   bus = createKafkaJsBus({ brokers: t.brokers, clientId: "console-test", topicPrefix: t.topicPrefix });
   await bus.ensureTopics();
   console_ = await startConsole(loadConsoleConfig({ ...t.env, CONSOLE_HTTP_PORT: "0" }));
-  await publish(Topics.agents, "agentProfileUpdated", "", { ...AgentProfileUpdated.fromJSON({}), agentId: "ada", name: "Ada", groups: ["billing"], languages: ["he", "en"], capacity: { chat: 2 } }, "ada");
+  await publish(
+    Topics.agents,
+    "agentProfileUpdated",
+    "",
+    { ...AgentProfileUpdated.fromJSON({}), agentId: "ada", name: "Ada", groups: ["billing"], languages: ["he", "en"], capacity: { chat: 2 } },
+    "ada",
+  );
   await publish(Topics.agents, "agentPresenceChanged", "", { ...AgentPresenceChanged.fromJSON({}), agentId: "ada", status: "available", changedAt: new Date() }, "ada");
   await ticketFor("t-ada", "ada", "billing");
   await ticketFor("t-bo", "bo", "billing");
   await ticketFor("t-wait", null, "orders");
-  await waitFor(async () => (await get("/v1/console/tickets", tokens.admin())).body.tickets?.length === 3, { what: "three tickets in the console's read model", timeoutMs: 60_000 });
+  await waitFor(async () => (await get("/v1/console/tickets", tokens.admin())).body.tickets?.length === 3, {
+    what: "three tickets in the console's read model",
+    timeoutMs: 60_000,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -91,7 +113,10 @@ describe("console API", () => {
   });
 
   it("answers any search with its tickets or a 400 with a stable code, never a 5xx", async () => {
-    const value = fc.oneof(fc.constantFrom("assigned", "billing", "ada", "ST-0000-0000", "", "x".repeat(300), "'; drop", "{\"$ne\":null}", "\u05e9\u05dc\u05d5\u05dd", "0", "501", "-1"), fc.string({ maxLength: 40 }));
+    const value = fc.oneof(
+      fc.constantFrom("assigned", "billing", "ada", "ST-0000-0000", "", "x".repeat(300), "'; drop", '{"$ne":null}', "\u05e9\u05dc\u05d5\u05dd", "0", "501", "-1"),
+      fc.string({ maxLength: 40 }),
+    );
     const query = fc.dictionary(fc.oneof(fc.constantFrom("status", "group", "owner", "reference", "customer", "limit"), fc.string({ maxLength: 8 })), value, { maxKeys: 4 });
     const samples = fc.sample(query, { seed: 20261206, numRuns: 200 });
     const admin = await bearer(tokens.admin());

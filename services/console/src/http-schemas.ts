@@ -33,7 +33,15 @@ export const ticketSchema = {
     },
     sla: {
       type: ["object", "null"],
-      properties: { firstResponseDue: nullableStr, nextResponseDue: nullableStr, resolutionDue: nullableStr, paused: { type: "boolean" }, warnings: strings, breaches: strings, at: str },
+      properties: {
+        firstResponseDue: nullableStr,
+        nextResponseDue: nullableStr,
+        resolutionDue: nullableStr,
+        paused: { type: "boolean" },
+        warnings: strings,
+        breaches: strings,
+        at: str,
+      },
     },
     updatedAt: str,
     risk: { type: "string", enum: ["ok", "at_risk", "breached"] },

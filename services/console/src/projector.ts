@@ -13,7 +13,11 @@ export function startProjector(bus: EventBus, store: ConsoleStore, groupId = CON
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.agents],
     partitionsConsumedConcurrently: 4,
-    batchHandler: (events) => projectBatch(store, events.map((e) => e.envelope)),
+    batchHandler: (events) =>
+      projectBatch(
+        store,
+        events.map((e) => e.envelope),
+      ),
   });
 }
 

@@ -40,13 +40,18 @@ export async function startConsole(config: ConsoleConfig, opts: { groupId?: stri
     upstreams: { intake: config.CONSOLE_INTAKE_URL, routing: config.CONSOLE_ROUTING_URL, escalation: config.CONSOLE_ESCALATION_URL },
     webDir: config.CONSOLE_WEB_DIR,
     atRiskWithinMs: config.CONSOLE_AT_RISK_WITHIN_MS,
-    ...(config.STEWARD_OIDC_ISSUER && config.CONSOLE_OIDC_CLIENT_ID ? { oidc: { issuer: config.STEWARD_OIDC_ISSUER, clientId: config.CONSOLE_OIDC_CLIENT_ID, scope: config.CONSOLE_OIDC_SCOPE } } : {}),
+    ...(config.STEWARD_OIDC_ISSUER && config.CONSOLE_OIDC_CLIENT_ID
+      ? { oidc: { issuer: config.STEWARD_OIDC_ISSUER, clientId: config.CONSOLE_OIDC_CLIENT_ID, scope: config.CONSOLE_OIDC_SCOPE } }
+      : {}),
     audit: kafkaAuditSink(bus, "console", log),
     logger: log,
     metrics,
     ready: async () => {
       const [kafka, db] = await Promise.allSettled([bus.ping(), storeConn.ping()]);
-      return { ok: kafka.status === "fulfilled" && db.status === "fulfilled", checks: { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" } };
+      return {
+        ok: kafka.status === "fulfilled" && db.status === "fulfilled",
+        checks: { kafka: kafka.status === "fulfilled" ? "ok" : "unreachable", store: db.status === "fulfilled" ? "ok" : "unreachable" },
+      };
     },
   });
   const address = await app.listen({ host: config.CONSOLE_HTTP_HOST, port: config.CONSOLE_HTTP_PORT });

@@ -81,7 +81,9 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
 
   const unavailable = (err: unknown): never => {
     if (err instanceof KafkaUnavailableError) {
-      throw new HttpError(503, "BROKER_UNAVAILABLE", "the event log is unreachable; the change is saved and will be published, retry to confirm", { headers: { "retry-after": "5" } });
+      throw new HttpError(503, "BROKER_UNAVAILABLE", "the event log is unreachable; the change is saved and will be published, retry to confirm", {
+        headers: { "retry-after": "5" },
+      });
     }
     throw err;
   };
@@ -105,7 +107,8 @@ export async function buildEscalationApp(deps: EscalationAppDeps): Promise<Fasti
       try {
         return await deps.policies.reload(principalLabel(principalOf(req)));
       } catch (err) {
-        if (err instanceof InvalidSlaPolicyError) throw new HttpError(422, err.code, "the policy file is not a valid SLA policy; the active policy is unchanged", { details: err.issues });
+        if (err instanceof InvalidSlaPolicyError)
+          throw new HttpError(422, err.code, "the policy file is not a valid SLA policy; the active policy is unchanged", { details: err.issues });
         if (err instanceof PolicyFileError) throw new HttpError(422, err.code, `${err.message}; the active policy is unchanged`);
         throw err;
       }

@@ -236,7 +236,9 @@ describe("one escalation instance", () => {
 
     const resumeAt = new Date();
     await h.message("E-1", "customer", resumeAt);
-    const resumed = await waitFor(() => h.views("E-1").find((v) => !v.paused && v.firstResponseDue !== undefined && ms(v.firstResponseDue) > ms(first.firstResponseDue)), { what: "resumed view" });
+    const resumed = await waitFor(() => h.views("E-1").find((v) => !v.paused && v.firstResponseDue !== undefined && ms(v.firstResponseDue) > ms(first.firstResponseDue)), {
+      what: "resumed view",
+    });
     // The clock keeps the time it had left when paused.
     const due = ms(resumed.firstResponseDue);
     expect(due).toBeGreaterThanOrEqual(resumeAt.getTime() + ms(first.firstResponseDue) - afterPause);
@@ -342,18 +344,35 @@ describe("two escalation instances over one store and consumer group", () => {
   it("performs every warning, breach and ladder action exactly once", async () => {
     const tickets = Array.from({ length: 24 }, (_, i) => `C-${i}`);
     await Promise.all(tickets.map((id, i) => h.triaged(id, i % 2 === 0 ? Priority.P1 : Priority.P2, Channel.EMAIL)));
-    await waitFor(() => tickets.every((id) => h.actions(id).some((x) => x.action === "notify_supervisor")), { what: "every ticket escalated to its supervisor", timeoutMs: 45_000 });
+    await waitFor(() => tickets.every((id) => h.actions(id).some((x) => x.action === "notify_supervisor")), {
+      what: "every ticket escalated to its supervisor",
+      timeoutMs: 45_000,
+    });
     await sleep(3_000);
     expect(duplicateKeys(h.seen)).toEqual([]);
     for (const id of tickets) {
       const names = h.actions(id).map((x) => x.action);
-      expect(names.filter((n) => n === "sla_warning"), id).toHaveLength(1);
-      expect(names.filter((n) => n === "sla_breach"), id).toHaveLength(1);
-      expect(names.filter((n) => n === "widen_routing"), id).toHaveLength(1);
+      expect(
+        names.filter((n) => n === "sla_warning"),
+        id,
+      ).toHaveLength(1);
+      expect(
+        names.filter((n) => n === "sla_breach"),
+        id,
+      ).toHaveLength(1);
+      expect(
+        names.filter((n) => n === "widen_routing"),
+        id,
+      ).toHaveLength(1);
       expect(h.notifications(id), id).toHaveLength(1);
     }
     // P2 tickets were raised to P1 at the warning, once.
-    expect(h.actions("C-1").filter((x) => x.action === "raise_priority").map((x) => x.priority)).toEqual([Priority.P1]);
+    expect(
+      h
+        .actions("C-1")
+        .filter((x) => x.action === "raise_priority")
+        .map((x) => x.priority),
+    ).toEqual([Priority.P1]);
     const store = await connectStore(h.env.mongoUri, h.env.database);
     try {
       const owners = await new SlaStore(store.db).actions.aggregate<{ _id: string; n: number }>([{ $group: { _id: "$owner", n: { $sum: 1 } } }]).toArray();

@@ -14,13 +14,22 @@ describe("reading other services' events as SLA inputs", () => {
   });
 
   it("counts the gateway's public reply as the agent's response, and an internal note as nothing", () => {
-    const reply = (visibility: string) => slaInputOf(newEnvelope("agentReplied", "T-1", { ...AgentReplied.fromJSON({}), agentId: "ana", body: "hi", visibility }, "routing", { occurredAt: earlier }), now);
+    const reply = (visibility: string) =>
+      slaInputOf(newEnvelope("agentReplied", "T-1", { ...AgentReplied.fromJSON({}), agentId: "ana", body: "hi", visibility }, "routing", { occurredAt: earlier }), now);
     expect(reply("public")).toEqual({ at: earlier.toISOString(), input: { type: "agentReplied" } });
     expect(reply("internal")).toBeNull();
   });
 
   it("reads triage's priority, channel, group and customer signals", () => {
-    const value = { ...TicketTriaged.fromJSON({}), priority: Priority.P2, channel: Channel.CHAT, group: "billing", slaPolicy: "vip", repeatContactCount: 2, answerDidNotHelp: true };
+    const value = {
+      ...TicketTriaged.fromJSON({}),
+      priority: Priority.P2,
+      channel: Channel.CHAT,
+      group: "billing",
+      slaPolicy: "vip",
+      repeatContactCount: 2,
+      answerDidNotHelp: true,
+    };
     expect(slaInputOf(newEnvelope("ticketTriaged", "T-1", value, "triage", { occurredAt: earlier }), now)?.input).toEqual({
       type: "triaged",
       priority: "P2",

@@ -123,7 +123,10 @@ export class PolicyRegistry {
         return false;
       }
       const next: PolicyDoc = { _id: "active", version: policy.version, document: text, seq: existing.seq + 1, activatedAt, activatedBy };
-      const result = await this.store.policies.updateOne({ _id: "active", seq: existing.seq }, { $set: { version: next.version, document: next.document, seq: next.seq, activatedAt, activatedBy: next.activatedBy } });
+      const result = await this.store.policies.updateOne(
+        { _id: "active", seq: existing.seq },
+        { $set: { version: next.version, document: next.document, seq: next.seq, activatedAt, activatedBy: next.activatedBy } },
+      );
       if (result.matchedCount !== 1) continue;
       this.adopt(next);
       this.log.info({ version: policy.version, previousVersion: existing.version, seq: next.seq }, "SLA policy activated");

@@ -40,7 +40,16 @@ describe("escalation actions", () => {
     expect(actions.map((a) => a.effect?.$case)).toEqual(["slaWarning", "raisePriority"]);
     // The legacy name is still written for readers built before the oneof.
     expect(actions.map((a) => a.action)).toEqual(["sla_warning", "raise_priority"]);
-    expect(actions[1]).toMatchObject({ priority: Priority.P1, previousPriority: Priority.P2, level: 1, clock: "firstResponse", source: "firstResponse.1", group: "billing", ownerId: "", policyVersion: "v1" });
+    expect(actions[1]).toMatchObject({
+      priority: Priority.P1,
+      previousPriority: Priority.P2,
+      level: 1,
+      clock: "firstResponse",
+      source: "firstResponse.1",
+      group: "billing",
+      ownerId: "",
+      policyVersion: "v1",
+    });
     expect(actions[1]?.effect).toEqual({ $case: "raisePriority", value: { from: Priority.P2, to: Priority.P1 } });
     expect(events.map((e) => e.envelope.eventId)).toEqual(actions.map((a) => `${a.key}/action`));
   });
@@ -55,9 +64,13 @@ describe("escalation actions", () => {
     const breach = eventsAt(owned, 60 * 24 * 3);
     const notices = breach.flatMap((e) => (e.envelope.payload?.$case === "notification" ? [e.envelope.payload.value] : []));
     expect(notices.map((n) => [n.kind, n.recipient])).toContainEqual(["escalation", "supervisor:billing"]);
-    const collaborator = breach.flatMap((e) => (e.envelope.payload?.$case === "escalationAction" ? [e.envelope.payload.value] : [])).find((a) => a.effect?.$case === "addCollaborator");
+    const collaborator = breach
+      .flatMap((e) => (e.envelope.payload?.$case === "escalationAction" ? [e.envelope.payload.value] : []))
+      .find((a) => a.effect?.$case === "addCollaborator");
     expect(collaborator).toMatchObject({ role: "specialist", ownerId: "agent-7", level: 3, effect: { $case: "addCollaborator", value: { role: "specialist" } } });
-    const supervisor = breach.flatMap((e) => (e.envelope.payload?.$case === "escalationAction" ? [e.envelope.payload.value] : [])).find((a) => a.effect?.$case === "notifySupervisor");
+    const supervisor = breach
+      .flatMap((e) => (e.envelope.payload?.$case === "escalationAction" ? [e.envelope.payload.value] : []))
+      .find((a) => a.effect?.$case === "notifySupervisor");
     expect(supervisor?.effect).toEqual({ $case: "notifySupervisor", value: { recipient: "supervisor:billing" } });
     // Notices name the ticket and the clock, never customer data.
     for (const n of notices) expect(n.text).toMatch(/^Ticket T-9: the (first response|resolution) /);

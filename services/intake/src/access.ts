@@ -13,7 +13,10 @@ export function referenceQueried(req: FastifyRequest): string | undefined {
   return typeof q["reference"] === "string" ? parseReference(q["reference"]) : undefined;
 }
 
-export function intakeHttpAccess(tickets: (ticketId: string) => Promise<TicketDoc | null>, byReference: (reference: string) => Promise<TicketDoc | null>): AccessTable<FastifyRequest> {
+export function intakeHttpAccess(
+  tickets: (ticketId: string) => Promise<TicketDoc | null>,
+  byReference: (reference: string) => Promise<TicketDoc | null>,
+): AccessTable<FastifyRequest> {
   const memo = new WeakMap<FastifyRequest, Promise<TicketDoc | null>>();
   // The ticket the request is about: named by id in the path, or by reference in the query.
   const ticket = (req: FastifyRequest): Promise<TicketDoc | null> => {

@@ -108,7 +108,20 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
     scope.post(
       "/v1/tickets",
       {
-        schema: { summary: "Submit a new ticket (or a follow-up that threads onto one)", body: createTicketBody, response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 409: errorResponse, 413: errorResponse, 415: errorResponse, 429: errorResponse, 503: errorResponse } },
+        schema: {
+          summary: "Submit a new ticket (or a follow-up that threads onto one)",
+          body: createTicketBody,
+          response: {
+            202: acceptedTicket,
+            400: errorResponse,
+            401: errorResponse,
+            409: errorResponse,
+            413: errorResponse,
+            415: errorResponse,
+            429: errorResponse,
+            503: errorResponse,
+          },
+        },
         attachValidation: true,
         ...guarded,
       },
@@ -122,7 +135,12 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
     scope.post<{ Params: { id: string } }>(
       "/v1/tickets/:id/messages",
       {
-        schema: { summary: "Add a customer follow-up to a ticket", params: ticketIdParams, body: addMessageBody, response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 404: errorResponse, 429: errorResponse, 503: errorResponse } },
+        schema: {
+          summary: "Add a customer follow-up to a ticket",
+          params: ticketIdParams,
+          body: addMessageBody,
+          response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 404: errorResponse, 429: errorResponse, 503: errorResponse },
+        },
         attachValidation: true,
         ...guarded,
       },
@@ -155,7 +173,10 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
       },
       async (req) => {
         const reference = referenceQueried(req);
-        if (reference === undefined) throw new HttpError(400, "VALIDATION_FAILED", "reference: must be a ticket reference such as ST-7K3M-Q9XA", { details: [{ field: "reference", message: "must be a ticket reference such as ST-7K3M-Q9XA" }] });
+        if (reference === undefined)
+          throw new HttpError(400, "VALIDATION_FAILED", "reference: must be a ticket reference such as ST-7K3M-Q9XA", {
+            details: [{ field: "reference", message: "must be a ticket reference such as ST-7K3M-Q9XA" }],
+          });
         const ticket = await deps.store.findByReference(reference).catch(unavailable);
         return { tickets: ticket ? [ticketView(ticket, { internalNotes: maybePrincipalOf(req)?.type === "user" })] : [] };
       },
@@ -175,7 +196,9 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
         return;
       }
       if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-        void reply.code(415).send({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "send message/rfc822, or multipart/form-data with the message in an email, mime or body-mime field" } });
+        void reply
+          .code(415)
+          .send({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "send message/rfc822, or multipart/form-data with the message in an email, mime or body-mime field" } });
         return;
       }
       throw err;
@@ -189,7 +212,16 @@ export async function buildIntakeApp(deps: IntakeAppDeps): Promise<FastifyInstan
           summary: "Submit a raw e-mail (RFC 5322/MIME); replies thread onto their ticket by In-Reply-To/References",
           consumes: ["message/rfc822", "multipart/form-data"],
           body: inboundEmailBody,
-          response: { 202: acceptedTicket, 400: errorResponse, 401: errorResponse, 409: errorResponse, 413: errorResponse, 415: errorResponse, 429: errorResponse, 503: errorResponse },
+          response: {
+            202: acceptedTicket,
+            400: errorResponse,
+            401: errorResponse,
+            409: errorResponse,
+            413: errorResponse,
+            415: errorResponse,
+            429: errorResponse,
+            503: errorResponse,
+          },
         },
         attachValidation: true,
         ...guarded,
@@ -263,11 +295,17 @@ export function ticketView(t: TicketDoc, opts: { internalNotes?: boolean } = {})
         sequence: m.sequence,
         at: m.at.toISOString(),
         ...(m.from === "agent"
-          ? { agentId: m.agentId ?? null, visibility: m.visibility ?? "public", inReplyToMessageId: m.inReplyToMessageId ?? null, ...(m.visibility === "internal" ? {} : { delivery: deliveryOf(m.id) }) }
+          ? {
+              agentId: m.agentId ?? null,
+              visibility: m.visibility ?? "public",
+              inReplyToMessageId: m.inReplyToMessageId ?? null,
+              ...(m.visibility === "internal" ? {} : { delivery: deliveryOf(m.id) }),
+            }
           : {}),
       })),
     outbound: [...deliveries.values()],
-    history: t.history.filter((h) => !(typeof h.detail?.["messageId"] === "string" && hiddenIds.has(h.detail["messageId"]))).map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
+    history: t.history
+      .filter((h) => !(typeof h.detail?.["messageId"] === "string" && hiddenIds.has(h.detail["messageId"])))
+      .map((h) => ({ type: h.type, at: h.at.toISOString(), actor: h.actor ?? null, detail: h.detail ?? {} })),
   };
 }
-

@@ -42,7 +42,11 @@ interface Accepted {
 }
 
 async function submit(key: string, body: Record<string, unknown>): Promise<Accepted> {
-  const res = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  const res = await fetch(`${intake.httpUrl}/v1/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as Accepted;
 }
@@ -51,27 +55,87 @@ const find = (reference: string, headers: Record<string, string>) => fetch(`${in
 
 describe("one customer across channels", () => {
   it("joins a chat message from an e-mail customer's address to the open e-mail ticket on the same topic", async () => {
-    const mail = await submit(MAIL_KEY, { channel: "email", externalId: "cu-1", customer: { id: "email:ann", email: "Ann@Example.com" }, subject: "Parcel never arrived", body: "Order 88 has not arrived." });
-    const chat = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-1-chat", customer: { id: "chat-user-77", email: "ann@example.com" }, subject: "Re: parcel never arrived", body: "Any news on my parcel?" });
+    const mail = await submit(MAIL_KEY, {
+      channel: "email",
+      externalId: "cu-1",
+      customer: { id: "email:ann", email: "Ann@Example.com" },
+      subject: "Parcel never arrived",
+      body: "Order 88 has not arrived.",
+    });
+    const chat = await submit(CHAT_KEY, {
+      channel: "chat",
+      externalId: "cu-1-chat",
+      customer: { id: "chat-user-77", email: "ann@example.com" },
+      subject: "Re: parcel never arrived",
+      body: "Any news on my parcel?",
+    });
     expect(chat).toMatchObject({ ticketId: mail.ticketId, followUp: true });
     // Another topic from the same person is another ticket; the same topic from someone else is too.
-    const other = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-1-other", customer: { id: "chat-user-77", email: "ann@example.com" }, subject: "Change my address", body: "I moved." });
+    const other = await submit(CHAT_KEY, {
+      channel: "chat",
+      externalId: "cu-1-other",
+      customer: { id: "chat-user-77", email: "ann@example.com" },
+      subject: "Change my address",
+      body: "I moved.",
+    });
     expect(other.ticketId).not.toBe(mail.ticketId);
-    const stranger = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-1-stranger", customer: { id: "chat-user-78", email: "bob@example.com" }, subject: "Parcel never arrived", body: "Mine neither." });
+    const stranger = await submit(CHAT_KEY, {
+      channel: "chat",
+      externalId: "cu-1-stranger",
+      customer: { id: "chat-user-78", email: "bob@example.com" },
+      subject: "Parcel never arrived",
+      body: "Mine neither.",
+    });
     expect(stranger.ticketId).not.toBe(mail.ticketId);
 
-    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${mail.ticketId}`, { headers: { authorization: `Bearer ${MAIL_KEY}` } })).json()) as { messages: Array<{ channel: string }> };
+    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${mail.ticketId}`, { headers: { authorization: `Bearer ${MAIL_KEY}` } })).json()) as {
+      messages: Array<{ channel: string }>;
+    };
     expect(view.messages.map((m) => m.channel)).toEqual(["email", "chat"]);
   });
 
   it("knows a caller's number on chat, and a social handle on the same platform only", async () => {
-    const call = await submit(MAIL_KEY, { channel: "phone", externalId: "cu-p", customer: { id: "caller-9" }, subject: "Router keeps rebooting", body: "Please call me back.", channelRefs: { kind: "callback", callbackNumber: "+49 151 1234 5678" } });
-    const chat = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-p-chat", customer: { id: "visitor-9", phone: "0049 1511 2345678" }, subject: "Router keeps rebooting", body: "Still rebooting." });
+    const call = await submit(MAIL_KEY, {
+      channel: "phone",
+      externalId: "cu-p",
+      customer: { id: "caller-9" },
+      subject: "Router keeps rebooting",
+      body: "Please call me back.",
+      channelRefs: { kind: "callback", callbackNumber: "+49 151 1234 5678" },
+    });
+    const chat = await submit(CHAT_KEY, {
+      channel: "chat",
+      externalId: "cu-p-chat",
+      customer: { id: "visitor-9", phone: "0049 1511 2345678" },
+      subject: "Router keeps rebooting",
+      body: "Still rebooting.",
+    });
     expect(chat).toMatchObject({ ticketId: call.ticketId, followUp: true });
-    const post = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h", customer: { id: "social-1" }, subject: "App crashes", body: "It crashes.", channelRefs: { handle: "@Zed", platform: "mastodon" } });
-    const sameHandle = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h-2", customer: { id: "social-2" }, subject: "App crashes", body: "Still.", channelRefs: { handle: "zed", platform: "mastodon" } });
+    const post = await submit(CHAT_KEY, {
+      channel: "social",
+      externalId: "cu-h",
+      customer: { id: "social-1" },
+      subject: "App crashes",
+      body: "It crashes.",
+      channelRefs: { handle: "@Zed", platform: "mastodon" },
+    });
+    const sameHandle = await submit(CHAT_KEY, {
+      channel: "social",
+      externalId: "cu-h-2",
+      customer: { id: "social-2" },
+      subject: "App crashes",
+      body: "Still.",
+      channelRefs: { handle: "zed", platform: "mastodon" },
+    });
     expect(sameHandle.ticketId).toBe(post.ticketId);
-    const elsewhere = await submit(CHAT_KEY, { channel: "social", externalId: "cu-h-3", customer: { id: "social-3" }, subject: "App crashes", body: "Me too.", channelRefs: { handle: "zed", platform: "bluesky" } });
+    const elsewhere = await submit(CHAT_KEY, {
+      channel: "social",
+      externalId: "cu-h-3",
+      customer: { id: "social-3" },
+      subject: "App crashes",
+      body: "Me too.",
+      channelRefs: { handle: "zed", platform: "bluesky" },
+    });
     expect(elsewhere.ticketId).not.toBe(post.ticketId);
   });
 
@@ -86,10 +150,27 @@ describe("one customer across channels", () => {
   });
 
   it("joins a message quoting a ticket's reference to that ticket, for the same customer or integration only", async () => {
-    const first = await submit(MAIL_KEY, { channel: "email", externalId: "cu-2", customer: { id: "email:cy", email: "cy@example.com" }, subject: "Broken lamp", body: "The lamp I bought is broken." });
-    const byRef = await submit(MAIL_KEY, { channel: "email", externalId: "cu-2-r", customer: { id: "email:cy-work", email: "cy@work.example.com" }, subject: `Following up ${first.reference.toLowerCase()}`, body: "Writing from work." });
+    const first = await submit(MAIL_KEY, {
+      channel: "email",
+      externalId: "cu-2",
+      customer: { id: "email:cy", email: "cy@example.com" },
+      subject: "Broken lamp",
+      body: "The lamp I bought is broken.",
+    });
+    const byRef = await submit(MAIL_KEY, {
+      channel: "email",
+      externalId: "cu-2-r",
+      customer: { id: "email:cy-work", email: "cy@work.example.com" },
+      subject: `Following up ${first.reference.toLowerCase()}`,
+      body: "Writing from work.",
+    });
     expect(byRef).toMatchObject({ ticketId: first.ticketId, followUp: true });
-    const inBody = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-2-chat", customer: { id: "chat-cy", email: "cy@example.com" }, body: `About ${first.reference}: still broken.` });
+    const inBody = await submit(CHAT_KEY, {
+      channel: "chat",
+      externalId: "cu-2-chat",
+      customer: { id: "chat-cy", email: "cy@example.com" },
+      body: `About ${first.reference}: still broken.`,
+    });
     expect(inBody.ticketId).toBe(first.ticketId);
     // A stranger on another integration quoting the reference opens a ticket of their own.
     const stranger = await submit(CHAT_KEY, { channel: "chat", externalId: "cu-2-stranger", customer: { id: "chat-dee" }, body: `Tell me about ${first.reference}` });
@@ -97,7 +178,13 @@ describe("one customer across channels", () => {
   });
 
   it("finds a ticket by reference for those who may read it, and refuses the others", async () => {
-    const { ticketId, reference } = await submit(MAIL_KEY, { channel: "email", externalId: "cu-3", customer: { id: "email:eve", email: "eve@example.com" }, subject: "Invoice copy", body: "Please send an invoice copy." });
+    const { ticketId, reference } = await submit(MAIL_KEY, {
+      channel: "email",
+      externalId: "cu-3",
+      customer: { id: "email:eve", email: "eve@example.com" },
+      subject: "Invoice copy",
+      body: "Please send an invoice copy.",
+    });
     const ok = await find(reference.toLowerCase(), { authorization: `Bearer ${MAIL_KEY}` });
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { tickets: Array<{ id: string; reference: string }> };

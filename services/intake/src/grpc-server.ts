@@ -36,13 +36,15 @@ class IntegrationMismatchError extends Error {
   readonly code = "INTEGRATION_MISMATCH";
 }
 
-
 function failureOf(err: unknown, log: Logger | undefined): Failure {
   if (err instanceof SubmissionRejectedError) return { grpc: status.INVALID_ARGUMENT, code: err.code, message: describeIssues(err.issues) };
-  if (err instanceof IntegrationMismatchError) return { grpc: status.PERMISSION_DENIED, code: err.code, message: "submission.integrationId differs from the authenticated integration" };
+  if (err instanceof IntegrationMismatchError)
+    return { grpc: status.PERMISSION_DENIED, code: err.code, message: "submission.integrationId differs from the authenticated integration" };
   if (err instanceof TicketNotFoundError) return { grpc: status.NOT_FOUND, code: err.code, message: err.message };
-  if (err instanceof KafkaUnavailableError) return { grpc: status.UNAVAILABLE, code: "BROKER_UNAVAILABLE", message: "the event log is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
-  if (classifyStoreError(err)?.kind === "transient") return { grpc: status.UNAVAILABLE, code: "STORE_UNAVAILABLE", message: "the ticket store is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
+  if (err instanceof KafkaUnavailableError)
+    return { grpc: status.UNAVAILABLE, code: "BROKER_UNAVAILABLE", message: "the event log is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
+  if (classifyStoreError(err)?.kind === "transient")
+    return { grpc: status.UNAVAILABLE, code: "STORE_UNAVAILABLE", message: "the ticket store is unreachable; nothing was accepted, retry later", retryAfterSeconds: 5 };
   log?.error({ err }, "grpc submission failed");
   return { grpc: status.INTERNAL, code: "INTERNAL", message: "something went wrong on our side; the submission can be retried" };
 }
@@ -99,7 +101,14 @@ export function buildIntakeGrpcServer(deps: GrpcDeps): Server {
       const { integration } = auth;
       const rate = deps.limiter.take(integration.id, integration.rateLimit, deps.now());
       if (!rate.ok) {
-        callback(toServiceError({ grpc: status.RESOURCE_EXHAUSTED, code: "RATE_LIMITED", message: `integration ${integration.id} sends faster than its limit`, retryAfterSeconds: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)) }));
+        callback(
+          toServiceError({
+            grpc: status.RESOURCE_EXHAUSTED,
+            code: "RATE_LIMITED",
+            message: `integration ${integration.id} sends faster than its limit`,
+            retryAfterSeconds: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)),
+          }),
+        );
         return;
       }
       submitOne(call.request.submission, integration).then(
@@ -156,7 +165,13 @@ export function buildIntakeGrpcServer(deps: GrpcDeps): Server {
         }
         await Promise.all(inFlight);
         if (tooMany) {
-          callback(toServiceError({ grpc: status.RESOURCE_EXHAUSTED, code: "BATCH_TOO_LARGE", message: `at most ${deps.batchMax} submissions per batch; the first ${deps.batchMax} were processed (re-sending them is safe)` }));
+          callback(
+            toServiceError({
+              grpc: status.RESOURCE_EXHAUSTED,
+              code: "BATCH_TOO_LARGE",
+              message: `at most ${deps.batchMax} submissions per batch; the first ${deps.batchMax} were processed (re-sending them is safe)`,
+            }),
+          );
           return;
         }
         results.sort((a, b) => a.index - b.index);

@@ -74,7 +74,11 @@ export function httpAuth(deps: HttpAuthDeps) {
       if (apiKey === undefined) throw unauthorized("INVALID_API_KEY", "use Authorization: Bearer <key or token>");
     }
     const auth = deps.registry.authenticate({ apiKey });
-    if (!auth.ok) throw unauthorized(auth.code === "MISSING_CREDENTIALS" ? "UNAUTHENTICATED" : auth.code, auth.code === "MISSING_CREDENTIALS" ? "send a person's token or an integration's API key" : auth.message);
+    if (!auth.ok)
+      throw unauthorized(
+        auth.code === "MISSING_CREDENTIALS" ? "UNAUTHENTICATED" : auth.code,
+        auth.code === "MISSING_CREDENTIALS" ? "send a person's token or an integration's API key" : auth.message,
+      );
     states.set(req, { integration: auth.integration, pendingSignature: false });
   };
 
@@ -109,7 +113,8 @@ export function httpAuth(deps: HttpAuthDeps) {
       const state = states.get(req);
       if (!state?.pendingSignature) return;
       const delivery = single(req.headers["x-steward-delivery"], "X-Steward-Delivery");
-      if (delivery !== undefined && (delivery.length === 0 || delivery.length > 256)) throw new HttpError(400, "INVALID_DELIVERY_ID", "X-Steward-Delivery must be 1-256 characters");
+      if (delivery !== undefined && (delivery.length === 0 || delivery.length > 256))
+        throw new HttpError(400, "INVALID_DELIVERY_ID", "X-Steward-Delivery must be 1-256 characters");
       const check = verifyWebhookSignature(
         {
           timestamp: single(req.headers["x-steward-timestamp"], "X-Steward-Timestamp"),

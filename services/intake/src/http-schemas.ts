@@ -88,7 +88,13 @@ export const ticketIdParams = {
 export const ticketsByReference = {
   type: "object",
   required: ["reference"],
-  properties: { reference: { type: "string", pattern: "^[Ss][Tt]-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}$", description: "The reference in acknowledgements and 202 answers, e.g. ST-7K3M-Q9XA (any case)" } },
+  properties: {
+    reference: {
+      type: "string",
+      pattern: "^[Ss][Tt]-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}$",
+      description: "The reference in acknowledgements and 202 answers, e.g. ST-7K3M-Q9XA (any case)",
+    },
+  },
 } as const;
 
 export const ticketsFound = {

@@ -29,7 +29,13 @@ afterAll(async () => {
 const mime = (headers: string[], body: string[]) => [...headers, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", ...body, ""].join("\r\n");
 
 const original = mime(
-  ['From: "Ana Souza" <ana@example.com>', "To: support@acme.test", "Subject: Refund for order 1234", "Message-ID: <orig-1@mail.example.com>", "Date: Mon, 03 Mar 2025 09:00:00 +0000"],
+  [
+    'From: "Ana Souza" <ana@example.com>',
+    "To: support@acme.test",
+    "Subject: Refund for order 1234",
+    "Message-ID: <orig-1@mail.example.com>",
+    "Date: Mon, 03 Mar 2025 09:00:00 +0000",
+  ],
   ["Hello,", "", "I was charged twice for order 1234. Please refund one payment.", "", "Thanks,", "Ana", "", "-- ", "Ana Souza | +55 11 5555 0101"],
 );
 
@@ -68,7 +74,14 @@ describe("inbound e-mail", () => {
 
   it("threads a reply by In-Reply-To even when its subject changed, with the quote kept apart", async () => {
     const reply = mime(
-      ["From: ana@example.com", "To: support@acme.test", "Subject: still waiting!!", "Message-ID: <reply-2@mail.example.com>", "In-Reply-To: <orig-1@mail.example.com>", "References: <orig-1@mail.example.com>"],
+      [
+        "From: ana@example.com",
+        "To: support@acme.test",
+        "Subject: still waiting!!",
+        "Message-ID: <reply-2@mail.example.com>",
+        "In-Reply-To: <orig-1@mail.example.com>",
+        "References: <orig-1@mail.example.com>",
+      ],
       ["Any news on my refund?", "", "On Mon, 3 Mar 2025 at 09:00, Ana Souza <ana@example.com> wrote:", "> I was charged twice for order 1234."],
     );
     const res = await postMail(reply);
@@ -85,12 +98,21 @@ describe("inbound e-mail", () => {
   it("threads by References when In-Reply-To names a message intake never saw (an agent's reply)", async () => {
     const res = await postMail(
       mime(
-        ["From: Ana <ana@example.com>", "To: support@acme.test", "Subject: one more thing", "Message-ID: <reply-3@mail.example.com>", "In-Reply-To: <agent-answer@acme.test>", "References: <orig-1@mail.example.com> <reply-2@mail.example.com> <agent-answer@acme.test>"],
+        [
+          "From: Ana <ana@example.com>",
+          "To: support@acme.test",
+          "Subject: one more thing",
+          "Message-ID: <reply-3@mail.example.com>",
+          "In-Reply-To: <agent-answer@acme.test>",
+          "References: <orig-1@mail.example.com> <reply-2@mail.example.com> <agent-answer@acme.test>",
+        ],
         ["The second charge is still on my statement."],
       ),
     );
     expect(await res.json()).toMatchObject({ ticketId, followUp: true });
-    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { messages: Array<{ body: string; sequence: number; quotedText: string; signature: string }> };
+    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as {
+      messages: Array<{ body: string; sequence: number; quotedText: string; signature: string }>;
+    };
     expect(view.messages.map((m) => m.sequence)).toEqual([1, 2, 3]);
     expect(view.messages[0]?.signature).toContain("Ana Souza");
     expect(view.messages[1]?.quotedText).toContain("charged twice");
@@ -104,7 +126,10 @@ describe("inbound e-mail", () => {
   it("takes the common provider shape: multipart/form-data with the message in a field", async () => {
     const form = new FormData();
     form.append("to", "support@acme.test");
-    form.append("email", mime(["From: bo@example.org", "To: support@acme.test", "Subject: Cannot log in", "Message-ID: <form-1@example.org>"], ["I cannot log in since this morning."]));
+    form.append(
+      "email",
+      mime(["From: bo@example.org", "To: support@acme.test", "Subject: Cannot log in", "Message-ID: <form-1@example.org>"], ["I cannot log in since this morning."]),
+    );
     const res = await fetch(`${intake.httpUrl}/v1/inbound/email`, { method: "POST", body: form });
     expect(res.status).toBe(202);
     const event = await eventFor("form-1@example.org");
@@ -112,7 +137,10 @@ describe("inbound e-mail", () => {
   });
 
   it("accepts a signed delivery, the signature covering the raw message bytes", async () => {
-    const raw = mime(["From: cy@example.net", "To: support@acme.test", "Subject: Where is my parcel", "Message-ID: <signed-1@example.net>"], ["Tracking has not moved for a week."]);
+    const raw = mime(
+      ["From: cy@example.net", "To: support@acme.test", "Subject: Where is my parcel", "Message-ID: <signed-1@example.net>"],
+      ["Tracking has not moved for a week."],
+    );
     const res = await postMail(raw, signedHeaders({ integration: "dev", secret: DEV_WEBHOOK_SECRET, body: raw, delivery: "mail-delivery-1" }));
     expect(res.status).toBe(202);
     const tampered = await postMail(`${raw} `, signedHeaders({ integration: "dev", secret: DEV_WEBHOOK_SECRET, body: raw, delivery: "mail-delivery-2" }));
@@ -124,7 +152,10 @@ describe("inbound e-mail", () => {
     expect(await code(await postMail("this is not an e-mail"))).toEqual([400, "EMAIL_NO_SENDER"]);
     expect(await code(await postMail(mime(["From: a@example.com", "Subject: "], [""])))).toEqual([400, "EMAIL_EMPTY"]);
     expect(await code(await postMail(""))).toEqual([400, "INVALID_EMAIL"]);
-    expect(await code(await fetch(`${intake.httpUrl}/v1/inbound/email`, { method: "POST", headers: { "content-type": "text/plain" }, body: original }))).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    expect(await code(await fetch(`${intake.httpUrl}/v1/inbound/email`, { method: "POST", headers: { "content-type": "text/plain" }, body: original }))).toEqual([
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    ]);
     const form = new FormData();
     form.append("subject", "hi");
     expect(await code(await fetch(`${intake.httpUrl}/v1/inbound/email`, { method: "POST", body: form }))).toEqual([400, "MISSING_EMAIL_FIELD"]);

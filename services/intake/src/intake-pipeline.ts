@@ -167,7 +167,12 @@ export class IntakePipeline {
     if (!published) {
       const envelope = Envelope.decode(storedBytes(seen.envelope));
       await this.deps.bus.publish({ topic: Topics.received, envelope });
-      await this.writeView(envelope, seen.threadLinks ?? [], seen.signature, seen.customerId === undefined ? undefined : { customerId: seen.customerId, keys: seen.customerKeys ?? [] });
+      await this.writeView(
+        envelope,
+        seen.threadLinks ?? [],
+        seen.signature,
+        seen.customerId === undefined ? undefined : { customerId: seen.customerId, keys: seen.customerKeys ?? [] },
+      );
     }
     return { ticketId: seen.ticketId, messageId: seen.messageId, duplicate: published, followUp: seen.kind === "message" };
   }
@@ -210,7 +215,12 @@ export class IntakePipeline {
     return null;
   }
 
-  private async writeView(envelope: Envelope, threadLinks: string[], followUpSignature: string | undefined, customer: { customerId: string; keys: IdentityKey[] } | undefined): Promise<void> {
+  private async writeView(
+    envelope: Envelope,
+    threadLinks: string[],
+    followUpSignature: string | undefined,
+    customer: { customerId: string; keys: IdentityKey[] } | undefined,
+  ): Promise<void> {
     const { store } = this.deps;
     const at = envelope.occurredAt ?? this.now();
     // Thread links and customer keys first: the ticket/message write below is what marks the delivery
@@ -232,7 +242,19 @@ export class IntakePipeline {
         ...(v.integrationId ? { integrationId: v.integrationId } : {}),
         ...(customer ? { customerId: customer.customerId } : {}),
         messageCount: 1,
-        messages: [{ id: v.messageId, externalId: v.externalId, channel, from: "customer", body: v.body, ...textParts(v.quotedText, v.signature), channelRefs: v.channelRefs, sequence: 1, at }],
+        messages: [
+          {
+            id: v.messageId,
+            externalId: v.externalId,
+            channel,
+            from: "customer",
+            body: v.body,
+            ...textParts(v.quotedText, v.signature),
+            channelRefs: v.channelRefs,
+            sequence: 1,
+            at,
+          },
+        ],
         history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
         createdAt: at,
         updatedAt: at,
@@ -242,7 +264,17 @@ export class IntakePipeline {
       const channel = channelNameOf(v.channel);
       await store.appendMessage(
         envelope.ticketId,
-        { id: v.messageId, externalId: v.externalId, channel, from: v.from === "agent" ? "agent" : "customer", body: v.body, ...textParts(v.quotedText, followUpSignature ?? ""), channelRefs: v.channelRefs, sequence: v.sequence, at },
+        {
+          id: v.messageId,
+          externalId: v.externalId,
+          channel,
+          from: v.from === "agent" ? "agent" : "customer",
+          body: v.body,
+          ...textParts(v.quotedText, followUpSignature ?? ""),
+          channelRefs: v.channelRefs,
+          sequence: v.sequence,
+          at,
+        },
         { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
       );
     }
@@ -251,7 +283,9 @@ export class IntakePipeline {
 
 /** Same customer (the same id, or a key of the same customer record), or the integration that submitted the ticket. */
 function mayJoin(t: TicketDoc, sub: IncomingSubmission, customerId: string): boolean {
-  return t.customer.id === sub.customer.id || (t.customerId !== undefined && t.customerId === customerId) || (t.integrationId !== undefined && t.integrationId === sub.integrationId);
+  return (
+    t.customer.id === sub.customer.id || (t.customerId !== undefined && t.customerId === customerId) || (t.integrationId !== undefined && t.integrationId === sub.integrationId)
+  );
 }
 
 /** The stored envelope bytes: a Buffer, or the driver's Binary (whose buffer may be longer than its content). */

@@ -78,7 +78,24 @@ function randomValue(r: Rng, depth = 0): unknown {
       return Array.from({ length: r.int(5) }, () => randomValue(r, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      const keys = ["channel", "externalId", "customer", "body", "subject", "metadata", "channelRefs", "threadId", "ticketId", "from", "id", "__proto__", "constructor", "a.b", "$x", ""];
+      const keys = [
+        "channel",
+        "externalId",
+        "customer",
+        "body",
+        "subject",
+        "metadata",
+        "channelRefs",
+        "threadId",
+        "ticketId",
+        "from",
+        "id",
+        "__proto__",
+        "constructor",
+        "a.b",
+        "$x",
+        "",
+      ];
       for (let i = r.int(6); i > 0; i -= 1) o[r.chance(0.7) ? r.pick(keys) : randomString(r, 8)] = randomValue(r, depth + 1);
       return o;
     }
@@ -90,10 +107,16 @@ function validTicket(r: Rng, n: number): Record<string, unknown> {
   return {
     channel,
     externalId: `fz-${SEED}-${n}`,
-    customer: { id: `fz-c-${r.int(200)}`, ...(r.chance(0.3) ? { email: "fuzz@example.com", name: randomString(r, 20) } : {}), ...(r.chance(0.2) ? { tier: "vip", language: "de" } : {}) },
+    customer: {
+      id: `fz-c-${r.int(200)}`,
+      ...(r.chance(0.3) ? { email: "fuzz@example.com", name: randomString(r, 20) } : {}),
+      ...(r.chance(0.2) ? { tier: "vip", language: "de" } : {}),
+    },
     ...(r.chance(0.6) ? { subject: r.pick(["Refund", "Re: Refund", "Login", "AW: Rechnung", "回复：退款", randomString(r, 30)]) } : {}),
     body: `${r.pick(["Please help", "Bitte helfen", "Ayuda", "帮帮我"])} ${randomString(r, 200)} ok`,
-    ...(channel === "phone" && r.chance(0.5) ? { channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: r.pick(["asap", "2025-03-01T15:00:00Z", "later"]) } } : {}),
+    ...(channel === "phone" && r.chance(0.5)
+      ? { channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: r.pick(["asap", "2025-03-01T15:00:00Z", "later"]) } }
+      : {}),
     ...(channel === "email" && r.chance(0.5) ? { channelRefs: { messageId: `<fz-${n}@x>`, inReplyTo: `<fz-${r.int(n + 1)}@x>` } } : {}),
     ...(r.chance(0.2) ? { metadata: { k: randomString(r, 10) } } : {}),
   };
@@ -140,7 +163,21 @@ function randomHeaders(r: Rng, body: Buffer | undefined): Record<string, string>
   return h;
 }
 
-const CONTENT_TYPES = ["text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data", "multipart/form-data; boundary=zzzz", "message/rfc822", "application/json; charset=latin1", "application/jsonx", "APPLICATION/JSON", "", "*/*", "application/octet-stream", "image/png"];
+const CONTENT_TYPES = [
+  "text/plain",
+  "application/xml",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+  "multipart/form-data; boundary=zzzz",
+  "message/rfc822",
+  "application/json; charset=latin1",
+  "application/jsonx",
+  "APPLICATION/JSON",
+  "",
+  "*/*",
+  "application/octet-stream",
+  "image/png",
+];
 
 function randomMime(r: Rng): Buffer {
   const headers = [
@@ -148,10 +185,14 @@ function randomMime(r: Rng): Buffer {
     r.chance(0.7) ? `Subject: ${randomString(r, 30).replace(/[\r\n]/g, " ")}` : "",
     r.chance(0.5) ? `Message-ID: <${randomString(r, 20).replace(/[\s<>]/g, "")}@fz>` : "",
     r.chance(0.3) ? `In-Reply-To: <fz-${r.int(50)}@x>` : "",
-    r.chance(0.3) ? `Content-Type: ${r.pick(["text/plain; charset=utf-8", "text/html", "multipart/mixed; boundary=b", "multipart/alternative", "text/plain; charset=x-unknown"])}` : "",
+    r.chance(0.3)
+      ? `Content-Type: ${r.pick(["text/plain; charset=utf-8", "text/html", "multipart/mixed; boundary=b", "multipart/alternative", "text/plain; charset=x-unknown"])}`
+      : "",
     r.chance(0.2) ? "Content-Transfer-Encoding: " + r.pick(["base64", "quoted-printable", "8bit", "weird"]) : "",
   ].filter(Boolean);
-  const body = r.chance(0.2) ? Buffer.from(Array.from({ length: r.int(2000) }, () => r.int(256))) : Buffer.from(`${randomString(r, 300)}\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>${randomString(r, 50)}</p>\r\n--b--`);
+  const body = r.chance(0.2)
+    ? Buffer.from(Array.from({ length: r.int(2000) }, () => r.int(256)))
+    : Buffer.from(`${randomString(r, 300)}\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>${randomString(r, 50)}</p>\r\n--b--`);
   return Buffer.concat([Buffer.from(`${headers.join("\r\n")}\r\n\r\n`), body]);
 }
 
@@ -200,18 +241,45 @@ function fuzzRequest(r: Rng, n: number): FuzzRequest {
     const form = r.chance(0.2);
     if (form) {
       const boundary = "fzfzfzBOUNDARY";
-      const wrapped = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${r.pick(["email", "mime", "body-mime", "other"])}"\r\n\r\n`), body, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-      return { kind: "email-form", method: "POST", path: "/v1/inbound/email", headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...randomHeaders(r, wrapped) }, body: r.chance(0.2) ? wrapped.subarray(0, r.int(wrapped.length)) : wrapped };
+      const wrapped = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${r.pick(["email", "mime", "body-mime", "other"])}"\r\n\r\n`),
+        body,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return {
+        kind: "email-form",
+        method: "POST",
+        path: "/v1/inbound/email",
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...randomHeaders(r, wrapped) },
+        body: r.chance(0.2) ? wrapped.subarray(0, r.int(wrapped.length)) : wrapped,
+      };
     }
     return { kind: "email", method: "POST", path: "/v1/inbound/email", headers: { "content-type": "message/rfc822", ...randomHeaders(r, body) }, body };
   }
   if (roll < 84) {
     const id = r.pick([`fz-missing-${n}`, "%00", "..%2F..", encodeURIComponent(randomString(r, 20).toWellFormed()) || "x", "x".repeat(300), "%E0%A4%A", "a%ZZ"]);
-    const value = r.chance(0.5) ? { externalId: `fzm-${n}`, from: r.pick(["customer", "agent", 1]), body: randomValue(r), ...(r.chance(0.3) ? { channel: randomValue(r) } : {}) } : randomValue(r);
+    const value = r.chance(0.5)
+      ? { externalId: `fzm-${n}`, from: r.pick(["customer", "agent", 1]), body: randomValue(r), ...(r.chance(0.3) ? { channel: randomValue(r) } : {}) }
+      : randomValue(r);
     return r.chance(0.3) ? { kind: "get", method: "GET", path: `/v1/tickets/${id}`, headers: {} } : json("messages", value, `/v1/tickets/${id}/messages`);
   }
   if (roll < 90) {
-    return { kind: "route", method: r.pick(["GET", "PUT", "DELETE", "POST"] as const), path: r.pick(["/", "/v1", "/v1/tickets", "/v1/inbound/email", "/docs/json", "/health/ready", `/${randomString(r, 10).replace(/[^a-z]/g, "")}`, "/v1/tickets?x=%", "//v1//tickets"]), headers: {} };
+    return {
+      kind: "route",
+      method: r.pick(["GET", "PUT", "DELETE", "POST"] as const),
+      path: r.pick([
+        "/",
+        "/v1",
+        "/v1/tickets",
+        "/v1/inbound/email",
+        "/docs/json",
+        "/health/ready",
+        `/${randomString(r, 10).replace(/[^a-z]/g, "")}`,
+        "/v1/tickets?x=%",
+        "//v1//tickets",
+      ]),
+      headers: {},
+    };
   }
   // Messages onto tickets that may exist: earlier valid tickets are threaded by thread id.
   return json("follow-up", { ...validTicket(r, n), threadId: `fz-${r.int(n + 1)}`, ticketId: r.chance(0.3) ? `fz-missing-${n}` : undefined });
@@ -253,10 +321,21 @@ describe("fuzzing the HTTP API", () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const seconds = (Date.now() - started) / 1000;
 
-    const summary = [...byKind].map(([kind, m]) => `${kind}: ${[...m].sort((a, b) => a[0] - b[0]).map(([s, c]) => `${s}x${c}`).join(" ")}`).join("\n  ");
+    const summary = [...byKind]
+      .map(
+        ([kind, m]) =>
+          `${kind}: ${[...m]
+            .sort((a, b) => a[0] - b[0])
+            .map(([s, c]) => `${s}x${c}`)
+            .join(" ")}`,
+      )
+      .join("\n  ");
     process.stderr.write(
       `[fuzz] seed ${SEED}: ${COUNT} requests in ${seconds.toFixed(1)} s (${(COUNT / seconds).toFixed(0)}/s, concurrency ${CONCURRENCY})\n` +
-        `[fuzz] statuses: ${[...byStatus].sort((a, b) => a[0] - b[0]).map(([s, c]) => `${s}x${c}`).join(" ")}\n  ${summary}\n`,
+        `[fuzz] statuses: ${[...byStatus]
+          .sort((a, b) => a[0] - b[0])
+          .map(([s, c]) => `${s}x${c}`)
+          .join(" ")}\n  ${summary}\n`,
     );
     expect(serverErrors.slice(0, 10)).toEqual([]);
     // The fuzz reached the pipeline (not only the parsers): many requests were accepted.
@@ -268,7 +347,11 @@ describe("fuzzing the HTTP API", () => {
     expect(live.status).toBe(200);
     const ready = await fetch(`${intake.httpUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    const after = await fetch(`${intake.httpUrl}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel: "chat", externalId: `after-fuzz-${SEED}`, customer: { id: "c-after" }, body: "still working?" }) });
+    const after = await fetch(`${intake.httpUrl}/v1/tickets`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channel: "chat", externalId: `after-fuzz-${SEED}`, customer: { id: "c-after" }, body: "still working?" }),
+    });
     expect(after.status).toBe(202);
   }, 300_000);
 });

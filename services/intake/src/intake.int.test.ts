@@ -23,8 +23,7 @@ afterAll(async () => {
   await bus?.close();
 });
 
-const post = (path: string, body: unknown) =>
-  fetch(`${intake.httpUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) => fetch(`${intake.httpUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 describe("intake", () => {
   it("accepts a ticket, publishes ticket.received and shows the ticket", async () => {
@@ -65,7 +64,9 @@ describe("intake", () => {
   });
 
   it("threads follow-ups onto the ticket in order", async () => {
-    const first = (await (await post("/v1/tickets", { channel: "web", externalId: "form-7", customer: { id: "c-3" }, subject: "Delivery late", body: "where is my parcel?" })).json()) as { ticketId: string };
+    const first = (await (
+      await post("/v1/tickets", { channel: "web", externalId: "form-7", customer: { id: "c-3" }, subject: "Delivery late", body: "where is my parcel?" })
+    ).json()) as { ticketId: string };
     const reply = await post(`/v1/tickets/${first.ticketId}/messages`, { externalId: "form-7-r1", from: "customer", body: "still nothing today" });
     expect(reply.status).toBe(202);
     const byEmail = await post("/v1/tickets", { channel: "email", externalId: "mail-88", customer: { id: "c-3" }, subject: "RE: Delivery late", body: "any news?" });

@@ -100,7 +100,10 @@ describe("Kafka unreachable", () => {
       const log = await EventLog.start(bus, "intake-outage-reader", [Topics.received]);
       const ofDelivery = () => log.on(Topics.received).filter((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === "outage-1");
       await waitFor(() => ofDelivery().length > 0 || undefined, { timeoutMs: 60_000, what: "the accepted event" });
-      await waitFor(() => log.on(Topics.received).some((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === "before-outage") || undefined, { what: "the event from before the outage" });
+      await waitFor(
+        () => log.on(Topics.received).some((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === "before-outage") || undefined,
+        { what: "the event from before the outage" },
+      );
       process.stderr.write(`[outage] records for the delivery: ${ofDelivery().length}\n`);
       expect(new Set(ofDelivery().map((e) => e.envelope.eventId)).size).toBe(1);
       expect(new Set(ofDelivery().map((e) => e.envelope.ticketId))).toEqual(new Set([accepted.ticketId]));

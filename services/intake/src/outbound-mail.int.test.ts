@@ -85,15 +85,54 @@ afterAll(async () => {
 async function emailTicket(id: string, email: string) {
   const at = new Date();
   await store.createTicket({
-    _id: id, status: "assigned", channel: "email", customer: { id: "kim", email }, subject: "Lost parcel", topic: null, language: "en", intent: null, priority: null, group: null,
-    requiredSkills: [], ownerId: "ana", lastOwnerId: "ana", collaborators: [], triage: null, sla: null, metadata: {}, channelRefs: {}, messageCount: 1, integrationId: "mailer",
-    messages: [{ id: `${id}-m1`, externalId: "e1", channel: "email", from: "customer", body: "Where is it?", channelRefs: { messageId: `<${id}-m1@example.com>`, references: "<older@example.com>" }, sequence: 1, at }],
-    history: [], createdAt: at, updatedAt: at,
+    _id: id,
+    status: "assigned",
+    channel: "email",
+    customer: { id: "kim", email },
+    subject: "Lost parcel",
+    topic: null,
+    language: "en",
+    intent: null,
+    priority: null,
+    group: null,
+    requiredSkills: [],
+    ownerId: "ana",
+    lastOwnerId: "ana",
+    collaborators: [],
+    triage: null,
+    sla: null,
+    metadata: {},
+    channelRefs: {},
+    messageCount: 1,
+    integrationId: "mailer",
+    messages: [
+      {
+        id: `${id}-m1`,
+        externalId: "e1",
+        channel: "email",
+        from: "customer",
+        body: "Where is it?",
+        channelRefs: { messageId: `<${id}-m1@example.com>`, references: "<older@example.com>" },
+        sequence: 1,
+        at,
+      },
+    ],
+    history: [],
+    createdAt: at,
+    updatedAt: at,
   });
 }
 
 async function reply(ticketId: string, messageId: string, body: string) {
-  await projectBatch(store, [newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", { eventId: `reply/${messageId}` })], bus);
+  await projectBatch(
+    store,
+    [
+      newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", {
+        eventId: `reply/${messageId}`,
+      }),
+    ],
+    bus,
+  );
 }
 
 const deliveredOn = (ticketId: string, messageId: string) =>
@@ -128,8 +167,14 @@ describe("e-mail replies over SMTP", () => {
     await reply("mail-2", "mail-2-r1", "Sorry for the wait.");
     expect(await deliveredOn("mail-2", "mail-2-r1")).toMatchObject({ status: "delivered", attempt: 3 });
     const doc = await store.get("mail-2");
-    const statuses = ticketView(doc!).history.filter((h) => h.type === "outbound.delivery").map((h) => [h.detail["status"], h.detail["reason"] ?? null]);
-    expect(statuses).toEqual([["retrying", "SMTP 451"], ["retrying", "SMTP 451"], ["delivered", null]]);
+    const statuses = ticketView(doc!)
+      .history.filter((h) => h.type === "outbound.delivery")
+      .map((h) => [h.detail["status"], h.detail["reason"] ?? null]);
+    expect(statuses).toEqual([
+      ["retrying", "SMTP 451"],
+      ["retrying", "SMTP 451"],
+      ["delivered", null],
+    ]);
     expect(inbox.filter((m) => m.mail.headers.get("x-steward-ticket") === "mail-2")).toHaveLength(1);
   });
 });

@@ -7,7 +7,16 @@ import { Topics, channelFromProto, type Envelope, type Notification } from "@ste
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import type { Logger } from "@steward/telemetry";
 import type { Integration } from "./domain/integrations.ts";
-import { outboundBody, outcomeOf, resultOfStatus, signedHeaders, type AttemptOutcome, type AttemptResult, type DeliveryPolicy, type OutboundMessage } from "./domain/outbound-delivery.ts";
+import {
+  outboundBody,
+  outcomeOf,
+  resultOfStatus,
+  signedHeaders,
+  type AttemptOutcome,
+  type AttemptResult,
+  type DeliveryPolicy,
+  type OutboundMessage,
+} from "./domain/outbound-delivery.ts";
 import type { OutboundDeliveries, OutboundDeliveryDoc } from "./outbound-deliveries.ts";
 import type { TicketDoc, TicketStore } from "./ticket-store.ts";
 import { composeEmailReply, type MailSender } from "./outbound-mail.ts";
@@ -107,7 +116,13 @@ class OutboundWorker {
       await this.#d.bus.publish({ topic: Topics.outboundDeadLetter, envelope });
       this.#d.log.warn({ ticketId: envelope.ticketId, deliveryId, integrationId, attempt, reason: outcome.reason }, "outbound message dead-lettered");
     }
-    await this.#d.deliveries.finishAttempt(deliveryId, outcome.status, outcome.status === "delivered" ? null : outcome.reason, outcome.status === "retrying" ? outcome.nextAttemptAt : null, at);
+    await this.#d.deliveries.finishAttempt(
+      deliveryId,
+      outcome.status,
+      outcome.status === "delivered" ? null : outcome.reason,
+      outcome.status === "retrying" ? outcome.nextAttemptAt : null,
+      at,
+    );
     await this.#publishStatus(envelope, n, integrationId, outcome);
     if (outcome.status === "retrying") throw new DeliveryPendingError(deliveryId, attempt, outcome.reason);
   }
@@ -156,10 +171,11 @@ class OutboundWorker {
     }
   }
 
-    async #announceFinal(envelope: Envelope, n: Notification, record: OutboundDeliveryDoc): Promise<void> {
+  async #announceFinal(envelope: Envelope, n: Notification, record: OutboundDeliveryDoc): Promise<void> {
     if (this.#announced.has(record._id)) return;
     // The status may have been lost with the process that wrote the record: publish it again (same id).
-    const outcome: AttemptOutcome = record.status === "delivered" ? { status: "delivered", attempt: record.attempts } : { status: "failed", attempt: record.attempts, reason: record.reason ?? "" };
+    const outcome: AttemptOutcome =
+      record.status === "delivered" ? { status: "delivered", attempt: record.attempts } : { status: "failed", attempt: record.attempts, reason: record.reason ?? "" };
     await this.#publishStatus(envelope, n, record.integrationId, outcome);
   }
 

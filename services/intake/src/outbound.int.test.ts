@@ -76,7 +76,14 @@ beforeAll(async () => {
       );
       const n = received.filter((r) => r.deliveryId === deliveryId).length + 1;
       const answer = (behaviour[integration] ?? (() => 404))(n);
-      received.push({ integration, deliveryId, attempt: String(req.headers["x-steward-attempt"]), signatureOk: check.ok, body: JSON.parse(raw.toString()) as Record<string, unknown>, answer });
+      received.push({
+        integration,
+        deliveryId,
+        attempt: String(req.headers["x-steward-attempt"]),
+        signatureOk: check.ok,
+        body: JSON.parse(raw.toString()) as Record<string, unknown>,
+        answer,
+      });
       res.writeHead(answer).end();
     });
   });
@@ -105,16 +112,40 @@ afterAll(async () => {
 async function newTicket(id: string, integrationId: string) {
   const at = new Date();
   await store.createTicket({
-    _id: id, status: "assigned", channel: "email", customer: { id: "kim", email: "kim@example.com" }, subject: "Refund", topic: null, language: "en", intent: null, priority: null, group: null,
-    requiredSkills: [], ownerId: "ana", lastOwnerId: "ana", collaborators: [], triage: null, sla: null, metadata: {}, channelRefs: {}, messageCount: 1, integrationId,
-    messages: [{ id: `${id}-m1`, externalId: "e1", channel: "email", from: "customer", body: "Where is my refund?", channelRefs: { messageId: "<m1@example.com>" }, sequence: 1, at }],
-    history: [], createdAt: at, updatedAt: at,
+    _id: id,
+    status: "assigned",
+    channel: "email",
+    customer: { id: "kim", email: "kim@example.com" },
+    subject: "Refund",
+    topic: null,
+    language: "en",
+    intent: null,
+    priority: null,
+    group: null,
+    requiredSkills: [],
+    ownerId: "ana",
+    lastOwnerId: "ana",
+    collaborators: [],
+    triage: null,
+    sla: null,
+    metadata: {},
+    channelRefs: {},
+    messageCount: 1,
+    integrationId,
+    messages: [
+      { id: `${id}-m1`, externalId: "e1", channel: "email", from: "customer", body: "Where is my refund?", channelRefs: { messageId: "<m1@example.com>" }, sequence: 1, at },
+    ],
+    history: [],
+    createdAt: at,
+    updatedAt: at,
   });
 }
 
 /** What routing publishes when the owner replies; the projector turns it into the outbound notification. */
 async function reply(ticketId: string, messageId: string, body: string): Promise<void> {
-  const e: Envelope = newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", { eventId: `reply/${messageId}` });
+  const e: Envelope = newEnvelope("agentReplied", ticketId, { messageId, agentId: "ana", body, visibility: "public", channel: Channel.EMAIL, inReplyToMessageId: "" }, "routing", {
+    eventId: `reply/${messageId}`,
+  });
   await projectBatch(store, [e], bus);
 }
 
@@ -142,7 +173,15 @@ describe("outbound delivery", () => {
     const got = received.filter((r) => r.integration === "ok");
     expect(got.map((r) => r.body["messageId"])).toEqual(["o-1-r1", "o-1-r2", "o-1-r3"]);
     expect(got.every((r) => r.signatureOk && r.answer === 200 && r.attempt === "1")).toBe(true);
-    expect(got[0]?.body).toMatchObject({ type: "steward.outbound.message", ticketId: "o-1", kind: "reply", channel: "email", recipient: "kim@example.com", text: "Refund sent today.", inReplyTo: "<m1@example.com>" });
+    expect(got[0]?.body).toMatchObject({
+      type: "steward.outbound.message",
+      ticketId: "o-1",
+      kind: "reply",
+      channel: "email",
+      recipient: "kim@example.com",
+      text: "Refund sent today.",
+      inReplyTo: "<m1@example.com>",
+    });
     expect(got[0]?.deliveryId).toBe(got[0]?.body["deliveryId"]);
     const { delivery } = await deliveryShown("o-1", "o-1-r1", "delivered");
     expect(delivery).toMatchObject({ status: "delivered", attempt: 1, integrationId: "ok" });
@@ -153,11 +192,21 @@ describe("outbound delivery", () => {
     await reply("o-2", "o-2-r1", "Hello again.");
     const { doc } = await deliveryShown("o-2", "o-2-r1", "delivered");
     const got = requestsFor("o-2-r1");
-    expect(got.map((r) => [r.answer, r.attempt])).toEqual([[500, "1"], [500, "2"], [200, "3"]]);
+    expect(got.map((r) => [r.answer, r.attempt])).toEqual([
+      [500, "1"],
+      [500, "2"],
+      [200, "3"],
+    ]);
     expect(new Set(got.map((r) => r.deliveryId)).size).toBe(1);
     expect(got.every((r) => r.signatureOk)).toBe(true);
-    const statuses = ticketView(doc).history.filter((h) => h.type === "outbound.delivery").map((h) => [h.detail["status"], h.detail["attempt"]]);
-    expect(statuses).toEqual([["retrying", 1], ["retrying", 2], ["delivered", 3]]);
+    const statuses = ticketView(doc)
+      .history.filter((h) => h.type === "outbound.delivery")
+      .map((h) => [h.detail["status"], h.detail["attempt"]]);
+    expect(statuses).toEqual([
+      ["retrying", 1],
+      ["retrying", 2],
+      ["delivered", 3],
+    ]);
   });
 
   it("dead-letters a message no attempt delivers, and the ticket shows the failure and its reason", async () => {

@@ -33,13 +33,52 @@ afterAll(async () => {
 async function newTicket(id: string, language?: string) {
   const now = new Date();
   await store.createTicket({
-    _id: id, status: "new", channel: "email", customer: { id: "c", email: "c@example.com", ...(language ? { language } : {}) }, subject: null, topic: null, language: null, intent: null, priority: null, group: null,
-    requiredSkills: [], ownerId: null, lastOwnerId: null, collaborators: [], triage: null, sla: null, metadata: {}, channelRefs: {}, messageCount: 1, messages: [], history: [], createdAt: now, updatedAt: now,
+    _id: id,
+    status: "new",
+    channel: "email",
+    customer: { id: "c", email: "c@example.com", ...(language ? { language } : {}) },
+    subject: null,
+    topic: null,
+    language: null,
+    intent: null,
+    priority: null,
+    group: null,
+    requiredSkills: [],
+    ownerId: null,
+    lastOwnerId: null,
+    collaborators: [],
+    triage: null,
+    sla: null,
+    metadata: {},
+    channelRefs: {},
+    messageCount: 1,
+    messages: [],
+    history: [],
+    createdAt: now,
+    updatedAt: now,
   });
 }
 
 const slaView = (ticketId: string, revision: number, level: number) =>
-  newEnvelope("slaUpdated", ticketId, { policy: "default", policyVersion: "v1", firstResponseDue: new Date(), nextResponseDue: undefined, resolutionDue: new Date(), paused: false, warnings: [], breaches: [], level, revision, priority: 3 }, "escalation", { eventId: `${ticketId}/sla/${revision}` });
+  newEnvelope(
+    "slaUpdated",
+    ticketId,
+    {
+      policy: "default",
+      policyVersion: "v1",
+      firstResponseDue: new Date(),
+      nextResponseDue: undefined,
+      resolutionDue: new Date(),
+      paused: false,
+      warnings: [],
+      breaches: [],
+      level,
+      revision,
+      priority: 3,
+    },
+    "escalation",
+    { eventId: `${ticketId}/sla/${revision}` },
+  );
 
 describe("ticket view projector", () => {
   it("keeps the newest SLA revision when views arrive out of order", async () => {
@@ -100,7 +139,13 @@ describe("ticket view projector", () => {
   it("acknowledges once, in the triaged language, when a batch holds the triage twice", async () => {
     await newTicket("p-6", "fr");
     const triaged = (eventId: string, retriage: boolean) =>
-      newEnvelope("ticketTriaged", "p-6", { ...TicketTriaged.fromJSON({}), language: "de", intent: "billing", priority: Priority.P3, group: "billing", retriage, channel: Channel.EMAIL, customerId: "c" }, "triage", { eventId });
+      newEnvelope(
+        "ticketTriaged",
+        "p-6",
+        { ...TicketTriaged.fromJSON({}), language: "de", intent: "billing", priority: Priority.P3, group: "billing", retriage, channel: Channel.EMAIL, customerId: "c" },
+        "triage",
+        { eventId },
+      );
     const first = triaged("22222222-0000-4000-8000-000000000001", false);
     await projectBatch(store, [first, first, triaged("22222222-0000-4000-8000-000000000002", true)], bus);
     await projectBatch(store, [first], bus);

@@ -25,7 +25,12 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
     groupId,
     topics: [Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: 6,
-    batchHandler: (events) => projectBatch(store, events.map((e) => e.envelope), bus),
+    batchHandler: (events) =>
+      projectBatch(
+        store,
+        events.map((e) => e.envelope),
+        bus,
+      ),
   });
 }
 
@@ -129,7 +134,16 @@ async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentR
       envelope: newEnvelope(
         "notification",
         ticketId,
-        { channel: channelToProto(target.channel), kind: "reply", recipient: target.recipient, language: ticket.language ?? "", text: reply.body, reference: ticketReference(ticketId), messageId: reply.messageId, inReplyTo: target.inReplyTo?.channelRefs?.["messageId"] ?? "" },
+        {
+          channel: channelToProto(target.channel),
+          kind: "reply",
+          recipient: target.recipient,
+          language: ticket.language ?? "",
+          text: reply.body,
+          reference: ticketReference(ticketId),
+          messageId: reply.messageId,
+          inReplyTo: target.inReplyTo?.channelRefs?.["messageId"] ?? "",
+        },
         "intake",
         { eventId: derivedEventId(`reply\u0000${reply.messageId}`), occurredAt: at },
       ),
@@ -151,7 +165,13 @@ async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentR
       agentId: reply.agentId,
       ...(target.inReplyTo ? { inReplyToMessageId: target.inReplyTo.id } : {}),
     },
-    { eventId: envelope.eventId, type: envelope.type, at, actor: reply.agentId, detail: { messageId: reply.messageId, visibility, ...(visibility === "public" ? { channel } : {}) } },
+    {
+      eventId: envelope.eventId,
+      type: envelope.type,
+      at,
+      actor: reply.agentId,
+      detail: { messageId: reply.messageId, visibility, ...(visibility === "public" ? { channel } : {}) },
+    },
   );
 }
 
@@ -173,7 +193,16 @@ async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: st
     envelope: newEnvelope(
       "notification",
       ticketId,
-      { channel: channelToProto(ticket.channel), kind: "acknowledgement", recipient: recipientOf(ticket), language: ack.language, text: ack.text, reference: ack.reference, messageId: "", inReplyTo: "" },
+      {
+        channel: channelToProto(ticket.channel),
+        kind: "acknowledgement",
+        recipient: recipientOf(ticket),
+        language: ack.language,
+        text: ack.text,
+        reference: ack.reference,
+        messageId: "",
+        inReplyTo: "",
+      },
       "intake",
       { eventId, occurredAt: at },
     ),
@@ -227,11 +256,23 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
     case "noEligibleAgent":
       return { entry: entry("routing", { group: p.value.group, reasons: p.value.reasons }), set: { status: "waiting" }, onlyIfStatusIn: ["new", "triaged", "offered"] };
     case "offerMade":
-      return { entry: entry("routing", { agentId: p.value.agentId, offerId: p.value.offerId, why: p.value.explanation?.summary }), set: { status: "offered" }, onlyIfStatusIn: ["new", "triaged", "waiting"] };
+      return {
+        entry: entry("routing", { agentId: p.value.agentId, offerId: p.value.offerId, why: p.value.explanation?.summary }),
+        set: { status: "offered" },
+        onlyIfStatusIn: ["new", "triaged", "waiting"],
+      };
     case "offerClosed":
-      return { entry: entry(p.value.agentId, { offerId: p.value.offerId, outcome: p.value.outcome, reason: p.value.reason }), set: { status: "waiting" }, onlyIfStatusIn: ["offered"] };
+      return {
+        entry: entry(p.value.agentId, { offerId: p.value.offerId, outcome: p.value.outcome, reason: p.value.reason }),
+        set: { status: "waiting" },
+        onlyIfStatusIn: ["offered"],
+      };
     case "ticketAssigned":
-      return { entry: entry(p.value.agentId, { offerId: p.value.offerId }), set: { status: "assigned", ownerId: p.value.agentId, lastOwnerId: p.value.agentId }, onlyIfStatusIn: ["new", "triaged", "waiting", "offered"] };
+      return {
+        entry: entry(p.value.agentId, { offerId: p.value.offerId }),
+        set: { status: "assigned", ownerId: p.value.agentId, lastOwnerId: p.value.agentId },
+        onlyIfStatusIn: ["new", "triaged", "waiting", "offered"],
+      };
     case "followUpRouted":
       return { entry: entry("routing", { agentId: p.value.agentId, messageId: p.value.messageId }) };
     case "ticketResolved":
@@ -239,7 +280,10 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
     case "ticketReopened":
       return { entry: entry("customer", { ownerId: p.value.ownerId }), set: { status: "assigned", ownerId: p.value.ownerId, lastOwnerId: p.value.ownerId } };
     case "ownerReassigned":
-      return { entry: entry(p.value.supervisorId, { from: p.value.fromAgentId, to: p.value.toAgentId, reason: p.value.reason }), set: { ownerId: p.value.toAgentId, lastOwnerId: p.value.toAgentId } };
+      return {
+        entry: entry(p.value.supervisorId, { from: p.value.fromAgentId, to: p.value.toAgentId, reason: p.value.reason }),
+        set: { ownerId: p.value.toAgentId, lastOwnerId: p.value.toAgentId },
+      };
     case "collaboratorAdded":
       return { entry: entry("escalation", { agentId: p.value.agentId, reason: p.value.reason }), addCollaborator: p.value.agentId };
     case "slaUpdated": {
@@ -276,7 +320,7 @@ export function viewChangeOf(envelope: Envelope): ViewChange | undefined {
         }),
       };
     }
-        case "escalationAction": {
+    case "escalationAction": {
       const a = p.value;
       const effect = escalationEffectOf(a);
       // An effect this build does not know (a newer producer) is still shown, under the name it was sent with.

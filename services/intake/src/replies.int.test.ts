@@ -35,13 +35,32 @@ afterAll(async () => {
 async function newTicket(id: string) {
   const at = new Date();
   await store.createTicket({
-    _id: id, status: "assigned", channel: "email", customer: { id: "kim", email: "kim@example.com" }, subject: "Refund", topic: null, language: "en", intent: null, priority: null, group: null,
-    requiredSkills: [], ownerId: "ana", lastOwnerId: "ana", collaborators: ["sam"], triage: null, sla: null, metadata: {}, channelRefs: {}, messageCount: 2,
+    _id: id,
+    status: "assigned",
+    channel: "email",
+    customer: { id: "kim", email: "kim@example.com" },
+    subject: "Refund",
+    topic: null,
+    language: "en",
+    intent: null,
+    priority: null,
+    group: null,
+    requiredSkills: [],
+    ownerId: "ana",
+    lastOwnerId: "ana",
+    collaborators: ["sam"],
+    triage: null,
+    sla: null,
+    metadata: {},
+    channelRefs: {},
+    messageCount: 2,
     messages: [
       { id: `${id}-m1`, externalId: "e1", channel: "email", from: "customer", body: "Where is my refund?", channelRefs: { messageId: "<m1@example.com>" }, sequence: 1, at },
       { id: `${id}-m2`, externalId: "e2", channel: "chat", from: "customer", body: "Hello?", sequence: 2, at },
     ],
-    history: [], createdAt: at, updatedAt: at,
+    history: [],
+    createdAt: at,
+    updatedAt: at,
   });
 }
 
@@ -68,7 +87,12 @@ describe("agents' replies in the ticket view", () => {
 
     const doc = await store.get("r-1");
     const view = ticketView(doc!, { internalNotes: true });
-    expect(view.messages.map((m) => [m.id, m.from, m.sequence])).toEqual([["r-1-m1", "customer", 1], ["r-1-m2", "customer", 2], ["reply-a", "agent", 3], ["reply-b", "agent", 4]]);
+    expect(view.messages.map((m) => [m.id, m.from, m.sequence])).toEqual([
+      ["r-1-m1", "customer", 1],
+      ["r-1-m2", "customer", 2],
+      ["reply-a", "agent", 3],
+      ["reply-b", "agent", 4],
+    ]);
     expect(view.messages[2]).toMatchObject({ agentId: "ana", visibility: "public", channel: "chat", inReplyToMessageId: "r-1-m2", body: "Refund sent today." });
     expect(view.history.filter((h) => h.type === "agent.replied")).toHaveLength(2);
   });

@@ -40,11 +40,22 @@ describe("idempotency across a restart", () => {
     };
     const httpBody = { channel: "chat", externalId: "r-http", customer: { id: "c-r1" }, subject: "Login loop", body: "The app logs me out every minute." };
     const first = (await (await postJson(running().httpUrl, "/v1/tickets", httpBody)).json()) as { ticketId: string };
-    const grpcSub = protoSubmission({ channel: Channel.API, externalId: "r-grpc", body: "Export fails with error 500.", customer: { id: "c-r2", name: "", email: "", phone: "", tier: "", language: "" } });
+    const grpcSub = protoSubmission({
+      channel: Channel.API,
+      externalId: "r-grpc",
+      body: "Export fails with error 500.",
+      customer: { id: "c-r2", name: "", email: "", phone: "", tier: "", language: "" },
+    });
     let grpc = new IntakeGrpc(running().grpcAddress);
     const firstGrpc = await grpc.submit(grpcSub);
     grpc.close();
-    const topicSub = protoSubmission({ channel: Channel.SOCIAL, externalId: "r-topic", body: "Your app ate my photos", customer: { id: "c-r3", name: "", email: "", phone: "", tier: "", language: "" }, channelRefs: { platform: "mastodon", postId: "11" } });
+    const topicSub = protoSubmission({
+      channel: Channel.SOCIAL,
+      externalId: "r-topic",
+      body: "Your app ate my photos",
+      customer: { id: "c-r3", name: "", email: "", phone: "", tier: "", language: "" },
+      channelRefs: { platform: "mastodon", postId: "11" },
+    });
     await publish(topicSub);
     await waitFor(() => ["r-http", "r-grpc", "r-topic"].every((id) => eventsOf(id).length === 1) || undefined, { what: "the three first events" });
     const topicTicket = eventsOf("r-topic")[0]?.envelope.ticketId;
@@ -62,8 +73,23 @@ describe("idempotency across a restart", () => {
     await publish(topicSub);
     // A follow-up behind the re-delivered record, on the same partition (same key): once it is in, the
     // re-delivery before it was handled.
-    await publish(protoSubmission({ channel: Channel.SOCIAL, externalId: "r-topic-marker", body: "Any news?", threadId: topicTicket ?? "", customer: { id: "c-r3", name: "", email: "", phone: "", tier: "", language: "" } }), "r-topic");
-    const followUp = await postJson(running().httpUrl, "/v1/tickets", { channel: "email", externalId: "r-http-2", customer: { id: "c-r1" }, subject: "RE: Login loop", body: "Still happening after the update." });
+    await publish(
+      protoSubmission({
+        channel: Channel.SOCIAL,
+        externalId: "r-topic-marker",
+        body: "Any news?",
+        threadId: topicTicket ?? "",
+        customer: { id: "c-r3", name: "", email: "", phone: "", tier: "", language: "" },
+      }),
+      "r-topic",
+    );
+    const followUp = await postJson(running().httpUrl, "/v1/tickets", {
+      channel: "email",
+      externalId: "r-http-2",
+      customer: { id: "c-r1" },
+      subject: "RE: Login loop",
+      body: "Still happening after the update.",
+    });
     expect(await followUp.json()).toMatchObject({ ticketId: first.ticketId, followUp: true });
     await waitFor(() => eventsOf("r-topic-marker").length === 1 || undefined, { what: "marker after the re-delivered topic record" });
     await sleep(1000);

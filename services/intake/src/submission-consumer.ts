@@ -17,7 +17,13 @@ export const SUBMISSIONS_GROUP = "intake-submissions";
 const isOutage = (err: unknown) => err instanceof KafkaUnavailableError || classifyStoreError(err)?.kind === "transient";
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function startSubmissionConsumer(deps: { bus: EventBus; pipeline: IntakePipeline; registry: IntegrationRegistry; log?: Logger; groupId?: string }): Promise<Subscription> {
+export async function startSubmissionConsumer(deps: {
+  bus: EventBus;
+  pipeline: IntakePipeline;
+  registry: IntegrationRegistry;
+  log?: Logger;
+  groupId?: string;
+}): Promise<Subscription> {
   let stopping = false;
   const sub = await deps.bus.subscribe({
     groupId: deps.groupId ?? SUBMISSIONS_GROUP,
@@ -29,7 +35,8 @@ export async function startSubmissionConsumer(deps: { bus: EventBus; pipeline: I
       if (p?.$case !== "submission") throw new SubmissionRejectedError("WRONG_PAYLOAD", [{ field: "payload", message: `must be a submission, not ${p?.$case ?? "empty"}` }]);
       const s = p.value;
       const integrationId = s.integrationId || (deps.registry.devMode ? DEV_INTEGRATION_ID : "");
-      if (!integrationId) throw new SubmissionRejectedError("INTEGRATION_REQUIRED", [{ field: "integrationId", message: "is required (the delivery id is unique per integration)" }]);
+      if (!integrationId)
+        throw new SubmissionRejectedError("INTEGRATION_REQUIRED", [{ field: "integrationId", message: "is required (the delivery id is unique per integration)" }]);
       if (!deps.registry.get(integrationId)) throw new SubmissionRejectedError("UNKNOWN_INTEGRATION", [{ field: "integrationId", message: "is not a configured integration" }]);
       const check = validateSubmission(draftFromProto(s));
       if (!check.ok) throw new SubmissionRejectedError(check.code, check.issues);

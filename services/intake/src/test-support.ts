@@ -42,7 +42,7 @@ export class IntakeGrpc {
 
   submit(submission: Submission | undefined, headers: Record<string, string> = {}): Promise<GrpcOutcome<SubmitResponse>> {
     return new Promise((resolve) => {
-      this.client.submit(submission === undefined ? {} as never : { submission }, grpcMetadata(headers), (err, res) => resolve(err ? { err } : { res }));
+      this.client.submit(submission === undefined ? ({} as never) : { submission }, grpcMetadata(headers), (err, res) => resolve(err ? { err } : { res }));
     });
   }
 

@@ -182,10 +182,7 @@ export class TicketStore {
   }
 
   async appendMessage(ticketId: string, message: StoredMessage, history: HistoryEntry): Promise<void> {
-    await this.tickets.updateOne(
-      { _id: ticketId, "messages.id": { $ne: message.id } },
-      { $push: { messages: message, history }, $set: { updatedAt: message.at } },
-    );
+    await this.tickets.updateOne({ _id: ticketId, "messages.id": { $ne: message.id } }, { $push: { messages: message, history }, $set: { updatedAt: message.at } });
   }
 
   /**

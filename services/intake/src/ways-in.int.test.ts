@@ -32,7 +32,10 @@ afterAll(async () => {
   await bus?.close();
 });
 
-const received = (externalId: string) => waitFor(() => log.on(Topics.received).find((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === externalId), { what: `ticket.received for ${externalId}` });
+const received = (externalId: string) =>
+  waitFor(() => log.on(Topics.received).find((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === externalId), {
+    what: `ticket.received for ${externalId}`,
+  });
 
 function publishSubmission(submission: Submission) {
   return bus.publish({ topic: Topics.submissions, key: submission.externalId, envelope: newEnvelope("submission", "", submission, "test-producer") });
@@ -49,7 +52,12 @@ describe("three ways in, one pipeline", () => {
     // another as a follow-up on the same topic.
     const customer = (id: string) => ({ id, name: "Ana", email: `${id}@example.com`, phone: "", tier: "vip", language: "" });
     const common = { subject: "Card declined", body: "My card is declined at checkout.", metadata: { orderId: "77" } };
-    const http = await postJson(intake.httpUrl, "/v1/tickets", { channel: "web", externalId: "same-http", ...common, customer: { id: "c-same-http", name: "Ana", email: "c-same-http@example.com", tier: "vip" } });
+    const http = await postJson(intake.httpUrl, "/v1/tickets", {
+      channel: "web",
+      externalId: "same-http",
+      ...common,
+      customer: { id: "c-same-http", name: "Ana", email: "c-same-http@example.com", tier: "vip" },
+    });
     expect(http.status).toBe(202);
     const byGrpc = await grpc.submit(protoSubmission({ channel: Channel.WEB, externalId: "same-grpc", ...common, customer: customer("c-same-grpc") }));
     expect(byGrpc.err).toBeUndefined();
@@ -64,7 +72,14 @@ describe("three ways in, one pipeline", () => {
     });
     expect(shapes[1]).toEqual(shapes[0]);
     expect(shapes[2]).toEqual(shapes[0]);
-    expect(shapes[0]).toMatchObject({ type: "ticket.received", producer: "intake", channel: Channel.WEB, integrationId: "dev", metadata: { orderId: "77" }, customer: { tier: "vip", email: "(differs)@example.com" } });
+    expect(shapes[0]).toMatchObject({
+      type: "ticket.received",
+      producer: "intake",
+      channel: Channel.WEB,
+      integrationId: "dev",
+      metadata: { orderId: "77" },
+      customer: { tier: "vip", email: "(differs)@example.com" },
+    });
     expect(byGrpc.res?.ticketId).toBe(events[1]?.envelope.ticketId);
     const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${events[2]?.envelope.ticketId}`)).json()) as { channel: string; reference: string };
     expect(view.channel).toBe("web");
@@ -94,10 +109,22 @@ describe("three ways in, one pipeline", () => {
 
   it("imports a batch: per-item results and errors by index, re-sent items are duplicates, one customer's items in order", async () => {
     const items = [
-      protoSubmission({ externalId: "b-1", body: "first of customer A", subject: "Import A", customer: { id: "c-batch-a", name: "", email: "", phone: "", tier: "", language: "" } }),
+      protoSubmission({
+        externalId: "b-1",
+        body: "first of customer A",
+        subject: "Import A",
+        customer: { id: "c-batch-a", name: "", email: "", phone: "", tier: "", language: "" },
+      }),
       protoSubmission({ externalId: "b-2", body: "   ", customer: { id: "c-batch-b", name: "", email: "", phone: "", tier: "", language: "" } }),
-      protoSubmission({ externalId: "b-3", body: "second of customer A", subject: "Re: Import A", customer: { id: "c-batch-a", name: "", email: "", phone: "", tier: "", language: "" } }),
-      ...Array.from({ length: 40 }, (_, i) => protoSubmission({ externalId: `b-bulk-${i}`, body: `bulk message ${i}`, customer: { id: `c-bulk-${i}`, name: "", email: "", phone: "", tier: "", language: "" } })),
+      protoSubmission({
+        externalId: "b-3",
+        body: "second of customer A",
+        subject: "Re: Import A",
+        customer: { id: "c-batch-a", name: "", email: "", phone: "", tier: "", language: "" },
+      }),
+      ...Array.from({ length: 40 }, (_, i) =>
+        protoSubmission({ externalId: `b-bulk-${i}`, body: `bulk message ${i}`, customer: { id: `c-bulk-${i}`, name: "", email: "", phone: "", tier: "", language: "" } }),
+      ),
     ];
     const first = await grpc.submitBatch(items);
     expect(first.err).toBeUndefined();
@@ -135,19 +162,50 @@ describe("three ways in, one pipeline", () => {
 
   it("threads follow-ups across channels in order: e-mail, then chat by thread id, then phone by topic, then the messages route", async () => {
     const customer = { id: "c-x", name: "Kim", email: "kim@example.com", phone: "+49 151 1234 5678" };
-    const first = await postJson(intake.httpUrl, "/v1/tickets", { channel: "email", externalId: "x-mail-1", customer, subject: "Router keeps rebooting", body: "My router reboots every hour.", threadId: "conv-9" });
+    const first = await postJson(intake.httpUrl, "/v1/tickets", {
+      channel: "email",
+      externalId: "x-mail-1",
+      customer,
+      subject: "Router keeps rebooting",
+      body: "My router reboots every hour.",
+      threadId: "conv-9",
+    });
     const { ticketId } = (await first.json()) as { ticketId: string };
-    const chat = await grpc.submit(protoSubmission({ channel: Channel.CHAT, externalId: "x-chat-1", body: "Any update on the router?", threadId: ticketId, customer: { id: "c-x", name: "", email: "", phone: "", tier: "", language: "" } }));
+    const chat = await grpc.submit(
+      protoSubmission({
+        channel: Channel.CHAT,
+        externalId: "x-chat-1",
+        body: "Any update on the router?",
+        threadId: ticketId,
+        customer: { id: "c-x", name: "", email: "", phone: "", tier: "", language: "" },
+      }),
+    );
     expect(chat.res).toMatchObject({ ticketId, followUp: true });
     await publishSubmission(
-      protoSubmission({ channel: Channel.PHONE, externalId: "x-call-1", body: "Customer asked for a call back about the router.", subject: "RE: Router keeps rebooting", customer: { id: "c-x", name: "", email: "", phone: "+49 151 1234 5678", tier: "", language: "" }, channelRefs: { kind: "callback", preferredTime: "asap" } }),
+      protoSubmission({
+        channel: Channel.PHONE,
+        externalId: "x-call-1",
+        body: "Customer asked for a call back about the router.",
+        subject: "RE: Router keeps rebooting",
+        customer: { id: "c-x", name: "", email: "", phone: "+49 151 1234 5678", tier: "", language: "" },
+        channelRefs: { kind: "callback", preferredTime: "asap" },
+      }),
     );
-    const phone = await waitFor(() => log.ofTicket(ticketId, Topics.received).find((e) => e.envelope.payload?.$case === "messageReceived" && e.envelope.payload.value.externalId === "x-call-1"), { what: "phone follow-up" });
-    expect(phone.envelope.payload?.$case === "messageReceived" && phone.envelope.payload.value.channelRefs).toEqual({ kind: "callback", preferredTime: "asap", callbackNumber: "+4915112345678" });
+    const phone = await waitFor(
+      () => log.ofTicket(ticketId, Topics.received).find((e) => e.envelope.payload?.$case === "messageReceived" && e.envelope.payload.value.externalId === "x-call-1"),
+      { what: "phone follow-up" },
+    );
+    expect(phone.envelope.payload?.$case === "messageReceived" && phone.envelope.payload.value.channelRefs).toEqual({
+      kind: "callback",
+      preferredTime: "asap",
+      callbackNumber: "+4915112345678",
+    });
     const viaRoute = await postJson(intake.httpUrl, `/v1/tickets/${ticketId}/messages`, { externalId: "x-web-1", from: "customer", body: "Still rebooting.", channel: "web" });
     expect(viaRoute.status).toBe(202);
 
-    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { messages: Array<{ channel: string; sequence: number; externalId: string; channelRefs: Record<string, string> }> };
+    const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as {
+      messages: Array<{ channel: string; sequence: number; externalId: string; channelRefs: Record<string, string> }>;
+    };
     expect(view.messages[2]?.channelRefs).toEqual({ kind: "callback", preferredTime: "asap", callbackNumber: "+4915112345678" });
     expect(view.messages.map((m) => [m.externalId, m.channel, m.sequence])).toEqual([
       ["x-mail-1", "email", 1],
@@ -160,10 +218,22 @@ describe("three ways in, one pipeline", () => {
   });
 
   it("acknowledges a new ticket once, in the language triage found, on its channel", async () => {
-    const res = await postJson(intake.httpUrl, "/v1/tickets", { channel: "email", externalId: "ack-1", customer: { id: "c-ack", email: "lena@example.de" }, subject: "Rechnung doppelt", body: "Ich wurde doppelt belastet." });
+    const res = await postJson(intake.httpUrl, "/v1/tickets", {
+      channel: "email",
+      externalId: "ack-1",
+      customer: { id: "c-ack", email: "lena@example.de" },
+      subject: "Rechnung doppelt",
+      body: "Ich wurde doppelt belastet.",
+    });
     const { ticketId, reference } = (await res.json()) as { ticketId: string; reference: string };
     const triaged = (retriage: boolean, eventId: string) =>
-      newEnvelope("ticketTriaged", ticketId, { ...TicketTriaged.fromJSON({}), language: "de", intent: "billing", priority: Priority.P3, group: "billing", retriage, channel: Channel.EMAIL, customerId: "c-ack" }, "triage", { eventId });
+      newEnvelope(
+        "ticketTriaged",
+        ticketId,
+        { ...TicketTriaged.fromJSON({}), language: "de", intent: "billing", priority: Priority.P3, group: "billing", retriage, channel: Channel.EMAIL, customerId: "c-ack" },
+        "triage",
+        { eventId },
+      );
     await bus.publish({ topic: Topics.triaged, envelope: triaged(false, "11111111-0000-4000-8000-000000000001") });
     const ack = await waitFor(() => log.ofTicket(ticketId, Topics.outbound)[0], { what: "acknowledgement" });
     expect(ack.envelope.payload?.$case).toBe("notification");
@@ -182,22 +252,35 @@ describe("three ways in, one pipeline", () => {
     // The same triage event again, and a re-triage after a follow-up: no second acknowledgement.
     await bus.publish({ topic: Topics.triaged, envelope: triaged(false, "11111111-0000-4000-8000-000000000001") });
     await bus.publish({ topic: Topics.triaged, envelope: triaged(true, "11111111-0000-4000-8000-000000000002") });
-    await waitFor(async () => {
-      const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { history: Array<{ type: string }> };
-      return view.history.filter((h) => h.type === "ticket.triaged").length >= 2 || undefined;
-    }, { what: "both triage events projected" });
+    await waitFor(
+      async () => {
+        const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { history: Array<{ type: string }> };
+        return view.history.filter((h) => h.type === "ticket.triaged").length >= 2 || undefined;
+      },
+      { what: "both triage events projected" },
+    );
     await sleep(1000);
     expect(log.ofTicket(ticketId, Topics.outbound)).toHaveLength(1);
   });
 
   it("sends no acknowledgement for automatic e-mail (no auto-responder loops)", async () => {
-    const res = await postJson(intake.httpUrl, "/v1/tickets", { channel: "email", externalId: "ack-auto", customer: { id: "c-ooo", email: "ooo@example.com" }, subject: "Out of office", body: "I am away.", metadata: { autoSubmitted: "auto-replied" } });
+    const res = await postJson(intake.httpUrl, "/v1/tickets", {
+      channel: "email",
+      externalId: "ack-auto",
+      customer: { id: "c-ooo", email: "ooo@example.com" },
+      subject: "Out of office",
+      body: "I am away.",
+      metadata: { autoSubmitted: "auto-replied" },
+    });
     const { ticketId } = (await res.json()) as { ticketId: string };
     await bus.publish({ topic: Topics.triaged, envelope: newEnvelope("ticketTriaged", ticketId, { ...TicketTriaged.fromJSON({}), language: "en" }, "triage") });
-    await waitFor(async () => {
-      const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { status: string };
-      return view.status === "triaged" || undefined;
-    }, { what: "triage projected" });
+    await waitFor(
+      async () => {
+        const view = (await (await fetch(`${intake.httpUrl}/v1/tickets/${ticketId}`)).json()) as { status: string };
+        return view.status === "triaged" || undefined;
+      },
+      { what: "triage projected" },
+    );
     await sleep(1000);
     expect(log.ofTicket(ticketId, Topics.outbound)).toHaveLength(0);
   });

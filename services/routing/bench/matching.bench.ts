@@ -59,16 +59,39 @@ const SKILLS_PER_GROUP = 6;
 const SHARED_SKILLS = ["billing", "refunds", "vip", "security"];
 const GROUP_SKILLS = new Map(GROUPS.map((group) => [group, [...Array.from({ length: SKILLS_PER_GROUP }, (_, i) => `${group}-skill-${i}`), ...SHARED_SKILLS]]));
 const OVERFLOW_OF = new Map(GROUPS.map((group, i) => [group, GROUPS[(i + 1) % GROUP_COUNT] as string]));
-const LANGUAGES = [["en", 60], ["es", 12], ["fr", 8], ["de", 8], ["pt", 7], ["ja", 5]] as const;
-const CHANNEL_MIX = [["email", 35], ["chat", 30], ["phone", 10], ["social", 10], ["web", 10], ["api", 5]] as const;
-const PRIORITY_MIX = [["P1", 5], ["P2", 20], ["P3", 50], ["P4", 25]] as const;
+const LANGUAGES = [
+  ["en", 60],
+  ["es", 12],
+  ["fr", 8],
+  ["de", 8],
+  ["pt", 7],
+  ["ja", 5],
+] as const;
+const CHANNEL_MIX = [
+  ["email", 35],
+  ["chat", 30],
+  ["phone", 10],
+  ["social", 10],
+  ["web", 10],
+  ["api", 5],
+] as const;
+const PRIORITY_MIX = [
+  ["P1", 5],
+  ["P2", 20],
+  ["P3", 50],
+  ["P4", 25],
+] as const;
 const BASE_CAPACITY: Readonly<Record<Channel, number>> = { email: 5, chat: 3, phone: 1, social: 2, web: 3, api: 2 };
 const NOW = Date.UTC(2025, 0, 6, 12, 0, 0);
 
 function buildAgent(index: number): AgentProfile & AgentStatus {
   const home = GROUPS[index % GROUP_COUNT] as string;
   const groups = new Set([home]);
-  const extra = weighted([[0, 50], [1, 35], [2, 15]] as const);
+  const extra = weighted([
+    [0, 50],
+    [1, 35],
+    [2, 15],
+  ] as const);
   while (groups.size < 1 + extra) groups.add(pick(GROUPS));
   const languages = new Set<string>([weighted(LANGUAGES)]);
   if (random() < 0.5) languages.add("en");
@@ -84,7 +107,11 @@ function buildAgent(index: number): AgentProfile & AgentStatus {
     // Mostly busy (the queue is long), but a slot frees somewhere now and then.
     load[channel] = random() < 0.35 ? int(0, cap - 1) : cap;
   }
-  const presence = weighted([["available", 80], ["away", 15], ["offline", 5]] as const);
+  const presence = weighted([
+    ["available", 80],
+    ["away", 15],
+    ["offline", 5],
+  ] as const);
   return {
     id: `agent-${String(index).padStart(5, "0")}`,
     name: `Agent ${index}`,
@@ -103,7 +130,11 @@ function buildTicket(index: number): WaitingTicket {
   const group = pick(GROUPS);
   const skillPool = GROUP_SKILLS.get(group) as string[];
   const requiredSkills: SkillRequirement[] = [];
-  const skillCount = weighted([[0, 35], [1, 45], [2, 20]] as const);
+  const skillCount = weighted([
+    [0, 35],
+    [1, 45],
+    [2, 20],
+  ] as const);
   const names = new Set<string>();
   while (names.size < skillCount) names.add(pick(skillPool));
   for (const name of names) requiredSkills.push({ name, minLevel: pick([3, 5, 7]), ...(random() < 0.3 ? { optional: true } : {}) });
@@ -193,7 +224,9 @@ function report(label: string, runs: readonly Run[]): void {
 
 function main(): void {
   // Timings on a shared machine move with its load: print it so runs can be compared fairly.
-  const load = loadavg().map((l) => l.toFixed(1)).join(" ");
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
   console.log(`node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), load average ${load}`);
   const buildStart = performance.now();
   const engine = new RoutingEngine();
@@ -204,9 +237,7 @@ function main(): void {
     expectOk(engine.enqueueTicket(ticket, NOW));
     ticketIds.push(ticket.id);
   }
-  const freeAgentIds = [...engine.agents()]
-    .filter((a) => a.presence === "available" && CHANNELS.some((c) => (a.capacity[c] ?? 0) > (a.load[c] ?? 0)))
-    .map((a) => a.id);
+  const freeAgentIds = [...engine.agents()].filter((a) => a.presence === "available" && CHANNELS.some((c) => (a.capacity[c] ?? 0) > (a.load[c] ?? 0))).map((a) => a.id);
   const stats = engine.stats();
   console.log(
     `built ${stats.agents} agents (${freeAgentIds.length} available with a free slot), ${stats.waitingTickets} waiting tickets in ` +
@@ -284,7 +315,18 @@ function adversarial(): void {
     agentIds.push(id);
     expectOk(
       engine.upsertAgent(
-        { id, name: id, groups: ["one"], skills: { common: int(5, 10) }, languages: ["en"], capacity: { chat: 3 }, presence: "available", presenceChangedAt: NOW, load: { chat: int(0, 2) }, idleSince: NOW - int(0, 60_000) },
+        {
+          id,
+          name: id,
+          groups: ["one"],
+          skills: { common: int(5, 10) },
+          languages: ["en"],
+          capacity: { chat: 3 },
+          presence: "available",
+          presenceChangedAt: NOW,
+          load: { chat: int(0, 2) },
+          idleSince: NOW - int(0, 60_000),
+        },
         NOW,
       ),
     );

@@ -100,19 +100,28 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
       const { offerId } = call.request;
       const agentId = actingAgent(call, call.request.agentId);
       if (!offerId) return callback(invalid("offer_id is required"));
-      ops.accept(offerId, agentId).then((r) => callback(null, { ticketId: r.ticketId }), (err: unknown) => callback(toServiceError(err)));
+      ops.accept(offerId, agentId).then(
+        (r) => callback(null, { ticketId: r.ticketId }),
+        (err: unknown) => callback(toServiceError(err)),
+      );
     },
     decline: (call, callback) => {
       const { offerId, reason } = call.request;
       const agentId = actingAgent(call, call.request.agentId);
       if (!offerId) return callback(invalid("offer_id is required"));
-      ops.decline(offerId, agentId, reason).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
+      ops.decline(offerId, agentId, reason).then(
+        () => callback(null, {}),
+        (err: unknown) => callback(toServiceError(err)),
+      );
     },
     resolve: (call, callback) => {
       const { ticketId } = call.request;
       const agentId = actingAgent(call, call.request.agentId);
       if (!ticketId) return callback(invalid("ticket_id is required"));
-      ops.resolve(ticketId, agentId).then(() => callback(null, {}), (err: unknown) => callback(toServiceError(err)));
+      ops.resolve(ticketId, agentId).then(
+        () => callback(null, {}),
+        (err: unknown) => callback(toServiceError(err)),
+      );
     },
     reply: (call, callback) => {
       const { ticketId, body, visibility, inReplyToMessageId, clientMessageId } = call.request;
@@ -137,7 +146,13 @@ export function agentDeskImplementation(ops: DeskOperations): AgentDeskServer {
 }
 
 /** Binds the AgentDesk, every method behind its access rule, with reflection and health (SERVING while `ready`), on host:port (0 = any free port). */
-export async function startAgentDeskServer<Req>(ops: DeskOperations, host: string, port: number, access: GrpcAccessOptions<Req>, ready: () => Promise<boolean>): Promise<{ port: number; close(): Promise<void> }> {
+export async function startAgentDeskServer<Req>(
+  ops: DeskOperations,
+  host: string,
+  port: number,
+  access: GrpcAccessOptions<Req>,
+  ready: () => Promise<boolean>,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = new Server();
   server.addService(AgentDeskService, secureGrpcService(AgentDeskService, agentDeskImplementation(ops) as unknown as UntypedServiceImplementation, access));
   const standard = addStandardServices(server, { services: ["steward.v1.AgentDesk"], ready });

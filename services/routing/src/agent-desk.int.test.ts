@@ -18,7 +18,11 @@ beforeAll(async () => {
   routing = await startRouting(loadRoutingConfig(t.env));
   bus = createKafkaJsBus({ brokers: t.brokers, clientId: "desk-test", topicPrefix: t.topicPrefix });
   client = new AgentDeskClient(`127.0.0.1:${routing.grpcPort}`, credentials.createInsecure());
-  const put = await fetch(`${routing.httpUrl}/v1/agents/gus`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(generalistAgent("Gus", ["en"])) });
+  const put = await fetch(`${routing.httpUrl}/v1/agents/gus`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) },
+    body: JSON.stringify(generalistAgent("Gus", ["en"])),
+  });
   expect(put.status).toBe(200);
 });
 
@@ -63,7 +67,26 @@ describe("AgentDesk over gRPC", () => {
       envelope: newEnvelope(
         "ticketTriaged",
         "desk-1",
-        { language: "en", languageConfidence: 0.99, intent: "billing", intentConfidence: 0.9, priority: Priority.P3, group: "billing", requiredSkills: [{ name: "billing", minLevel: 2, optional: false }], slaPolicy: "default", policyVersion: "t", reasons: ["test"], repeatContactCount: 0, answerDidNotHelp: false, retriage: false, channel: Channel.EMAIL, overflowGroup: "", customerTier: "standard", customerId: "c1", subject: "Invoice" },
+        {
+          language: "en",
+          languageConfidence: 0.99,
+          intent: "billing",
+          intentConfidence: 0.9,
+          priority: Priority.P3,
+          group: "billing",
+          requiredSkills: [{ name: "billing", minLevel: 2, optional: false }],
+          slaPolicy: "default",
+          policyVersion: "t",
+          reasons: ["test"],
+          repeatContactCount: 0,
+          answerDidNotHelp: false,
+          retriage: false,
+          channel: Channel.EMAIL,
+          overflowGroup: "",
+          customerTier: "standard",
+          customerId: "c1",
+          subject: "Invoice",
+        },
         "test",
       ),
     });

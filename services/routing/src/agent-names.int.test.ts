@@ -27,7 +27,11 @@ afterAll(async () => {
 const profile = (skills: Record<string, number>, groups = ["billing"]) => ({ name: "Ana", groups, skills, languages: ["en"], capacity: { email: 2 } });
 
 async function putAgent(id: string, body: unknown): Promise<{ status: number; body: { error?: { code: string; message: string }; skills?: Record<string, number> } }> {
-  const res = await fetch(`${routing.httpUrl}/v1/agents/${id}`, { method: "PUT", headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) }, body: JSON.stringify(body) });
+  const res = await fetch(`${routing.httpUrl}/v1/agents/${id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...(await bearer(tokens.admin())) },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as never };
 }
 
@@ -61,7 +65,22 @@ describe("agent names and the store", () => {
 
   it("keeps reading agents stored with the earlier name -> level object, and rewrites them as a list", async () => {
     const now = Date.now();
-    const legacy: AgentDoc = { _id: "old", version: 1, name: "Old", groups: ["billing"], skills: { billing: 4 }, languages: ["en"], capacity: { email: 1 }, free: { email: 1 }, holds: {}, presence: "offline", presenceChangedAt: now, idleSince: now, createdAt: now, updatedAt: now };
+    const legacy: AgentDoc = {
+      _id: "old",
+      version: 1,
+      name: "Old",
+      groups: ["billing"],
+      skills: { billing: 4 },
+      languages: ["en"],
+      capacity: { email: 1 },
+      free: { email: 1 },
+      holds: {},
+      presence: "offline",
+      presenceChangedAt: now,
+      idleSince: now,
+      createdAt: now,
+      updatedAt: now,
+    };
     await store.agents.insertOne(legacy);
     const read = await fetch(`${routing.httpUrl}/v1/agents/old`, { headers: await bearer(tokens.admin()) });
     expect(((await read.json()) as { skills: unknown }).skills).toEqual({ billing: 4 });

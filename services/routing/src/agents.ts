@@ -59,10 +59,7 @@ export class AgentDirectory {
       }
       const free = freeFor(profile.capacity, holdsOf(current));
       const skills = storedSkills(profile.skills);
-      const res = await this.#store.agents.updateOne(
-        { _id: agentId, version: current.version },
-        { $set: { ...profile, skills, free, updatedAt: now }, $inc: { version: 1 } },
-      );
+      const res = await this.#store.agents.updateOne({ _id: agentId, version: current.version }, { $set: { ...profile, skills, free, updatedAt: now }, $inc: { version: 1 } });
       if (res.modifiedCount === 1) {
         const doc: AgentDoc = { ...current, ...profile, skills, free, version: current.version + 1, updatedAt: now };
         await this.#publishProfile(doc);

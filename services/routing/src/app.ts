@@ -68,12 +68,17 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
   app.addHook("onRoute", (route) => {
     if (![route.method].flat().some((m) => m === "POST" || m === "PUT")) return;
     const response = ((route.schema ??= {}) as { response?: Record<string, unknown> }).response ?? {};
-    response["409"] ??= { description: "The ticket, offer or agent is in a state that refuses this (OWNERSHIP_CONFLICT, OFFER_CLOSED, OFFER_EXPIRED, TICKET_NOT_OWNED, ...)", ...ERROR_RESPONSE_SCHEMA };
+    response["409"] ??= {
+      description: "The ticket, offer or agent is in a state that refuses this (OWNERSHIP_CONFLICT, OFFER_CLOSED, OFFER_EXPIRED, TICKET_NOT_OWNED, ...)",
+      ...ERROR_RESPONSE_SCHEMA,
+    };
     (route.schema as { response?: Record<string, unknown> }).response = response;
   });
 
-  app.put<{ Params: { id: string }; Body: AgentProfileInput }>("/v1/agents/:id", { schema: { summary: "Create or update an agent's profile", params: idParams, body: profileBody } }, async (req) =>
-    gateway.agentView(await gateway.upsertAgent(req.params.id, req.body)),
+  app.put<{ Params: { id: string }; Body: AgentProfileInput }>(
+    "/v1/agents/:id",
+    { schema: { summary: "Create or update an agent's profile", params: idParams, body: profileBody } },
+    async (req) => gateway.agentView(await gateway.upsertAgent(req.params.id, req.body)),
   );
 
   app.get<{ Params: { id: string } }>("/v1/agents/:id", { schema: { summary: "An agent's profile, presence and free capacity", params: idParams } }, async (req) =>
@@ -92,36 +97,45 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     async (req) => gateway.agentView(await gateway.setPresence(req.params.id, req.body.status, actor(req))),
   );
 
-  app.get<{ Params: { id: string } }>("/v1/agents/:id/work", {
+  app.get<{ Params: { id: string } }>(
+    "/v1/agents/:id/work",
+    {
       schema: {
         summary: "Live offers and assignments (server-sent events with ids; reconnect with Last-Event-ID to hear what was missed)",
         params: idParams,
-        response: { 200: { description: "An event stream: offer, assignment, follow_up, offer_closed, collaboration; each data line is a JSON work item", content: { "text/event-stream": { schema: { type: "string" } } } } },
+        response: {
+          200: {
+            description: "An event stream: offer, assignment, follow_up, offer_closed, collaboration; each data line is a JSON work item",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+        },
       },
-    }, async (req, reply) => {
-    const agentId = req.params.id;
-    await gateway.agent(agentId); // 404 before the stream opens
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-    // Send the headers now: the client knows it is connected before the first item (or keep-alive).
-    res.flushHeaders();
-    const write = (item: WorkItem, id?: string) => res.write(`${id === undefined ? "" : `id: ${id}\n`}event: ${item.kind}\ndata: ${JSON.stringify(item)}\n\n`);
-    const lastEventId = req.headers["last-event-id"];
-    // Listening first, then replaying: an item sent in between may come twice (clients de-duplicate by
-    // offer and ticket), never not at all.
-    const unlisten = gateway.listen(agentId, write);
-    if (typeof lastEventId === "string" && lastEventId !== "") {
-      for (const sent of gateway.replaySince(agentId, lastEventId) ?? []) write(sent.item, sent.id);
-    }
-    const ping = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
-    req.raw.on("close", () => {
-      clearInterval(ping);
-      unlisten();
-    });
-    // A reconnecting agent gets its open offers and owned tickets again.
-    for (const item of await gateway.openWork(agentId).catch(() => [])) write(item);
-  });
+    },
+    async (req, reply) => {
+      const agentId = req.params.id;
+      await gateway.agent(agentId); // 404 before the stream opens
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      // Send the headers now: the client knows it is connected before the first item (or keep-alive).
+      res.flushHeaders();
+      const write = (item: WorkItem, id?: string) => res.write(`${id === undefined ? "" : `id: ${id}\n`}event: ${item.kind}\ndata: ${JSON.stringify(item)}\n\n`);
+      const lastEventId = req.headers["last-event-id"];
+      // Listening first, then replaying: an item sent in between may come twice (clients de-duplicate by
+      // offer and ticket), never not at all.
+      const unlisten = gateway.listen(agentId, write);
+      if (typeof lastEventId === "string" && lastEventId !== "") {
+        for (const sent of gateway.replaySince(agentId, lastEventId) ?? []) write(sent.item, sent.id);
+      }
+      const ping = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+      req.raw.on("close", () => {
+        clearInterval(ping);
+        unlisten();
+      });
+      // A reconnecting agent gets its open offers and owned tickets again.
+      for (const item of await gateway.openWork(agentId).catch(() => [])) write(item);
+    },
+  );
 
   app.post<{ Params: { offerId: string }; Body: { agentId?: string } | null }>(
     "/v1/offers/:offerId/accept",
@@ -193,8 +207,10 @@ export async function buildRoutingApp(deps: RoutingAppDeps): Promise<FastifyInst
     async (req) => gateway.reassign(req.params.id, actor(req), req.body.toAgentId, req.body.reason ?? ""),
   );
 
-  app.get<{ Params: { id: string } }>("/v1/tickets/:id/routing", { schema: { summary: "A ticket's routing state and why each offer went to its agent", params: idParams } }, async (req) =>
-    gateway.routingView(req.params.id),
+  app.get<{ Params: { id: string } }>(
+    "/v1/tickets/:id/routing",
+    { schema: { summary: "A ticket's routing state and why each offer went to its agent", params: idParams } },
+    async (req) => gateway.routingView(req.params.id),
   );
 
   app.get("/v1/routing/status", { schema: { summary: "This instance, the matcher lease and the matcher's state" } }, async () => gateway.status());

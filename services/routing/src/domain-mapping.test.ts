@@ -6,7 +6,19 @@ import { freeFor, newTicketDoc, ownershipOf, waitingTicketOf, withOwnership } fr
 import { holdKey } from "./routing-store.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
-const doc = newTicketDoc({ ticketId: "t.1", channel: "chat", group: "billing", overflowGroup: "billing", language: "en", priority: "P2", requiredSkills: [{ name: "billing", minLevel: 3, optional: false }], subject: "s" }, T0);
+const doc = newTicketDoc(
+  {
+    ticketId: "t.1",
+    channel: "chat",
+    group: "billing",
+    overflowGroup: "billing",
+    language: "en",
+    priority: "P2",
+    requiredSkills: [{ name: "billing", minLevel: 3, optional: false }],
+    subject: "s",
+  },
+  T0,
+);
 
 describe("domain mapping", () => {
   it("runs the domain's transitions on stored ownership and writes the result one version up", () => {
@@ -34,7 +46,11 @@ describe("domain mapping", () => {
 
   it("counts free capacity as capacity minus holds", () => {
     expect(freeFor({ email: 2, chat: 1 }, [{ ticketId: "x", channel: "email", kind: "owned", at: 1 }])).toEqual({ email: 1, chat: 1 });
-    expect(freeFor({ email: 1 }, [{ ticketId: "x", channel: "email", kind: "owned", at: 1 }, { ticketId: "y", channel: "email", kind: "offer", at: 1 }])).toEqual({ email: -1 });
+    expect(
+      freeFor({ email: 1 }, [
+        { ticketId: "x", channel: "email", kind: "owned", at: 1 },
+        { ticketId: "y", channel: "email", kind: "offer", at: 1 },
+      ]),
+    ).toEqual({ email: -1 });
   });
-
 });

@@ -131,4 +131,3 @@ export function newTicketDoc(t: TriagedTicket, now: number): TicketDoc {
     updatedAt: now,
   };
 }
-

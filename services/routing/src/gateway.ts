@@ -206,7 +206,15 @@ export class RoutingGateway {
       if (t === null) continue;
       const offer = t.pendingOffers.find((o) => o.agentId === agentId && o.expiresAt > now);
       if (offer !== undefined) {
-        items.push({ kind: "offer", ticketId: t._id, offerId: offer.offerId, expiresAt: new Date(offer.expiresAt).toISOString(), channel: t.channel, priority: t.priority, subject: t.subject });
+        items.push({
+          kind: "offer",
+          ticketId: t._id,
+          offerId: offer.offerId,
+          expiresAt: new Date(offer.expiresAt).toISOString(),
+          channel: t.channel,
+          priority: t.priority,
+          subject: t.subject,
+        });
       } else if (t.status === "owned" && t.ownerId === agentId) {
         items.push({ kind: "assignment", ticketId: t._id, channel: t.channel, priority: t.priority, subject: t.subject });
       }
@@ -244,7 +252,14 @@ export class RoutingGateway {
       slaDeadline: doc.slaDeadline === null ? null : new Date(doc.slaDeadline).toISOString(),
       waitingSince: new Date(doc.enqueuedAt).toISOString(),
       relaxation: doc.relaxation,
-      noEligibleAgent: doc.noEligible && doc.status === "waiting" && doc.pendingOffers.length === 0 ? { at: new Date(doc.noEligible.at).toISOString(), reasons: doc.noEligible.reasons, nextRelaxationAt: doc.noEligible.nextRelaxationAt === null ? null : new Date(doc.noEligible.nextRelaxationAt).toISOString() } : null,
+      noEligibleAgent:
+        doc.noEligible && doc.status === "waiting" && doc.pendingOffers.length === 0
+          ? {
+              at: new Date(doc.noEligible.at).toISOString(),
+              reasons: doc.noEligible.reasons,
+              nextRelaxationAt: doc.noEligible.nextRelaxationAt === null ? null : new Date(doc.noEligible.nextRelaxationAt).toISOString(),
+            }
+          : null,
       pendingOffers: doc.pendingOffers.map((o) => ({ offerId: o.offerId, agentId: o.agentId, expiresAt: new Date(o.expiresAt).toISOString() })),
       passedBy: doc.passedBy.map((p) => ({ agentId: p.agentId, outcome: p.outcome, at: new Date(p.at).toISOString() })),
       offersMade: doc.offersMade,

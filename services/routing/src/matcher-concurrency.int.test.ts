@@ -97,7 +97,9 @@ describe("several routing instances at once", () => {
 
     const countResolved = () => store.db.collection<TicketDoc>("routing_tickets").countDocuments({ status: "resolved" });
     // Waited for without failing here: if tickets got stuck, the checks below say which promise broke.
-    await waitFor(async () => ((await countResolved()) === TICKETS) || undefined, { what: `all ${TICKETS} tickets resolved`, timeoutMs: 60_000, intervalMs: 500 }).catch(() => undefined);
+    await waitFor(async () => (await countResolved()) === TICKETS || undefined, { what: `all ${TICKETS} tickets resolved`, timeoutMs: 60_000, intervalMs: 500 }).catch(
+      () => undefined,
+    );
     await crowd.stop();
     await new Promise((r) => setTimeout(r, 500)); // the last events reach the reader
 

@@ -140,7 +140,9 @@ describe("matcher fail-over", () => {
 
     const countResolved = () => store.db.collection<TicketDoc>("routing_tickets").countDocuments({ status: "resolved" });
     // Waited for without failing here: if tickets got stuck, the checks below say which promise broke.
-    await waitFor(async () => ((await countResolved()) === 2 * BATCH) || undefined, { what: `all ${2 * BATCH} tickets resolved`, timeoutMs: 50_000, intervalMs: 500 }).catch(() => undefined);
+    await waitFor(async () => (await countResolved()) === 2 * BATCH || undefined, { what: `all ${2 * BATCH} tickets resolved`, timeoutMs: 50_000, intervalMs: 500 }).catch(
+      () => undefined,
+    );
     await crowd.stop();
     // Capacity an instance leaked when it was killed is freed by the sweep once older than the grace period.
     const report = await waitFor(

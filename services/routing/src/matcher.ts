@@ -350,9 +350,12 @@ export class Matcher {
         return;
       }
       if (doc.status === "resolved" || revision <= doc.slaRevision) return;
-      const outcome = await this.#d.ledger.update(doc, { slaDeadline: deadline, slaRevision: revision }, [], [
-        { at: Date.now(), type: "sla.deadline", actor: "escalation", detail: { slaDeadline: deadline, revision } },
-      ]);
+      const outcome = await this.#d.ledger.update(
+        doc,
+        { slaDeadline: deadline, slaRevision: revision },
+        [],
+        [{ at: Date.now(), type: "sla.deadline", actor: "escalation", detail: { slaDeadline: deadline, revision } }],
+      );
       if (await this.#settle(ticketId, outcome)) return;
     }
   }
@@ -394,7 +397,13 @@ export class Matcher {
         return ledger.update(
           doc,
           { relaxation, overflowGroup, appliedActionKeys },
-          [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${relaxSkills ? ", optional skills dropped" : ""}` })],
+          [
+            pending("ticketQueued", {
+              group: doc.group,
+              priority: priorityToProto(doc.priority),
+              reason: `routing widened by escalation${overflowGroup ? ` to ${overflowGroup}` : ""}${relaxSkills ? ", optional skills dropped" : ""}`,
+            }),
+          ],
           [{ at: now, type: "routing.widened", actor: "escalation", detail: { overflowGroup, relaxSkills, key: a.key } }],
         );
       }
@@ -427,7 +436,8 @@ export class Matcher {
   async #updateHint(ticketId: string, change: (h: TicketHintDoc) => TicketHintDoc): Promise<void> {
     // Read unless this matcher wrote it (a matcher whose lease just ended may have written one meanwhile).
     const known = this.#hints.get(ticketId);
-    const current = known ?? (await this.#d.store.getHint(ticketId)) ?? { _id: ticketId, slaDeadline: null, slaRevision: 0, escalatedPriority: null, widen: null, appliedActionKeys: [] };
+    const current = known ??
+      (await this.#d.store.getHint(ticketId)) ?? { _id: ticketId, slaDeadline: null, slaRevision: 0, escalatedPriority: null, widen: null, appliedActionKeys: [] };
     const next = change(current);
     if (next === current && known !== undefined) return; // nothing new: a redelivery or an older revision
     await this.#d.store.putHint(next);
@@ -565,7 +575,8 @@ export class Matcher {
       const doc = this.#mirror?.ticketDoc(ticketId);
       if (doc === undefined || !doc.pendingOffers.some((o) => o.agentId === agentId)) return;
       const agent = this.#mirror?.engine.getAgent(agentId);
-      const why = agent === undefined ? "the agent is no longer known" : agent.presence !== "available" ? `the agent is ${agent.presence}` : "the agent no longer qualifies for this ticket";
+      const why =
+        agent === undefined ? "the agent is no longer known" : agent.presence !== "available" ? `the agent is ${agent.presence}` : "the agent no longer qualifies for this ticket";
       const outcome = await this.#d.ledger.withdraw(doc, agentId, "agent-unavailable", why);
       if (outcome.kind === "written") this.#counters["withdrawn"] = (this.#counters["withdrawn"] ?? 0) + 1;
       if (await this.#settle(ticketId, outcome)) return;

@@ -120,11 +120,14 @@ export class Outbox {
 
   #armDrop(): void {
     if (this.#dropTimer !== null || this.#toDrop.size === 0) return;
-    this.#dropTimer = setTimeout(() => {
-      this.#dropTimer = null;
-      this.#flushDrops(Date.now() - this.#dropDelayMs);
-      this.#armDrop();
-    }, Math.max(50, this.#dropDelayMs / 4));
+    this.#dropTimer = setTimeout(
+      () => {
+        this.#dropTimer = null;
+        this.#flushDrops(Date.now() - this.#dropDelayMs);
+        this.#armDrop();
+      },
+      Math.max(50, this.#dropDelayMs / 4),
+    );
   }
 
   /**

@@ -53,7 +53,9 @@ async function as(agentId: string): Promise<Metadata> {
 
 async function grpcReply(agentId: string, visibility: string, body: string): Promise<ReplyResponse> {
   const metadata = await as(agentId);
-  return new Promise((resolve, reject) => client.reply({ agentId: "", ticketId: "rep-1", body, visibility, inReplyToMessageId: "", clientMessageId: "" }, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    client.reply({ agentId: "", ticketId: "rep-1", body, visibility, inReplyToMessageId: "", clientMessageId: "" }, metadata, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 describe("replies", () => {

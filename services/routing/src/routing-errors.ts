@@ -2,12 +2,7 @@
 // table that maps every code routing answers with to an HTTP status.
 import { ROUTING_ERROR_CODES, type RoutingErrorCode } from "./domain/index.ts";
 
-export type GatewayErrorCode =
-  | "OFFER_NOT_YOURS"
-  | "OFFER_CLOSED"
-  | "AGENT_REQUIRED"
-  | "SUPERVISOR_REQUIRED"
-  | "STORE_CONTENTION";
+export type GatewayErrorCode = "OFFER_NOT_YOURS" | "OFFER_CLOSED" | "AGENT_REQUIRED" | "SUPERVISOR_REQUIRED" | "STORE_CONTENTION";
 
 export class GatewayError extends Error {
   readonly code: GatewayErrorCode;

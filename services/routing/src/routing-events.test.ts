@@ -17,7 +17,13 @@ describe("routing events", () => {
     const [entry] = ticketOutbox("t1", 4, [pending("ticketResolved", { agentId: "ana" })], at);
     expect(entry?.topic).toBe(Topics.routing);
     const envelope = decodeOutboxEntry(entry!);
-    expect(envelope).toMatchObject({ eventId: "routing/t/t1/4/0", ticketId: "t1", type: "ticket.resolved", occurredAt: at, payload: { $case: "ticketResolved", value: { agentId: "ana" } } });
+    expect(envelope).toMatchObject({
+      eventId: "routing/t/t1/4/0",
+      ticketId: "t1",
+      type: "ticket.resolved",
+      occurredAt: at,
+      payload: { $case: "ticketResolved", value: { agentId: "ana" } },
+    });
   });
 
   it("explains nobody eligible with counts per reason", () => {

@@ -53,7 +53,12 @@ describe("routing", () => {
     const offer = JSON.parse(offerEvent.data) as { offerId: string };
     const view = await api.routing("life-1");
     expect(view.body["status"]).toBe("waiting");
-    const offers = view.body["offers"] as Array<{ offerId: string; agentId: string; outcome: string; explanation: { summary: string; candidatesConsidered: number; tieBreaker: string } }>;
+    const offers = view.body["offers"] as Array<{
+      offerId: string;
+      agentId: string;
+      outcome: string;
+      explanation: { summary: string; candidatesConsidered: number; tieBreaker: string };
+    }>;
     expect(offers).toHaveLength(1);
     expect(offers[0]).toMatchObject({ offerId: offer.offerId, agentId: "ana", outcome: "pending" });
     expect(offers[0]?.explanation.candidatesConsidered).toBe(1);
@@ -89,7 +94,10 @@ describe("routing", () => {
     await publishTriaged(bus, "life-1", { group: "life", retriage: true }, reopenEventId);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(log.of("life-1", "ticket.reopened")).toHaveLength(1);
-    const types = log.distinct().filter((e) => e.ticketId === "life-1").map((e) => e.type);
+    const types = log
+      .distinct()
+      .filter((e) => e.ticketId === "life-1")
+      .map((e) => e.type);
     expect(types).toEqual(["ticket.queued", "offer.made", "ticket.assigned", "follow.up.routed", "ticket.resolved", "ticket.reopened"]);
   });
 
@@ -144,7 +152,9 @@ describe("routing", () => {
 
     // An agent cannot reassign, not even its own ticket; a supervisor of another group cannot either.
     expect((await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "mine" }, { agent: "olga" })).body.error?.code).toBe("FORBIDDEN");
-    expect((await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "x" }, { supervisor: "sue", groups: ["billing"] })).body.error?.code).toBe("FORBIDDEN");
+    expect((await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar", reason: "x" }, { supervisor: "sue", groups: ["billing"] })).body.error?.code).toBe(
+      "FORBIDDEN",
+    );
 
     const noReason = await api.call("POST", "/v1/tickets/owner-1/reassign", { toAgentId: "omar" }, { supervisor: "sue", groups: ["owner"] });
     expect(noReason.status).toBe(400);
@@ -173,7 +183,11 @@ describe("routing", () => {
     await log.waitFor("older waits", (e) => e.type === "no.eligible.agent" && e.ticketId === "prio-older");
     await publishTriaged(bus, "prio-raised", { group: "prio" });
     await log.waitFor("raised waits", (e) => e.type === "no.eligible.agent" && e.ticketId === "prio-raised");
-    await publishEscalation(bus, "prio-raised", escalationAction({ action: "raise_priority", key: "prio-raised:firstResponse.1:raise:1:test", priority: Priority.P1, previousPriority: Priority.P3 }));
+    await publishEscalation(
+      bus,
+      "prio-raised",
+      escalationAction({ action: "raise_priority", key: "prio-raised:firstResponse.1:raise:1:test", priority: Priority.P1, previousPriority: Priority.P3 }),
+    );
     await waitFor(async () => ((await api.routing("prio-raised")).body["priority"] === "P1" ? true : undefined), { what: "priority raised" });
 
     expect((await api.resolve("prio-busy", "pia")).status).toBe(200);
@@ -194,7 +208,9 @@ describe("routing", () => {
     const now = Date.now();
     await publishSla(bus, "sla-later", now + 3_600_000, 1);
     await publishSla(bus, "sla-sooner", now + 600_000, 1);
-    await waitFor(async () => ((await api.routing("sla-sooner")).body["slaDeadline"] !== null && (await api.routing("sla-later")).body["slaDeadline"] !== null) || undefined, { what: "deadlines stored" });
+    await waitFor(async () => ((await api.routing("sla-sooner")).body["slaDeadline"] !== null && (await api.routing("sla-later")).body["slaDeadline"] !== null) || undefined, {
+      what: "deadlines stored",
+    });
 
     expect((await api.resolve("sla-busy", "sly")).status).toBe(200);
     expect((await log.offer("sla-sooner", 0, 15_000)).agentId).toBe("sly");
@@ -226,10 +242,20 @@ describe("routing", () => {
 
   it("widens routing to the overflow group on escalation", async () => {
     await online("ove", ["overflow-team"], { email: 2 }, { billing: 5 });
-    await publishTriaged(bus, "widen-1", { group: "narrow", skills: [{ name: "billing", minLevel: 3 }, { name: "vip-care", minLevel: 5, optional: true }] });
+    await publishTriaged(bus, "widen-1", {
+      group: "narrow",
+      skills: [
+        { name: "billing", minLevel: 3 },
+        { name: "vip-care", minLevel: 5, optional: true },
+      ],
+    });
     const waiting = await log.waitFor("nobody eligible", (e) => e.type === "no.eligible.agent" && e.ticketId === "widen-1");
     expect(payload(waiting, "noEligibleAgent").reasons.join(" ")).toMatch(/no agent in narrow/);
-    await publishEscalation(bus, "widen-1", escalationAction({ action: "widen_routing", key: "widen-1:firstResponse.1:widen:1:test", relaxSkills: true, addGroups: ["overflow-team"] }));
+    await publishEscalation(
+      bus,
+      "widen-1",
+      escalationAction({ action: "widen_routing", key: "widen-1:firstResponse.1:widen:1:test", relaxSkills: true, addGroups: ["overflow-team"] }),
+    );
     const offer = await log.offer("widen-1", 0, 15_000);
     expect(offer.agentId).toBe("ove");
     const why = payload(offer.envelope, "offerMade").explanation;
@@ -257,7 +283,9 @@ describe("routing", () => {
     expect((await api.accept(offer.offerId, "cora")).status).toBe(200);
     await publishEscalation(bus, "collab-1", escalationAction({ action: "add_collaborator", key: "collab-1:resolution.1:collab:3:test", role: "specialist", ownerId: "cora" }));
     // Nobody with the role is available yet: the request waits on the ticket.
-    await waitFor(async () => ((await api.routing("collab-1")).body["history"] as Array<{ type: string }>).some((h) => h.type === "collaborator.requested") || undefined, { what: "request recorded" });
+    await waitFor(async () => ((await api.routing("collab-1")).body["history"] as Array<{ type: string }>).some((h) => h.type === "collaborator.requested") || undefined, {
+      what: "request recorded",
+    });
 
     await online("sam", ["collab"], { email: 1 }, { billing: 5, specialist: 8 });
     const added = await log.waitFor("collaborator added", (e) => e.type === "collaborator.added" && e.ticketId === "collab-1", 15_000);
@@ -272,6 +300,8 @@ describe("routing", () => {
     expect(bad.status).toBe(400);
     expect((await api.accept("no-such-offer", "ana")).body.error?.code).toBe("OFFER_NOT_FOUND");
     expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "omar", reason: "x" }, "anonymous")).body.error?.code).toBe("UNAUTHENTICATED");
-    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "nobody", reason: "x" }, { supervisor: "sue", groups: ["life"] })).body.error?.code).toBe("AGENT_NOT_FOUND");
+    expect((await api.call("POST", "/v1/tickets/life-1/reassign", { toAgentId: "nobody", reason: "x" }, { supervisor: "sue", groups: ["life"] })).body.error?.code).toBe(
+      "AGENT_NOT_FOUND",
+    );
   });
 });

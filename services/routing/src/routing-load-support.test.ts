@@ -6,10 +6,33 @@ import { Channel, type Envelope } from "@steward/proto";
 import { checkInvariants } from "./routing-load-support.ts";
 import type { AgentDoc } from "./routing-store.ts";
 
-const agent: AgentDoc = { _id: "ana", version: 1, name: "ana", groups: ["g"], skills: {}, languages: ["en"], capacity: { email: 1 }, free: { email: 1 }, holds: {}, presence: "available", presenceChangedAt: 0, idleSince: 0, createdAt: 0, updatedAt: 0 };
+const agent: AgentDoc = {
+  _id: "ana",
+  version: 1,
+  name: "ana",
+  groups: ["g"],
+  skills: {},
+  languages: ["en"],
+  capacity: { email: 1 },
+  free: { email: 1 },
+  holds: {},
+  presence: "available",
+  presenceChangedAt: 0,
+  idleSince: 0,
+  createdAt: 0,
+  updatedAt: 0,
+};
 const at = (ms: number) => ({ occurredAt: new Date(ms) });
-const offer = (ticketId: string, offerId: string, ms: number): Envelope => newEnvelope("offerMade", ticketId, { offerId, agentId: "ana", expiresAt: undefined, explanation: undefined, channel: Channel.EMAIL, priority: 3, subject: "" }, "routing", at(ms));
-const assigned = (ticketId: string, offerId: string, ms: number): Envelope => newEnvelope("ticketAssigned", ticketId, { agentId: "ana", offerId, channel: Channel.EMAIL }, "routing", at(ms));
+const offer = (ticketId: string, offerId: string, ms: number): Envelope =>
+  newEnvelope(
+    "offerMade",
+    ticketId,
+    { offerId, agentId: "ana", expiresAt: undefined, explanation: undefined, channel: Channel.EMAIL, priority: 3, subject: "" },
+    "routing",
+    at(ms),
+  );
+const assigned = (ticketId: string, offerId: string, ms: number): Envelope =>
+  newEnvelope("ticketAssigned", ticketId, { agentId: "ana", offerId, channel: Channel.EMAIL }, "routing", at(ms));
 const resolved = (ticketId: string, ms: number): Envelope => newEnvelope("ticketResolved", ticketId, { agentId: "ana" }, "routing", at(ms));
 
 describe("checkInvariants", () => {

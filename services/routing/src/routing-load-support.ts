@@ -94,9 +94,7 @@ export class AgentCrowd {
       return;
     }
     const twice = this.#random() < this.#o.doubleAcceptRate;
-    const attempts = await Promise.all(
-      Array.from({ length: twice ? 2 : 1 }, () => this.#call("POST", `/v1/offers/${encodeURIComponent(offerId)}/accept`, agentId, {})),
-    );
+    const attempts = await Promise.all(Array.from({ length: twice ? 2 : 1 }, () => this.#call("POST", `/v1/offers/${encodeURIComponent(offerId)}/accept`, agentId, {})));
     if (!attempts.includes(200)) {
       this.stats.refusedAccepts++;
       return;
@@ -128,7 +126,12 @@ export class AgentCrowd {
         continue;
       }
       try {
-        const res = await fetch(`${base}${path}`, { method, headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: { "content-type": "application/json", ...auth },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
         await res.text();
         if (res.status >= 500) {
           this.stats.httpRetries++;
@@ -213,10 +216,12 @@ export function checkInvariants(events: readonly Envelope[], tickets: readonly T
     peakLoad = Math.max(peakLoad, peak);
     if (peak > cap) overCapacity.push({ agentId, channel, peak, capacity: cap });
   }
-  const leftover = [...load].filter(([, n]) => n !== 0).map(([key, count]) => {
-    const [agentId = "", channel = ""] = key.split("\u0000");
-    return { agentId, channel, count };
-  });
+  const leftover = [...load]
+    .filter(([, n]) => n !== 0)
+    .map(([key, count]) => {
+      const [agentId = "", channel = ""] = key.split("\u0000");
+      return { agentId, channel, count };
+    });
   const storeProblems: string[] = [];
   for (const t of tickets) {
     const accepts = t.history.filter((h) => h.type === "offer.accepted").length;
@@ -229,7 +234,8 @@ export function checkInvariants(events: readonly Envelope[], tickets: readonly T
     for (const [channel, cap] of Object.entries(a.capacity)) {
       const used = holds.filter((h) => h.channel === channel).length;
       if (used > (cap ?? 0)) storeProblems.push(`${a._id}: ${used} holds on ${channel}, capacity ${cap}`);
-      if ((a.free[channel as keyof typeof a.free] ?? 0) !== (cap ?? 0) - used) storeProblems.push(`${a._id}: free.${channel} ${a.free[channel as keyof typeof a.free]} != ${cap} - ${used}`);
+      if ((a.free[channel as keyof typeof a.free] ?? 0) !== (cap ?? 0) - used)
+        storeProblems.push(`${a._id}: free.${channel} ${a.free[channel as keyof typeof a.free]} != ${cap} - ${used}`);
     }
   }
   return {

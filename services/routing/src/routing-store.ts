@@ -7,18 +7,7 @@
 // Non-_id queries (`find` over a collection) are for matcher take-over and the outbox sweep only.
 import type { Collection, Db } from "@steward/store";
 import { ensureIndexes, isDuplicateKeyError } from "@steward/store";
-import type {
-  Channel,
-  ChannelCounts,
-  Offer,
-  PassedOffer,
-  Presence,
-  Priority,
-  Reassignment,
-  RelaxationPolicy,
-  SkillRequirement,
-  TicketStatus,
-} from "./domain/index.ts";
+import type { Channel, ChannelCounts, Offer, PassedOffer, Presence, Priority, Reassignment, RelaxationPolicy, SkillRequirement, TicketStatus } from "./domain/index.ts";
 
 export interface HistoryEntry {
   at: number;
@@ -293,7 +282,6 @@ export class RoutingStore {
   getOffer(offerId: string): Promise<OfferDoc | null> {
     return this.offers.findOne({ _id: offerId });
   }
-
 
   getHint(ticketId: string): Promise<TicketHintDoc | null> {
     return this.hints.findOne({ _id: ticketId });

@@ -66,7 +66,16 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing", metrics });
   const store = new RoutingStore(storeConn.db);
   await store.init();
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-routing", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
+  const bus = createEventBus({
+    client: config.STEWARD_KAFKA_CLIENT,
+    encoding: config.STEWARD_KAFKA_ENCODING,
+    ...kafkaSettings(config),
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? "steward-routing",
+    topicPrefix: config.STEWARD_TOPIC_PREFIX,
+    log,
+    metrics,
+  });
   await bus.ensureTopics();
 
   const engineConfig = engineConfigOf(config);
@@ -151,7 +160,13 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     openWork: (agentId) => gateway.openWork(agentId),
     listen: (agentId, onItem) => gateway.listen(agentId, onItem),
   };
-  const grpc = await startAgentDeskServer(desk, config.ROUTING_HTTP_HOST, config.ROUTING_GRPC_PORT, { rules: agentDeskAccess(facts), verifier, audit }, async () => (await ready()).ok);
+  const grpc = await startAgentDeskServer(
+    desk,
+    config.ROUTING_HTTP_HOST,
+    config.ROUTING_GRPC_PORT,
+    { rules: agentDeskAccess(facts), verifier, audit },
+    async () => (await ready()).ok,
+  );
   log.info({ address, grpcPort: grpc.port, matcher: lease.isHeld() }, "agent gateway listening");
   return {
     httpUrl: address,

@@ -62,8 +62,14 @@ describe("presence follows the connection", () => {
 
     await waitFor(async () => ((await presenceOf("ida")).presence === "away" ? true : undefined), { what: "ida set away after the grace", timeoutMs: 15_000 });
     expect(await presenceOf("ida")).toMatchObject({ presence: "away", presenceChangedBy: "system" });
-    await events.waitFor("the system's presence change on the agents topic", (e) => e.payload?.$case === "agentPresenceChanged" && e.payload.value.agentId === "ida" && e.payload.value.changedBy === "system");
-    const audit = await events.waitFor("an audit record naming the system", (e) => e.payload?.$case === "auditRecorded" && e.payload.value.resourceId === "ida" && e.payload.value.principalType === "system");
+    await events.waitFor(
+      "the system's presence change on the agents topic",
+      (e) => e.payload?.$case === "agentPresenceChanged" && e.payload.value.agentId === "ida" && e.payload.value.changedBy === "system",
+    );
+    const audit = await events.waitFor(
+      "an audit record naming the system",
+      (e) => e.payload?.$case === "auditRecorded" && e.payload.value.resourceId === "ida" && e.payload.value.principalType === "system",
+    );
     expect(audit.payload?.value).toMatchObject({ principalType: "system", action: "agent.presence.disconnected", resourceType: "agent" });
 
     // Nobody is watching ida's desk: the ticket waits instead of being offered to her.

@@ -397,8 +397,21 @@ export class TicketLedger {
       offers: [...(doc.offers ?? []), ...records].slice(-OFFERS_KEPT),
       noEligible: null,
     };
-    const history = made.map((o, i) => ({ at: now, type: "offer.made", actor: "routing", detail: { offerId: o.offerId, agentId: o.agentId, why: (proposed[i] as ProposedOffer).explanation.proto.summary } }));
-    const outcome = await this.#finish(doc, next, { status: "waiting" }, events, history, taken.map((o) => o.agentId), []);
+    const history = made.map((o, i) => ({
+      at: now,
+      type: "offer.made",
+      actor: "routing",
+      detail: { offerId: o.offerId, agentId: o.agentId, why: (proposed[i] as ProposedOffer).explanation.proto.summary },
+    }));
+    const outcome = await this.#finish(
+      doc,
+      next,
+      { status: "waiting" },
+      events,
+      history,
+      taken.map((o) => o.agentId),
+      [],
+    );
     if (outcome.kind === "written") this.#d.metrics?.offers.inc(made.length);
     return outcome;
   }
@@ -557,4 +570,3 @@ class Written<T> {
     this.value = value;
   }
 }
-

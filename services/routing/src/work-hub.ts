@@ -130,7 +130,11 @@ export class WorkHub {
         this.send(p.value.agentId, { kind: "follow_up", ticketId, messageId: p.value.messageId });
         return;
       case "ticketReopened":
-        this.send(p.value.ownerId, { kind: "assignment", ticketId, detail: p.value.heldForOwner ? "reopened by the customer; waiting for a free slot" : "reopened by the customer" });
+        this.send(p.value.ownerId, {
+          kind: "assignment",
+          ticketId,
+          detail: p.value.heldForOwner ? "reopened by the customer; waiting for a free slot" : "reopened by the customer",
+        });
         return;
       case "ownedWorkDelivered":
         this.send(p.value.agentId, { kind: "assignment", ticketId, detail: "owned work that waited for you" });

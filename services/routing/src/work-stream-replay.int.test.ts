@@ -51,7 +51,10 @@ describe("the work stream across a reconnect", () => {
     // only agent of the group, the ticket is offered to her again.
     const { offerId } = JSON.parse(offer1.data) as { offerId: string };
     expect((await api.decline(offerId, "ana")).status).toBe(200);
-    await waitFor(async () => ((await api.routing("replay-1")).body["pendingOffers"] as Array<{ offerId: string }> | undefined)?.some((o) => o.offerId !== offerId) || undefined, { what: "the next offer", timeoutMs: 60_000 });
+    await waitFor(async () => ((await api.routing("replay-1")).body["pendingOffers"] as Array<{ offerId: string }> | undefined)?.some((o) => o.offerId !== offerId) || undefined, {
+      what: "the next offer",
+      timeoutMs: 60_000,
+    });
 
     const resumed = await open({ "last-event-id": offer1.id as string });
     const closed = await resumed.next((e) => e.event === "offer_closed" && about("replay-1")(e), 10_000);

@@ -3,16 +3,9 @@
 //   node services/triage/bench/triage.bench.ts [rounds]
 
 import { eldLanguageScorer } from "../src/domain/eld-language-scorer.ts";
-import {
-  createTriageEngine,
-  triageTicket,
-  type TicketForTriage,
-} from "../src/domain/triage-engine.ts";
+import { createTriageEngine, triageTicket, type TicketForTriage } from "../src/domain/triage-engine.ts";
 import { readDataset } from "../src/eval/dataset.ts";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-} from "../src/policy/triage-files.ts";
+import { readIntentModelFile, readTriagePolicyFile } from "../src/policy/triage-files.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
 const engine = createTriageEngine({
@@ -41,22 +34,11 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 samplesMicros.sort((a, b) => a - b);
-const quantile = (q: number): number =>
-  samplesMicros[
-    Math.min(samplesMicros.length - 1, Math.floor(q * samplesMicros.length))
-  ] ?? 0;
-const mean =
-  samplesMicros.reduce((sum, value) => sum + value, 0) / samplesMicros.length;
-const milliseconds = (micros: number): string =>
-  `${(micros / 1000).toFixed(3)} ms`;
-console.log(
-  `triage CPU time per ticket over ${tickets.length} tickets × ${rounds} rounds (${samplesMicros.length} samples)`,
-);
+const quantile = (q: number): number => samplesMicros[Math.min(samplesMicros.length - 1, Math.floor(q * samplesMicros.length))] ?? 0;
+const mean = samplesMicros.reduce((sum, value) => sum + value, 0) / samplesMicros.length;
+const milliseconds = (micros: number): string => `${(micros / 1000).toFixed(3)} ms`;
+console.log(`triage CPU time per ticket over ${tickets.length} tickets × ${rounds} rounds (${samplesMicros.length} samples)`);
 console.log(
   `median ${milliseconds(quantile(0.5))}  p90 ${milliseconds(quantile(0.9))}  p99 ${milliseconds(quantile(0.99))}  mean ${milliseconds(mean)}  max ${milliseconds(samplesMicros.at(-1) ?? 0)}`,
 );
-console.log(
-  quantile(0.5) < 2000
-    ? "target met: median < 2 ms"
-    : "TARGET MISSED: median ≥ 2 ms",
-);
+console.log(quantile(0.5) < 2000 ? "target met: median < 2 ms" : "TARGET MISSED: median ≥ 2 ms");

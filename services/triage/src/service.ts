@@ -42,7 +42,16 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
   const metrics = createMetricsRegistry("triage");
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage", metrics });
   const store = new TriageStore(storeConn.db);
-  const bus = createEventBus({ client: config.STEWARD_KAFKA_CLIENT, encoding: config.STEWARD_KAFKA_ENCODING, ...kafkaSettings(config), brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? "steward-triage", topicPrefix: config.STEWARD_TOPIC_PREFIX, log, metrics });
+  const bus = createEventBus({
+    client: config.STEWARD_KAFKA_CLIENT,
+    encoding: config.STEWARD_KAFKA_ENCODING,
+    ...kafkaSettings(config),
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? "steward-triage",
+    topicPrefix: config.STEWARD_TOPIC_PREFIX,
+    log,
+    metrics,
+  });
   await bus.ensureTopics();
   const deps = { store, bus, engine: current, repeatWindowMs: config.TRIAGE_REPEAT_WINDOW_DAYS * 86_400_000, log };
   const consumer = await bus.subscribe({
@@ -50,7 +59,11 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
     topics: [Topics.received],
     partitionsConsumedConcurrently: 6,
     // A partition's events at a time: one insert for its new tickets, store calls of different tickets at once.
-    batchHandler: async (events) => handleReceivedBatch(deps, events.map((e) => e.envelope)),
+    batchHandler: async (events) =>
+      handleReceivedBatch(
+        deps,
+        events.map((e) => e.envelope),
+      ),
   });
 
   const app = await buildHttpApp({

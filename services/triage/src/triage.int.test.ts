@@ -28,7 +28,25 @@ const customer = (id: string, language = "") => ({ id, name: "", email: "", phon
 async function receive(ticketId: string, subject: string, body: string, customerId = `c-${ticketId}`, channel: Channel = Channel.EMAIL) {
   await bus.publish({
     topic: Topics.received,
-    envelope: newEnvelope("ticketReceived", ticketId, { channel, externalId: `x-${ticketId}`, customer: customer(customerId), subject, body, quotedText: "", signature: "", threadId: "", metadata: {}, channelRefs: {}, messageId: `m-${ticketId}`, integrationId: "test" }, "test"),
+    envelope: newEnvelope(
+      "ticketReceived",
+      ticketId,
+      {
+        channel,
+        externalId: `x-${ticketId}`,
+        customer: customer(customerId),
+        subject,
+        body,
+        quotedText: "",
+        signature: "",
+        threadId: "",
+        metadata: {},
+        channelRefs: {},
+        messageId: `m-${ticketId}`,
+        integrationId: "test",
+      },
+      "test",
+    ),
   });
 }
 
@@ -45,9 +63,27 @@ function decisionFor(ticketId: string, retriage = false): Promise<TicketTriaged>
 describe("triage over Kafka", () => {
   it("sends tickets in four languages to their groups with readable reasons", async () => {
     const cases = [
-      { id: "es-1", lang: "es", group: "billing", subject: "Cobro duplicado", body: "Hola, me han cobrado dos veces la factura de este mes en mi tarjeta. ¿Pueden revisarlo y devolverme el cargo duplicado?" },
-      { id: "de-1", lang: "de", group: "orders", subject: "Paket nicht angekommen", body: "Guten Tag, meine Bestellung 88812 sollte letzte Woche geliefert werden, aber das Paket ist immer noch nicht angekommen. Wo ist meine Lieferung?" },
-      { id: "ja-1", lang: "ja", group: "technical-support", subject: "ログインできません", body: "パスワードを再設定してもアカウントにログインできません。エラーが出てしまいます。助けてください。" },
+      {
+        id: "es-1",
+        lang: "es",
+        group: "billing",
+        subject: "Cobro duplicado",
+        body: "Hola, me han cobrado dos veces la factura de este mes en mi tarjeta. ¿Pueden revisarlo y devolverme el cargo duplicado?",
+      },
+      {
+        id: "de-1",
+        lang: "de",
+        group: "orders",
+        subject: "Paket nicht angekommen",
+        body: "Guten Tag, meine Bestellung 88812 sollte letzte Woche geliefert werden, aber das Paket ist immer noch nicht angekommen. Wo ist meine Lieferung?",
+      },
+      {
+        id: "ja-1",
+        lang: "ja",
+        group: "technical-support",
+        subject: "ログインできません",
+        body: "パスワードを再設定してもアカウントにログインできません。エラーが出てしまいます。助けてください。",
+      },
       { id: "ar-1", lang: "ar", group: "retention", subject: "إلغاء الاشتراك", body: "مرحبا، أريد إلغاء اشتراكي الشهري ابتداء من الشهر القادم. كيف يمكنني ذلك؟" },
     ];
     await Promise.all(cases.map((c) => receive(c.id, c.subject, c.body)));
@@ -56,7 +92,10 @@ describe("triage over Kafka", () => {
       expect(d.language, c.id).toBe(c.lang);
       expect(d.group, c.id).toBe(c.group);
       expect(d.reasons.length, c.id).toBeGreaterThan(0);
-      expect(d.requiredSkills.some((s) => s.name === `language:${c.lang}`), c.id).toBe(true);
+      expect(
+        d.requiredSkills.some((s) => s.name === `language:${c.lang}`),
+        c.id,
+      ).toBe(true);
       expect(d.policyVersion).not.toBe("");
     }
   });
@@ -66,7 +105,22 @@ describe("triage over Kafka", () => {
     const first = await decisionFor("fu-1");
     await bus.publish({
       topic: Topics.received,
-      envelope: newEnvelope("messageReceived", "fu-1", { messageId: "m-fu-2", channel: Channel.CHAT, externalId: "x-fu-2", from: "customer", body: "URGENT: the whole system is down, none of my team can log in or work at all!", quotedText: "", sequence: 2, customer: customer("c-fu"), channelRefs: {} }, "test"),
+      envelope: newEnvelope(
+        "messageReceived",
+        "fu-1",
+        {
+          messageId: "m-fu-2",
+          channel: Channel.CHAT,
+          externalId: "x-fu-2",
+          from: "customer",
+          body: "URGENT: the whole system is down, none of my team can log in or work at all!",
+          quotedText: "",
+          sequence: 2,
+          customer: customer("c-fu"),
+          channelRefs: {},
+        },
+        "test",
+      ),
     });
     const second = await decisionFor("fu-1", true);
     expect(second.retriage).toBe(true);

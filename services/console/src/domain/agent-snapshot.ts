@@ -24,7 +24,16 @@ export interface AgentSnapshot extends AgentRecord {
 
 export function foldAgent(current: AgentRecord | undefined, e: AgentEvent): AgentRecord {
   const at = e.at.toISOString();
-  const a: AgentRecord = current ?? { id: e.agentId, name: e.agentId, groups: [], languages: [], capacity: {}, presence: "offline", presenceAt: new Date(0).toISOString(), profileAt: new Date(0).toISOString() };
+  const a: AgentRecord = current ?? {
+    id: e.agentId,
+    name: e.agentId,
+    groups: [],
+    languages: [],
+    capacity: {},
+    presence: "offline",
+    presenceAt: new Date(0).toISOString(),
+    profileAt: new Date(0).toISOString(),
+  };
   switch (e.kind) {
     case "profile":
       if (at < a.profileAt) return a;

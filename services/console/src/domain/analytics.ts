@@ -77,7 +77,10 @@ export function analytics(tickets: readonly TicketSummary[], now: Date, windowMs
     timeToOwner: percentiles(inWindow.map((t) => since(t, t.assignedAt))),
     slaAttainment: { met, breached, ratio: met + breached === 0 ? null : met / (met + breached) },
     repeatContacts: inWindow.filter((t) => t.repeatContactCount > 0).length,
-    topIntents: [...intents].map(([intent, count]) => ({ intent, count })).sort((a, b) => b.count - a.count || a.intent.localeCompare(b.intent)).slice(0, 10),
+    topIntents: [...intents]
+      .map(([intent, count]) => ({ intent, count }))
+      .sort((a, b) => b.count - a.count || a.intent.localeCompare(b.intent))
+      .slice(0, 10),
     declinesPerAgent: [...perAgent].map(([agentId, v]) => ({ agentId, ...v })).sort((a, b) => b.declines - a.declines || a.agentId.localeCompare(b.agentId)),
   };
 }

@@ -15,10 +15,36 @@ function ticket(id: string, patch: Partial<TicketSummary>): TicketSummary {
 
 const tickets = [
   ticket("a", { receivedAt: ago(30) }),
-  ticket("b", { receivedAt: ago(5), status: "offered", offers: [{ offerId: "o1", agentId: "ada", madeAt: ago(4), expiresAt: null, why: "", outcome: null }], firstOfferAt: ago(4) }),
-  ticket("c", { status: "assigned", ownerId: "ada", channel: "chat", firstOfferAt: ago(9), assignedAt: ago(8), intent: "refund", offers: [{ offerId: "o0", agentId: "bo", madeAt: ago(9.5), expiresAt: null, why: "", outcome: "declined" }, { offerId: "o2", agentId: "ada", madeAt: ago(9), expiresAt: null, why: "", outcome: "accepted" }] }),
-  ticket("d", { status: "resolved", group: "orders", intent: "refund", repeatContactCount: 2, sla: { firstResponseDue: ago(-5), nextResponseDue: null, resolutionDue: null, paused: false, warnings: [], breaches: [], at: ago(1) } }),
-  ticket("e", { group: "orders", receivedAt: ago(2000), sla: { firstResponseDue: ago(1), nextResponseDue: null, resolutionDue: null, paused: false, warnings: [], breaches: ["first_response"], at: ago(1) } }),
+  ticket("b", {
+    receivedAt: ago(5),
+    status: "offered",
+    offers: [{ offerId: "o1", agentId: "ada", madeAt: ago(4), expiresAt: null, why: "", outcome: null }],
+    firstOfferAt: ago(4),
+  }),
+  ticket("c", {
+    status: "assigned",
+    ownerId: "ada",
+    channel: "chat",
+    firstOfferAt: ago(9),
+    assignedAt: ago(8),
+    intent: "refund",
+    offers: [
+      { offerId: "o0", agentId: "bo", madeAt: ago(9.5), expiresAt: null, why: "", outcome: "declined" },
+      { offerId: "o2", agentId: "ada", madeAt: ago(9), expiresAt: null, why: "", outcome: "accepted" },
+    ],
+  }),
+  ticket("d", {
+    status: "resolved",
+    group: "orders",
+    intent: "refund",
+    repeatContactCount: 2,
+    sla: { firstResponseDue: ago(-5), nextResponseDue: null, resolutionDue: null, paused: false, warnings: [], breaches: [], at: ago(1) },
+  }),
+  ticket("e", {
+    group: "orders",
+    receivedAt: ago(2000),
+    sla: { firstResponseDue: ago(1), nextResponseDue: null, resolutionDue: null, paused: false, warnings: [], breaches: ["first_response"], at: ago(1) },
+  }),
 ];
 
 describe("queueSnapshots", () => {
@@ -33,7 +59,15 @@ describe("queueSnapshots", () => {
 
 describe("agentSnapshot", () => {
   it("shows presence, load per channel against capacity, current tickets and declines", () => {
-    let ada = foldAgent(undefined, { kind: "profile", agentId: "ada", at: new Date(ago(60)), name: "Ada", groups: ["billing"], languages: ["en"], capacity: { chat: 2, email: 3 } });
+    let ada = foldAgent(undefined, {
+      kind: "profile",
+      agentId: "ada",
+      at: new Date(ago(60)),
+      name: "Ada",
+      groups: ["billing"],
+      languages: ["en"],
+      capacity: { chat: 2, email: 3 },
+    });
     ada = foldAgent(ada, { kind: "presence", agentId: "ada", at: new Date(ago(1)), status: "available" });
     // An older presence change arriving late changes nothing.
     ada = foldAgent(ada, { kind: "presence", agentId: "ada", at: new Date(ago(50)), status: "offline" });
@@ -55,7 +89,10 @@ describe("analytics", () => {
     expect(a.slaAttainment).toEqual({ met: 1, breached: 0, ratio: 1 });
     expect(a.repeatContacts).toBe(1);
     expect(a.topIntents).toEqual([{ intent: "refund", count: 2 }]);
-    expect(a.declinesPerAgent).toEqual([{ agentId: "bo", declines: 1, offers: 1 }, { agentId: "ada", declines: 0, offers: 2 }]);
+    expect(a.declinesPerAgent).toEqual([
+      { agentId: "bo", declines: 1, offers: 1 },
+      { agentId: "ada", declines: 0, offers: 2 },
+    ]);
   });
 
   it("takes nearest-rank percentiles", () => {

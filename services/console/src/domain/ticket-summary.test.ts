@@ -7,8 +7,26 @@ const t0 = Date.parse("2026-12-05T10:00:00Z");
 const at = (s: number) => new Date(t0 + s * 1000);
 const meta = (s: number, id: string) => ({ eventId: id, ticketId: "t-1", at: at(s) });
 
-const received: TicketEvent = { ...meta(0, "e1"), kind: "received", channel: "email", customerId: "c-1", customerName: "Dana", customerLanguage: "he", subject: "שלום", reference: "ST-1" };
-const triaged: TicketEvent = { ...meta(1, "e2"), kind: "triaged", language: "he", intent: "billing", priority: "P2", group: "billing", repeatContactCount: 0, reasons: ["invoice"] };
+const received: TicketEvent = {
+  ...meta(0, "e1"),
+  kind: "received",
+  channel: "email",
+  customerId: "c-1",
+  customerName: "Dana",
+  customerLanguage: "he",
+  subject: "שלום",
+  reference: "ST-1",
+};
+const triaged: TicketEvent = {
+  ...meta(1, "e2"),
+  kind: "triaged",
+  language: "he",
+  intent: "billing",
+  priority: "P2",
+  group: "billing",
+  repeatContactCount: 0,
+  reasons: ["invoice"],
+};
 const offered: TicketEvent = { ...meta(2, "e3"), kind: "offerMade", agentId: "ada", offerId: "o-1", expiresAt: at(32), why: "best skill" };
 const declined: TicketEvent = { ...meta(3, "e4"), kind: "offerClosed", agentId: "ada", offerId: "o-1", outcome: "declined" };
 const offered2: TicketEvent = { ...meta(4, "e5"), kind: "offerMade", agentId: "bo", offerId: "o-2", expiresAt: at(34), why: "next" };
@@ -21,8 +39,19 @@ const essence = (s: TicketSummary) => ({ ...s, updatedAt: "" });
 describe("foldTicket", () => {
   it("follows a ticket from received to resolved", () => {
     const s = fold([received, triaged, offered, declined, offered2, assigned]);
-    expect(s).toMatchObject({ status: "assigned", ownerId: "bo", group: "billing", language: "he", reference: "ST-1", firstOfferAt: at(2).toISOString(), assignedAt: at(5).toISOString() });
-    expect(s.offers.map((o) => [o.agentId, o.outcome])).toEqual([["ada", "declined"], ["bo", "accepted"]]);
+    expect(s).toMatchObject({
+      status: "assigned",
+      ownerId: "bo",
+      group: "billing",
+      language: "he",
+      reference: "ST-1",
+      firstOfferAt: at(2).toISOString(),
+      assignedAt: at(5).toISOString(),
+    });
+    expect(s.offers.map((o) => [o.agentId, o.outcome])).toEqual([
+      ["ada", "declined"],
+      ["bo", "accepted"],
+    ]);
     expect(fold([received, triaged, offered, declined, offered2, assigned, resolved])).toMatchObject({ status: "resolved", ownerId: null, resolvedAt: at(9).toISOString() });
   });
 
@@ -40,7 +69,14 @@ describe("foldTicket", () => {
   });
 
   it("keeps the owner a supervisor reassigned to, and reopens to the owner", () => {
-    const s = foldTicket(fold([received, triaged, offered2, assigned]), { ...meta(6, "e8"), kind: "reassigned", fromAgentId: "bo", toAgentId: "cy", supervisorId: "sam", reason: "holiday" });
+    const s = foldTicket(fold([received, triaged, offered2, assigned]), {
+      ...meta(6, "e8"),
+      kind: "reassigned",
+      fromAgentId: "bo",
+      toAgentId: "cy",
+      supervisorId: "sam",
+      reason: "holiday",
+    });
     expect(s.ownerId).toBe("cy");
     const reopened = foldTicket(foldTicket(s, { ...meta(7, "e9"), kind: "resolved", agentId: "cy" }), { ...meta(8, "e10"), kind: "reopened", ownerId: "cy" });
     expect(reopened).toMatchObject({ status: "assigned", ownerId: "cy", resolvedAt: null });

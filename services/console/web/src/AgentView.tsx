@@ -66,7 +66,16 @@ export function AgentView({ session }: { session: Session }) {
       const d = e.data as Record<string, string | undefined>;
       const ticketId = d["ticketId"] ?? "";
       if (e.kind === "offer" && d["offerId"]) {
-        const offer: LiveOffer = { offerId: d["offerId"], ticketId, expiresAt: d["expiresAt"] ?? null, receivedAt: Date.now(), subject: d["subject"] ?? "", channel: d["channel"] ?? "", priority: d["priority"] ?? "", detail: d["detail"] ?? "" };
+        const offer: LiveOffer = {
+          offerId: d["offerId"],
+          ticketId,
+          expiresAt: d["expiresAt"] ?? null,
+          receivedAt: Date.now(),
+          subject: d["subject"] ?? "",
+          channel: d["channel"] ?? "",
+          priority: d["priority"] ?? "",
+          detail: d["detail"] ?? "",
+        };
         setOffers((list) => (list.some((o) => o.offerId === offer.offerId) ? list : [...list, offer]));
         return;
       }
@@ -78,7 +87,9 @@ export function AgentView({ session }: { session: Session }) {
       const text = NOTICE_TEXT[e.kind];
       if (text !== undefined) {
         const key = e.id ?? `${e.kind}-${ticketId}-${d["messageId"] ?? d["detail"] ?? ""}`;
-        setNotices((list) => (list.some((n) => n.key === key) ? list : [{ key, kind: e.kind, ticketId, text: `${text}${d["detail"] ? `: ${d["detail"]}` : ""}` }, ...list].slice(0, 20)));
+        setNotices((list) =>
+          list.some((n) => n.key === key) ? list : [{ key, kind: e.kind, ticketId, text: `${text}${d["detail"] ? `: ${d["detail"]}` : ""}` }, ...list].slice(0, 20),
+        );
         void loadTickets().catch(() => undefined);
       }
     };
@@ -205,7 +216,12 @@ export function AgentView({ session }: { session: Session }) {
               )}
               {notices.map((n) => (
                 <Group key={n.key} gap="xs" wrap="nowrap" justify="space-between">
-                  <Text size="sm" c={n.kind === "sla_breach" ? "red" : n.kind === "sla_warning" ? "orange" : undefined} style={{ cursor: "pointer" }} onClick={() => setSelected(n.ticketId)}>
+                  <Text
+                    size="sm"
+                    c={n.kind === "sla_breach" ? "red" : n.kind === "sla_warning" ? "orange" : undefined}
+                    style={{ cursor: "pointer" }}
+                    onClick={() => setSelected(n.ticketId)}
+                  >
                     {n.text} ({n.ticketId.slice(0, 8)})
                   </Text>
                   <CloseButton size="sm" aria-label="Dismiss notification" onClick={() => setNotices((l) => l.filter((x) => x.key !== n.key))} />

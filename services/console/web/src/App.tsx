@@ -28,7 +28,13 @@ export function App() {
   if (session === null) return <SignIn onSignIn={setSession} providerError={signInError} />;
   return (
     <AppShell header={{ height: 56 }} padding="md">
-      <a href="#main" className="skip-link" style={{ position: "absolute", left: -9999 }} onFocus={(e) => (e.currentTarget.style.left = "8px")} onBlur={(e) => (e.currentTarget.style.left = "-9999px")}>
+      <a
+        href="#main"
+        className="skip-link"
+        style={{ position: "absolute", left: -9999 }}
+        onFocus={(e) => (e.currentTarget.style.left = "8px")}
+        onBlur={(e) => (e.currentTarget.style.left = "-9999px")}
+      >
         Skip to content
       </a>
       <AppShell.Header>

@@ -63,8 +63,16 @@ export function SupervisorView({ session }: { session: Session }) {
           <Badge size="sm" color={t.risk === "breached" ? "red" : t.risk === "at_risk" ? "orange" : "blue"}>
             {t.risk === "ok" ? t.status : t.risk.replace("_", " ")}
           </Badge>{" "}
-          {t.sla && !t.sla.paused && <Text span size="xs">{until(t.sla.firstResponseDue ?? t.sla.resolutionDue, now)}</Text>}
-          {t.sla?.paused && <Text span size="xs">paused</Text>}
+          {t.sla && !t.sla.paused && (
+            <Text span size="xs">
+              {until(t.sla.firstResponseDue ?? t.sla.resolutionDue, now)}
+            </Text>
+          )}
+          {t.sla?.paused && (
+            <Text span size="xs">
+              paused
+            </Text>
+          )}
         </Table.Td>
         <Table.Td>
           <Group gap={4} wrap="nowrap">
@@ -72,7 +80,12 @@ export function SupervisorView({ session }: { session: Session }) {
               Reassign
             </Button>
             {t.sla && (
-              <Button size="compact-xs" variant="default" onClick={() => void slaAction(t, t.sla?.paused ? "resume" : "pause")} aria-label={`${t.sla.paused ? "Resume" : "Pause"} SLA of ${t.reference}`}>
+              <Button
+                size="compact-xs"
+                variant="default"
+                onClick={() => void slaAction(t, t.sla?.paused ? "resume" : "pause")}
+                aria-label={`${t.sla.paused ? "Resume" : "Pause"} SLA of ${t.reference}`}
+              >
                 {t.sla.paused ? "Resume SLA" : "Pause SLA"}
               </Button>
             )}
@@ -113,7 +126,16 @@ export function SupervisorView({ session }: { session: Session }) {
         <Tabs.List>
           <Tabs.Tab value="queues">Queues</Tabs.Tab>
           <Tabs.Tab value="agents">Agents</Tabs.Tab>
-          <Tabs.Tab value="at-risk" rightSection={atRisk.length > 0 ? <Badge size="xs" color="red">{atRisk.length}</Badge> : null}>
+          <Tabs.Tab
+            value="at-risk"
+            rightSection={
+              atRisk.length > 0 ? (
+                <Badge size="xs" color="red">
+                  {atRisk.length}
+                </Badge>
+              ) : null
+            }
+          >
             At risk
           </Tabs.Tab>
           <Tabs.Tab value="tickets">Tickets</Tabs.Tab>
@@ -165,7 +187,10 @@ export function SupervisorView({ session }: { session: Session }) {
                 {agents.map((a) => (
                   <Table.Tr key={a.id}>
                     <Table.Td>
-                      {a.name} <Text span size="xs" c="dimmed">({a.id})</Text>
+                      {a.name}{" "}
+                      <Text span size="xs" c="dimmed">
+                        ({a.id})
+                      </Text>
                     </Table.Td>
                     <Table.Td>
                       <Badge color={a.presence === "available" ? "green" : a.presence === "away" ? "yellow" : "gray"}>{a.presence}</Badge>
@@ -253,7 +278,11 @@ function TicketSearch({ token, head, rows }: { token: string; head: React.ReactN
           <Button type="submit">Search</Button>
         </Group>
       </form>
-      {error && <Alert color="red" role="alert">{error}</Alert>}
+      {error && (
+        <Alert color="red" role="alert">
+          {error}
+        </Alert>
+      )}
       <Table.ScrollContainer minWidth={720}>
         <Table aria-label="Tickets found">
           {head}
@@ -351,7 +380,12 @@ function AnalyticsPanel({ a }: { a: Analytics }) {
             <Title order={3} size="h5" mb="xs">
               Tickets in per hour
             </Title>
-            <BarChart h={200} data={a.ticketsInByHour.map((b) => ({ hour: new Date(b.hour).getHours().toString().padStart(2, "0"), tickets: b.count }))} dataKey="hour" series={[{ name: "tickets", color: "blue.6" }]} />
+            <BarChart
+              h={200}
+              data={a.ticketsInByHour.map((b) => ({ hour: new Date(b.hour).getHours().toString().padStart(2, "0"), tickets: b.count }))}
+              dataKey="hour"
+              series={[{ name: "tickets", color: "blue.6" }]}
+            />
           </Card>
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 6 }}>
@@ -367,7 +401,15 @@ function AnalyticsPanel({ a }: { a: Analytics }) {
             <Title order={3} size="h5" mb="xs">
               Declines per agent (fairness)
             </Title>
-            <BarChart h={200} data={a.declinesPerAgent} dataKey="agentId" series={[{ name: "offers", color: "gray.5" }, { name: "declines", color: "red.6" }]} />
+            <BarChart
+              h={200}
+              data={a.declinesPerAgent}
+              dataKey="agentId"
+              series={[
+                { name: "offers", color: "gray.5" },
+                { name: "declines", color: "red.6" },
+              ]}
+            />
           </Card>
         </Grid.Col>
       </Grid>

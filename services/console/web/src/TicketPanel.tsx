@@ -14,11 +14,20 @@ interface RoutingView {
 
 export function SlaClocks({ summary, now }: { summary: TicketSummary | null; now: number }) {
   const sla = summary?.sla;
-  if (!sla) return <Text size="sm" c="dimmed">No SLA clocks yet</Text>;
+  if (!sla)
+    return (
+      <Text size="sm" c="dimmed">
+        No SLA clocks yet
+      </Text>
+    );
   return (
     <Group gap="xs" aria-label="SLA clocks">
       {sla.paused && <Badge color="gray">paused: waiting on the customer</Badge>}
-      {sla.firstResponseDue && <Badge variant="outline" color={summary.risk === "ok" ? "blue" : "red"}>first response {until(sla.firstResponseDue, now)}</Badge>}
+      {sla.firstResponseDue && (
+        <Badge variant="outline" color={summary.risk === "ok" ? "blue" : "red"}>
+          first response {until(sla.firstResponseDue, now)}
+        </Badge>
+      )}
       {sla.nextResponseDue && <Badge variant="outline">next response {until(sla.nextResponseDue, now)}</Badge>}
       {sla.resolutionDue && <Badge variant="outline">resolution {until(sla.resolutionDue, now)}</Badge>}
       {summary.risk !== "ok" && <Badge color={summary.risk === "breached" ? "red" : "orange"}>{summary.risk === "breached" ? "breached" : "at risk"}</Badge>}
@@ -121,7 +130,13 @@ export function TicketPanel({ token, ticketId, me, canAct, onChanged }: { token:
                 <Text size="xs" c="dimmed">
                   {m.from === "agent" ? `${m.agentId ?? "agent"}${m.visibility === "internal" ? " · internal note" : ""}` : "customer"} · {m.channel} · {time(m.at)}
                 </Text>
-                <Text size="sm" dir={m.from === "customer" ? dir : "auto"} lang={m.from === "customer" ? language || undefined : undefined} data-testid="message-body" style={{ whiteSpace: "pre-wrap" }}>
+                <Text
+                  size="sm"
+                  dir={m.from === "customer" ? dir : "auto"}
+                  lang={m.from === "customer" ? language || undefined : undefined}
+                  data-testid="message-body"
+                  style={{ whiteSpace: "pre-wrap" }}
+                >
                   {m.body}
                 </Text>
               </Paper>
@@ -139,7 +154,10 @@ export function TicketPanel({ token, ticketId, me, canAct, onChanged }: { token:
               e.preventDefault();
               if (reply.trim() === "") return;
               void act(async () => {
-                await call(token, "routing", `/v1/tickets/${encodeURIComponent(ticketId)}/replies`, { method: "POST", body: { body: reply, visibility, clientMessageId: `console-${Date.now()}` } });
+                await call(token, "routing", `/v1/tickets/${encodeURIComponent(ticketId)}/replies`, {
+                  method: "POST",
+                  body: { body: reply, visibility, clientMessageId: `console-${Date.now()}` },
+                });
                 setReply("");
               });
             }}
@@ -154,20 +172,40 @@ export function TicketPanel({ token, ticketId, me, canAct, onChanged }: { token:
                   { label: "Internal note", value: "internal" },
                 ]}
               />
-              <Textarea label={visibility === "public" ? "Reply" : "Internal note"} autosize minRows={2} maxRows={8} value={reply} onChange={(e) => setReply(e.currentTarget.value)} dir="auto" />
+              <Textarea
+                label={visibility === "public" ? "Reply" : "Internal note"}
+                autosize
+                minRows={2}
+                maxRows={8}
+                value={reply}
+                onChange={(e) => setReply(e.currentTarget.value)}
+                dir="auto"
+              />
               <Group justify="space-between">
                 <Group gap="xs">
                   <Button type="submit" loading={busy} disabled={reply.trim() === ""}>
                     Send
                   </Button>
                   {isOwner && (
-                    <Button variant="default" disabled={busy} onClick={() => void act(() => call(token, "escalation", `/v1/tickets/${encodeURIComponent(ticketId)}/sla/${summary?.sla?.paused ? "resume" : "pause"}`, { method: "POST" }))}>
+                    <Button
+                      variant="default"
+                      disabled={busy}
+                      onClick={() =>
+                        void act(() =>
+                          call(token, "escalation", `/v1/tickets/${encodeURIComponent(ticketId)}/sla/${summary?.sla?.paused ? "resume" : "pause"}`, { method: "POST" }),
+                        )
+                      }
+                    >
                       {summary?.sla?.paused ? "Customer replied: resume SLA" : "Waiting on customer"}
                     </Button>
                   )}
                 </Group>
                 {isOwner && (
-                  <Button color="green" disabled={busy} onClick={() => void act(() => call(token, "routing", `/v1/tickets/${encodeURIComponent(ticketId)}/resolve`, { method: "POST" }))}>
+                  <Button
+                    color="green"
+                    disabled={busy}
+                    onClick={() => void act(() => call(token, "routing", `/v1/tickets/${encodeURIComponent(ticketId)}/resolve`, { method: "POST" }))}
+                  >
                     Resolve
                   </Button>
                 )}

@@ -11,7 +11,11 @@ export interface OidcConfig {
   tokenEndpoint: string;
 }
 
-const base64url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const base64url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const random = (n: number): string => base64url(crypto.getRandomValues(new Uint8Array(n)));
 const redirectUri = (): string => `${window.location.origin}/`;
 
@@ -28,7 +32,15 @@ export async function startSignIn(config: OidcConfig): Promise<void> {
   const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, tokenEndpoint: config.tokenEndpoint, clientId: config.clientId }));
   const url = new URL(config.authorizationEndpoint);
-  url.search = new URLSearchParams({ response_type: "code", client_id: config.clientId, redirect_uri: redirectUri(), scope: config.scope, state, code_challenge: challenge, code_challenge_method: "S256" }).toString();
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: config.clientId,
+    redirect_uri: redirectUri(),
+    scope: config.scope,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  }).toString();
   window.location.assign(url.toString());
 }
 

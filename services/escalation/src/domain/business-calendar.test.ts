@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import {
-  addBusinessTime,
-  businessCalendarSchema,
-  businessTimeBetween,
-  CalendarNeverOpensError,
-  isBusinessTime,
-  type BusinessCalendar,
-} from "./business-calendar.ts";
+import { addBusinessTime, businessCalendarSchema, businessTimeBetween, CalendarNeverOpensError, isBusinessTime, type BusinessCalendar } from "./business-calendar.ts";
 import { parisCalendar } from "./sla-test-fixtures.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "./zoned-time.ts";
 
@@ -21,8 +14,7 @@ const nineToFive = (timeZone: string, extra: Partial<Record<string, unknown>> = 
     ...extra,
   });
 
-const allDaySundays = (timeZone: string): BusinessCalendar =>
-  businessCalendarSchema.parse({ id: "sundays", timeZone, weeklyHours: { sun: [{ start: "00:00", end: "24:00" }] } });
+const allDaySundays = (timeZone: string): BusinessCalendar => businessCalendarSchema.parse({ id: "sundays", timeZone, weeklyHours: { sun: [{ start: "00:00", end: "24:00" }] } });
 
 describe("addBusinessTime", () => {
   it("stays within the day when the hours fit", () => {
@@ -73,9 +65,7 @@ describe("addBusinessTime", () => {
     expect(businessTimeBetween(sundays, t("2026-03-28T12:00Z"), t("2026-03-30T12:00Z"))).toBe(23 * HOUR_MS);
     expect(businessTimeBetween(sundays, t("2026-10-24T12:00Z"), t("2026-10-26T12:00Z"))).toBe(25 * HOUR_MS);
     // 24 business hours from Saturday noon: the 23 of that Sunday, then 01:00 CEST the next Sunday.
-    expect(new Date(addBusinessTime(sundays, t("2026-03-28T12:00+01:00"), 24 * HOUR_MS)).toISOString()).toBe(
-      "2026-04-04T23:00:00.000Z",
-    );
+    expect(new Date(addBusinessTime(sundays, t("2026-03-28T12:00+01:00"), 24 * HOUR_MS)).toISOString()).toBe("2026-04-04T23:00:00.000Z");
   });
 
   it("returns the start for a zero duration", () => {
@@ -148,9 +138,7 @@ describe("business time properties", () => {
       fc.property(calendars, starts, durations, durations, (calendar, start, a, b) => {
         const middle = start + a;
         const end = middle + b;
-        expect(businessTimeBetween(calendar, start, middle) + businessTimeBetween(calendar, middle, end)).toBe(
-          businessTimeBetween(calendar, start, end),
-        );
+        expect(businessTimeBetween(calendar, start, middle) + businessTimeBetween(calendar, middle, end)).toBe(businessTimeBetween(calendar, start, end));
       }),
       { numRuns: 200 },
     );
@@ -164,7 +152,18 @@ describe("businessCalendarSchema", () => {
   };
 
   it("accepts a calendar with several intervals a day", () => {
-    expect(issuesOf({ id: "x", timeZone: "Europe/Paris", weeklyHours: { mon: [{ start: "08:00", end: "12:00" }, { start: "14:00", end: "24:00" }] } })).toEqual([]);
+    expect(
+      issuesOf({
+        id: "x",
+        timeZone: "Europe/Paris",
+        weeklyHours: {
+          mon: [
+            { start: "08:00", end: "12:00" },
+            { start: "14:00", end: "24:00" },
+          ],
+        },
+      }),
+    ).toEqual([]);
   });
 
   it("names the bad field", () => {
@@ -175,7 +174,16 @@ describe("businessCalendarSchema", () => {
       "weeklyHours.mon.0: start must be before end (split an overnight shift into two days)",
     ]);
     expect(
-      issuesOf({ id: "x", timeZone: "UTC", weeklyHours: { mon: [{ start: "09:00", end: "13:00" }, { start: "12:00", end: "17:00" }] } }),
+      issuesOf({
+        id: "x",
+        timeZone: "UTC",
+        weeklyHours: {
+          mon: [
+            { start: "09:00", end: "13:00" },
+            { start: "12:00", end: "17:00" },
+          ],
+        },
+      }),
     ).toEqual(["weeklyHours.mon: intervals must be in order and must not overlap"]);
     expect(issuesOf({ id: "x", timeZone: "UTC", weeklyHours: { mon: [{ start: "9:00", end: "17:00" }] } })).toEqual([
       'weeklyHours.mon.0.start: must be a local time "HH:MM" from "00:00" to "23:59"',

@@ -21,9 +21,7 @@ function minutesOfDay(hhmm: string): number {
 const openingIntervalSchema = z
   .strictObject({
     start: z.string().regex(HH_MM, { error: 'must be a local time "HH:MM" from "00:00" to "23:59"' }),
-    end: z
-      .string()
-      .refine(isLocalTime, { error: 'must be a local time "HH:MM" from "00:01" to "24:00"' }),
+    end: z.string().refine(isLocalTime, { error: 'must be a local time "HH:MM" from "00:01" to "24:00"' }),
   })
   // Malformed times are reported by their own field; only compare well-formed ones.
   .refine((interval) => !isLocalTime(interval.start) || !isLocalTime(interval.end) || minutesOfDay(interval.start) < minutesOfDay(interval.end), {
@@ -33,10 +31,9 @@ const openingIntervalSchema = z
 const dayHoursSchema = z
   .array(openingIntervalSchema)
   .default([])
-  .refine(
-    (intervals) => intervals.every((interval, i) => i === 0 || minutesOfDay(intervals[i - 1]!.end) <= minutesOfDay(interval.start)),
-    { error: "intervals must be in order and must not overlap" },
-  );
+  .refine((intervals) => intervals.every((interval, i) => i === 0 || minutesOfDay(intervals[i - 1]!.end) <= minutesOfDay(interval.start)), {
+    error: "intervals must be in order and must not overlap",
+  });
 
 export const businessCalendarSchema = z
   .strictObject({
@@ -51,9 +48,7 @@ export const businessCalendarSchema = z
       sat: dayHoursSchema,
       sun: dayHoursSchema,
     }),
-    holidays: z
-      .array(z.string().refine((value) => parseLocalDate(value) !== undefined, { error: 'must be a date "YYYY-MM-DD"' }))
-      .default([]),
+    holidays: z.array(z.string().refine((value) => parseLocalDate(value) !== undefined, { error: 'must be a date "YYYY-MM-DD"' })).default([]),
   })
   .refine((calendar) => WEEKDAYS.some((day) => calendar.weeklyHours[day].length > 0), {
     error: "weeklyHours must open at least one interval in the week",
@@ -79,9 +74,7 @@ function compile(calendar: BusinessCalendar): CompiledCalendar {
   if (result === undefined) {
     result = {
       timeZone: calendar.timeZone,
-      minutesByWeekday: WEEKDAYS.map((day) =>
-        calendar.weeklyHours[day].map((interval) => [minutesOfDay(interval.start), minutesOfDay(interval.end)] as const),
-      ),
+      minutesByWeekday: WEEKDAYS.map((day) => calendar.weeklyHours[day].map((interval) => [minutesOfDay(interval.start), minutesOfDay(interval.end)] as const)),
       holidays: new Set(calendar.holidays.map((date) => parseLocalDate(date)).filter((day) => day !== undefined)),
     };
     compiled.set(calendar, result);

@@ -123,13 +123,4 @@ export {
   type SlaEffect,
 } from "./sla-actions.ts";
 export { slaView, type SlaClockEvent, type SlaView } from "./sla-view.ts";
-export {
-  applySlaInput,
-  emptySlaRecord,
-  FALLBACK_CHANNEL,
-  LIVE_CHANNELS,
-  MAX_PENDING_INPUTS,
-  type SlaInput,
-  type SlaRecord,
-  type TimedInput,
-} from "./sla-inputs.ts";
+export { applySlaInput, emptySlaRecord, FALLBACK_CHANNEL, LIVE_CHANNELS, MAX_PENDING_INPUTS, type SlaInput, type SlaRecord, type TimedInput } from "./sla-inputs.ts";

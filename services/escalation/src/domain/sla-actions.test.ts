@@ -1,26 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  actionKey,
-  dueActions,
-  InvalidActionKeyError,
-  markActionDone,
-  nextWakeAt,
-  parseActionKey,
-  pendingActions,
-  type DueAction,
-} from "./sla-actions.ts";
-import {
-  applyPolicyChange,
-  onAgentResponse,
-  onCustomerMessage,
-  onOwnerAssigned,
-  onPriorityChanged,
-  onResolved,
-  pause,
-  resume,
-  startSla,
-  type SlaState,
-} from "./sla-state.ts";
+import { actionKey, dueActions, InvalidActionKeyError, markActionDone, nextWakeAt, parseActionKey, pendingActions, type DueAction } from "./sla-actions.ts";
+import { applyPolicyChange, onAgentResponse, onCustomerMessage, onOwnerAssigned, onPriorityChanged, onResolved, pause, resume, startSla, type SlaState } from "./sla-state.ts";
 import { parseSlaPolicy } from "./sla-policy.ts";
 import { at, parisCalendar, testPolicy, testPolicyDocument, TEST_TARGET_MINUTES } from "./sla-test-fixtures.ts";
 import { slaView } from "./sla-view.ts";
@@ -40,10 +20,7 @@ describe("warnings and breaches", () => {
     const state = waitingTicket();
     expect(dueActions(state, at("2026-11-24T10:44:59+01:00"))).toEqual([]);
     const atWarning = dueActions(state, at("2026-11-24T10:45+01:00"));
-    expect(summary(atWarning)).toEqual([
-      `${iso("2026-11-24T10:45+01:00")} firstResponse.1 warning 0`,
-      `${iso("2026-11-24T10:45+01:00")} firstResponse.1 waiting.raisePriority 1`,
-    ]);
+    expect(summary(atWarning)).toEqual([`${iso("2026-11-24T10:45+01:00")} firstResponse.1 warning 0`, `${iso("2026-11-24T10:45+01:00")} firstResponse.1 waiting.raisePriority 1`]);
     expect(atWarning[0]!.effect).toEqual({ type: "slaWarning", clock: "firstResponse", deadline: iso("2026-11-24T11:00+01:00") });
     // A timer that fires late still gets the warning before the breach.
     expect(summary(dueActions(state, at("2026-11-24T11:00+01:00")))).toEqual([
@@ -97,7 +74,10 @@ describe("warnings and breaches", () => {
 
   it("goes straight to the breach when a clock resumes already past its target", () => {
     let state = waitingTicket();
-    state = markAll(state, dueActions(state, at("2026-11-24T11:10+01:00")).filter((a) => a.kind === "breach"));
+    state = markAll(
+      state,
+      dueActions(state, at("2026-11-24T11:10+01:00")).filter((a) => a.kind === "breach"),
+    );
     state = pause(state, at("2026-11-24T11:10+01:00"));
     state = resume(state, at("2026-11-25T09:00+01:00"));
     const kinds = dueActions(state, at("2026-11-25T09:00+01:00"))
@@ -155,9 +135,7 @@ describe("escalation ladders", () => {
     let state = waitingTicket();
     state = markAll(state, dueActions(state, at("2026-11-24T10:45+01:00")));
     state = onOwnerAssigned(state, "agent-7");
-    expect(summary(dueActions(state, at("2026-11-24T10:50+01:00")))).toEqual([
-      `${iso("2026-11-24T10:45+01:00")} firstResponse.1 owned.notifyOwner 1`,
-    ]);
+    expect(summary(dueActions(state, at("2026-11-24T10:50+01:00")))).toEqual([`${iso("2026-11-24T10:45+01:00")} firstResponse.1 owned.notifyOwner 1`]);
   });
 
   it("never produces an owner change", () => {

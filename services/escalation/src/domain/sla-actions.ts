@@ -104,14 +104,7 @@ function concreteEffect(state: SlaState, effect: LadderEffect): SlaEffect | unde
   }
 }
 
-function ladderActions(
-  state: SlaState,
-  source: string,
-  ladder: LadderKind,
-  level: number,
-  dueAt: string,
-  done: readonly string[],
-): DueAction[] {
+function ladderActions(state: SlaState, source: string, ladder: LadderKind, level: number, dueAt: string, done: readonly string[]): DueAction[] {
   const step = state.rules.ladders[ladder][level - 1];
   if (step === undefined) return [];
   const actions: DueAction[] = [];
@@ -170,11 +163,7 @@ const KIND_ORDER = (kind: ActionKind): number => (kind === "warning" ? 0 : kind 
 export function pendingActions(state: SlaState): DueAction[] {
   const actions = [...state.clocks.flatMap((clock) => clockActions(state, clock)), ...state.signals.flatMap((s) => signalActions(state, s))];
   return actions.sort(
-    (a, b) =>
-      Date.parse(a.dueAt) - Date.parse(b.dueAt) ||
-      KIND_ORDER(a.kind) - KIND_ORDER(b.kind) ||
-      a.level - b.level ||
-      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    (a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || KIND_ORDER(a.kind) - KIND_ORDER(b.kind) || a.level - b.level || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
 }
 

@@ -81,13 +81,7 @@ function runFrom(clock: SlaClock, calendar: BusinessCalendar, nowMs: number): Sl
   return { ...running, deadline };
 }
 
-export function startClock(
-  name: ClockName,
-  cycle: number,
-  target: ClockTarget,
-  calendar: BusinessCalendar,
-  nowMs: number,
-): SlaClock {
+export function startClock(name: ClockName, cycle: number, target: ClockTarget, calendar: BusinessCalendar, nowMs: number): SlaClock {
   const fresh: SlaClock = {
     name,
     cycle,
@@ -145,13 +139,7 @@ export function restartClock(clock: SlaClock, calendar: BusinessCalendar, nowMs:
  * already overdue keeps its target and deadline: the promise it made was already broken, and moving
  * it would re-run or erase a breach that customers already felt.
  */
-export function retargetClock(
-  clock: SlaClock,
-  target: ClockTarget,
-  oldCalendar: BusinessCalendar,
-  newCalendar: BusinessCalendar,
-  nowMs: number,
-): SlaClock {
+export function retargetClock(clock: SlaClock, target: ClockTarget, oldCalendar: BusinessCalendar, newCalendar: BusinessCalendar, nowMs: number): SlaClock {
   const status = clockStatus(clock);
   if (status === "stopped") return clock;
   const booked = bookElapsed(clock, oldCalendar, nowMs);

@@ -26,8 +26,7 @@ function feedWith(active: typeof policy, record: SlaRecord, ...inputs: Array<[st
 }
 const feed = (record: SlaRecord, ...inputs: Array<[string, SlaInput]>): SlaRecord => feedWith(policy, record, ...inputs);
 
-const ticket = (channel: Channel, priority: Priority = "P1"): SlaRecord =>
-  feed(emptySlaRecord("T-1"), [T0, { type: "received", channel }], [plus(1), triaged(priority)]);
+const ticket = (channel: Channel, priority: Priority = "P1"): SlaRecord => feed(emptySlaRecord("T-1"), [T0, { type: "received", channel }], [plus(1), triaged(priority)]);
 
 // P1 in the test policy runs 24x7: first response 15, next response 30, resolution 120 minutes.
 describe("starting the SLA", () => {

@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CHANNELS, InvalidSlaPolicyError, PRIORITIES, calendarForGroup, parseSlaPolicy, safeParseSlaPolicy } from "./sla-policy.ts";
 import { testPolicyDocument } from "./sla-test-fixtures.ts";
 
-const defaultPolicyDocument = (): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL("../../policy/sla-policy.json", import.meta.url), "utf8")) as Record<string, unknown>;
+const defaultPolicyDocument = (): Record<string, unknown> => JSON.parse(readFileSync(new URL("../../policy/sla-policy.json", import.meta.url), "utf8")) as Record<string, unknown>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at the document freely
 function issuesAfter(change: (doc: any) => void): string[] {
@@ -80,12 +79,8 @@ describe("parseSlaPolicy", () => {
   });
 
   it("rejects targets that are not positive whole minutes", () => {
-    expect(issuesAfter((doc) => (doc.targets.P1.chat.firstResponse.minutes = 0))).toEqual([
-      "targets.P1.chat.firstResponse.minutes: must be a positive number of minutes",
-    ]);
-    expect(issuesAfter((doc) => (doc.targets.P1.chat.firstResponse.minutes = 1.5))).toEqual([
-      "targets.P1.chat.firstResponse.minutes: must be a whole number of minutes",
-    ]);
+    expect(issuesAfter((doc) => (doc.targets.P1.chat.firstResponse.minutes = 0))).toEqual(["targets.P1.chat.firstResponse.minutes: must be a positive number of minutes"]);
+    expect(issuesAfter((doc) => (doc.targets.P1.chat.firstResponse.minutes = 1.5))).toEqual(["targets.P1.chat.firstResponse.minutes: must be a whole number of minutes"]);
   });
 
   it("accepts a target in seconds, as a fraction of a minute, but not both units or neither", () => {
@@ -99,9 +94,7 @@ describe("parseSlaPolicy", () => {
     expect(issuesAfter((d) => (d.targets.P1.chat.firstResponse = { businessHours: false }))).toEqual([
       'targets.P1.chat.firstResponse: must give the target in either "minutes" or "seconds"',
     ]);
-    expect(issuesAfter((d) => (d.targets.P1.chat.firstResponse = { seconds: 0.5 }))).toEqual([
-      "targets.P1.chat.firstResponse.seconds: must be a whole number of seconds",
-    ]);
+    expect(issuesAfter((d) => (d.targets.P1.chat.firstResponse = { seconds: 0.5 }))).toEqual(["targets.P1.chat.firstResponse.seconds: must be a whole number of seconds"]);
   });
 
   it("rejects a warning share outside (0, 1)", () => {
@@ -109,9 +102,7 @@ describe("parseSlaPolicy", () => {
   });
 
   it("rejects unknown fields, catching typos", () => {
-    expect(issuesAfter((doc) => (doc.targets.P3.email.firstResponse.busnessHours = true))).toEqual([
-      'targets.P3.email.firstResponse: Unrecognized key: "busnessHours"',
-    ]);
+    expect(issuesAfter((doc) => (doc.targets.P3.email.firstResponse.busnessHours = true))).toEqual(['targets.P3.email.firstResponse: Unrecognized key: "busnessHours"']);
   });
 
   it("keeps ladder effects to what each kind of ticket allows", () => {
@@ -121,15 +112,11 @@ describe("parseSlaPolicy", () => {
     expect(issuesAfter((doc) => doc.ladders.owned[0].effects.push({ type: "reassignOwner" }))).toEqual([
       "ladders.owned.0.effects.1.type: owned tickets accept notifyOwner, raisePriority, notifySupervisor or addCollaborator",
     ]);
-    expect(issuesAfter((doc) => doc.ladders.owned[0].effects.push({ type: "notifyOwner" }))).toEqual([
-      "ladders.owned.0.effects: a step may list each effect type once",
-    ]);
+    expect(issuesAfter((doc) => doc.ladders.owned[0].effects.push({ type: "notifyOwner" }))).toEqual(["ladders.owned.0.effects: a step may list each effect type once"]);
   });
 
   it("requires ladder steps in trigger order", () => {
-    expect(issuesAfter((doc) => doc.ladders.owned.reverse())).toEqual([
-      "ladders.owned: steps must be in trigger order: warning, then breach, then later afterMinutes",
-    ]);
+    expect(issuesAfter((doc) => doc.ladders.owned.reverse())).toEqual(["ladders.owned: steps must be in trigger order: warning, then breach, then later afterMinutes"]);
   });
 
   it("requires signal levels that exist in both ladders", () => {

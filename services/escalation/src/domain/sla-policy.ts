@@ -45,16 +45,9 @@ const channelTargetsSchema = z.strictObject({
   resolution: targetSchema,
 });
 
-const priorityTargetsSchema = z.strictObject(
-  Object.fromEntries(CHANNELS.map((channel) => [channel, channelTargetsSchema])) as Record<Channel, typeof channelTargetsSchema>,
-);
+const priorityTargetsSchema = z.strictObject(Object.fromEntries(CHANNELS.map((channel) => [channel, channelTargetsSchema])) as Record<Channel, typeof channelTargetsSchema>);
 
-const targetsSchema = z.strictObject(
-  Object.fromEntries(PRIORITIES.map((priority) => [priority, priorityTargetsSchema])) as Record<
-    Priority,
-    typeof priorityTargetsSchema
-  >,
-);
+const targetsSchema = z.strictObject(Object.fromEntries(PRIORITIES.map((priority) => [priority, priorityTargetsSchema])) as Record<Priority, typeof priorityTargetsSchema>);
 
 /** When a ladder step fires, relative to one SLA clock. */
 const triggerSchema = z.union(
@@ -147,9 +140,7 @@ const signalSchema = z.strictObject({
 
 export const slaPolicySchema = z
   .strictObject({
-    version: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 characters of letters, digits, ".", "_" or "-" (it is part of action keys)' }),
+    version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 characters of letters, digits, ".", "_" or "-" (it is part of action keys)' }),
     description: z.string().optional(),
     /** Default for targets that do not say: count business time only. */
     businessHours: z.boolean().default(true),

@@ -4,27 +4,8 @@
 // measured with, so timers and views need nothing else.
 
 import type { BusinessCalendar } from "./business-calendar.ts";
-import {
-  clockStatus,
-  restartClock,
-  pauseClock,
-  resumeClock,
-  retargetClock,
-  startClock,
-  stopClock,
-  type ClockTarget,
-  type SlaClock,
-} from "./sla-clock.ts";
-import {
-  PRIORITIES,
-  type Channel,
-  type ClockName,
-  type CustomerSignal,
-  type LadderKind,
-  type Priority,
-  type SlaLadders,
-  type SlaPolicy,
-} from "./sla-policy.ts";
+import { clockStatus, restartClock, pauseClock, resumeClock, retargetClock, startClock, stopClock, type ClockTarget, type SlaClock } from "./sla-clock.ts";
+import { PRIORITIES, type Channel, type ClockName, type CustomerSignal, type LadderKind, type Priority, type SlaLadders, type SlaPolicy } from "./sla-policy.ts";
 
 /** The parts of a ticket the SLA needs when it starts. */
 export type SlaTicket = {
@@ -128,10 +109,7 @@ export function startSla(ticket: SlaTicket, policy: SlaPolicy, calendar: Busines
     calendar,
     status: "open",
     waitingOnCustomer: false,
-    clocks: [
-      startClock("firstResponse", 1, targets.firstResponse, calendar, toMs(now)),
-      startClock("resolution", 1, targets.resolution, calendar, toMs(now)),
-    ],
+    clocks: [startClock("firstResponse", 1, targets.firstResponse, calendar, toMs(now)), startClock("resolution", 1, targets.resolution, calendar, toMs(now))],
     signals: [],
   };
   return ticket.repeatContact === true ? onCustomerSignal(state, "repeatContact", now) : state;
@@ -179,8 +157,8 @@ export function onCustomerMessage(state: SlaState, now: Date, flags: CustomerMes
 
 /** The highest ladder level recorded as done on the ticket, 0 if none. */
 export function escalationLevel(state: SlaState): number {
-  const doneLevels = [...state.clocks.flatMap((clock) => clock.done), ...state.signals.flatMap((signal) => signal.done)].map(
-    (marker) => Number(marker.slice(marker.lastIndexOf(":") + 1)),
+  const doneLevels = [...state.clocks.flatMap((clock) => clock.done), ...state.signals.flatMap((signal) => signal.done)].map((marker) =>
+    Number(marker.slice(marker.lastIndexOf(":") + 1)),
   );
   return Math.max(0, ...doneLevels);
 }

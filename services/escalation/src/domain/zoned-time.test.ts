@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import {
-  DAY_MS,
-  HOUR_MS,
-  instantOfWallTime,
-  isValidTimeZone,
-  localDayOf,
-  parseLocalDate,
-  wallTimeAt,
-  weekdayOf,
-  zoneOffsetMs,
-} from "./zoned-time.ts";
+import { DAY_MS, HOUR_MS, instantOfWallTime, isValidTimeZone, localDayOf, parseLocalDate, wallTimeAt, weekdayOf, zoneOffsetMs } from "./zoned-time.ts";
 
 const wall = (text: string): number => Date.parse(`${text}Z`);
 const instant = (text: string): number => Date.parse(text);

@@ -12,7 +12,11 @@ describe("acknowledgements", () => {
   it("answers in triage's language, else the customer's, else English", () => {
     const id = "7f0c2a9e-8d1b-4c57-9e3a-2b6f1d0c4e88";
     const ref = ticketReference(id);
-    expect(acknowledgementFor(id, ["de", "en"])).toEqual({ language: "de", reference: ref, text: `Wir haben Ihre Nachricht erhalten. Ihre Referenznummer lautet ${ref}. Wir melden uns so schnell wie möglich bei Ihnen.` });
+    expect(acknowledgementFor(id, ["de", "en"])).toEqual({
+      language: "de",
+      reference: ref,
+      text: `Wir haben Ihre Nachricht erhalten. Ihre Referenznummer lautet ${ref}. Wir melden uns so schnell wie möglich bei Ihnen.`,
+    });
     expect(acknowledgementFor(id, ["xx", "ja"]).language).toBe("ja");
     expect(acknowledgementFor(id, ["", null, undefined]).language).toBe("en");
     expect(acknowledgementFor(id, ["constructor"]).language).toBe("en");

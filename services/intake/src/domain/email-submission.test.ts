@@ -25,7 +25,13 @@ describe("emailDraft", () => {
       externalId: "m2@mail.example",
       customer: { id: emailCustomerId("ana@example.com"), email: "Ana@Example.com", name: "Ana Souza" },
       subject: "Re: Refund for order 1234",
-      channelRefs: { messageId: "<m2@mail.example>", inReplyTo: "<m1@acme.test>", references: "<m0@mail.example> <m1@acme.test>", mailbox: "support@acme.test", date: "2025-03-03T11:00:00.000Z" },
+      channelRefs: {
+        messageId: "<m2@mail.example>",
+        inReplyTo: "<m1@acme.test>",
+        references: "<m0@mail.example> <m1@acme.test>",
+        mailbox: "support@acme.test",
+        date: "2025-03-03T11:00:00.000Z",
+      },
     });
     const check = validateSubmission(d.draft);
     if (!check.ok) throw new Error(JSON.stringify(check.issues));

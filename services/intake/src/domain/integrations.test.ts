@@ -40,7 +40,15 @@ describe("parseIntegrations", () => {
     expect(bad.problems.join("\n")).toMatch(/at least one apiKeySha256 or webhookSecrets/);
     expect(bad.problems.join("\n")).not.toContain("plain-text-key");
     expect(parseIntegrations("{nope", limit)).toEqual({ ok: false, problems: ["is not valid JSON"] });
-    const twice = parseIntegrations(JSON.stringify({ integrations: [{ id: "a", apiKeySha256: [hashApiKey("k")] }, { id: "a", apiKeySha256: [hashApiKey("k")] }] }), limit);
+    const twice = parseIntegrations(
+      JSON.stringify({
+        integrations: [
+          { id: "a", apiKeySha256: [hashApiKey("k")] },
+          { id: "a", apiKeySha256: [hashApiKey("k")] },
+        ],
+      }),
+      limit,
+    );
     expect(twice.ok ? [] : twice.problems).toHaveLength(2);
   });
 });

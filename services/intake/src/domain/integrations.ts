@@ -98,9 +98,7 @@ export function parseIntegrations(jsonText: string, defaultRateLimit: RateLimit)
 
 export type Credentials = { apiKey?: string | undefined };
 
-export type Authentication =
-  | { ok: true; integration: Integration; anonymous: boolean }
-  | { ok: false; code: "MISSING_CREDENTIALS" | "INVALID_API_KEY"; message: string };
+export type Authentication = { ok: true; integration: Integration; anonymous: boolean } | { ok: false; code: "MISSING_CREDENTIALS" | "INVALID_API_KEY"; message: string };
 
 /** "Bearer abc" -> "abc"; undefined for other schemes. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -118,9 +116,7 @@ export class IntegrationRegistry {
 
   constructor(opts: { integrations?: Integration[]; devRateLimit: RateLimit; allowAnonymousDev: boolean }) {
     this.devMode = opts.integrations === undefined;
-    const list = opts.integrations ?? [
-      { id: DEV_INTEGRATION_ID, apiKeyHashes: [hashApiKey(DEV_API_KEY)], webhookSecrets: [DEV_WEBHOOK_SECRET], rateLimit: opts.devRateLimit },
-    ];
+    const list = opts.integrations ?? [{ id: DEV_INTEGRATION_ID, apiKeyHashes: [hashApiKey(DEV_API_KEY)], webhookSecrets: [DEV_WEBHOOK_SECRET], rateLimit: opts.devRateLimit }];
     this.anonymousAllowed = this.devMode && opts.allowAnonymousDev;
     this.byId = new Map(list.map((i) => [i.id, i]));
     this.byKeyHash = new Map(list.flatMap((i) => i.apiKeyHashes.map((h) => [h, i] as const)));

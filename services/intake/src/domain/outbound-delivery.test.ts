@@ -18,14 +18,34 @@ describe("outbound delivery", () => {
   });
 
   it("signs so that the inbound verifier accepts it, and the same body every attempt", () => {
-    const m: OutboundMessage = { deliveryId: "d-1", ticketId: "T-1", kind: "reply", channel: "email", recipient: "kim@example.com", language: "en", text: "Hi", reference: "[#T-1]", messageId: "reply-1", inReplyTo: null, occurredAt: "2026-12-05T10:00:00.000Z" };
+    const m: OutboundMessage = {
+      deliveryId: "d-1",
+      ticketId: "T-1",
+      kind: "reply",
+      channel: "email",
+      recipient: "kim@example.com",
+      language: "en",
+      text: "Hi",
+      reference: "[#T-1]",
+      messageId: "reply-1",
+      inReplyTo: null,
+      occurredAt: "2026-12-05T10:00:00.000Z",
+    };
     const body = outboundBody(m);
     const now = Date.parse("2026-12-05T10:00:01.000Z");
     const h = signedHeaders("outbound-secret-0123", "desk", "d-1", body, now, 3);
     expect(h["x-steward-integration"]).toBe("desk");
-    const check = verifyWebhookSignature({ timestamp: h["x-steward-timestamp"], signature: h["x-steward-signature"], deliveryId: h["x-steward-delivery"], rawBody: Buffer.from(body) }, ["outbound-secret-0123"], now);
+    const check = verifyWebhookSignature(
+      { timestamp: h["x-steward-timestamp"], signature: h["x-steward-signature"], deliveryId: h["x-steward-delivery"], rawBody: Buffer.from(body) },
+      ["outbound-secret-0123"],
+      now,
+    );
     expect(check.ok).toBe(true);
-    const tampered = verifyWebhookSignature({ timestamp: h["x-steward-timestamp"], signature: h["x-steward-signature"], deliveryId: "d-2", rawBody: Buffer.from(body) }, ["outbound-secret-0123"], now);
+    const tampered = verifyWebhookSignature(
+      { timestamp: h["x-steward-timestamp"], signature: h["x-steward-signature"], deliveryId: "d-2", rawBody: Buffer.from(body) },
+      ["outbound-secret-0123"],
+      now,
+    );
     expect(tampered.ok).toBe(false);
     expect(outboundBody(m)).toBe(body);
   });

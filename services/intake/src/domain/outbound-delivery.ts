@@ -33,9 +33,7 @@ export interface OutboundMessage {
 export type AttemptResult = { ok: true } | { ok: false; reason: string };
 
 export type AttemptOutcome =
-  | { status: "delivered"; attempt: number }
-  | { status: "retrying"; attempt: number; reason: string; nextAttemptAt: number }
-  | { status: "failed"; attempt: number; reason: string };
+  { status: "delivered"; attempt: number } | { status: "retrying"; attempt: number; reason: string; nextAttemptAt: number } | { status: "failed"; attempt: number; reason: string };
 
 /** Wait before attempt `attempt + 1` after `attempt` failed: exponential, capped. */
 export function retryDelayMs(attempt: number, policy: DeliveryPolicy): number {

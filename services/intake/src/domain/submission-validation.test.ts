@@ -69,7 +69,11 @@ describe("validateSubmission", () => {
   });
 
   it("only accepts map keys the store can hold", () => {
-    expect(valid(validateSubmission({ ...base, metadata: { orderId: "42", "x-source": "app", "crm:id": "9" } })).metadata).toEqual({ orderId: "42", "x-source": "app", "crm:id": "9" });
+    expect(valid(validateSubmission({ ...base, metadata: { orderId: "42", "x-source": "app", "crm:id": "9" } })).metadata).toEqual({
+      orderId: "42",
+      "x-source": "app",
+      "crm:id": "9",
+    });
     for (const key of ["a.b", "$where", "", "__proto__", "has space", "x".repeat(65)]) {
       expect(issuesOf(validateSubmission({ ...base, metadata: JSON.parse(JSON.stringify({ [key]: "v" })) }))).toEqual(["metadata"]);
     }
@@ -88,7 +92,14 @@ describe("validateSubmission", () => {
 
   describe("phone", () => {
     it("takes a callback request with the number and preferred time in channelRefs", () => {
-      const s = valid(validateSubmission({ ...base, channel: "phone", body: "Please call me about my invoice", channelRefs: { kind: "callback", callbackNumber: "+44 20 7946 0958", preferredTime: "2025-03-01T15:00:00+01:00" } }));
+      const s = valid(
+        validateSubmission({
+          ...base,
+          channel: "phone",
+          body: "Please call me about my invoice",
+          channelRefs: { kind: "callback", callbackNumber: "+44 20 7946 0958", preferredTime: "2025-03-01T15:00:00+01:00" },
+        }),
+      );
       expect(s.channelRefs).toEqual({ kind: "callback", callbackNumber: "+442079460958", preferredTime: "2025-03-01T15:00:00+01:00" });
     });
     it("takes the callback number from the customer when channelRefs has none", () => {
@@ -98,16 +109,26 @@ describe("validateSubmission", () => {
     it("rejects a callback without a number, with a bad number or a bad time", () => {
       expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback" } }))).toEqual(["channelRefs.callbackNumber"]);
       expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback", callbackNumber: "12" } }))).toEqual(["channelRefs.callbackNumber"]);
-      expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: "tomorrow afternoon" } }))).toEqual(["channelRefs.preferredTime"]);
-      expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: "2025-03-01T15:00:00" } }))).toEqual(["channelRefs.preferredTime"]);
+      expect(
+        issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: "tomorrow afternoon" } })),
+      ).toEqual(["channelRefs.preferredTime"]);
+      expect(
+        issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "callback", callbackNumber: "+4915112345678", preferredTime: "2025-03-01T15:00:00" } })),
+      ).toEqual(["channelRefs.preferredTime"]);
     });
     it("takes a voicemail transcript and checks its refs", () => {
-      const s = valid(validateSubmission({ ...base, channel: "phone", body: "Hi, this is Jo, my router is down again.", channelRefs: { kind: "voicemail", recordingUrl: "https://pbx.example/vm/9.wav", durationSeconds: "31" } }));
+      const s = valid(
+        validateSubmission({
+          ...base,
+          channel: "phone",
+          body: "Hi, this is Jo, my router is down again.",
+          channelRefs: { kind: "voicemail", recordingUrl: "https://pbx.example/vm/9.wav", durationSeconds: "31" },
+        }),
+      );
       expect(s.channelRefs?.["kind"]).toBe("voicemail");
-      expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "voicemail", recordingUrl: "http://insecure/vm.wav", durationSeconds: "a while" } }))).toEqual([
-        "channelRefs.recordingUrl",
-        "channelRefs.durationSeconds",
-      ]);
+      expect(
+        issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "voicemail", recordingUrl: "http://insecure/vm.wav", durationSeconds: "a while" } })),
+      ).toEqual(["channelRefs.recordingUrl", "channelRefs.durationSeconds"]);
       expect(issuesOf(validateSubmission({ ...base, channel: "phone", channelRefs: { kind: "fax" } }))).toEqual(["channelRefs.kind"]);
     });
   });
@@ -131,7 +152,13 @@ describe("validateSubmission", () => {
     });
 
     it("threads by In-Reply-To first, then References newest first", () => {
-      const s = valid(validateSubmission({ ...base, channel: "email", channelRefs: { messageId: "<m3@mail.example>", inReplyTo: "<m2@acme.test>", references: "<m1@mail.example> <m2@acme.test>" } }));
+      const s = valid(
+        validateSubmission({
+          ...base,
+          channel: "email",
+          channelRefs: { messageId: "<m3@mail.example>", inReplyTo: "<m2@acme.test>", references: "<m1@mail.example> <m2@acme.test>" },
+        }),
+      );
       expect(s.channelMessageId).toBe("m3@mail.example");
       expect(s.threadRefs).toEqual(["m2@acme.test", "m1@mail.example"]);
     });
@@ -143,7 +170,15 @@ describe("validateSubmission", () => {
 
   it("names fields and rules in its issues, never the values (they end up in logs and dead letters)", () => {
     const secret = "jane.doe@example.com 4111 1111 1111 1111";
-    const check = validateSubmission({ channel: secret, externalId: `${secret}\n`, customer: { id: secret, email: secret, phone: secret, language: secret }, subject: secret.repeat(100), body: `${secret}\u0000`, metadata: { [secret]: secret }, [secret]: 1 });
+    const check = validateSubmission({
+      channel: secret,
+      externalId: `${secret}\n`,
+      customer: { id: secret, email: secret, phone: secret, language: secret },
+      subject: secret.repeat(100),
+      body: `${secret}\u0000`,
+      metadata: { [secret]: secret },
+      [secret]: 1,
+    });
     expect(check.ok).toBe(false);
     expect(JSON.stringify(check)).not.toContain("jane.doe");
     expect(JSON.stringify(check)).not.toContain("4111");
@@ -159,7 +194,16 @@ describe("validateSubmission", () => {
     );
     fc.assert(
       fc.property(
-        fc.record({ channel: fc.oneof(fc.constantFrom("email", "chat", "phone"), fc.string()), externalId: fc.string(), customer: fc.record({ id: fc.string() }), body: fc.string({ unit: "binary" }), subject: fc.string({ unit: "binary" }) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            channel: fc.oneof(fc.constantFrom("email", "chat", "phone"), fc.string()),
+            externalId: fc.string(),
+            customer: fc.record({ id: fc.string() }),
+            body: fc.string({ unit: "binary" }),
+            subject: fc.string({ unit: "binary" }),
+          },
+          { requiredKeys: [] },
+        ),
         (input) => {
           const check = validateSubmission(input);
           if (check.ok) expect(check.submission.body.trim().length).toBeGreaterThan(0);

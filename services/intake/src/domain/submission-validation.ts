@@ -38,9 +38,7 @@ export interface ValidationIssue {
   message: string;
 }
 
-export type SubmissionCheck =
-  | { ok: true; submission: ValidSubmission }
-  | { ok: false; code: "VALIDATION_FAILED"; issues: ValidationIssue[] };
+export type SubmissionCheck = { ok: true; submission: ValidSubmission } | { ok: false; code: "VALIDATION_FAILED"; issues: ValidationIssue[] };
 
 /** Raised by adapters that turn a failed check into an error; `code` maps to HTTP 400 / gRPC INVALID_ARGUMENT. */
 export class SubmissionRejectedError extends Error {
@@ -282,7 +280,14 @@ export function validateSubmission(input: unknown): SubmissionCheck {
 
   if (issues.length === 0) {
     const total =
-      utf8Bytes(body) + utf8Bytes(quotedText) + utf8Bytes(signature) + utf8Bytes(subject) + mapBytes(metadata) + mapBytes(channelRefs) + utf8Bytes(customer?.name) + utf8Bytes(threadId);
+      utf8Bytes(body) +
+      utf8Bytes(quotedText) +
+      utf8Bytes(signature) +
+      utf8Bytes(subject) +
+      mapBytes(metadata) +
+      mapBytes(channelRefs) +
+      utf8Bytes(customer?.name) +
+      utf8Bytes(threadId);
     if (total > SUBMISSION_LIMITS.totalBytes) issues.push({ field: "(body)", message: `all text together must be at most ${SUBMISSION_LIMITS.totalBytes} bytes of UTF-8` });
   }
   if (issues.length > 0 || channel === undefined || externalId === undefined || customer === undefined || body === undefined) {

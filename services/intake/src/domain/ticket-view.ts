@@ -33,7 +33,19 @@ export interface ProjectedFields {
 
 /** A new ticket's projected fields: nothing triaged, routed, owned or clocked yet. */
 export function emptyProjection(): ProjectedFields {
-  return { status: "new", language: null, intent: null, priority: null, group: null, requiredSkills: [], ownerId: null, lastOwnerId: null, collaborators: [], triage: null, sla: null };
+  return {
+    status: "new",
+    language: null,
+    intent: null,
+    priority: null,
+    group: null,
+    requiredSkills: [],
+    ownerId: null,
+    lastOwnerId: null,
+    collaborators: [],
+    triage: null,
+    sla: null,
+  };
 }
 
 export interface ViewState extends ProjectedFields {

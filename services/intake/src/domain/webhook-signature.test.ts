@@ -19,17 +19,35 @@ describe("webhook signatures", () => {
 
   it("refuses a changed body, a wrong secret, a malformed header", () => {
     const sig = signWebhook(secret, ts, body);
-    expect(verifyWebhookSignature({ timestamp: ts, signature: sig, deliveryId: undefined, rawBody: Buffer.from(`${body.toString()} `) }, [secret], now)).toMatchObject({ ok: false, code: "INVALID_SIGNATURE" });
-    expect(verifyWebhookSignature({ timestamp: ts, signature: sig, deliveryId: undefined, rawBody: body }, ["another-secret-xxxxxx"], now)).toMatchObject({ ok: false, code: "INVALID_SIGNATURE" });
-    expect(verifyWebhookSignature({ timestamp: ts, signature: "sha256=abc", deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({ ok: false, code: "INVALID_SIGNATURE" });
-    expect(verifyWebhookSignature({ timestamp: ts, signature: undefined, deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({ ok: false, code: "INVALID_SIGNATURE" });
-    expect(verifyWebhookSignature({ timestamp: "yesterday", signature: sig, deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({ ok: false, code: "INVALID_SIGNATURE" });
+    expect(verifyWebhookSignature({ timestamp: ts, signature: sig, deliveryId: undefined, rawBody: Buffer.from(`${body.toString()} `) }, [secret], now)).toMatchObject({
+      ok: false,
+      code: "INVALID_SIGNATURE",
+    });
+    expect(verifyWebhookSignature({ timestamp: ts, signature: sig, deliveryId: undefined, rawBody: body }, ["another-secret-xxxxxx"], now)).toMatchObject({
+      ok: false,
+      code: "INVALID_SIGNATURE",
+    });
+    expect(verifyWebhookSignature({ timestamp: ts, signature: "sha256=abc", deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({
+      ok: false,
+      code: "INVALID_SIGNATURE",
+    });
+    expect(verifyWebhookSignature({ timestamp: ts, signature: undefined, deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({
+      ok: false,
+      code: "INVALID_SIGNATURE",
+    });
+    expect(verifyWebhookSignature({ timestamp: "yesterday", signature: sig, deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({
+      ok: false,
+      code: "INVALID_SIGNATURE",
+    });
   });
 
   it("refuses a timestamp outside the window, either way", () => {
     for (const offset of [-301, 301]) {
       const t = String(now / 1000 + offset);
-      expect(verifyWebhookSignature({ timestamp: t, signature: signWebhook(secret, t, body), deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({ ok: false, code: "SIGNATURE_EXPIRED" });
+      expect(verifyWebhookSignature({ timestamp: t, signature: signWebhook(secret, t, body), deliveryId: undefined, rawBody: body }, [secret], now)).toMatchObject({
+        ok: false,
+        code: "SIGNATURE_EXPIRED",
+      });
     }
     const edge = String(now / 1000 - 299);
     expect(verifyWebhookSignature({ timestamp: edge, signature: signWebhook(secret, edge, body), deliveryId: undefined, rawBody: body }, [secret], now).ok).toBe(true);

@@ -16,9 +16,7 @@ export function signWebhook(secret: string, timestampSeconds: number | string, r
   return `v2=${mac.digest("hex")}`;
 }
 
-export type SignatureCheck =
-  | { ok: true; signature: string }
-  | { ok: false; code: "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED"; message: string };
+export type SignatureCheck = { ok: true; signature: string } | { ok: false; code: "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED"; message: string };
 
 export interface SignedRequest {
   timestamp: string | undefined;

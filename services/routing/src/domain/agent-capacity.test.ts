@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  addOwnedWork,
-  changePresence,
-  convertOfferSlotToLoad,
-  releaseOfferSlot,
-  releaseOwnedWork,
-  reserveOfferSlot,
-} from "./agent-capacity.ts";
+import { addOwnedWork, changePresence, convertOfferSlotToLoad, releaseOfferSlot, releaseOwnedWork, reserveOfferSlot } from "./agent-capacity.ts";
 import { T0, anAgentState, errorOf, unwrap } from "./fixtures.ts";
 
 const agent = anAgentState({ id: "a", capacity: { chat: 2, phone: 1 }, idleSince: T0 - 1_000 });

@@ -2,14 +2,7 @@
 // over. Scans only the free agents of the ticket's group(s) in its language and channel, never the queue.
 import type { AgentPool, FunnelCounts } from "./agent-pool.ts";
 import { compareCandidates, decidingRankCriterion, firstMissingSkill, rankCandidate, type MissingSkill, type RankedCandidate } from "./eligibility.ts";
-import {
-  AGENT_PASS_REASONS,
-  TopK,
-  agentPassReasonFor,
-  zeroCounts,
-  type PassedOverAgent,
-  type TicketDecisionExplanation,
-} from "./explanation.ts";
+import { AGENT_PASS_REASONS, TopK, agentPassReasonFor, zeroCounts, type PassedOverAgent, type TicketDecisionExplanation } from "./explanation.ts";
 import { freeCapacity, type AgentState, type Channel, type RoutingConfig } from "./model.ts";
 import { effectiveRequirements, nextRelaxationAt, type EffectiveRequirements } from "./relaxation.ts";
 import type { TicketRecord } from "./ticket-record.ts";

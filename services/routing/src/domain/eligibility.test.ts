@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  checkEligibility,
-  compareCandidates,
-  decidingRankCriterion,
-  loadRatio,
-  rankCandidate,
-  skillFit,
-  type RankedCandidate,
-} from "./eligibility.ts";
+import { checkEligibility, compareCandidates, decidingRankCriterion, loadRatio, rankCandidate, skillFit, type RankedCandidate } from "./eligibility.ts";
 import { T0, aTicket, anAgentState } from "./fixtures.ts";
 import type { RelaxationPolicy } from "./model.ts";
 import { effectiveRequirements, requirementsUnder, STRICT } from "./relaxation.ts";
@@ -94,20 +86,41 @@ describe("eligibility", () => {
 describe("skill fit", () => {
   it("prefers the closest sufficient agent: least surplus over the required levels", () => {
     expect(skillFit({ invoices: 5, sepa: 4 }, strict)).toEqual({ droppedSkillsMet: 0, surplus: 0 });
-    expect(skillFit(new Map([["invoices", 9], ["sepa", 6]]), strict)).toEqual({ droppedSkillsMet: 0, surplus: 6 });
+    expect(
+      skillFit(
+        new Map([
+          ["invoices", 9],
+          ["sepa", 6],
+        ]),
+        strict,
+      ),
+    ).toEqual({ droppedSkillsMet: 0, surplus: 6 });
   });
 
   it("after optional skills are dropped, still counts who meets them", () => {
     const relaxed = requirementsUnder(ticket, { ...STRICT, optionalSkillsDropped: true });
     expect(skillFit({ invoices: 5, sepa: 4 }, relaxed)).toEqual({ droppedSkillsMet: 1, surplus: 0 });
-    expect(skillFit(new Map([["invoices", 5], ["sepa", 3]]), relaxed)).toEqual({ droppedSkillsMet: 0, surplus: 0 });
+    expect(
+      skillFit(
+        new Map([
+          ["invoices", 5],
+          ["sepa", 3],
+        ]),
+        relaxed,
+      ),
+    ).toEqual({ droppedSkillsMet: 0, surplus: 0 });
   });
 });
 
 describe("ranking eligible agents", () => {
   const base: RankedCandidate = { agentId: "m", lastPassedAt: null, fit: { droppedSkillsMet: 0, surplus: 2 }, loadRatio: 0.5, idleSince: 100 };
   const cases: [string, RankedCandidate, RankedCandidate, string][] = [
-    ["never offered beats already passed", { ...base, agentId: "z" }, { ...base, agentId: "a", lastPassedAt: 5, fit: { droppedSkillsMet: 3, surplus: 0 } }, "not-previously-offered"],
+    [
+      "never offered beats already passed",
+      { ...base, agentId: "z" },
+      { ...base, agentId: "a", lastPassedAt: 5, fit: { droppedSkillsMet: 3, surplus: 0 } },
+      "not-previously-offered",
+    ],
     ["among those who passed, the longest ago first", { ...base, agentId: "z", lastPassedAt: 1 }, { ...base, agentId: "a", lastPassedAt: 2 }, "least-recently-offered"],
     ["more relaxed skills met", { ...base, agentId: "z", fit: { droppedSkillsMet: 1, surplus: 9 } }, { ...base, agentId: "a" }, "skill-fit"],
     ["smaller surplus", { ...base, agentId: "z", fit: { droppedSkillsMet: 0, surplus: 1 } }, { ...base, agentId: "a" }, "skill-fit"],

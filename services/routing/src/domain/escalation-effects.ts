@@ -95,7 +95,13 @@ export function hintWith<H extends EscalationHint>(hint: H, key: string, effect:
 
 /** What a new ticket takes from the hint: its SLA deadline, the raised priority, the widened routing, the applied keys. */
 export function ticketWithHint(
-  ticket: { readonly group: string; readonly overflowGroup: string | null; readonly triagePriority: Priority; readonly priority: Priority; readonly relaxation?: RelaxationPolicy | null | undefined },
+  ticket: {
+    readonly group: string;
+    readonly overflowGroup: string | null;
+    readonly triagePriority: Priority;
+    readonly priority: Priority;
+    readonly relaxation?: RelaxationPolicy | null | undefined;
+  },
   hint: EscalationHint,
   defaultRelaxation: RelaxationPolicy,
 ): {

@@ -76,15 +76,7 @@ export interface TicketDecisionExplanation {
 }
 
 /** Why a waiting ticket did not go to the agent who asked for work. */
-export const TICKET_PASS_REASONS = [
-  "no-capacity",
-  "language",
-  "missing-skill",
-  "relaxation-pending",
-  "offer-pending",
-  "previously-offered",
-  "later-in-order",
-] as const;
+export const TICKET_PASS_REASONS = ["no-capacity", "language", "missing-skill", "relaxation-pending", "offer-pending", "previously-offered", "later-in-order"] as const;
 export type TicketPassReason = (typeof TICKET_PASS_REASONS)[number];
 
 export interface PassedOverTicket {

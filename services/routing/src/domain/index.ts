@@ -107,16 +107,7 @@ export type { RoutingErrorCode } from "./errors.ts";
 
 export { relaxationPolicyProblems, validateAgent, validateTicket } from "./validation.ts";
 
-export {
-  STRICT,
-  effectiveRequirements,
-  nextRelaxationAt,
-  relaxationAt,
-  relaxationSchedule,
-  requirementsUnder,
-  stageAfter,
-  stateAtStage,
-} from "./relaxation.ts";
+export { STRICT, effectiveRequirements, nextRelaxationAt, relaxationAt, relaxationSchedule, requirementsUnder, stageAfter, stateAtStage } from "./relaxation.ts";
 export type { EffectiveRequirements, RelaxationState, RelaxationStep, ScheduledStep } from "./relaxation.ts";
 
 export { compareRoutingOrder, decidingOrderCriterion, priorityRank } from "./routing-order.ts";
@@ -135,14 +126,7 @@ export {
 } from "./eligibility.ts";
 export type { Eligibility, IneligibilityReason, MissingSkill, RankCriterion, RankedCandidate, SkillFit } from "./eligibility.ts";
 
-export {
-  addOwnedWork,
-  changePresence,
-  convertOfferSlotToLoad,
-  releaseOfferSlot,
-  releaseOwnedWork,
-  reserveOfferSlot,
-} from "./agent-capacity.ts";
+export { addOwnedWork, changePresence, convertOfferSlotToLoad, releaseOfferSlot, releaseOwnedWork, reserveOfferSlot } from "./agent-capacity.ts";
 export type { AgentTransitionResult } from "./agent-capacity.ts";
 
 export {
@@ -189,15 +173,7 @@ export { TRANSITIONS } from "./transitions.ts";
 export type { TransitionSpec } from "./transitions.ts";
 
 export { RoutingEngine } from "./routing-engine.ts";
-export type {
-  AcceptedOffer,
-  AgentDecision,
-  EndedOffer,
-  EngineResult,
-  EngineStats,
-  TicketDecision,
-  TicketView,
-} from "./routing-engine.ts";
+export type { AcceptedOffer, AgentDecision, EndedOffer, EngineResult, EngineStats, TicketDecision, TicketView } from "./routing-engine.ts";
 
 export { MAX_REPLY_LENGTH, REPLY_VISIBILITIES, checkReply, mayWrite } from "./replies.ts";
 export type { ReplyParties, ReplyVisibility } from "./replies.ts";

@@ -17,7 +17,10 @@ describe("indexed heap", () => {
           expect(heap.remove(entry)).toBe(!removed.has(entry));
           removed.add(entry);
         }
-        const expected = entries.filter((e) => !removed.has(e)).map((e) => e.item).sort(byValue);
+        const expected = entries
+          .filter((e) => !removed.has(e))
+          .map((e) => e.item)
+          .sort(byValue);
         expect(heap.size).toBe(expected.length);
         const popped: number[] = [];
         for (let v = heap.pop(); v !== undefined; v = heap.pop()) popped.push(v);

@@ -114,9 +114,7 @@ describe("ownership", () => {
 
   it("lets a supervisor reassign with a recorded reason", () => {
     const state = unwrap(addCollaborator(ownedBy("ann"), "bob", T0)).state;
-    const { state: moved, events } = unwrap(
-      reassignBySupervisor(state, { actor: { id: "sue", role: "supervisor" }, toAgentId: "bob", reason: "  ann is on leave  " }, T0 + 9),
-    );
+    const { state: moved, events } = unwrap(reassignBySupervisor(state, { actor: { id: "sue", role: "supervisor" }, toAgentId: "bob", reason: "  ann is on leave  " }, T0 + 9));
     expect(moved).toMatchObject({ ownerId: "bob", lastOwnerId: "bob", collaborators: [] });
     expect(moved.lastReassignment).toEqual({ supervisorId: "sue", fromAgentId: "ann", toAgentId: "bob", reason: "ann is on leave", at: T0 + 9 });
     expect(events).toEqual([{ type: "owner-reassigned", reassignment: moved.lastReassignment }]);

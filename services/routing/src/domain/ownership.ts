@@ -1,14 +1,6 @@
 // A ticket's ownership lifecycle as pure transitions: waiting (with offers) -> owned -> resolved -> reopened.
 // The first agent to accept owns the ticket until it is resolved; only a supervisor moves it, with a reason.
-import {
-  InvalidInputError,
-  NotOwnerError,
-  OfferError,
-  OwnershipConflictError,
-  ReasonRequiredError,
-  TicketStateError,
-  type RoutingDomainError,
-} from "./errors.ts";
+import { InvalidInputError, NotOwnerError, OfferError, OwnershipConflictError, ReasonRequiredError, TicketStateError, type RoutingDomainError } from "./errors.ts";
 import { fail, ok, type Channel, type Offer, type Presence, type Result } from "./model.ts";
 
 export type TicketStatus = "waiting" | "owned" | "resolved";
@@ -150,22 +142,16 @@ export function acceptOffer(state: TicketOwnership, agentId: string, now: number
     reason: "accepted-by-another-agent",
     at: now,
   }));
-  return changed(
-    state,
-    { status: "owned", ownerId: agentId, lastOwnerId: agentId, pendingOffers: [], passedBy: [] },
-    [{ type: "offer-accepted", offer, at: now }, ...withdrawn],
-  );
+  return changed(state, { status: "owned", ownerId: agentId, lastOwnerId: agentId, pendingOffers: [], passedBy: [] }, [{ type: "offer-accepted", offer, at: now }, ...withdrawn]);
 }
 
 /** Guard: a pending offer to agentId. Effect: offer removed, agent recorded as having passed. */
 export function declineOffer(state: TicketOwnership, agentId: string, now: number): OwnershipResult {
   const offer = pendingOfferOf(state, agentId);
   if (offer === undefined) return fail(new OfferError("OFFER_NOT_FOUND", `agent ${agentId} holds no pending offer for ticket ${state.ticketId}`));
-  return changed(
-    state,
-    { pendingOffers: withoutOffer(state, agentId), passedBy: withPass(state, { agentId, at: now, outcome: "declined" }) },
-    [{ type: "offer-declined", offer, at: now }],
-  );
+  return changed(state, { pendingOffers: withoutOffer(state, agentId), passedBy: withPass(state, { agentId, at: now, outcome: "declined" }) }, [
+    { type: "offer-declined", offer, at: now },
+  ]);
 }
 
 /** Guard: a pending offer to agentId with expiresAt <= now. Effect: as a decline, recorded as "expired". */
@@ -173,11 +159,9 @@ export function expireOffer(state: TicketOwnership, agentId: string, now: number
   const offer = pendingOfferOf(state, agentId);
   if (offer === undefined) return fail(new OfferError("OFFER_NOT_FOUND", `agent ${agentId} holds no pending offer for ticket ${state.ticketId}`));
   if (now < offer.expiresAt) return fail(new OfferError("OFFER_NOT_EXPIRED", `the offer of ticket ${state.ticketId} to ${agentId} runs until ${offer.expiresAt}`));
-  return changed(
-    state,
-    { pendingOffers: withoutOffer(state, agentId), passedBy: withPass(state, { agentId, at: now, outcome: "expired" }) },
-    [{ type: "offer-expired", offer, at: now }],
-  );
+  return changed(state, { pendingOffers: withoutOffer(state, agentId), passedBy: withPass(state, { agentId, at: now, outcome: "expired" }) }, [
+    { type: "offer-expired", offer, at: now },
+  ]);
 }
 
 /**
@@ -194,9 +178,7 @@ export function withdrawOffer(state: TicketOwnership, agentId: string, now: numb
 export function requestTransfer(state: TicketOwnership, fromAgentId: string, toAgentId: string): Result<never, OwnershipConflictError> {
   const owner = state.ownerId === null ? "nobody" : state.ownerId;
   return fail(
-    new OwnershipConflictError(
-      `agent ${fromAgentId} cannot transfer ticket ${state.ticketId} (owned by ${owner}) to ${toAgentId}: only a supervisor can reassign a ticket`,
-    ),
+    new OwnershipConflictError(`agent ${fromAgentId} cannot transfer ticket ${state.ticketId} (owned by ${owner}) to ${toAgentId}: only a supervisor can reassign a ticket`),
   );
 }
 

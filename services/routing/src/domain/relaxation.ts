@@ -84,9 +84,7 @@ export interface EffectiveRequirements {
 
 export function requirementsUnder(ticket: WaitingTicket, relaxation: RelaxationState): EffectiveRequirements {
   const groups =
-    relaxation.overflowGroupAdded && ticket.overflowGroup !== undefined && ticket.overflowGroup !== ticket.group
-      ? [ticket.group, ticket.overflowGroup]
-      : [ticket.group];
+    relaxation.overflowGroupAdded && ticket.overflowGroup !== undefined && ticket.overflowGroup !== ticket.group ? [ticket.group, ticket.overflowGroup] : [ticket.group];
   const skills = relaxation.optionalSkillsDropped ? ticket.requiredSkills.filter((s) => s.optional !== true) : ticket.requiredSkills;
   const droppedSkills = relaxation.optionalSkillsDropped ? ticket.requiredSkills.filter((s) => s.optional === true) : [];
   return { groups, language: relaxation.languageDropped ? null : ticket.language, skills, droppedSkills, relaxation };

@@ -37,6 +37,10 @@ export function retriagedWaitingTicket(
  */
 export function noEligibleIsNews(previous: readonly string[] | null, reasons: readonly string[]): boolean {
   if (previous === null) return true;
-  const kinds = (list: readonly string[]) => list.map((r) => r.replace(/^\d+ /, "")).sort().join("|");
+  const kinds = (list: readonly string[]) =>
+    list
+      .map((r) => r.replace(/^\d+ /, ""))
+      .sort()
+      .join("|");
   return kinds(previous) !== kinds(reasons);
 }

@@ -5,7 +5,18 @@ import { describe, expect, it } from "vitest";
 import { checkEligibility, compareCandidates, decidingRankCriterion, rankCandidate, type RankedCandidate } from "./eligibility.ts";
 import { AGENT_PASS_REASONS, TICKET_PASS_REASONS, agentPassReasonFor, zeroCounts, type AgentPassReason } from "./explanation.ts";
 import { T0, unwrap } from "./fixtures.ts";
-import { CHANNELS, PRIORITIES, countOn, freeCapacity, type AgentProfile, type AgentState, type AgentStatus, type Channel, type RelaxationPolicy, type WaitingTicket } from "./model.ts";
+import {
+  CHANNELS,
+  PRIORITIES,
+  countOn,
+  freeCapacity,
+  type AgentProfile,
+  type AgentState,
+  type AgentStatus,
+  type Channel,
+  type RelaxationPolicy,
+  type WaitingTicket,
+} from "./model.ts";
 import type { TicketOwnership } from "./ownership.ts";
 import { effectiveRequirements } from "./relaxation.ts";
 import { compareRoutingOrder, decidingOrderCriterion, type RoutingKey } from "./routing-order.ts";
@@ -77,7 +88,10 @@ type Command =
 
 const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: ticketShape.map((shape) => ({ kind: "enqueue" as const, shape })) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("presence" as const), agent: fc.nat(), presence: fc.constantFrom("available" as const, "away" as const, "offline" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("presence" as const), agent: fc.nat(), presence: fc.constantFrom("available" as const, "away" as const, "offline" as const) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom("accept" as const, "decline" as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 35_000 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom("resolve" as const, "withdraw" as const, "reopen" as const, "late-accept" as const), pick: fc.nat() }) },

@@ -282,7 +282,12 @@ describe("offers", () => {
     expect(offers.map((o) => o?.expiresAt)).toEqual([T0 + 30_000, T0 + 30_000, T0 + 120_000]);
     expect(engine.nextOfferExpiry()).toBe(T0 + 30_000);
     expect(engine.expireDueOffers(T0 + 29_999)).toEqual([]);
-    expect(engine.expireDueOffers(T0 + 30_000).map((e) => e.offer.ticketId).sort()).toEqual(["call", "t1"]);
+    expect(
+      engine
+        .expireDueOffers(T0 + 30_000)
+        .map((e) => e.offer.ticketId)
+        .sort(),
+    ).toEqual(["call", "t1"]);
     expect(engine.nextOfferExpiry()).toBe(T0 + 120_000);
     expect(engine.expireDueOffers(T0 + 120_000).map((e) => e.offer.ticketId)).toEqual(["mail"]);
     expect(engine.nextOfferExpiry()).toBeNull();
@@ -348,10 +353,13 @@ describe("offers", () => {
   });
 
   it("reserves a slot per pending offer so no agent is offered more than capacity", () => {
-    const engine = engineWith([billing("ann", { capacity: { phone: 1 } })], [
-      { ...invoices5, id: "call-1", channel: "phone" },
-      { ...invoices5, id: "call-2", channel: "phone" },
-    ]);
+    const engine = engineWith(
+      [billing("ann", { capacity: { phone: 1 } })],
+      [
+        { ...invoices5, id: "call-1", channel: "phone" },
+        { ...invoices5, id: "call-2", channel: "phone" },
+      ],
+    );
     expect(unwrap(engine.routeTicket("call-1", T0)).offers).toHaveLength(1);
     expect(ticketDecision(engine, "call-2")).toMatchObject({ kind: "no-eligible-agent", explanation: { passedOverCounts: { "no-capacity": 1 } } });
     expect(errorOf(engine.makeOffer("call-2", "ann", T0)).code).toBe("INVALID_INPUT");

@@ -1,14 +1,7 @@
 // The routing engine: an in-memory index of agents, waiting tickets, offers and owned work that answers
 // "who should get this ticket?" and "what should this agent take next?" in time independent of queue
 // length, and applies each change through the pure transitions the store mirrors as guarded updates.
-import {
-  addOwnedWork,
-  changePresence,
-  convertOfferSlotToLoad,
-  releaseOfferSlot,
-  releaseOwnedWork,
-  reserveOfferSlot,
-} from "./agent-capacity.ts";
+import { addOwnedWork, changePresence, convertOfferSlotToLoad, releaseOfferSlot, releaseOwnedWork, reserveOfferSlot } from "./agent-capacity.ts";
 import { AgentPool } from "./agent-pool.ts";
 import { decideAgentsForTicket, type TicketDecision } from "./agents-for-ticket.ts";
 import { checkEligibility } from "./eligibility.ts";
@@ -296,7 +289,8 @@ export class RoutingEngine {
     const requirements = effectiveRequirements(record.ticket, record.policy, now);
     const eligibility = checkEligibility(agent, requirements, record.ticket.channel);
     if (!eligibility.eligible) {
-      const detail = eligibility.reason === "missing-skill" ? ` (${eligibility.missingSkill.name} ${eligibility.missingSkill.actualLevel} < ${eligibility.missingSkill.minLevel})` : "";
+      const detail =
+        eligibility.reason === "missing-skill" ? ` (${eligibility.missingSkill.name} ${eligibility.missingSkill.actualLevel} < ${eligibility.missingSkill.minLevel})` : "";
       return fail(new InvalidInputError(`offer of ${ticketId} to ${agentId}`, [`agent is not eligible: ${eligibility.reason}${detail}`]));
     }
     const offered = makeOfferTransition(record.ownership, {
@@ -537,12 +531,7 @@ export class RoutingEngine {
   }
 
   /** Applies an offer-ending transition, frees the slot and puts the ticket back in its queue. */
-  #endOffer(
-    record: TicketRecord,
-    offer: Offer,
-    now: number,
-    transition: (state: TicketOwnership) => OwnershipResult,
-  ): EngineResult<EndedOffer> {
+  #endOffer(record: TicketRecord, offer: Offer, now: number, transition: (state: TicketOwnership) => OwnershipResult): EngineResult<EndedOffer> {
     const ended = transition(record.ownership);
     if (!ended.ok) return ended;
     record.ownership = ended.value.state;

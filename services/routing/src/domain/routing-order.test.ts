@@ -40,12 +40,14 @@ describe("routing order", () => {
   });
 
   it("is a total order: antisymmetric, transitive, zero only for the same id", () => {
-    const arbitraryKey = fc.record({
-      id: fc.constantFrom("a", "b", "c", "d"),
-      priority: fc.constantFrom(...PRIORITIES),
-      slaDeadline: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
-      enqueuedAt: fc.integer({ min: 0, max: 5 }),
-    }).map(({ slaDeadline, ...rest }): RoutingKey => (slaDeadline === undefined ? rest : { ...rest, slaDeadline }));
+    const arbitraryKey = fc
+      .record({
+        id: fc.constantFrom("a", "b", "c", "d"),
+        priority: fc.constantFrom(...PRIORITIES),
+        slaDeadline: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+        enqueuedAt: fc.integer({ min: 0, max: 5 }),
+      })
+      .map(({ slaDeadline, ...rest }): RoutingKey => (slaDeadline === undefined ? rest : { ...rest, slaDeadline }));
     fc.assert(
       fc.property(arbitraryKey, arbitraryKey, arbitraryKey, (a, b, c) => {
         expect(Math.sign(compareRoutingOrder(a, b)) + 0).toBe(-Math.sign(compareRoutingOrder(b, a)) + 0);

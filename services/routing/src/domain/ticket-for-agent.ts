@@ -3,15 +3,7 @@
 // head-first and stops as soon as nothing left can beat the best found, so queue length does not matter.
 import type { AgentPool, PooledAgent } from "./agent-pool.ts";
 import { someoneAheadInRotation } from "./agents-for-ticket.ts";
-import {
-  TICKET_PASS_REASONS,
-  TopK,
-  zeroCounts,
-  type AgentDecisionExplanation,
-  type ChosenTicket,
-  type PassedOverTicket,
-  type TicketPassReason,
-} from "./explanation.ts";
+import { TICKET_PASS_REASONS, TopK, zeroCounts, type AgentDecisionExplanation, type ChosenTicket, type PassedOverTicket, type TicketPassReason } from "./explanation.ts";
 import { HeapCursor, type IndexedHeap } from "./indexed-heap.ts";
 import { CHANNELS, freeCapacity, type Channel, type Presence, type RoutingConfig, type WaitingTicket } from "./model.ts";
 import { compareRoutingOrder, decidingOrderCriterion, type RoutingKey } from "./routing-order.ts";

@@ -97,11 +97,27 @@ describe("ticket queues", () => {
     queues.add(ticket, POLICY, T0);
     queues.add({ ...ticket, id: "b" }, POLICY, T0);
     expect(queues.subQueueCount).toBe(1);
-    for (const lane of [queues.homeLane("g1", "chat", "fr"), queues.homeLane("g1", "chat", null), queues.overflowLane("g2", "chat", "fr"), queues.overflowLane("g2", "chat", null)]) {
+    for (const lane of [
+      queues.homeLane("g1", "chat", "fr"),
+      queues.homeLane("g1", "chat", null),
+      queues.overflowLane("g2", "chat", "fr"),
+      queues.overflowLane("g2", "chat", null),
+    ]) {
       expect(lane.tickets).toBe(2);
       expect([...lane.partitions.keys()]).toEqual(["x"]);
     }
-    queues.add({ ...ticket, id: "c", requiredSkills: [{ name: "x", minLevel: 4 }, { name: "y", minLevel: 6 }] }, POLICY, T0);
+    queues.add(
+      {
+        ...ticket,
+        id: "c",
+        requiredSkills: [
+          { name: "x", minLevel: 4 },
+          { name: "y", minLevel: 6 },
+        ],
+      },
+      POLICY,
+      T0,
+    );
     expect(queues.subQueueCount).toBe(2);
     // Filed under its hardest mandatory skill: agents without "y" never open it.
     expect([...queues.homeLane("g1", "chat", "fr").partitions.keys()].sort()).toEqual(["x", "y"]);

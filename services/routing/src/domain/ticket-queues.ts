@@ -35,9 +35,7 @@ export interface SubQueueNeeds {
 
 function covers(state: RelaxationState, needs: SubQueueNeeds): boolean {
   return (
-    (!needs.optionalSkillsDropped || state.optionalSkillsDropped) &&
-    (!needs.overflowGroupAdded || state.overflowGroupAdded) &&
-    (!needs.languageDropped || state.languageDropped)
+    (!needs.optionalSkillsDropped || state.optionalSkillsDropped) && (!needs.overflowGroupAdded || state.overflowGroupAdded) && (!needs.languageDropped || state.languageDropped)
   );
 }
 
@@ -327,9 +325,7 @@ export class TicketQueues {
 
   add(ticket: WaitingTicket, policy: RelaxationPolicy, now: number): QueuedTicket {
     this.remove(ticket.id);
-    const key = [ticket.group, ticket.overflowGroup ?? "", ticket.language, ticket.channel, skillSignature(ticket.requiredSkills), policySignature(policy)].join(
-      SEP + SEP + SEP,
-    );
+    const key = [ticket.group, ticket.overflowGroup ?? "", ticket.language, ticket.channel, skillSignature(ticket.requiredSkills), policySignature(policy)].join(SEP + SEP + SEP);
     let subQueue = this.#subQueues.get(key);
     const created = subQueue === undefined;
     if (subQueue === undefined) {

@@ -9,9 +9,7 @@ describe("input validation", () => {
   });
 
   it("rejects skill levels outside 1..10, non ISO 639-1 languages, unknown channels and negative capacity", () => {
-    const error = errorOf(
-      validateAgent(anAgent({ id: "a", skills: { billing: 11, refunds: 0 }, languages: ["english"], capacity: { chat: -1, fax: 2 } as never })),
-    );
+    const error = errorOf(validateAgent(anAgent({ id: "a", skills: { billing: 11, refunds: 0 }, languages: ["english"], capacity: { chat: -1, fax: 2 } as never })));
     expect(error.code).toBe("INVALID_INPUT");
     expect(error.problems).toEqual([
       "skills.billing: level must be a whole number 1..10",

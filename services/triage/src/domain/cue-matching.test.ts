@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  compileCueIndex,
-  findCues,
-  foldForMatching,
-  groupCueMatches,
-} from "./cue-matching.ts";
+import { compileCueIndex, findCues, foldForMatching, groupCueMatches } from "./cue-matching.ts";
 
 const index = compileCueIndex([
   { category: "urgency:high", cues: ["urgent", "cannot log in", "down$"] },

@@ -39,8 +39,7 @@ export interface CueIndex {
 
 const COMBINING_MARKS = /[\u0300-\u036f]/g;
 /** Scripts written without spaces, or with clitics glued to the front of words. */
-const ANYWHERE_SCRIPTS =
-  /[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/u;
+const ANYWHERE_SCRIPTS = /[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/u;
 const WORD_CHARACTER = /[\p{L}\p{M}\p{N}]/u;
 
 /**
@@ -49,12 +48,7 @@ const WORD_CHARACTER = /[\p{L}\p{M}\p{N}]/u;
  * match offsets refer to the folded text.
  */
 export function foldForMatching(text: string): string {
-  return text
-    .normalize("NFKC")
-    .toLowerCase()
-    .normalize("NFD")
-    .replace(COMBINING_MARKS, "")
-    .normalize("NFC");
+  return text.normalize("NFKC").toLowerCase().normalize("NFD").replace(COMBINING_MARKS, "").normalize("NFC");
 }
 
 function newNode(): TrieNode {
@@ -73,10 +67,7 @@ export function compileCueIndex(lists: readonly CueList[]): CueIndex {
       if (inside) body = body.slice(1);
       const folded = foldForMatching(body);
       if (folded === "") continue;
-      const root =
-        inside || ANYWHERE_SCRIPTS.test(folded[0] ?? "")
-          ? anywhere
-          : atWordStart;
+      const root = inside || ANYWHERE_SCRIPTS.test(folded[0] ?? "") ? anywhere : atWordStart;
       let node = root;
       for (const character of folded) {
         let child = node.next.get(character);
@@ -87,13 +78,7 @@ export function compileCueIndex(lists: readonly CueList[]): CueIndex {
         node = child;
       }
       // The same stem listed for several languages ("plan$" in en, es, pl…) counts once per occurrence.
-      if (
-        node.entries.some(
-          (entry) =>
-            entry.category === list.category && entry.wordEnd === wordEnd,
-        )
-      )
-        continue;
+      if (node.entries.some((entry) => entry.category === list.category && entry.wordEnd === wordEnd)) continue;
       node.entries.push({ category: list.category, cue: rawCue, wordEnd });
     }
   }
@@ -118,10 +103,8 @@ export function findCuesInFolded(index: CueIndex, folded: string): CueMatch[] {
   for (let start = 0; start < characters.length; start++) {
     const first = characters[start] ?? "";
     const wordStart = start === 0 || !isWordCharacter(characters[start - 1]);
-    if (wordStart && index.atWordStart.next.has(first))
-      walk(index.atWordStart, characters, start, matches);
-    if (index.anywhere.next.has(first))
-      walk(index.anywhere, characters, start, matches);
+    if (wordStart && index.atWordStart.next.has(first)) walk(index.atWordStart, characters, start, matches);
+    if (index.anywhere.next.has(first)) walk(index.anywhere, characters, start, matches);
   }
   return suppressCoveredMatches(matches);
 }
@@ -130,18 +113,9 @@ export function findCues(index: CueIndex, text: string): CueMatch[] {
   return findCuesInFolded(index, foldForMatching(text));
 }
 
-function walk(
-  root: TrieNode,
-  characters: readonly string[],
-  start: number,
-  matches: CueMatch[],
-): void {
+function walk(root: TrieNode, characters: readonly string[], start: number, matches: CueMatch[]): void {
   let node: TrieNode | undefined = root;
-  for (
-    let position = start;
-    position < characters.length && node !== undefined;
-    position++
-  ) {
+  for (let position = start; position < characters.length && node !== undefined; position++) {
     node = node.next.get(characters[position] ?? "");
     if (node === undefined) return;
     for (const entry of node.entries) {
@@ -178,9 +152,7 @@ function suppressCoveredMatches(matches: readonly CueMatch[]): CueMatch[] {
 }
 
 /** Matches grouped by category, each cue once, in text order. */
-export function groupCueMatches(
-  matches: readonly CueMatch[],
-): Map<string, string[]> {
+export function groupCueMatches(matches: readonly CueMatch[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
   for (const match of matches) {
     const cues = grouped.get(match.category);

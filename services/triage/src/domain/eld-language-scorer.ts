@@ -15,8 +15,6 @@ export const eldLanguageScorer: LanguageScorer = {
     const scores = detector.detect(text).getScores();
     return Object.entries(scores)
       .map(([language, score]) => ({ language, score }))
-      .sort(
-        (a, b) => b.score - a.score || a.language.localeCompare(b.language),
-      );
+      .sort((a, b) => b.score - a.score || a.language.localeCompare(b.language));
   },
 };

@@ -35,13 +35,7 @@
 // triageTicket and retriageTicket are total: any text gives a decision.
 
 export { prepareCustomerText, type PreparedText } from "@steward/text";
-export {
-  judgeLanguageByScript,
-  profileScripts,
-  type Script,
-  type ScriptProfile,
-  type ScriptVerdict,
-} from "./script-detection.ts";
+export { judgeLanguageByScript, profileScripts, type Script, type ScriptProfile, type ScriptVerdict } from "./script-detection.ts";
 export {
   detectLanguage,
   guessLanguage,
@@ -55,14 +49,7 @@ export {
   type LanguageSource,
 } from "./language-detection.ts";
 export { eldLanguageScorer } from "./eld-language-scorer.ts";
-export {
-  compileCueIndex,
-  findCues,
-  foldForMatching,
-  type CueIndex,
-  type CueList,
-  type CueMatch,
-} from "./cue-matching.ts";
+export { compileCueIndex, findCues, foldForMatching, type CueIndex, type CueList, type CueMatch } from "./cue-matching.ts";
 export {
   classifyText,
   compileIntentClassifier,
@@ -77,16 +64,8 @@ export {
   type TrainingExample,
   type TrainingOptions,
 } from "./intent-model.ts";
-export {
-  DEFAULT_FEATURE_OPTIONS,
-  type FeatureOptions,
-} from "./text-features.ts";
-export {
-  decideIntent,
-  type IntentDecision,
-  type IntentSource,
-  type RuleOutcome,
-} from "./intent-decision.ts";
+export { DEFAULT_FEATURE_OPTIONS, type FeatureOptions } from "./text-features.ts";
+export { decideIntent, type IntentDecision, type IntentSource, type RuleOutcome } from "./intent-decision.ts";
 export {
   decidePriority,
   morePressing,
@@ -126,10 +105,4 @@ export {
   type TriageEngineParts,
   type TriageSummary,
 } from "./triage-engine.ts";
-export {
-  isMorePressing,
-  retriageTicket,
-  type FollowUpForTriage,
-  type RetriageChanges,
-  type RetriageResult,
-} from "./retriage.ts";
+export { isMorePressing, retriageTicket, type FollowUpForTriage, type RetriageChanges, type RetriageResult } from "./retriage.ts";

@@ -42,11 +42,7 @@ function scores(intent: string, probability: number): IntentScore[] {
 
 describe("decideIntent", () => {
   it("takes the model's intent when it is confident and no rule matches", () => {
-    const decision = decideIntent(
-      scores("refund", 0.9),
-      findCues(index, "where is my refund"),
-      POLICY,
-    );
+    const decision = decideIntent(scores("refund", 0.9), findCues(index, "where is my refund"), POLICY);
     expect(decision).toMatchObject({
       intent: "refund",
       confidence: 0.9,
@@ -56,11 +52,7 @@ describe("decideIntent", () => {
   });
 
   it("lets an always-override rule win over a confident model", () => {
-    const decision = decideIntent(
-      scores("refund", 0.95),
-      findCues(index, "my account was hacked, refund me"),
-      POLICY,
-    );
+    const decision = decideIntent(scores("refund", 0.95), findCues(index, "my account was hacked, refund me"), POLICY);
     expect(decision).toMatchObject({
       intent: "account_access",
       source: "rule",
@@ -80,17 +72,9 @@ describe("decideIntent", () => {
   });
 
   it("lets a when-unsure rule win only while the model is below its threshold", () => {
-    const unsure = decideIntent(
-      scores("complaint", 0.5),
-      findCues(index, "I will file a chargeback"),
-      POLICY,
-    );
+    const unsure = decideIntent(scores("complaint", 0.5), findCues(index, "I will file a chargeback"), POLICY);
     expect(unsure).toMatchObject({ intent: "billing", source: "rule" });
-    const confident = decideIntent(
-      scores("refund", 0.7),
-      findCues(index, "I will file a chargeback"),
-      POLICY,
-    );
+    const confident = decideIntent(scores("refund", 0.7), findCues(index, "I will file a chargeback"), POLICY);
     expect(confident).toMatchObject({ intent: "refund", source: "model" });
     expect(confident.rules[0]).toMatchObject({
       id: "chargeback",
@@ -100,11 +84,7 @@ describe("decideIntent", () => {
   });
 
   it("applies the first matching rule in policy order and records the others", () => {
-    const decision = decideIntent(
-      scores("refund", 0.3),
-      findCues(index, "hacked and a chargeback"),
-      POLICY,
-    );
+    const decision = decideIntent(scores("refund", 0.3), findCues(index, "hacked and a chargeback"), POLICY);
     expect(decision.intent).toBe("account_access");
     expect(decision.rules.map((rule) => [rule.id, rule.applied])).toEqual([
       ["hacked", true],

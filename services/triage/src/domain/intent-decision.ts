@@ -43,11 +43,7 @@ export function ruleCategory(index: number): string {
 
 const ALTERNATIVES_KEPT = 3;
 
-export function decideIntent(
-  scores: readonly IntentScore[],
-  matches: readonly CueMatch[],
-  policy: TriagePolicy,
-): IntentDecision {
+export function decideIntent(scores: readonly IntentScore[], matches: readonly CueMatch[], policy: TriagePolicy): IntentDecision {
   const best = scores[0] ?? {
     intent: policy.intent.fallbackIntent,
     probability: 0,
@@ -67,22 +63,15 @@ export function decideIntent(
   policy.rules.forEach((rule, index) => {
     const category = ruleCategory(index);
     const cues: string[] = [];
-    for (const match of matches)
-      if (match.category === category && !cues.includes(match.cue))
-        cues.push(match.cue);
+    for (const match of matches) if (match.category === category && !cues.includes(match.cue)) cues.push(match.cue);
     if (cues.length === 0) return;
     let applied = false;
     let note: string;
-    if (decidingRule !== undefined)
-      note = `rule ${decidingRule.id} decided first`;
-    else if (rule.overrideBelow < 1 && best.probability >= rule.overrideBelow)
-      note = `model confident (${model.confidence} ≥ ${rule.overrideBelow})`;
+    if (decidingRule !== undefined) note = `rule ${decidingRule.id} decided first`;
+    else if (rule.overrideBelow < 1 && best.probability >= rule.overrideBelow) note = `model confident (${model.confidence} ≥ ${rule.overrideBelow})`;
     else {
       applied = true;
-      note =
-        rule.overrideBelow >= 1
-          ? "always overrides"
-          : `model unsure (${model.confidence} < ${rule.overrideBelow})`;
+      note = rule.overrideBelow >= 1 ? "always overrides" : `model unsure (${model.confidence} < ${rule.overrideBelow})`;
     }
     const outcome: RuleOutcome = {
       id: rule.id,
@@ -98,14 +87,8 @@ export function decideIntent(
   const decided: RuleOutcome | undefined = decidingRule;
   if (decided !== undefined) {
     const rule = policy.rules.find((candidate) => candidate.id === decided.id);
-    const confidence = round(
-      Math.max(
-        rule?.confidence ?? 0,
-        best.intent === decided.intent ? best.probability : 0,
-      ),
-    );
-    const agreement =
-      best.intent === decided.intent ? "agrees with" : "overrides";
+    const confidence = round(Math.max(rule?.confidence ?? 0, best.intent === decided.intent ? best.probability : 0));
+    const agreement = best.intent === decided.intent ? "agrees with" : "overrides";
     return {
       intent: decided.intent,
       confidence,
@@ -113,9 +96,7 @@ export function decideIntent(
       model,
       rules,
       lowConfidence: false,
-      reasons: [
-        `intent ${decided.intent} by rule ${decided.id} (cues: ${decided.cues.join(", ")}), ${agreement} ${modelSays}`,
-      ],
+      reasons: [`intent ${decided.intent} by rule ${decided.id} (cues: ${decided.cues.join(", ")}), ${agreement} ${modelSays}`],
     };
   }
   if (best.probability < policy.intent.minConfidence) {
@@ -126,9 +107,7 @@ export function decideIntent(
       model,
       rules,
       lowConfidence: true,
-      reasons: [
-        `intent unsure (${modelSays} < ${policy.intent.minConfidence}): ${policy.intent.fallbackIntent}, to general triage`,
-      ],
+      reasons: [`intent unsure (${modelSays} < ${policy.intent.minConfidence}): ${policy.intent.fallbackIntent}, to general triage`],
     };
   }
   return {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  classifyText,
-  compileIntentClassifier,
-  InvalidIntentModelError,
-  parseIntentModel,
-  trainIntentModel,
-  type TrainIntentModelInput,
-} from "./intent-model.ts";
+import { classifyText, compileIntentClassifier, InvalidIntentModelError, parseIntentModel, trainIntentModel, type TrainIntentModelInput } from "./intent-model.ts";
 import { extractFeatures } from "./text-features.ts";
 
 const INPUT: TrainIntentModelInput = {
@@ -36,32 +29,21 @@ const INPUT: TrainIntentModelInput = {
 
 describe("trainIntentModel", () => {
   it("is deterministic: the same input gives the same model", () => {
-    expect(JSON.stringify(trainIntentModel(INPUT))).toBe(
-      JSON.stringify(trainIntentModel(INPUT)),
-    );
+    expect(JSON.stringify(trainIntentModel(INPUT))).toBe(JSON.stringify(trainIntentModel(INPUT)));
   });
 
   it("learns its training examples and generalises across languages through lexicon concepts", () => {
     const classifier = compileIntentClassifier(trainIntentModel(INPUT));
-    expect(classifyText(classifier, "please refund my order")[0]?.intent).toBe(
-      "refund",
-    );
+    expect(classifyText(classifier, "please refund my order")[0]?.intent).toBe("refund");
     // Chinese never occurs in training; only the shared concept features carry the meaning over.
     expect(classifyText(classifier, "我要退款")[0]?.intent).toBe("refund");
     expect(classifyText(classifier, "发票错了")[0]?.intent).toBe("billing");
   });
 
   it("returns probabilities that sum to 1, best first", () => {
-    const scores = classifyText(
-      compileIntentClassifier(trainIntentModel(INPUT)),
-      "anything at all",
-    );
-    expect(
-      scores.reduce((sum, score) => sum + score.probability, 0),
-    ).toBeCloseTo(1, 9);
-    expect(scores[0]!.probability).toBeGreaterThanOrEqual(
-      scores[1]!.probability,
-    );
+    const scores = classifyText(compileIntentClassifier(trainIntentModel(INPUT)), "anything at all");
+    expect(scores.reduce((sum, score) => sum + score.probability, 0)).toBeCloseTo(1, 9);
+    expect(scores[0]!.probability).toBeGreaterThanOrEqual(scores[1]!.probability);
   });
 
   it("rejects an example with an unknown intent", () => {
@@ -77,14 +59,10 @@ describe("trainIntentModel", () => {
 describe("parseIntentModel", () => {
   it("accepts a trained model and rejects a corrupted one with named problems", () => {
     const model = trainIntentModel(INPUT);
-    expect(
-      parseIntentModel(JSON.parse(JSON.stringify(model))).modelVersion,
-    ).toBe("intent-test");
+    expect(parseIntentModel(JSON.parse(JSON.stringify(model))).modelVersion).toBe("intent-test");
     const broken = { ...model, bias: [0] };
     expect(() => parseIntentModel(broken)).toThrow(InvalidIntentModelError);
-    expect(() => parseIntentModel(broken)).toThrow(
-      /bias: has 1 values for 2 labels/,
-    );
+    expect(() => parseIntentModel(broken)).toThrow(/bias: has 1 values for 2 labels/);
   });
 });
 
@@ -100,16 +78,11 @@ describe("extractFeatures", () => {
   });
 
   it("adds one concept feature per lexicon hint, independent of language", () => {
-    expect(extractFeatures("x", ["refund", "refund"]).has("k:refund")).toBe(
-      true,
-    );
+    expect(extractFeatures("x", ["refund", "refund"]).has("k:refund")).toBe(true);
   });
 
   it("ignores URLs and e-mail addresses", () => {
-    const features = extractFeatures(
-      "mail me at someone@example.com or see https://example.com/page",
-      [],
-    );
+    const features = extractFeatures("mail me at someone@example.com or see https://example.com/page", []);
     expect(features.has("w:example")).toBe(false);
   });
 });

@@ -4,19 +4,8 @@
 // options always give the same model file.
 
 import { z } from "zod";
-import {
-  compileCueIndex,
-  findCuesInFolded,
-  foldForMatching,
-  type CueIndex,
-  type CueList,
-} from "./cue-matching.ts";
-import {
-  DEFAULT_FEATURE_OPTIONS,
-  extractFeatures,
-  type FeatureOptions,
-  type FeatureVector,
-} from "./text-features.ts";
+import { compileCueIndex, findCuesInFolded, foldForMatching, type CueIndex, type CueList } from "./cue-matching.ts";
+import { DEFAULT_FEATURE_OPTIONS, extractFeatures, type FeatureOptions, type FeatureVector } from "./text-features.ts";
 
 export const MODEL_FORMAT = "steward.intent-model.v1";
 
@@ -102,11 +91,7 @@ export class InvalidIntentModelError extends Error {
 export function parseIntentModel(json: unknown): IntentModel {
   const result = intentModelSchema.safeParse(json);
   if (!result.success) {
-    throw new InvalidIntentModelError(
-      result.error.issues.map(
-        (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      ),
-    );
+    throw new InvalidIntentModelError(result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`));
   }
   return result.data;
 }
@@ -131,20 +116,13 @@ export function compileIntentClassifier(model: IntentModel): IntentClassifier {
   const lexiconLists = lexiconToCueLists(model.lexicon);
   return {
     model,
-    weights: new Map(
-      Object.entries(model.weights).map(([feature, row]) => [
-        feature,
-        Float64Array.from(row),
-      ]),
-    ),
+    weights: new Map(Object.entries(model.weights).map(([feature, row]) => [feature, Float64Array.from(row)])),
     lexiconLists,
     lexiconIndex: compileCueIndex(lexiconLists),
   };
 }
 
-export function lexiconToCueLists(
-  lexicon: Readonly<Record<string, readonly string[]>>,
-): CueList[] {
+export function lexiconToCueLists(lexicon: Readonly<Record<string, readonly string[]>>): CueList[] {
   return Object.entries(lexicon).map(([intent, cues]) => ({
     category: `${CONCEPT_CATEGORY_PREFIX}${intent}`,
     cues,
@@ -155,66 +133,36 @@ export function lexiconToCueLists(
 export function conceptsFromCategories(categories: Iterable<string>): string[] {
   const concepts: string[] = [];
   for (const category of categories) {
-    if (category.startsWith(CONCEPT_CATEGORY_PREFIX))
-      concepts.push(category.slice(CONCEPT_CATEGORY_PREFIX.length));
+    if (category.startsWith(CONCEPT_CATEGORY_PREFIX)) concepts.push(category.slice(CONCEPT_CATEGORY_PREFIX.length));
   }
   return concepts;
 }
 
 /** The model's input text: subject and new text together, as both carry the request. */
-export function intentInputText(
-  subject: string | undefined,
-  newText: string,
-): string {
+export function intentInputText(subject: string | undefined, newText: string): string {
   const trimmedSubject = subject?.trim() ?? "";
   return trimmedSubject === "" ? newText : `${trimmedSubject}\n${newText}`;
 }
 
 /** Probabilities for every label, best first, for a text already folded (foldForMatching). */
-export function scoreIntents(
-  classifier: IntentClassifier,
-  foldedText: string,
-  concepts: readonly string[],
-): IntentScore[] {
-  const features = extractFeatures(
-    foldedText,
-    concepts,
-    classifier.model.featureOptions,
-  );
-  return scoreFeatures(
-    classifier.model.labels,
-    classifier.model.bias,
-    classifier.weights,
-    features,
-  );
+export function scoreIntents(classifier: IntentClassifier, foldedText: string, concepts: readonly string[]): IntentScore[] {
+  const features = extractFeatures(foldedText, concepts, classifier.model.featureOptions);
+  return scoreFeatures(classifier.model.labels, classifier.model.bias, classifier.weights, features);
 }
 
 /** Convenience for evaluation: fold, find lexicon concepts, score. */
-export function classifyText(
-  classifier: IntentClassifier,
-  text: string,
-): IntentScore[] {
+export function classifyText(classifier: IntentClassifier, text: string): IntentScore[] {
   const folded = foldForMatching(text);
-  const concepts = conceptsFromCategories(
-    findCuesInFolded(classifier.lexiconIndex, folded).map(
-      (match) => match.category,
-    ),
-  );
+  const concepts = conceptsFromCategories(findCuesInFolded(classifier.lexiconIndex, folded).map((match) => match.category));
   return scoreIntents(classifier, folded, concepts);
 }
 
-function scoreFeatures(
-  labels: readonly string[],
-  bias: readonly number[],
-  weights: ReadonlyMap<string, Float64Array>,
-  features: FeatureVector,
-): IntentScore[] {
+function scoreFeatures(labels: readonly string[], bias: readonly number[], weights: ReadonlyMap<string, Float64Array>, features: FeatureVector): IntentScore[] {
   const logits = Float64Array.from(bias);
   for (const [feature, value] of features) {
     const row = weights.get(feature);
     if (row === undefined) continue;
-    for (let label = 0; label < logits.length; label++)
-      logits[label]! += value * row[label]!;
+    for (let label = 0; label < logits.length; label++) logits[label]! += value * row[label]!;
   }
   const probabilities = softmax(Array.from(logits));
   return labels
@@ -222,10 +170,7 @@ function scoreFeatures(
       intent,
       probability: probabilities[label] ?? 0,
     }))
-    .sort(
-      (a, b) =>
-        b.probability - a.probability || a.intent.localeCompare(b.intent),
-    );
+    .sort((a, b) => b.probability - a.probability || a.intent.localeCompare(b.intent));
 }
 
 function softmax(logits: readonly number[]): number[] {
@@ -267,14 +212,9 @@ export function trainIntentModel(input: TrainIntentModelInput): IntentModel {
 
   const documents = input.examples.map((example) => {
     const label = labelIndex.get(example.intent);
-    if (label === undefined)
-      throw new Error(
-        `training example has unknown intent "${example.intent}"`,
-      );
+    if (label === undefined) throw new Error(`training example has unknown intent "${example.intent}"`);
     const folded = foldForMatching(example.text);
-    const concepts = conceptsFromCategories(
-      findCuesInFolded(lexiconIndex, folded).map((match) => match.category),
-    );
+    const concepts = conceptsFromCategories(findCuesInFolded(lexiconIndex, folded).map((match) => match.category));
     return {
       label,
       features: extractFeatures(folded, concepts, featureOptions),
@@ -284,16 +224,13 @@ export function trainIntentModel(input: TrainIntentModelInput): IntentModel {
   // Vocabulary in first-seen order, filtered by document frequency.
   const documentFrequency = new Map<string, number>();
   for (const document of documents) {
-    for (const feature of document.features.keys())
-      documentFrequency.set(feature, (documentFrequency.get(feature) ?? 0) + 1);
+    for (const feature of document.features.keys()) documentFrequency.set(feature, (documentFrequency.get(feature) ?? 0) + 1);
   }
   const vocabulary = [...documentFrequency.entries()]
     .filter(([, frequency]) => frequency >= options.minDocumentFrequency)
     .map(([feature]) => feature)
     .sort();
-  const featureIndex = new Map(
-    vocabulary.map((feature, index) => [feature, index]),
-  );
+  const featureIndex = new Map(vocabulary.map((feature, index) => [feature, index]));
   const sparse = documents.map((document) => {
     const indices: number[] = [];
     const values: number[] = [];
@@ -321,26 +258,19 @@ export function trainIntentModel(input: TrainIntentModelInput): IntentModel {
   for (let iteration = 1; iteration <= options.iterations; iteration++) {
     gradient.fill(0);
     for (const document of sparse) {
-      for (let label = 0; label < labelCount; label++)
-        logits[label] = weights[biasOffset + label] ?? 0;
+      for (let label = 0; label < labelCount; label++) logits[label] = weights[biasOffset + label] ?? 0;
       for (let position = 0; position < document.indices.length; position++) {
         const offset = (document.indices[position] ?? 0) * labelCount;
         const value = document.values[position] ?? 0;
-        for (let label = 0; label < labelCount; label++)
-          logits[label] =
-            (logits[label] ?? 0) + value * (weights[offset + label] ?? 0);
+        for (let label = 0; label < labelCount; label++) logits[label] = (logits[label] ?? 0) + value * (weights[offset + label] ?? 0);
       }
       const probabilities = softmax(Array.from(logits));
       for (let label = 0; label < labelCount; label++) {
-        const error =
-          ((probabilities[label] ?? 0) - (label === document.label ? 1 : 0)) /
-          sparse.length;
-        gradient[biasOffset + label] =
-          (gradient[biasOffset + label] ?? 0) + error;
+        const error = ((probabilities[label] ?? 0) - (label === document.label ? 1 : 0)) / sparse.length;
+        gradient[biasOffset + label] = (gradient[biasOffset + label] ?? 0) + error;
         for (let position = 0; position < document.indices.length; position++) {
           const offset = (document.indices[position] ?? 0) * labelCount + label;
-          gradient[offset] =
-            (gradient[offset] ?? 0) + error * (document.values[position] ?? 0);
+          gradient[offset] = (gradient[offset] ?? 0) + error * (document.values[position] ?? 0);
         }
       }
     }
@@ -348,37 +278,23 @@ export function trainIntentModel(input: TrainIntentModelInput): IntentModel {
     const correction2 = 1 - beta2 ** iteration;
     for (let parameter = 0; parameter < parameterCount; parameter++) {
       const weight = weights[parameter] ?? 0;
-      const regularised =
-        (gradient[parameter] ?? 0) +
-        (parameter < biasOffset ? options.l2 * weight : 0);
-      const m =
-        beta1 * (firstMoment[parameter] ?? 0) + (1 - beta1) * regularised;
-      const v =
-        beta2 * (secondMoment[parameter] ?? 0) +
-        (1 - beta2) * regularised * regularised;
+      const regularised = (gradient[parameter] ?? 0) + (parameter < biasOffset ? options.l2 * weight : 0);
+      const m = beta1 * (firstMoment[parameter] ?? 0) + (1 - beta1) * regularised;
+      const v = beta2 * (secondMoment[parameter] ?? 0) + (1 - beta2) * regularised * regularised;
       firstMoment[parameter] = m;
       secondMoment[parameter] = v;
-      weights[parameter] =
-        weight -
-        (options.learningRate * (m / correction1)) /
-          (Math.sqrt(v / correction2) + epsilon);
+      weights[parameter] = weight - (options.learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
     }
   }
 
-  const roundWeight = (value: number): number =>
-    Math.round(value * 10_000) / 10_000;
+  const roundWeight = (value: number): number => Math.round(value * 10_000) / 10_000;
   const weightTable: Record<string, number[]> = {};
   vocabulary.forEach((feature, index) => {
-    const row = Array.from(
-      weights.subarray(index * labelCount, (index + 1) * labelCount),
-      roundWeight,
-    );
-    if (row.some((value) => Math.abs(value) >= options.pruneBelow))
-      weightTable[feature] = row;
+    const row = Array.from(weights.subarray(index * labelCount, (index + 1) * labelCount), roundWeight);
+    if (row.some((value) => Math.abs(value) >= options.pruneBelow)) weightTable[feature] = row;
   });
   const lexicon: Record<string, string[]> = {};
-  for (const [intent, cues] of Object.entries(input.lexicon))
-    lexicon[intent] = [...cues];
+  for (const [intent, cues] of Object.entries(input.lexicon)) lexicon[intent] = [...cues];
 
   const unversioned: Omit<IntentModel, "modelVersion"> = {
     format: MODEL_FORMAT,
@@ -390,10 +306,7 @@ export function trainIntentModel(input: TrainIntentModelInput): IntentModel {
       options,
     },
     lexicon,
-    bias: Array.from(
-      weights.subarray(biasOffset, biasOffset + labelCount),
-      roundWeight,
-    ),
+    bias: Array.from(weights.subarray(biasOffset, biasOffset + labelCount), roundWeight),
     weights: weightTable,
   };
   const modelVersion = input.versionOf?.(unversioned) ?? "unversioned";

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { eldLanguageScorer } from "./eld-language-scorer.ts";
-import {
-  detectLanguage,
-  guessLanguage,
-  normalizeLanguageCode,
-  type LanguageScorer,
-} from "./language-detection.ts";
+import { detectLanguage, guessLanguage, normalizeLanguageCode, type LanguageScorer } from "./language-detection.ts";
 
-const SUPPORTED =
-  "en es fr de it pt nl pl hu cs ro sv tr ru uk ar he fa zh ja ko hi".split(
-    " ",
-  );
+const SUPPORTED = "en es fr de it pt nl pl hu cs ro sv tr ru uk ar he fa zh ja ko hi".split(" ");
 const OPTIONS = {
   minConfidence: 0.5,
   supportedLanguages: SUPPORTED,
@@ -18,9 +10,7 @@ const OPTIONS = {
 };
 
 /** A scorer that answers from a table, so fallbacks can be tested without a real detector's quirks. */
-function tableScorer(
-  table: Record<string, Record<string, number>>,
-): LanguageScorer {
+function tableScorer(table: Record<string, Record<string, number>>): LanguageScorer {
   return {
     name: "table",
     scoreLanguages: (text) =>
@@ -41,11 +31,7 @@ describe("detectLanguage fallbacks", () => {
   });
 
   it("takes a confident guess from the message text", () => {
-    const decision = detectLanguage(
-      { text: LONG_GERMAN, subject: "", customerLanguage: "fr" },
-      scorer,
-      OPTIONS,
-    );
+    const decision = detectLanguage({ text: LONG_GERMAN, subject: "", customerLanguage: "fr" }, scorer, OPTIONS);
     expect(decision).toMatchObject({ language: "de", source: "text" });
     expect(decision.confidence).toBeGreaterThanOrEqual(0.5);
   });
@@ -78,55 +64,31 @@ describe("detectLanguage fallbacks", () => {
   });
 
   it("keeps the best weak guess when nothing better is known", () => {
-    expect(
-      detectLanguage({ text: SHORT_AMBIGUOUS }, scorer, OPTIONS),
-    ).toMatchObject({ language: "es", source: "text" });
+    expect(detectLanguage({ text: SHORT_AMBIGUOUS }, scorer, OPTIONS)).toMatchObject({ language: "es", source: "text" });
   });
 
   it("uses the default language when there is no evidence at all", () => {
-    expect(
-      detectLanguage({ text: "12345 !!!", subject: "" }, scorer, OPTIONS),
-    ).toMatchObject({ language: "en", source: "default", confidence: 0 });
+    expect(detectLanguage({ text: "12345 !!!", subject: "" }, scorer, OPTIONS)).toMatchObject({ language: "en", source: "default", confidence: 0 });
   });
 
   it("decides by script before asking the detector", () => {
-    const decision = detectLanguage(
-      { text: "로그인이 안 됩니다" },
-      tableScorer({}),
-      OPTIONS,
-    );
+    const decision = detectLanguage({ text: "로그인이 안 됩니다" }, tableScorer({}), OPTIONS);
     expect(decision).toMatchObject({ language: "ko", source: "text" });
   });
 
   it("chooses only among ru and uk for Cyrillic, whatever else the detector prefers", () => {
-    const guess = guessLanguage(
-      "Доставка",
-      tableScorer({ Доставка: { sr: 0.85, bg: 0.84, ru: 0.83, uk: 0.5 } }),
-      SUPPORTED,
-    );
+    const guess = guessLanguage("Доставка", tableScorer({ Доставка: { sr: 0.85, bg: 0.84, ru: 0.83, uk: 0.5 } }), SUPPORTED);
     expect(guess?.language).toBe("ru");
   });
 
   it("chooses only among supported languages", () => {
-    const guess = guessLanguage(
-      LONG_GERMAN,
-      tableScorer({ [LONG_GERMAN]: { da: 0.9, de: 0.8 } }),
-      SUPPORTED,
-    );
+    const guess = guessLanguage(LONG_GERMAN, tableScorer({ [LONG_GERMAN]: { da: 0.9, de: 0.8 } }), SUPPORTED);
     expect(guess?.language).toBe("de");
   });
 
   it("is less confident on a near tie than on a clear win", () => {
-    const tie = guessLanguage(
-      LONG_GERMAN,
-      tableScorer({ [LONG_GERMAN]: { de: 0.8, nl: 0.79 } }),
-      SUPPORTED,
-    );
-    const clear = guessLanguage(
-      LONG_GERMAN,
-      tableScorer({ [LONG_GERMAN]: { de: 0.8, nl: 0.5 } }),
-      SUPPORTED,
-    );
+    const tie = guessLanguage(LONG_GERMAN, tableScorer({ [LONG_GERMAN]: { de: 0.8, nl: 0.79 } }), SUPPORTED);
+    const clear = guessLanguage(LONG_GERMAN, tableScorer({ [LONG_GERMAN]: { de: 0.8, nl: 0.5 } }), SUPPORTED);
     expect(tie!.confidence).toBeLessThan(clear!.confidence);
   });
 });
@@ -142,9 +104,7 @@ describe("detectLanguage with eld", () => {
     ["Aboneliğimi iptal etmek istiyorum, lütfen yardımcı olun", "tr"],
     ["Sunt foarte nemulțumit de calitatea produsului", "ro"],
   ])("recognises %s", (text, language) => {
-    expect(detectLanguage({ text }, eldLanguageScorer, OPTIONS).language).toBe(
-      language,
-    );
+    expect(detectLanguage({ text }, eldLanguageScorer, OPTIONS).language).toBe(language);
   });
 });
 

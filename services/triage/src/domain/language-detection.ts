@@ -60,11 +60,7 @@ const CLEAR_RELATIVE_MARGIN = 0.12;
  * The language of one text, or undefined when nothing in it says anything (no letters, or the detector
  * knows none of the supported languages in it).
  */
-export function guessLanguage(
-  text: string,
-  scorer: LanguageScorer,
-  supportedLanguages: readonly string[] = [],
-): LanguageGuess | undefined {
+export function guessLanguage(text: string, scorer: LanguageScorer, supportedLanguages: readonly string[] = []): LanguageGuess | undefined {
   const profile = profileScripts(text);
   if (profile.letters === 0) return undefined;
   const verdict = judgeLanguageByScript(text, profile);
@@ -75,15 +71,8 @@ export function guessLanguage(
       reason: verdict.reason,
     };
 
-  const candidates =
-    verdict.kind === "narrowed" ? verdict.candidates : supportedLanguages;
-  const scores = scorer
-    .scoreLanguages(text)
-    .filter(
-      (entry) =>
-        entry.score > 0 &&
-        (candidates.length === 0 || candidates.includes(entry.language)),
-    );
+  const candidates = verdict.kind === "narrowed" ? verdict.candidates : supportedLanguages;
+  const scores = scorer.scoreLanguages(text).filter((entry) => entry.score > 0 && (candidates.length === 0 || candidates.includes(entry.language)));
   const [best, runnerUp] = scores;
   if (best === undefined) {
     return verdict.kind === "narrowed" && verdict.candidates[0] !== undefined
@@ -94,13 +83,8 @@ export function guessLanguage(
         }
       : undefined;
   }
-  const confidence = statisticalConfidence(
-    best.score,
-    runnerUp?.score ?? 0,
-    profile.letters,
-  );
-  const runnerUpNote =
-    runnerUp === undefined ? "" : ` over ${runnerUp.language}`;
+  const confidence = statisticalConfidence(best.score, runnerUp?.score ?? 0, profile.letters);
+  const runnerUpNote = runnerUp === undefined ? "" : ` over ${runnerUp.language}`;
   const via = verdict.kind === "narrowed" ? `${verdict.reason}; ` : "";
   return {
     language: best.language,
@@ -110,11 +94,7 @@ export function guessLanguage(
 }
 
 /** The winner's relative lead, discounted for short texts where n-gram statistics are thin. */
-function statisticalConfidence(
-  best: number,
-  runnerUp: number,
-  letters: number,
-): number {
+function statisticalConfidence(best: number, runnerUp: number, letters: number): number {
   const relativeMargin = best <= 0 ? 0 : (best - runnerUp) / best;
   const marginScore = Math.min(1, relativeMargin / CLEAR_RELATIVE_MARGIN);
   const lengthScore = Math.min(1, letters / LETTERS_FOR_FULL_CONFIDENCE);
@@ -125,44 +105,23 @@ function statisticalConfidence(
  * The ticket's language: the new text when the guess is confident, else the subject, else the customer's
  * known language, else the best weak guess, else the default. Total; reasons say which source won and why.
  */
-export function detectLanguage(
-  input: LanguageDetectionInput,
-  scorer: LanguageScorer,
-  options: LanguageDetectionOptions,
-): LanguageDecision {
+export function detectLanguage(input: LanguageDetectionInput, scorer: LanguageScorer, options: LanguageDetectionOptions): LanguageDecision {
   const reasons: string[] = [];
-  const fromText = guessLanguage(
-    input.text,
-    scorer,
-    options.supportedLanguages,
-  );
+  const fromText = guessLanguage(input.text, scorer, options.supportedLanguages);
   if (fromText !== undefined && fromText.confidence >= options.minConfidence) {
     return {
       language: fromText.language,
       confidence: fromText.confidence,
       source: "text",
-      reasons: [
-        `language ${fromText.language} from the message (${fromText.reason})`,
-      ],
+      reasons: [`language ${fromText.language} from the message (${fromText.reason})`],
     };
   }
-  if (fromText !== undefined)
-    reasons.push(
-      `message language unsure (${fromText.language} at ${fromText.confidence})`,
-    );
+  if (fromText !== undefined) reasons.push(`message language unsure (${fromText.language} at ${fromText.confidence})`);
 
   const subject = input.subject?.trim() ?? "";
-  const fromSubject =
-    subject === ""
-      ? undefined
-      : guessLanguage(subject, scorer, options.supportedLanguages);
-  if (
-    fromSubject !== undefined &&
-    fromSubject.confidence >= options.minConfidence
-  ) {
-    reasons.push(
-      `language ${fromSubject.language} from the subject (${fromSubject.reason})`,
-    );
+  const fromSubject = subject === "" ? undefined : guessLanguage(subject, scorer, options.supportedLanguages);
+  if (fromSubject !== undefined && fromSubject.confidence >= options.minConfidence) {
+    reasons.push(`language ${fromSubject.language} from the subject (${fromSubject.reason})`);
     return {
       language: fromSubject.language,
       confidence: fromSubject.confidence,
@@ -170,20 +129,13 @@ export function detectLanguage(
       reasons,
     };
   }
-  if (fromSubject !== undefined)
-    reasons.push(
-      `subject language unsure (${fromSubject.language} at ${fromSubject.confidence})`,
-    );
+  if (fromSubject !== undefined) reasons.push(`subject language unsure (${fromSubject.language} at ${fromSubject.confidence})`);
 
   const customerLanguage = normalizeLanguageCode(input.customerLanguage);
   if (customerLanguage !== undefined) {
     // Agreeing weak evidence makes the known language surer; the customer's record alone is a fair guess.
-    const agreeing = [fromText, fromSubject].filter(
-      (guess) => guess?.language === customerLanguage,
-    );
-    const confidence = round(
-      Math.min(1, options.minConfidence + 0.1 * agreeing.length),
-    );
+    const agreeing = [fromText, fromSubject].filter((guess) => guess?.language === customerLanguage);
+    const confidence = round(Math.min(1, options.minConfidence + 0.1 * agreeing.length));
     reasons.push(`language ${customerLanguage} from the customer's profile`);
     return {
       language: customerLanguage,
@@ -193,9 +145,7 @@ export function detectLanguage(
     };
   }
 
-  const weakGuesses = [fromText, fromSubject].filter(
-    (guess): guess is LanguageGuess => guess !== undefined,
-  );
+  const weakGuesses = [fromText, fromSubject].filter((guess): guess is LanguageGuess => guess !== undefined);
   const bestWeak = weakGuesses.sort((a, b) => b.confidence - a.confidence)[0];
   if (bestWeak !== undefined) {
     const source: LanguageSource = bestWeak === fromText ? "text" : "subject";
@@ -217,9 +167,7 @@ export function detectLanguage(
 }
 
 /** "pt-BR", "PT", " pt " → "pt"; anything that is not a two-letter code → undefined. */
-export function normalizeLanguageCode(
-  code: string | undefined,
-): string | undefined {
+export function normalizeLanguageCode(code: string | undefined): string | undefined {
   const primary = code?.trim().toLowerCase().split(/[-_]/)[0] ?? "";
   return /^[a-z]{2}$/.test(primary) ? primary : undefined;
 }

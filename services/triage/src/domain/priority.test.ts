@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { compileCueIndex, findCues } from "./cue-matching.ts";
-import {
-  ANSWER_DID_NOT_HELP_CATEGORY,
-  decidePriority,
-  priorityRank,
-  readCustomerSignals,
-  TONE_CATEGORY,
-  URGENCY_CATEGORY,
-  type PriorityInput,
-} from "./priority.ts";
+import { ANSWER_DID_NOT_HELP_CATEGORY, decidePriority, priorityRank, readCustomerSignals, TONE_CATEGORY, URGENCY_CATEGORY, type PriorityInput } from "./priority.ts";
 import { CHANNELS, URGENCIES, type TriagePolicy } from "./triage-policy.ts";
 
 const PRIORITY_POLICY: TriagePolicy["priority"] = {
@@ -37,81 +29,41 @@ const CALM_EMAIL: PriorityInput = {
 
 describe("decidePriority", () => {
   it("maps urgency to a base priority", () => {
-    expect(
-      decidePriority({ ...CALM_EMAIL, urgency: "critical" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P1");
-    expect(
-      decidePriority({ ...CALM_EMAIL, urgency: "high" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P2");
+    expect(decidePriority({ ...CALM_EMAIL, urgency: "critical" }, PRIORITY_POLICY).priority).toBe("P1");
+    expect(decidePriority({ ...CALM_EMAIL, urgency: "high" }, PRIORITY_POLICY).priority).toBe("P2");
     expect(decidePriority(CALM_EMAIL, PRIORITY_POLICY).priority).toBe("P3");
-    expect(
-      decidePriority({ ...CALM_EMAIL, urgency: "low" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P4");
+    expect(decidePriority({ ...CALM_EMAIL, urgency: "low" }, PRIORITY_POLICY).priority).toBe("P4");
   });
 
   it("raises a VIP customer one step", () => {
-    const decision = decidePriority(
-      { ...CALM_EMAIL, customerTier: "VIP" },
-      PRIORITY_POLICY,
-    );
+    const decision = decidePriority({ ...CALM_EMAIL, customerTier: "VIP" }, PRIORITY_POLICY);
     expect(decision.priority).toBe("P2");
     expect(decision.reasons).toContain("VIP customer → +1");
   });
 
   it("raises phone and chat over email, because the customer is waiting", () => {
-    expect(
-      decidePriority({ ...CALM_EMAIL, channel: "phone" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P2");
-    expect(
-      decidePriority({ ...CALM_EMAIL, channel: "chat" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P2");
-    expect(
-      decidePriority({ ...CALM_EMAIL, channel: "web" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P3");
+    expect(decidePriority({ ...CALM_EMAIL, channel: "phone" }, PRIORITY_POLICY).priority).toBe("P2");
+    expect(decidePriority({ ...CALM_EMAIL, channel: "chat" }, PRIORITY_POLICY).priority).toBe("P2");
+    expect(decidePriority({ ...CALM_EMAIL, channel: "web" }, PRIORITY_POLICY).priority).toBe("P3");
   });
 
   it("raises an angry customer, not a frustrated one (by this policy)", () => {
-    expect(
-      decidePriority({ ...CALM_EMAIL, tone: "angry" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P2");
-    expect(
-      decidePriority({ ...CALM_EMAIL, tone: "frustrated" }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P3");
+    expect(decidePriority({ ...CALM_EMAIL, tone: "angry" }, PRIORITY_POLICY).priority).toBe("P2");
+    expect(decidePriority({ ...CALM_EMAIL, tone: "frustrated" }, PRIORITY_POLICY).priority).toBe("P3");
   });
 
   it("raises one step per repeat contact, up to the repeat cap, and reports it", () => {
-    const once = decidePriority(
-      { ...CALM_EMAIL, urgency: "low", repeatContactCount: 1 },
-      PRIORITY_POLICY,
-    );
+    const once = decidePriority({ ...CALM_EMAIL, urgency: "low", repeatContactCount: 1 }, PRIORITY_POLICY);
     expect(once.priority).toBe("P3");
     expect(once.repeatRaise).toBe(1);
-    expect(
-      once.reasons.some((reason) =>
-        reason.startsWith("repeat contact: 1 earlier contact"),
-      ),
-    ).toBe(true);
-    const many = decidePriority(
-      { ...CALM_EMAIL, urgency: "low", repeatContactCount: 5 },
-      PRIORITY_POLICY,
-    );
+    expect(once.reasons.some((reason) => reason.startsWith("repeat contact: 1 earlier contact"))).toBe(true);
+    const many = decidePriority({ ...CALM_EMAIL, urgency: "low", repeatContactCount: 5 }, PRIORITY_POLICY);
     expect(many.priority).toBe("P2");
     expect(many.repeatRaise).toBe(2);
   });
 
   it("raises when an earlier answer did not help", () => {
-    expect(
-      decidePriority({ ...CALM_EMAIL, answerDidNotHelp: true }, PRIORITY_POLICY)
-        .priority,
-    ).toBe("P2");
+    expect(decidePriority({ ...CALM_EMAIL, answerDidNotHelp: true }, PRIORITY_POLICY).priority).toBe("P2");
   });
 
   it("never goes past P1 and says why a raise had no effect", () => {
@@ -143,32 +95,19 @@ describe("decidePriority", () => {
     );
     expect(decision.priority).toBe("P2");
     expect(decision.repeatRaise).toBe(2);
-    expect(decision.reasons).toContain(
-      "VIP customer (no raise: raise cap reached)",
-    );
+    expect(decision.reasons).toContain("VIP customer (no raise: raise cap reached)");
   });
 
   it("never lowers priority below what urgency gives and never leaves P1..P4", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...URGENCIES),
-        fc.constantFrom(
-          "neutral" as const,
-          "frustrated" as const,
-          "angry" as const,
-        ),
+        fc.constantFrom("neutral" as const, "frustrated" as const, "angry" as const),
         fc.boolean(),
         fc.constantFrom("standard", "vip", undefined),
         fc.constantFrom(...CHANNELS),
         fc.integer({ min: -3, max: 20 }),
-        (
-          urgency,
-          tone,
-          answerDidNotHelp,
-          customerTier,
-          channel,
-          repeatContactCount,
-        ) => {
+        (urgency, tone, answerDidNotHelp, customerTier, channel, repeatContactCount) => {
           const decision = decidePriority(
             {
               urgency,
@@ -180,12 +119,8 @@ describe("decidePriority", () => {
             },
             PRIORITY_POLICY,
           );
-          expect(priorityRank(decision.priority)).toBeLessThanOrEqual(
-            priorityRank(decision.base),
-          );
-          expect(
-            priorityRank(decision.base) - priorityRank(decision.priority),
-          ).toBeLessThanOrEqual(PRIORITY_POLICY.maxTotalRaise);
+          expect(priorityRank(decision.priority)).toBeLessThanOrEqual(priorityRank(decision.base));
+          expect(priorityRank(decision.base) - priorityRank(decision.priority)).toBeLessThanOrEqual(PRIORITY_POLICY.maxTotalRaise);
           expect(["P1", "P2", "P3", "P4"]).toContain(decision.priority);
         },
       ),
@@ -211,8 +146,7 @@ describe("readCustomerSignals", () => {
       cues: ["didn't help", "no ha servido"],
     },
   ]);
-  const signals = (text: string) =>
-    readCustomerSignals(findCues(index, text), text);
+  const signals = (text: string) => readCustomerSignals(findCues(index, text), text);
 
   it("takes the most urgent cue", () => {
     expect(signals("Urgent: total outage since 9:00").urgency).toBe("critical");
@@ -235,12 +169,8 @@ describe("readCustomerSignals", () => {
   });
 
   it("flags follow-ups saying the answer did not help", () => {
-    expect(
-      signals("Your suggestion didn't help, same error").answerDidNotHelp,
-    ).toBe(true);
-    expect(
-      signals("Lo que me dijisteis no ha servido").answerDidNotHelpCues,
-    ).toEqual(["no ha servido"]);
+    expect(signals("Your suggestion didn't help, same error").answerDidNotHelp).toBe(true);
+    expect(signals("Lo que me dijisteis no ha servido").answerDidNotHelpCues).toEqual(["no ha servido"]);
     expect(signals("Thanks, that fixed it").answerDidNotHelp).toBe(false);
   });
 });

@@ -2,13 +2,7 @@
 // lead to together with the customer's tier, the channel and repeat contacts. Every raise is reported.
 
 import type { CueMatch } from "./cue-matching.ts";
-import {
-  PRIORITIES,
-  type Channel,
-  type Priority,
-  type TriagePolicy,
-  type Urgency,
-} from "./triage-policy.ts";
+import { PRIORITIES, type Channel, type Priority, type TriagePolicy, type Urgency } from "./triage-policy.ts";
 
 export type Tone = "angry" | "frustrated" | "neutral";
 
@@ -38,9 +32,7 @@ const SHOUTED_WORDS_FOR_ANGER = 2;
 
 function cuesOf(matches: readonly CueMatch[], category: string): string[] {
   const cues: string[] = [];
-  for (const match of matches)
-    if (match.category === category && !cues.includes(match.cue))
-      cues.push(match.cue);
+  for (const match of matches) if (match.category === category && !cues.includes(match.cue)) cues.push(match.cue);
   return cues;
 }
 
@@ -50,50 +42,25 @@ function cuesOf(matches: readonly CueMatch[], category: string): string[] {
  * did-not-help cues from matches in the customer's new text and subject. `originalText` (not folded)
  * is checked for shouting in capitals, which counts as anger.
  */
-export function readCustomerSignals(
-  matches: readonly CueMatch[],
-  originalText: string,
-  defaultUrgency: Urgency = "normal",
-): CustomerSignals {
+export function readCustomerSignals(matches: readonly CueMatch[], originalText: string, defaultUrgency: Urgency = "normal"): CustomerSignals {
   const critical = cuesOf(matches, URGENCY_CATEGORY.critical);
   const high = cuesOf(matches, URGENCY_CATEGORY.high);
   const low = cuesOf(matches, URGENCY_CATEGORY.low);
-  const urgency: Urgency =
-    critical.length > 0
-      ? "critical"
-      : high.length > 0
-        ? "high"
-        : low.length > 0
-          ? "low"
-          : defaultUrgency;
-  const urgencyCues =
-    urgency === "critical"
-      ? critical
-      : urgency === "high"
-        ? high
-        : urgency === "low"
-          ? low
-          : [];
+  const urgency: Urgency = critical.length > 0 ? "critical" : high.length > 0 ? "high" : low.length > 0 ? "low" : defaultUrgency;
+  const urgencyCues = urgency === "critical" ? critical : urgency === "high" ? high : urgency === "low" ? low : [];
 
   const angry = cuesOf(matches, TONE_CATEGORY.angry);
   const shouted = originalText.match(SHOUTED_WORD) ?? [];
-  if (shouted.length >= SHOUTED_WORDS_FOR_ANGER)
-    angry.push(`capitals: ${shouted.slice(0, 3).join(" ")}`);
+  if (shouted.length >= SHOUTED_WORDS_FOR_ANGER) angry.push(`capitals: ${shouted.slice(0, 3).join(" ")}`);
   const frustrated = cuesOf(matches, TONE_CATEGORY.frustrated);
-  const tone: Tone =
-    angry.length > 0
-      ? "angry"
-      : frustrated.length > 0
-        ? "frustrated"
-        : "neutral";
+  const tone: Tone = angry.length > 0 ? "angry" : frustrated.length > 0 ? "frustrated" : "neutral";
 
   const didNotHelp = cuesOf(matches, ANSWER_DID_NOT_HELP_CATEGORY);
   return {
     urgency,
     urgencyCues,
     tone,
-    toneCues:
-      tone === "angry" ? angry : tone === "frustrated" ? frustrated : [],
+    toneCues: tone === "angry" ? angry : tone === "frustrated" ? frustrated : [],
     answerDidNotHelp: didNotHelp.length > 0,
     answerDidNotHelpCues: didNotHelp,
   };
@@ -145,20 +112,14 @@ export function morePressing(a: Priority, b: Priority): Priority {
  * an answer that did not help, a VIP customer, an angry (or frustrated) tone and a live channel. The raises together
  * are capped by the policy's maxTotalRaise so that these signals alone cannot make everything P1.
  */
-export function decidePriority(
-  input: PriorityInput,
-  policy: TriagePolicy["priority"],
-): PriorityDecision {
+export function decidePriority(input: PriorityInput, policy: TriagePolicy["priority"]): PriorityDecision {
   const base = policy.byUrgency[input.urgency];
   const reasons: string[] = [`urgency ${input.urgency} → ${base}`];
   const candidates: PriorityRaise[] = [];
   const { raises } = policy;
   // Repeat contacts and failed answers come first: they are service failures, and when the cap bites they keep their raise.
   const repeats = Math.max(0, Math.floor(input.repeatContactCount));
-  const repeatSteps = Math.min(
-    repeats * raises.perRepeatContact,
-    raises.maxRepeatRaise,
-  );
+  const repeatSteps = Math.min(repeats * raises.perRepeatContact, raises.maxRepeatRaise);
   if (repeatSteps > 0) {
     candidates.push({
       reason: `repeat contact: ${repeats} earlier contact${repeats === 1 ? "" : "s"} about this within 7 days`,
@@ -170,10 +131,8 @@ export function decidePriority(
       reason: "our earlier answer did not help",
       steps: raises.answerDidNotHelp,
     });
-  if (input.customerTier?.toLowerCase() === "vip" && raises.vipTier > 0)
-    candidates.push({ reason: "VIP customer", steps: raises.vipTier });
-  if (input.tone === "angry" && raises.angryTone > 0)
-    candidates.push({ reason: "angry customer", steps: raises.angryTone });
+  if (input.customerTier?.toLowerCase() === "vip" && raises.vipTier > 0) candidates.push({ reason: "VIP customer", steps: raises.vipTier });
+  if (input.tone === "angry" && raises.angryTone > 0) candidates.push({ reason: "angry customer", steps: raises.angryTone });
   if (input.tone === "frustrated" && raises.frustratedTone > 0)
     candidates.push({
       reason: "frustrated customer",
@@ -193,9 +152,7 @@ export function decidePriority(
   for (const candidate of candidates) {
     const steps = Math.min(candidate.steps, budget, rank - 1);
     if (steps <= 0) {
-      reasons.push(
-        `${candidate.reason} (no raise: ${rank === 1 ? "already P1" : "raise cap reached"})`,
-      );
+      reasons.push(`${candidate.reason} (no raise: ${rank === 1 ? "already P1" : "raise cap reached"})`);
       continue;
     }
     applied.push({ reason: candidate.reason, steps });

@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-} from "../policy/triage-files.ts";
+import { readIntentModelFile, readTriagePolicyFile } from "../policy/triage-files.ts";
 import { eldLanguageScorer } from "./eld-language-scorer.ts";
 import { retriageTicket } from "./retriage.ts";
 import { createTriageEngine, triageTicket } from "./triage-engine.ts";
@@ -40,19 +37,13 @@ describe("retriageTicket", () => {
   });
 
   it("updates intent, skills and group when the follow-up is clearly about something else", () => {
-    const { decision, changes, changed } = retriageTicket(
-      engine,
-      billingQuestion,
-      {
-        body: "Actually, forget it. Please cancel my subscription at the end of this month, we are moving to another tool.",
-      },
-    );
+    const { decision, changes, changed } = retriageTicket(engine, billingQuestion, {
+      body: "Actually, forget it. Please cancel my subscription at the end of this month, we are moving to another tool.",
+    });
     expect(decision.triage.intent).toBe("cancellation");
     expect(changes.intent).toEqual({ from: "billing", to: "cancellation" });
     expect(changes.skillsChanged).toBe(true);
-    expect(decision.requiredSkills[0]?.name).toBe(
-      policy.intents.cancellation!.skill,
-    );
+    expect(decision.requiredSkills[0]?.name).toBe(policy.intents.cancellation!.skill);
     expect(decision.group).toBe(policy.intents.cancellation!.group);
     expect(changed).toBe(true);
   });
@@ -88,11 +79,7 @@ describe("retriageTicket", () => {
     });
     expect(decision.triage.priority).toBe("P1");
     expect(decision.audit.priority.keptFrom).toBe("P1");
-    expect(
-      decision.triage.reasons.some((reason) =>
-        reason.includes("re-triage never lowers priority"),
-      ),
-    ).toBe(true);
+    expect(decision.triage.reasons.some((reason) => reason.includes("re-triage never lowers priority"))).toBe(true);
   });
 
   it("flags a follow-up saying the answer did not help, and raises priority", () => {

@@ -9,19 +9,8 @@
 
 import type { IntentDecision } from "./intent-decision.ts";
 import { decidePriority, morePressing, priorityRank } from "./priority.ts";
-import {
-  analyzeMessage,
-  assembleDecision,
-  withCues,
-  type TriageDecision,
-  type TriageEngine,
-} from "./triage-engine.ts";
-import {
-  URGENCIES,
-  type Channel,
-  type Priority,
-  type Urgency,
-} from "./triage-policy.ts";
+import { analyzeMessage, assembleDecision, withCues, type TriageDecision, type TriageEngine } from "./triage-engine.ts";
+import { URGENCIES, type Channel, type Priority, type Urgency } from "./triage-policy.ts";
 
 export interface FollowUpForTriage {
   /** The follow-up message; quoted history and signature are removed here. */
@@ -35,10 +24,8 @@ export interface FollowUpForTriage {
 
 export interface RetriageChanges {
   readonly intent?: { readonly from: string; readonly to: string } | undefined;
-  readonly language?:
-    { readonly from: string; readonly to: string } | undefined;
-  readonly priority?:
-    { readonly from: Priority; readonly to: Priority } | undefined;
+  readonly language?: { readonly from: string; readonly to: string } | undefined;
+  readonly priority?: { readonly from: Priority; readonly to: Priority } | undefined;
   readonly group?: { readonly from: string; readonly to: string } | undefined;
   readonly skillsChanged: boolean;
 }
@@ -54,11 +41,7 @@ function moreUrgent(a: Urgency, b: Urgency): Urgency {
   return URGENCIES.indexOf(a) >= URGENCIES.indexOf(b) ? a : b;
 }
 
-export function retriageTicket(
-  engine: TriageEngine,
-  previous: TriageDecision,
-  followUp: FollowUpForTriage,
-): RetriageResult {
+export function retriageTicket(engine: TriageEngine, previous: TriageDecision, followUp: FollowUpForTriage): RetriageResult {
   const { policy } = engine;
   const analysis = analyzeMessage(engine, {
     body: followUp.body,
@@ -69,39 +52,28 @@ export function retriageTicket(
   // Language: switch only when the follow-up itself clearly is in another language.
   const followUpLanguage = analysis.language;
   const languageSwitched =
-    followUpLanguage.source === "text" &&
-    followUpLanguage.confidence >= policy.language.minConfidence &&
-    followUpLanguage.language !== previous.triage.language;
+    followUpLanguage.source === "text" && followUpLanguage.confidence >= policy.language.minConfidence && followUpLanguage.language !== previous.triage.language;
   const language = languageSwitched
     ? {
         language: followUpLanguage.language,
         confidence: followUpLanguage.confidence,
         source: followUpLanguage.source,
-        reasons: [
-          `customer now writes in ${followUpLanguage.language} (${followUpLanguage.confidence})`,
-        ],
+        reasons: [`customer now writes in ${followUpLanguage.language} (${followUpLanguage.confidence})`],
       }
     : {
         language: previous.triage.language,
         confidence: previous.triage.languageConfidence,
         source: previous.audit.languageSource,
-        reasons: [
-          `language ${previous.triage.language} kept from the previous decision`,
-        ],
+        reasons: [`language ${previous.triage.language} kept from the previous decision`],
       };
 
   // Intent: a confident new intent (or a rule) replaces the old one; a vague follow-up keeps it.
   const proposed = analysis.intent;
-  const intentChanges =
-    !proposed.lowConfidence &&
-    proposed.intent !== previous.triage.intent &&
-    proposed.intent !== policy.intent.fallbackIntent;
+  const intentChanges = !proposed.lowConfidence && proposed.intent !== previous.triage.intent && proposed.intent !== policy.intent.fallbackIntent;
   const intent: IntentDecision = intentChanges
     ? {
         ...proposed,
-        reasons: [
-          `intent changed ${previous.triage.intent} → ${proposed.intent}: ${proposed.reasons.join("; ")}`,
-        ],
+        reasons: [`intent changed ${previous.triage.intent} → ${proposed.intent}: ${proposed.reasons.join("; ")}`],
       }
     : {
         intent: previous.triage.intent,
@@ -115,15 +87,10 @@ export function retriageTicket(
         ],
       };
 
-  const urgency = moreUrgent(
-    previous.audit.urgency.level,
-    analysis.signals.urgency,
-  );
-  const answerDidNotHelp =
-    analysis.signals.answerDidNotHelp || previous.answerDidNotHelp;
+  const urgency = moreUrgent(previous.audit.urgency.level, analysis.signals.urgency);
+  const answerDidNotHelp = analysis.signals.answerDidNotHelp || previous.answerDidNotHelp;
   const channel = followUp.channel ?? previous.channel;
-  const customerTier =
-    followUp.customerTier?.trim().toLowerCase() || previous.customerTier;
+  const customerTier = followUp.customerTier?.trim().toLowerCase() || previous.customerTier;
   const computed = decidePriority(
     {
       urgency,
@@ -135,17 +102,11 @@ export function retriageTicket(
     },
     policy.priority,
   );
-  const floor =
-    followUp.currentPriority === undefined
-      ? previous.triage.priority
-      : morePressing(previous.triage.priority, followUp.currentPriority);
+  const floor = followUp.currentPriority === undefined ? previous.triage.priority : morePressing(previous.triage.priority, followUp.currentPriority);
   const priority = morePressing(computed.priority, floor);
   const priorityReasons = withCues(computed.reasons, analysis.signals);
   const keptFrom = priority !== computed.priority ? floor : undefined;
-  if (keptFrom !== undefined)
-    priorityReasons.push(
-      `priority kept at ${floor}: re-triage never lowers priority (follow-up alone gives ${computed.priority})`,
-    );
+  if (keptFrom !== undefined) priorityReasons.push(`priority kept at ${floor}: re-triage never lowers priority (follow-up alone gives ${computed.priority})`);
 
   const decision = assembleDecision(engine, analysis, {
     language,
@@ -162,34 +123,15 @@ export function retriageTicket(
     extraReasons: reasons,
   });
 
-  const skillsChanged =
-    JSON.stringify(decision.requiredSkills) !==
-    JSON.stringify(previous.requiredSkills);
+  const skillsChanged = JSON.stringify(decision.requiredSkills) !== JSON.stringify(previous.requiredSkills);
   const changes: RetriageChanges = {
-    intent:
-      decision.triage.intent !== previous.triage.intent
-        ? { from: previous.triage.intent, to: decision.triage.intent }
-        : undefined,
-    language:
-      decision.triage.language !== previous.triage.language
-        ? { from: previous.triage.language, to: decision.triage.language }
-        : undefined,
-    priority:
-      decision.triage.priority !== previous.triage.priority
-        ? { from: previous.triage.priority, to: decision.triage.priority }
-        : undefined,
-    group:
-      decision.group !== previous.group
-        ? { from: previous.group, to: decision.group }
-        : undefined,
+    intent: decision.triage.intent !== previous.triage.intent ? { from: previous.triage.intent, to: decision.triage.intent } : undefined,
+    language: decision.triage.language !== previous.triage.language ? { from: previous.triage.language, to: decision.triage.language } : undefined,
+    priority: decision.triage.priority !== previous.triage.priority ? { from: previous.triage.priority, to: decision.triage.priority } : undefined,
+    group: decision.group !== previous.group ? { from: previous.group, to: decision.group } : undefined,
     skillsChanged,
   };
-  const changed =
-    changes.intent !== undefined ||
-    changes.language !== undefined ||
-    changes.priority !== undefined ||
-    changes.group !== undefined ||
-    skillsChanged;
+  const changed = changes.intent !== undefined || changes.language !== undefined || changes.priority !== undefined || changes.group !== undefined || skillsChanged;
   return { decision, changes, changed };
 }
 

@@ -55,8 +55,7 @@ describe("judgeLanguageByScript", () => {
   it("leaves Cyrillic without ru/uk-specific letters to the detector, among ru and uk", () => {
     const verdict = judgeLanguageByScript("Доставка");
     expect(verdict.kind).toBe("narrowed");
-    if (verdict.kind === "narrowed")
-      expect(verdict.candidates).toEqual(["ru", "uk"]);
+    if (verdict.kind === "narrowed") expect(verdict.candidates).toEqual(["ru", "uk"]);
   });
 
   it("takes kana as Japanese even with Latin product names around", () => {
@@ -65,28 +64,16 @@ describe("judgeLanguageByScript", () => {
 
   it("is less sure of a short Han-only text (it may be a Japanese subject line)", () => {
     const short = judgeLanguageByScript("請求");
-    const long = judgeLanguageByScript(
-      "你们的系统完全无法使用，我们整个团队都无法工作。",
-    );
-    expect(
-      short.kind === "decided" &&
-        long.kind === "decided" &&
-        short.confidence < long.confidence,
-    ).toBe(true);
+    const long = judgeLanguageByScript("你们的系统完全无法使用，我们整个团队都无法工作。");
+    expect(short.kind === "decided" && long.kind === "decided" && short.confidence < long.confidence).toBe(true);
   });
 
   it("says nothing about Latin-script text", () => {
-    expect(judgeLanguageByScript("Ich kann mich nicht anmelden").kind).toBe(
-      "open",
-    );
+    expect(judgeLanguageByScript("Ich kann mich nicht anmelden").kind).toBe("open");
   });
 
   it("does not let a few foreign letters decide a mostly Latin text", () => {
-    expect(
-      judgeLanguageByScript(
-        "Please ship order 42 to Tel Aviv (תל אביב) next week",
-      ).kind,
-    ).toBe("open");
+    expect(judgeLanguageByScript("Please ship order 42 to Tel Aviv (תל אביב) next week").kind).toBe("open");
   });
 });
 

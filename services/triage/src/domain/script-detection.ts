@@ -2,18 +2,7 @@
 // Korean, Hebrew letters are Hebrew), and a few letters settle Arabic vs Persian and Russian vs Ukrainian
 // where statistical detectors hesitate on short texts.
 
-export type Script =
-  | "latin"
-  | "cyrillic"
-  | "greek"
-  | "arabic"
-  | "hebrew"
-  | "devanagari"
-  | "hangul"
-  | "kana"
-  | "han"
-  | "thai"
-  | "other";
+export type Script = "latin" | "cyrillic" | "greek" | "arabic" | "hebrew" | "devanagari" | "hangul" | "kana" | "han" | "thai" | "other";
 
 export interface ScriptProfile {
   /** Letters counted per script (digits, punctuation and symbols are not letters). */
@@ -57,42 +46,22 @@ const SURE_HAN_ONLY_LENGTH = 12;
 
 function scriptOf(codePoint: number): Script | undefined {
   if (codePoint < 0x80) {
-    return (codePoint >= 0x41 && codePoint <= 0x5a) ||
-      (codePoint >= 0x61 && codePoint <= 0x7a)
-      ? "latin"
-      : undefined;
+    return (codePoint >= 0x41 && codePoint <= 0x5a) || (codePoint >= 0x61 && codePoint <= 0x7a) ? "latin" : undefined;
   }
-  if (codePoint >= 0x00c0 && codePoint <= 0x024f)
-    return codePoint === 0xd7 || codePoint === 0xf7 ? undefined : "latin";
+  if (codePoint >= 0x00c0 && codePoint <= 0x024f) return codePoint === 0xd7 || codePoint === 0xf7 ? undefined : "latin";
   if (codePoint >= 0x1e00 && codePoint <= 0x1eff) return "latin";
   if (codePoint >= 0x0370 && codePoint <= 0x03ff) return "greek";
   if (codePoint >= 0x0400 && codePoint <= 0x052f) return "cyrillic";
-  if (codePoint >= 0x0590 && codePoint <= 0x05ff)
-    return codePoint >= 0x05d0 ? "hebrew" : undefined;
-  if (
-    (codePoint >= 0x0600 && codePoint <= 0x06ff) ||
-    (codePoint >= 0x0750 && codePoint <= 0x077f) ||
-    (codePoint >= 0xfb50 && codePoint <= 0xfeff)
-  ) {
+  if (codePoint >= 0x0590 && codePoint <= 0x05ff) return codePoint >= 0x05d0 ? "hebrew" : undefined;
+  if ((codePoint >= 0x0600 && codePoint <= 0x06ff) || (codePoint >= 0x0750 && codePoint <= 0x077f) || (codePoint >= 0xfb50 && codePoint <= 0xfeff)) {
     return isArabicLetter(codePoint) ? "arabic" : undefined;
   }
-  if (codePoint >= 0x0900 && codePoint <= 0x097f)
-    return codePoint >= 0x0964 && codePoint <= 0x096f
-      ? undefined
-      : "devanagari";
+  if (codePoint >= 0x0900 && codePoint <= 0x097f) return codePoint >= 0x0964 && codePoint <= 0x096f ? undefined : "devanagari";
   if (codePoint >= 0x0e00 && codePoint <= 0x0e7f) return "thai";
-  if (
-    (codePoint >= 0x1100 && codePoint <= 0x11ff) ||
-    (codePoint >= 0x3130 && codePoint <= 0x318f) ||
-    (codePoint >= 0xac00 && codePoint <= 0xd7af)
-  ) {
+  if ((codePoint >= 0x1100 && codePoint <= 0x11ff) || (codePoint >= 0x3130 && codePoint <= 0x318f) || (codePoint >= 0xac00 && codePoint <= 0xd7af)) {
     return "hangul";
   }
-  if (
-    (codePoint >= 0x3041 && codePoint <= 0x309f) ||
-    (codePoint >= 0x30a0 && codePoint <= 0x30ff) ||
-    (codePoint >= 0xff66 && codePoint <= 0xff9f)
-  ) {
+  if ((codePoint >= 0x3041 && codePoint <= 0x309f) || (codePoint >= 0x30a0 && codePoint <= 0x30ff) || (codePoint >= 0xff66 && codePoint <= 0xff9f)) {
     return codePoint === 0x30fb ? undefined : "kana";
   }
   if (
@@ -110,13 +79,7 @@ function isArabicLetter(codePoint: number): boolean {
   // Arabic-Indic digits, punctuation (، ؛ ؟) and harakat are not letters.
   if (codePoint >= 0x0660 && codePoint <= 0x0669) return false;
   if (codePoint >= 0x06f0 && codePoint <= 0x06f9) return false;
-  if (
-    codePoint === 0x060c ||
-    codePoint === 0x061b ||
-    codePoint === 0x061f ||
-    codePoint === 0x066a
-  )
-    return false;
+  if (codePoint === 0x060c || codePoint === 0x061b || codePoint === 0x061f || codePoint === 0x066a) return false;
   if (codePoint >= 0x064b && codePoint <= 0x065f) return false;
   return true;
 }
@@ -168,10 +131,7 @@ function countMatches(text: string, pattern: RegExp): number {
  * What the writing system says about a text's language. Japanese is recognised by kana (Han characters
  * alone are read as Chinese: a kana-less Japanese text is rare and the detector cannot do better either).
  */
-export function judgeLanguageByScript(
-  text: string,
-  profile: ScriptProfile = profileScripts(text),
-): ScriptVerdict {
+export function judgeLanguageByScript(text: string, profile: ScriptProfile = profileScripts(text)): ScriptVerdict {
   const { counts, letters } = profile;
   if (letters === 0) return { kind: "open" };
   const cjk = counts.han + counts.kana;
@@ -219,10 +179,8 @@ export function judgeLanguageByScript(
       reason: "Devanagari script",
     };
   }
-  if (counts.arabic / letters >= DOMINANCE_FOR_DECISION)
-    return judgeArabicScript(text, counts.arabic / letters);
-  if (counts.cyrillic / letters >= DOMINANCE_FOR_DECISION)
-    return judgeCyrillicScript(text, counts.cyrillic / letters);
+  if (counts.arabic / letters >= DOMINANCE_FOR_DECISION) return judgeArabicScript(text, counts.arabic / letters);
+  if (counts.cyrillic / letters >= DOMINANCE_FOR_DECISION) return judgeCyrillicScript(text, counts.cyrillic / letters);
   return { kind: "open" };
 }
 
@@ -335,8 +293,7 @@ function countDistinctiveWords(text: string): {
 function judgeCyrillicScript(text: string, share: number): ScriptVerdict {
   const words = countDistinctiveWords(text);
   // A distinctive word weighs like a distinctive letter.
-  const ukrainian =
-    countMatches(text, UKRAINIAN_ONLY_LETTERS) + words.ukrainian;
+  const ukrainian = countMatches(text, UKRAINIAN_ONLY_LETTERS) + words.ukrainian;
   const russian = countMatches(text, RUSSIAN_ONLY_LETTERS) + words.russian;
   if (ukrainian > 0 && russian === 0) {
     return {
@@ -363,9 +320,5 @@ function judgeCyrillicScript(text: string, share: number): ScriptVerdict {
 
 /** A text that is entirely in one script is certain; Latin product names in it lower confidence a little. */
 function confidenceFromShare(share: number): number {
-  return Math.min(
-    1,
-    0.6 +
-      0.4 * ((share - DOMINANCE_FOR_DECISION) / (1 - DOMINANCE_FOR_DECISION)),
-  );
+  return Math.min(1, 0.6 + 0.4 * ((share - DOMINANCE_FOR_DECISION) / (1 - DOMINANCE_FOR_DECISION)));
 }

@@ -35,32 +35,20 @@ const URL_PATTERN = /\b(?:https?:\/\/|www\.)\S+/gu;
 const EMAIL_PATTERN = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}/gu;
 const WORD_PATTERN = /[\p{L}\p{M}]+/gu;
 const SURROGATE = /[\ud800-\udfff]/;
-const UNSEGMENTED =
-  /[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/u;
+const UNSEGMENTED = /[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/u;
 
 /**
  * Sparse features of a text that was folded with foldForMatching, given the lexicon concepts found in it.
  * Block values are log(1 + count), scaled to unit length per block, times the block weight.
  */
-export function extractFeatures(
-  foldedText: string,
-  concepts: readonly string[],
-  options: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
-): FeatureVector {
+export function extractFeatures(foldedText: string, concepts: readonly string[], options: FeatureOptions = DEFAULT_FEATURE_OPTIONS): FeatureVector {
   const chars = new Map<string, number>();
   const words = new Map<string, number>();
-  const cleaned = foldedText
-    .replace(URL_PATTERN, " ")
-    .replace(EMAIL_PATTERN, " ");
+  const cleaned = foldedText.replace(URL_PATTERN, " ").replace(EMAIL_PATTERN, " ");
   for (const match of cleaned.matchAll(WORD_PATTERN)) {
     const word = match[0];
     if (UNSEGMENTED.test(word)) {
-      addNgrams(
-        chars,
-        `\u0002${word}\u0003`,
-        options.unsegmentedNgramMin,
-        options.unsegmentedNgramMax,
-      );
+      addNgrams(chars, `\u0002${word}\u0003`, options.unsegmentedNgramMin, options.unsegmentedNgramMax);
       continue;
     }
     addNgrams(chars, ` ${word} `, options.charNgramMin, options.charNgramMax);
@@ -76,28 +64,14 @@ export function extractFeatures(
   return features;
 }
 
-function addNgrams(
-  counts: Map<string, number>,
-  padded: string,
-  min: number,
-  max: number,
-): void {
+function addNgrams(counts: Map<string, number>, padded: string, min: number, max: number): void {
   // Astral characters (rare Han) take two UTF-16 units; split by code point only when they occur.
-  const units: string | readonly string[] = SURROGATE.test(padded)
-    ? Array.from(padded)
-    : padded;
+  const units: string | readonly string[] = SURROGATE.test(padded) ? Array.from(padded) : padded;
   for (let size = min; size <= max; size++) {
     for (let start = 0; start + size <= units.length; start++) {
-      const gram =
-        typeof units === "string"
-          ? units.slice(start, start + size)
-          : units.slice(start, start + size).join("");
+      const gram = typeof units === "string" ? units.slice(start, start + size) : units.slice(start, start + size).join("");
       // A lone boundary marker says nothing.
-      if (
-        size === 1 &&
-        (gram === " " || gram === "\u0002" || gram === "\u0003")
-      )
-        continue;
+      if (size === 1 && (gram === " " || gram === "\u0002" || gram === "\u0003")) continue;
       increment(counts, gram);
     }
   }
@@ -107,11 +81,7 @@ function increment(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
-function addBlock(
-  features: FeatureVector,
-  counts: ReadonlyMap<string, number>,
-  weight: number,
-): void {
+function addBlock(features: FeatureVector, counts: ReadonlyMap<string, number>, weight: number): void {
   if (weight === 0 || counts.size === 0) return;
   let squares = 0;
   const logged: [string, number][] = [];

@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-} from "../policy/triage-files.ts";
+import { readIntentModelFile, readTriagePolicyFile } from "../policy/triage-files.ts";
 import { eldLanguageScorer } from "./eld-language-scorer.ts";
-import {
-  analyzeTicket,
-  createTriageEngine,
-  triageTicket,
-  type TicketForTriage,
-} from "./triage-engine.ts";
+import { analyzeTicket, createTriageEngine, triageTicket, type TicketForTriage } from "./triage-engine.ts";
 import { InvalidTriagePolicyError } from "./triage-policy.ts";
 
 const policy = readTriagePolicyFile();
@@ -71,14 +63,8 @@ describe("triageTicket", () => {
       recentContactsByIntent: { refund: 1, billing: 4 },
     });
     expect(repeat.repeatContact).toEqual({ count: 1, priorityRaise: 1 });
-    expect(Number(repeat.triage.priority.slice(1))).toBe(
-      Number(first.triage.priority.slice(1)) - 1,
-    );
-    expect(
-      repeat.triage.reasons.some((reason) =>
-        reason.startsWith("repeat contact: 1 earlier contact"),
-      ),
-    ).toBe(true);
+    expect(Number(repeat.triage.priority.slice(1))).toBe(Number(first.triage.priority.slice(1)) - 1);
+    expect(repeat.triage.reasons.some((reason) => reason.startsWith("repeat contact: 1 earlier contact"))).toBe(true);
   });
 
   it("ignores earlier contacts about other intents", () => {
@@ -97,9 +83,7 @@ describe("triageTicket", () => {
     });
     expect(decision.requiredSkills).toContainEqual(policy.tierSkills.vip);
     expect(decision.customerTier).toBe("vip");
-    expect(decision.slaPolicy).not.toBe(
-      triageTicket(engine, REFUND_EMAIL).slaPolicy,
-    );
+    expect(decision.slaPolicy).not.toBe(triageTicket(engine, REFUND_EMAIL).slaPolicy);
   });
 
   it("lets a policy keyword rule override the model", () => {
@@ -147,11 +131,7 @@ describe("triageTicket", () => {
       channel: "chat",
       customer: {},
     });
-    expect(
-      decision.requiredSkills.find((skill) =>
-        skill.name.startsWith("language:"),
-      )?.optional,
-    ).toBe(true);
+    expect(decision.requiredSkills.find((skill) => skill.name.startsWith("language:"))?.optional).toBe(true);
   });
 
   it("triages a critical multilingual outage as P1", () => {

@@ -2,35 +2,10 @@
 // with the reasons a supervisor can read. Pure: the engine is built once from a policy, a model and a
 // language scorer; triageTicket is then a function of its input alone.
 
-import {
-  compileCueIndex,
-  findCuesInFolded,
-  foldForMatching,
-  type CueIndex,
-  type CueList,
-  type CueMatch,
-} from "./cue-matching.ts";
-import {
-  decideIntent,
-  ruleCategory,
-  type IntentDecision,
-  type RuleOutcome,
-} from "./intent-decision.ts";
-import {
-  compileIntentClassifier,
-  conceptsFromCategories,
-  intentInputText,
-  scoreIntents,
-  type IntentClassifier,
-  type IntentModel,
-  type IntentScore,
-} from "./intent-model.ts";
-import {
-  detectLanguage,
-  type LanguageDecision,
-  type LanguageScorer,
-  type LanguageSource,
-} from "./language-detection.ts";
+import { compileCueIndex, findCuesInFolded, foldForMatching, type CueIndex, type CueList, type CueMatch } from "./cue-matching.ts";
+import { decideIntent, ruleCategory, type IntentDecision, type RuleOutcome } from "./intent-decision.ts";
+import { compileIntentClassifier, conceptsFromCategories, intentInputText, scoreIntents, type IntentClassifier, type IntentModel, type IntentScore } from "./intent-model.ts";
+import { detectLanguage, type LanguageDecision, type LanguageScorer, type LanguageSource } from "./language-detection.ts";
 import {
   ANSWER_DID_NOT_HELP_CATEGORY,
   decidePriority,
@@ -42,14 +17,7 @@ import {
   type Tone,
 } from "./priority.ts";
 import { prepareCustomerText } from "@steward/text";
-import {
-  InvalidTriagePolicyError,
-  type Channel,
-  type Priority,
-  type SkillRequirement,
-  type TriagePolicy,
-  type Urgency,
-} from "./triage-policy.ts";
+import { InvalidTriagePolicyError, type Channel, type Priority, type SkillRequirement, type TriagePolicy, type Urgency } from "./triage-policy.ts";
 
 export interface TriageEngine {
   readonly policy: TriagePolicy;
@@ -70,16 +38,9 @@ export interface TriageEngineParts {
  * produce, so a policy/model mismatch fails at load time, not on the first ticket.
  */
 export function createTriageEngine(parts: TriageEngineParts): TriageEngine {
-  const missing = parts.model.labels.filter(
-    (intent) => parts.policy.intents[intent] === undefined,
-  );
+  const missing = parts.model.labels.filter((intent) => parts.policy.intents[intent] === undefined);
   if (missing.length > 0) {
-    throw new InvalidTriagePolicyError(
-      missing.map(
-        (intent) =>
-          `intents.${intent}: missing, but model ${parts.model.modelVersion} can produce it`,
-      ),
-    );
+    throw new InvalidTriagePolicyError(missing.map((intent) => `intents.${intent}: missing, but model ${parts.model.modelVersion} can produce it`));
   }
   const classifier = compileIntentClassifier(parts.model);
   const { policy } = parts;
@@ -123,8 +84,7 @@ export interface TicketForTriage {
    * they were triaged as. The adapter reads them from its store; triage picks the count for the intent
    * it decides, since the intent is not known before.
    */
-  readonly recentContactsByIntent?:
-    Readonly<Record<string, number>> | undefined;
+  readonly recentContactsByIntent?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface TriageSummary {
@@ -214,16 +174,10 @@ export function analyzeMessage(
   const text = intentInputText(message.subject, newText);
   const folded = foldForMatching(text);
   const matches = findCuesInFolded(engine.cueIndex, folded);
-  const concepts = conceptsFromCategories(
-    matches.map((match) => match.category),
-  );
+  const concepts = conceptsFromCategories(matches.map((match) => match.category));
   const scores = scoreIntents(engine.classifier, folded, concepts);
   const intent = decideIntent(scores, matches, policy);
-  const signals = readCustomerSignals(
-    matches,
-    text,
-    policy.intents[intent.intent]?.defaultUrgency,
-  );
+  const signals = readCustomerSignals(matches, text, policy.intents[intent.intent]?.defaultUrgency);
   return { newText, language, intent, signals, matches };
 }
 
@@ -246,17 +200,9 @@ export function routeTicket(
   reasons: string[];
 } {
   const reasons: string[] = [];
-  const intentRoute =
-    policy.intents[route.intent] ??
-    policy.intents[policy.intent.fallbackIntent];
-  const group = route.lowIntentConfidence
-    ? policy.generalTriageGroup
-    : (intentRoute?.group ?? policy.generalTriageGroup);
-  reasons.push(
-    route.lowIntentConfidence
-      ? `group ${group}: intent unsure, general triage`
-      : `group ${group} for ${route.intent}`,
-  );
+  const intentRoute = policy.intents[route.intent] ?? policy.intents[policy.intent.fallbackIntent];
+  const group = route.lowIntentConfidence ? policy.generalTriageGroup : (intentRoute?.group ?? policy.generalTriageGroup);
+  reasons.push(route.lowIntentConfidence ? `group ${group}: intent unsure, general triage` : `group ${group} for ${route.intent}`);
 
   const requiredSkills: SkillRequirement[] = [];
   if (intentRoute !== undefined)
@@ -265,33 +211,24 @@ export function routeTicket(
       minLevel: intentRoute.minLevel,
       optional: false,
     });
-  const languageOptional =
-    route.languageConfidence < policy.language.optionalBelowConfidence;
+  const languageOptional = route.languageConfidence < policy.language.optionalBelowConfidence;
   requiredSkills.push({
     name: `${policy.language.skillPrefix}${route.language}`,
     minLevel: policy.language.skillMinLevel,
     optional: languageOptional,
   });
-  if (languageOptional)
-    reasons.push(
-      `language skill optional: language unsure (${route.languageConfidence})`,
-    );
+  if (languageOptional) reasons.push(`language skill optional: language unsure (${route.languageConfidence})`);
   const tierSkill = policy.tierSkills[route.customerTier.toLowerCase()];
   if (tierSkill !== undefined) requiredSkills.push({ ...tierSkill });
 
   const slaRule = policy.sla.rules.find(
     (rule) =>
-      (rule.when.priorities === undefined ||
-        rule.when.priorities.includes(route.priority)) &&
-      (rule.when.tiers === undefined ||
-        rule.when.tiers.includes(route.customerTier.toLowerCase())) &&
-      (rule.when.channels === undefined ||
-        rule.when.channels.includes(route.channel)),
+      (rule.when.priorities === undefined || rule.when.priorities.includes(route.priority)) &&
+      (rule.when.tiers === undefined || rule.when.tiers.includes(route.customerTier.toLowerCase())) &&
+      (rule.when.channels === undefined || rule.when.channels.includes(route.channel)),
   );
   const slaPolicy = slaRule?.slaPolicy ?? policy.sla.defaultPolicy;
-  reasons.push(
-    `SLA policy ${slaPolicy}${slaRule === undefined ? " (default)" : ""}`,
-  );
+  reasons.push(`SLA policy ${slaPolicy}${slaRule === undefined ? " (default)" : ""}`);
   return { group, requiredSkills, slaPolicy, reasons };
 }
 
@@ -299,10 +236,7 @@ export function routeTicket(
  * What triageTicket reads from a new ticket's text. The intent does not depend on the customer's recent
  * contacts, so an adapter may analyse first, record the contact under that intent, and then decide.
  */
-export function analyzeTicket(
-  engine: TriageEngine,
-  ticket: TicketForTriage,
-): MessageAnalysis {
+export function analyzeTicket(engine: TriageEngine, ticket: TicketForTriage): MessageAnalysis {
   return analyzeMessage(engine, {
     subject: ticket.subject,
     body: ticket.body,
@@ -311,17 +245,10 @@ export function analyzeTicket(
 }
 
 /** `analysis` must be analyzeTicket(engine, ticket) when given; it is computed otherwise. */
-export function triageTicket(
-  engine: TriageEngine,
-  ticket: TicketForTriage,
-  analysis: MessageAnalysis = analyzeTicket(engine, ticket),
-): TriageDecision {
+export function triageTicket(engine: TriageEngine, ticket: TicketForTriage, analysis: MessageAnalysis = analyzeTicket(engine, ticket)): TriageDecision {
   const { policy } = engine;
   const customerTier = ticket.customer.tier?.trim().toLowerCase() || "standard";
-  const repeatContactCount = Math.max(
-    0,
-    Math.floor(ticket.recentContactsByIntent?.[analysis.intent.intent] ?? 0),
-  );
+  const repeatContactCount = Math.max(0, Math.floor(ticket.recentContactsByIntent?.[analysis.intent.intent] ?? 0));
   const priority = decidePriority(
     {
       urgency: analysis.signals.urgency,
@@ -350,23 +277,11 @@ export function triageTicket(
 }
 
 /** Urgency and tone reasons name the words that triggered them. */
-export function withCues(
-  priorityReasons: readonly string[],
-  signals: CustomerSignals,
-): string[] {
+export function withCues(priorityReasons: readonly string[], signals: CustomerSignals): string[] {
   const reasons = [...priorityReasons];
-  if (signals.urgencyCues.length > 0)
-    reasons.unshift(
-      `urgency ${signals.urgency} from "${signals.urgencyCues.slice(0, 3).join('", "')}"`,
-    );
-  if (signals.toneCues.length > 0)
-    reasons.unshift(
-      `tone ${signals.tone} from "${signals.toneCues.slice(0, 3).join('", "')}"`,
-    );
-  if (signals.answerDidNotHelp)
-    reasons.unshift(
-      `answer did not help: "${signals.answerDidNotHelpCues.slice(0, 3).join('", "')}"`,
-    );
+  if (signals.urgencyCues.length > 0) reasons.unshift(`urgency ${signals.urgency} from "${signals.urgencyCues.slice(0, 3).join('", "')}"`);
+  if (signals.toneCues.length > 0) reasons.unshift(`tone ${signals.tone} from "${signals.toneCues.slice(0, 3).join('", "')}"`);
+  if (signals.answerDidNotHelp) reasons.unshift(`answer did not help: "${signals.answerDidNotHelpCues.slice(0, 3).join('", "')}"`);
   return reasons;
 }
 
@@ -393,11 +308,7 @@ export interface DecisionParts {
   readonly extraReasons?: readonly string[];
 }
 
-export function assembleDecision(
-  engine: TriageEngine,
-  analysis: MessageAnalysis,
-  parts: DecisionParts,
-): TriageDecision {
+export function assembleDecision(engine: TriageEngine, analysis: MessageAnalysis, parts: DecisionParts): TriageDecision {
   const { policy } = engine;
   const intent = parts.intent ?? analysis.intent;
   const route = routeTicket(policy, {
@@ -409,13 +320,7 @@ export function assembleDecision(
     channel: parts.channel,
     customerTier: parts.customerTier,
   });
-  const reasons = [
-    ...(parts.extraReasons ?? []),
-    ...parts.language.reasons,
-    ...intent.reasons,
-    ...parts.priorityReasons,
-    ...route.reasons,
-  ];
+  const reasons = [...(parts.extraReasons ?? []), ...parts.language.reasons, ...intent.reasons, ...parts.priorityReasons, ...route.reasons];
   return {
     triage: {
       language: parts.language.language,

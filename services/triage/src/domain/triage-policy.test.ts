@@ -2,22 +2,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseTriagePolicy, parseTriagePolicyText } from "./triage-policy.ts";
 
-const SHIPPED = JSON.parse(
-  readFileSync(
-    new URL("../../policy/triage-policy.json", import.meta.url),
-    "utf8",
-  ),
-) as Record<string, unknown>;
+const SHIPPED = JSON.parse(readFileSync(new URL("../../policy/triage-policy.json", import.meta.url), "utf8")) as Record<string, unknown>;
 
 /** A copy of the shipped policy with the values at the given paths replaced. */
-function shippedWith(
-  ...changes: [path: readonly (string | number)[], value: unknown][]
-): unknown {
+function shippedWith(...changes: [path: readonly (string | number)[], value: unknown][]): unknown {
   const copy = structuredClone<Record<string, unknown>>(SHIPPED);
   for (const [path, value] of changes) {
     let node = copy as Record<string | number, unknown>;
-    for (const key of path.slice(0, -1))
-      node = node[key] as Record<string | number, unknown>;
+    for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
     node[path.at(-1)!] = value;
   }
   return copy;
@@ -37,27 +29,15 @@ describe("parseTriagePolicy", () => {
 
   it("requires a version", () => {
     const { version: _version, ...withoutVersion } = SHIPPED;
-    expect(
-      issuesOf(withoutVersion).some((issue) => issue.startsWith("version:")),
-    ).toBe(true);
+    expect(issuesOf(withoutVersion).some((issue) => issue.startsWith("version:"))).toBe(true);
   });
 
   it("names the path of each invalid field", () => {
-    const broken = shippedWith(
-      [["priority", "byUrgency", "high"], "P0"],
-      [["language", "minConfidence"], 1.5],
-      [["intents", "billing", "minLevel"], -1],
-    );
+    const broken = shippedWith([["priority", "byUrgency", "high"], "P0"], [["language", "minConfidence"], 1.5], [["intents", "billing", "minLevel"], -1]);
     const issues = issuesOf(broken);
-    expect(
-      issues.some((issue) => issue.startsWith("priority.byUrgency.high:")),
-    ).toBe(true);
-    expect(
-      issues.some((issue) => issue.startsWith("language.minConfidence:")),
-    ).toBe(true);
-    expect(
-      issues.some((issue) => issue.startsWith("intents.billing.minLevel:")),
-    ).toBe(true);
+    expect(issues.some((issue) => issue.startsWith("priority.byUrgency.high:"))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith("language.minConfidence:"))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith("intents.billing.minLevel:"))).toBe(true);
   });
 
   it("rejects a rule or fallback naming an intent the policy cannot route", () => {
@@ -76,12 +56,8 @@ describe("parseTriagePolicy", () => {
       [["intent", "fallbackIntent"], "nowhere"],
     );
     const issues = issuesOf(broken);
-    expect(issues).toContain(
-      'rules.0.intent: "astrology" has no entry in intents',
-    );
-    expect(issues).toContain(
-      'intent.fallbackIntent: "nowhere" has no entry in intents',
-    );
+    expect(issues).toContain('rules.0.intent: "astrology" has no entry in intents');
+    expect(issues).toContain('intent.fallbackIntent: "nowhere" has no entry in intents');
   });
 
   it("rejects duplicate rule ids and empty cues", () => {
@@ -94,19 +70,12 @@ describe("parseTriagePolicy", () => {
     ]);
     const issues = issuesOf(broken);
     expect(issues).toContain('rules.1.id: duplicate rule id "same"');
-    expect(issues.some((issue) => issue.startsWith("rules.1.cues.0:"))).toBe(
-      true,
-    );
+    expect(issues.some((issue) => issue.startsWith("rules.1.cues.0:"))).toBe(true);
   });
 
   it("rejects an SLA rule with no condition", () => {
-    const broken = shippedWith([
-      ["sla", "rules"],
-      [{ when: {}, slaPolicy: "always" }],
-    ]);
-    expect(
-      issuesOf(broken).some((issue) => issue.startsWith("sla.rules.0.when:")),
-    ).toBe(true);
+    const broken = shippedWith([["sla", "rules"], [{ when: {}, slaPolicy: "always" }]]);
+    expect(issuesOf(broken).some((issue) => issue.startsWith("sla.rules.0.when:"))).toBe(true);
   });
 
   it("reports invalid JSON text as an issue instead of throwing", () => {

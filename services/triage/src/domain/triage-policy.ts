@@ -14,9 +14,7 @@ export type Urgency = (typeof URGENCIES)[number];
 
 export type Channel = (typeof CHANNELS)[number];
 
-const languageCode = z
-  .string()
-  .regex(/^[a-z]{2}$/, 'must be an ISO 639-1 code such as "en"');
+const languageCode = z.string().regex(/^[a-z]{2}$/, 'must be an ISO 639-1 code such as "en"');
 const cueList = z.array(z.string().trim().min(1, "cues must not be empty"));
 const confidence = z.number().min(0).max(1);
 const raise = z.number().int().min(0).max(3);
@@ -56,24 +54,16 @@ const slaRuleSchema = z.object({
       tiers: z.array(z.string().min(1)).optional(),
       channels: z.array(z.enum(CHANNELS)).optional(),
     })
-    .refine(
-      (when) =>
-        when.priorities !== undefined ||
-        when.tiers !== undefined ||
-        when.channels !== undefined,
-      {
-        message: "needs at least one of priorities, tiers, channels",
-      },
-    ),
+    .refine((when) => when.priorities !== undefined || when.tiers !== undefined || when.channels !== undefined, {
+      message: "needs at least one of priorities, tiers, channels",
+    }),
   slaPolicy: z.string().min(1),
 });
 
 export const triagePolicySchema = z
   .object({
     $comment: z.string().optional(),
-    version: z
-      .string()
-      .min(1, "version is required: every decision records it"),
+    version: z.string().min(1, "version is required: every decision records it"),
     language: z.object({
       minConfidence: confidence,
       supportedLanguages: z.array(languageCode),
@@ -153,12 +143,7 @@ export const triagePolicySchema = z
         });
       ruleIds.add(rule.id);
     });
-    if (
-      policy.language.supportedLanguages.length > 0 &&
-      !policy.language.supportedLanguages.includes(
-        policy.language.defaultLanguage,
-      )
-    ) {
+    if (policy.language.supportedLanguages.length > 0 && !policy.language.supportedLanguages.includes(policy.language.defaultLanguage)) {
       context.addIssue({
         code: "custom",
         path: ["language", "defaultLanguage"],
@@ -182,18 +167,13 @@ export class InvalidTriagePolicyError extends Error {
   }
 }
 
-export type PolicyParseResult =
-  | { readonly ok: true; readonly policy: TriagePolicy }
-  | { readonly ok: false; readonly error: InvalidTriagePolicyError };
+export type PolicyParseResult = { readonly ok: true; readonly policy: TriagePolicy } | { readonly ok: false; readonly error: InvalidTriagePolicyError };
 
 /** Validates an already JSON-parsed policy; never throws. */
 export function parseTriagePolicy(json: unknown): PolicyParseResult {
   const result = triagePolicySchema.safeParse(json);
   if (result.success) return { ok: true, policy: result.data };
-  const issues = result.error.issues.map(
-    (issue) =>
-      `${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${issue.message}`,
-  );
+  const issues = result.error.issues.map((issue) => `${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${issue.message}`);
   return { ok: false, error: new InvalidTriagePolicyError(issues) };
 }
 
@@ -205,9 +185,7 @@ export function parseTriagePolicyText(text: string): PolicyParseResult {
   } catch (error) {
     return {
       ok: false,
-      error: new InvalidTriagePolicyError([
-        `(root): not valid JSON (${(error as Error).message})`,
-      ]),
+      error: new InvalidTriagePolicyError([`(root): not valid JSON (${(error as Error).message})`]),
     };
   }
   return parseTriagePolicy(json);

@@ -5,18 +5,10 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
-export const DATASET_PATH = fileURLToPath(
-  new URL("../../data/messages.jsonl", import.meta.url),
-);
-export const MODEL_PATH = fileURLToPath(
-  new URL("../../model/intent-model.json", import.meta.url),
-);
-export const LEXICON_PATH = fileURLToPath(
-  new URL("../../model/intent-lexicon.json", import.meta.url),
-);
-export const POLICY_PATH = fileURLToPath(
-  new URL("../../policy/triage-policy.json", import.meta.url),
-);
+export const DATASET_PATH = fileURLToPath(new URL("../../data/messages.jsonl", import.meta.url));
+export const MODEL_PATH = fileURLToPath(new URL("../../model/intent-model.json", import.meta.url));
+export const LEXICON_PATH = fileURLToPath(new URL("../../model/intent-lexicon.json", import.meta.url));
+export const POLICY_PATH = fileURLToPath(new URL("../../policy/triage-policy.json", import.meta.url));
 
 const messageSchema = z.object({
   id: z.string(),
@@ -40,31 +32,22 @@ export function readDataset(path: string = DATASET_PATH): LabelledMessage[] {
     try {
       json = JSON.parse(line);
     } catch (error) {
-      throw new Error(
-        `${path}:${index + 1}: not JSON (${(error as Error).message})`,
-      );
+      throw new Error(`${path}:${index + 1}: not JSON (${(error as Error).message})`);
     }
     const parsed = messageSchema.safeParse(json);
-    if (!parsed.success)
-      throw new Error(
-        `${path}:${index + 1}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
-      );
+    if (!parsed.success) throw new Error(`${path}:${index + 1}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
     messages.push(parsed.data);
   });
   return messages;
 }
 
 /** intent → every cue of every language, from model/intent-lexicon.json. */
-export function readLexicon(
-  path: string = LEXICON_PATH,
-): Record<string, string[]> {
+export function readLexicon(path: string = LEXICON_PATH): Record<string, string[]> {
   const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
   const lexicon: Record<string, string[]> = {};
   for (const [intent, byLanguage] of Object.entries(raw)) {
     if (intent.startsWith("$")) continue;
-    lexicon[intent] = Object.values(
-      byLanguage as Record<string, string[]>,
-    ).flat();
+    lexicon[intent] = Object.values(byLanguage as Record<string, string[]>).flat();
   }
   return lexicon;
 }

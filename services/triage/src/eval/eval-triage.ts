@@ -6,15 +6,8 @@
 import { eldLanguageScorer } from "../domain/eld-language-scorer.ts";
 import { classifyText, intentInputText } from "../domain/intent-model.ts";
 import { prepareCustomerText } from "@steward/text";
-import {
-  createTriageEngine,
-  triageTicket,
-  type TriageEngine,
-} from "../domain/triage-engine.ts";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-} from "../policy/triage-files.ts";
+import { createTriageEngine, triageTicket, type TriageEngine } from "../domain/triage-engine.ts";
+import { readIntentModelFile, readTriagePolicyFile } from "../policy/triage-files.ts";
 import { readDataset, type LabelledMessage } from "./dataset.ts";
 
 export interface SplitReport {
@@ -44,11 +37,7 @@ function count(map: Map<string, Tally>, key: string, correct: boolean): void {
   map.set(key, tally);
 }
 
-export function evaluateSplit(
-  engine: TriageEngine,
-  messages: readonly LabelledMessage[],
-  split: string,
-): SplitReport {
+export function evaluateSplit(engine: TriageEngine, messages: readonly LabelledMessage[], split: string): SplitReport {
   const languageByLanguage = new Map<string, Tally>();
   const intentByLanguage = new Map<string, Tally>();
   const intentByIntent = new Map<string, Tally>();
@@ -68,13 +57,7 @@ export function evaluateSplit(
     });
     const languageOk = decision.triage.language === message.language;
     const intentOk = decision.triage.intent === message.intent;
-    const modelTop = classifyText(
-      engine.classifier,
-      intentInputText(
-        message.subject,
-        prepareCustomerText(message.body).newText,
-      ),
-    )[0]?.intent;
+    const modelTop = classifyText(engine.classifier, intentInputText(message.subject, prepareCustomerText(message.body).newText))[0]?.intent;
     if (languageOk) languageCorrect++;
     if (intentOk) intentCorrect++;
     if (modelTop === message.intent) modelCorrect++;
@@ -85,14 +68,8 @@ export function evaluateSplit(
     const row = confusion.get(message.intent) ?? new Map<string, number>();
     row.set(decision.triage.intent, (row.get(decision.triage.intent) ?? 0) + 1);
     confusion.set(message.intent, row);
-    if (!languageOk)
-      misses.push(
-        `${message.id}: language ${decision.triage.language}, expected ${message.language}`,
-      );
-    if (!intentOk)
-      misses.push(
-        `${message.id}: intent ${decision.triage.intent} (${decision.triage.intentConfidence}, ${decision.audit.intentSource}), expected ${message.intent}`,
-      );
+    if (!languageOk) misses.push(`${message.id}: language ${decision.triage.language}, expected ${message.language}`);
+    if (!intentOk) misses.push(`${message.id}: intent ${decision.triage.intent} (${decision.triage.intentConfidence}, ${decision.audit.intentSource}), expected ${message.intent}`);
   }
   const total = Math.max(1, messages.length);
   return {
@@ -111,50 +88,29 @@ export function evaluateSplit(
 }
 
 const percent = (value: number): string => `${(100 * value).toFixed(1)}%`;
-const tallyPercent = (tally: Tally | undefined): string =>
-  tally === undefined
-    ? "-"
-    : `${percent(tally.correct / tally.total)} (${tally.correct}/${tally.total})`;
+const tallyPercent = (tally: Tally | undefined): string => (tally === undefined ? "-" : `${percent(tally.correct / tally.total)} (${tally.correct}/${tally.total})`);
 
-export function formatReport(
-  report: SplitReport,
-  labels: readonly string[],
-): string {
+export function formatReport(report: SplitReport, labels: readonly string[]): string {
   const lines: string[] = [];
   lines.push(`== ${report.split} split: ${report.messages} messages`);
-  lines.push(
-    `language accuracy: ${percent(report.languageAccuracy)}   (target ≥ 97%)`,
-  );
-  lines.push(
-    `intent accuracy:   ${percent(report.intentAccuracy)}   (target ≥ 85%; model alone, before rules and fallback: ${percent(report.modelOnlyIntentAccuracy)})`,
-  );
-  lines.push(
-    `urgency agreement: ${percent(report.urgencyAccuracy)}   (informational: cue-based urgency vs. the labelled urgency)`,
-  );
+  lines.push(`language accuracy: ${percent(report.languageAccuracy)}   (target ≥ 97%)`);
+  lines.push(`intent accuracy:   ${percent(report.intentAccuracy)}   (target ≥ 85%; model alone, before rules and fallback: ${percent(report.modelOnlyIntentAccuracy)})`);
+  lines.push(`urgency agreement: ${percent(report.urgencyAccuracy)}   (informational: cue-based urgency vs. the labelled urgency)`);
   lines.push("");
   lines.push("language  language-accuracy     intent-accuracy");
   for (const language of [...report.languageByLanguage.keys()].sort()) {
-    lines.push(
-      `${language.padEnd(9)} ${tallyPercent(report.languageByLanguage.get(language)).padEnd(21)} ${tallyPercent(report.intentByLanguage.get(language))}`,
-    );
+    lines.push(`${language.padEnd(9)} ${tallyPercent(report.languageByLanguage.get(language)).padEnd(21)} ${tallyPercent(report.intentByLanguage.get(language))}`);
   }
   lines.push("");
   lines.push("intent            accuracy");
-  for (const intent of labels)
-    lines.push(
-      `${intent.padEnd(17)} ${tallyPercent(report.intentByIntent.get(intent))}`,
-    );
+  for (const intent of labels) lines.push(`${intent.padEnd(17)} ${tallyPercent(report.intentByIntent.get(intent))}`);
   lines.push("");
   lines.push("confusion matrix (rows: expected, columns: decided)");
   const short = labels.map((label) => label.slice(0, 6));
-  lines.push(
-    `${"".padEnd(17)}${short.map((label) => label.padStart(7)).join("")}`,
-  );
+  lines.push(`${"".padEnd(17)}${short.map((label) => label.padStart(7)).join("")}`);
   for (const expected of labels) {
     const row = report.confusion.get(expected);
-    lines.push(
-      `${expected.padEnd(17)}${labels.map((decided) => String(row?.get(decided) ?? 0).padStart(7)).join("")}`,
-    );
+    lines.push(`${expected.padEnd(17)}${labels.map((decided) => String(row?.get(decided) ?? 0).padStart(7)).join("")}`);
   }
   return lines.join("\n");
 }
@@ -168,12 +124,8 @@ if (import.meta.main) {
     languageScorer: eldLanguageScorer,
   });
   const dataset = readDataset();
-  console.log(
-    `policy ${policy.version}, model ${model.modelVersion} (trained on ${model.training.examples} train messages)`,
-  );
-  const splits = process.argv.includes("--train")
-    ? (["test", "train"] as const)
-    : (["test"] as const);
+  console.log(`policy ${policy.version}, model ${model.modelVersion} (trained on ${model.training.examples} train messages)`);
+  const splits = process.argv.includes("--train") ? (["test", "train"] as const) : (["test"] as const);
   for (const split of splits) {
     const report = evaluateSplit(
       engine,
@@ -181,7 +133,6 @@ if (import.meta.main) {
       split,
     );
     console.log(`\n${formatReport(report, model.labels)}`);
-    if (process.argv.includes("--misses"))
-      console.log(`\nmisses:\n  ${report.misses.join("\n  ")}`);
+    if (process.argv.includes("--misses")) console.log(`\nmisses:\n  ${report.misses.join("\n  ")}`);
   }
 }

@@ -3,10 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { eldLanguageScorer } from "../domain/eld-language-scorer.ts";
 import { createTriageEngine } from "../domain/triage-engine.ts";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-} from "../policy/triage-files.ts";
+import { readIntentModelFile, readTriagePolicyFile } from "../policy/triage-files.ts";
 import { readDataset } from "./dataset.ts";
 import { evaluateSplit } from "./eval-triage.ts";
 
@@ -20,9 +17,7 @@ describe("shipped triage on the test split", () => {
   const report = evaluateSplit(engine, test, "test");
 
   it("has a test split covering the 22 languages", () => {
-    expect(
-      new Set(test.map((message) => message.language)).size,
-    ).toBeGreaterThanOrEqual(22);
+    expect(new Set(test.map((message) => message.language)).size).toBeGreaterThanOrEqual(22);
   });
 
   it("detects the language of at least 97% of test messages", () => {
@@ -35,8 +30,6 @@ describe("shipped triage on the test split", () => {
 
   it("was trained on the train split only", () => {
     const model = readIntentModelFile();
-    expect(model.training.examples).toBe(
-      readDataset().filter((message) => message.split === "train").length,
-    );
+    expect(model.training.examples).toBe(readDataset().filter((message) => message.split === "train").length);
   });
 });

@@ -2,22 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  InvalidTriagePolicyError,
-  type TriagePolicy,
-} from "../domain/triage-policy.ts";
-import {
-  readIntentModelFile,
-  readTriagePolicyFile,
-  SHIPPED_POLICY_PATH,
-  watchTriagePolicy,
-  type PolicyReloader,
-} from "./triage-files.ts";
+import { InvalidTriagePolicyError, type TriagePolicy } from "../domain/triage-policy.ts";
+import { readIntentModelFile, readTriagePolicyFile, SHIPPED_POLICY_PATH, watchTriagePolicy, type PolicyReloader } from "./triage-files.ts";
 
-const shipped = JSON.parse(readFileSync(SHIPPED_POLICY_PATH, "utf8")) as Record<
-  string,
-  unknown
->;
+const shipped = JSON.parse(readFileSync(SHIPPED_POLICY_PATH, "utf8")) as Record<string, unknown>;
 const directories: string[] = [];
 const reloaders: PolicyReloader[] = [];
 
@@ -29,10 +17,7 @@ function policyFile(content: string): string {
   return path;
 }
 
-async function eventually(
-  check: () => boolean,
-  timeoutMs = 5_000,
-): Promise<void> {
+async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
@@ -42,8 +27,7 @@ async function eventually(
 
 afterEach(() => {
   for (const reloader of reloaders.splice(0)) reloader.close();
-  for (const directory of directories.splice(0))
-    rmSync(directory, { recursive: true, force: true });
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
 describe("triage files", () => {

@@ -5,32 +5,20 @@
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseIntentModel, type IntentModel } from "../domain/intent-model.ts";
-import {
-  parseTriagePolicyText,
-  type InvalidTriagePolicyError,
-  type TriagePolicy,
-} from "../domain/triage-policy.ts";
+import { parseTriagePolicyText, type InvalidTriagePolicyError, type TriagePolicy } from "../domain/triage-policy.ts";
 
-export const SHIPPED_POLICY_PATH = fileURLToPath(
-  new URL("../../policy/triage-policy.json", import.meta.url),
-);
-export const SHIPPED_MODEL_PATH = fileURLToPath(
-  new URL("../../model/intent-model.json", import.meta.url),
-);
+export const SHIPPED_POLICY_PATH = fileURLToPath(new URL("../../policy/triage-policy.json", import.meta.url));
+export const SHIPPED_MODEL_PATH = fileURLToPath(new URL("../../model/intent-model.json", import.meta.url));
 
 /** Reads and validates a policy file. Throws InvalidTriagePolicyError (code INVALID_TRIAGE_POLICY). */
-export function readTriagePolicyFile(
-  path: string = SHIPPED_POLICY_PATH,
-): TriagePolicy {
+export function readTriagePolicyFile(path: string = SHIPPED_POLICY_PATH): TriagePolicy {
   const result = parseTriagePolicyText(readFileSync(path, "utf8"));
   if (!result.ok) throw result.error;
   return result.policy;
 }
 
 /** Reads and validates a model file. Throws InvalidIntentModelError (code INVALID_INTENT_MODEL). */
-export function readIntentModelFile(
-  path: string = SHIPPED_MODEL_PATH,
-): IntentModel {
+export function readIntentModelFile(path: string = SHIPPED_MODEL_PATH): IntentModel {
   return parseIntentModel(JSON.parse(readFileSync(path, "utf8")));
 }
 
@@ -54,9 +42,7 @@ export interface PolicyReloaderOptions {
  * Watches the policy file and swaps in each valid edit. Throws at start if the file is invalid, since a
  * service must not start without a policy; later invalid edits are reported and ignored.
  */
-export function watchTriagePolicy(
-  options: PolicyReloaderOptions = {},
-): PolicyReloader {
+export function watchTriagePolicy(options: PolicyReloaderOptions = {}): PolicyReloader {
   const path = options.path ?? SHIPPED_POLICY_PATH;
   let policy = readTriagePolicyFile(path);
   let timer: NodeJS.Timeout | undefined;
