@@ -9,7 +9,13 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{libs,services,proto,infra}/*/src/**/*.test.ts", "{proto,infra}/src/**/*.test.ts", "scripts/*.test.ts", "test/**/*.test.ts"],
+          include: [
+            "{libs,services,proto,infra}/*/src/**/*.test.ts",
+            "services/*/test-support/**/*.test.ts",
+            "{proto,infra}/src/**/*.test.ts",
+            "scripts/*.test.ts",
+            "test/**/*.test.ts",
+          ],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
       },

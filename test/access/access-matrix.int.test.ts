@@ -12,7 +12,7 @@ import { loadIntakeConfig } from "../../services/intake/src/config.ts";
 import { startIntake, type RunningIntake } from "../../services/intake/src/service.ts";
 import { hashApiKey } from "../../services/intake/src/domain/integrations.ts";
 import { ticketReference } from "../../services/intake/src/domain/acknowledgement.ts";
-import { IntakeGrpc, errorCode, protoSubmission } from "../../services/intake/src/test-support.ts";
+import { IntakeGrpc, errorCode, protoSubmission } from "../../services/intake/test-support/test-support.ts";
 import { loadTriageConfig } from "../../services/triage/src/config.ts";
 import { startTriage, type RunningTriage } from "../../services/triage/src/service.ts";
 import { loadRoutingConfig } from "../../services/routing/src/config.ts";

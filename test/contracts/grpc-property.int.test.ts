@@ -8,7 +8,7 @@ import { AgentDeskClient, type Channel } from "@steward/proto";
 import { bearer, generalistAgent, isolatedEnv, tokens } from "@steward/testkit";
 import { loadIntakeConfig } from "../../services/intake/src/config.ts";
 import { startIntake, type RunningIntake } from "../../services/intake/src/service.ts";
-import { IntakeGrpc, protoSubmission } from "../../services/intake/src/test-support.ts";
+import { IntakeGrpc, protoSubmission } from "../../services/intake/test-support/test-support.ts";
 import { loadRoutingConfig } from "../../services/routing/src/config.ts";
 import { startRouting, type RunningRouting } from "../../services/routing/src/service.ts";
 

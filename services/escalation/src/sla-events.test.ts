@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Channel, Priority, Topics } from "@steward/proto";
 import { applySlaInput, dueActions, emptySlaRecord, parseSlaPolicy, slaView, type SlaInput, type SlaRecord } from "./domain/index.ts";
-import { testPolicyDocument } from "./domain/sla-test-fixtures.ts";
+import { testPolicyDocument } from "../test-support/sla-fixtures.ts";
 import { actionEvents, slaUpdatedEvent } from "./sla-events.ts";
 
 // The test policy's P1 runs 24x7: first response 15 minutes (warning at 11:15), resolution 120.

@@ -8,7 +8,7 @@ import { isolatedEnv } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
 import { DEV_API_KEY, hashApiKey } from "./domain/integrations.ts";
-import { IntakeGrpc, errorCode, postJson, protoSubmission, signedHeaders, sleep } from "./test-support.ts";
+import { IntakeGrpc, errorCode, postJson, protoSubmission, signedHeaders, sleep } from "../test-support/test-support.ts";
 
 const HELPDESK_KEY = "hd-test-key-9f8e7d6c5b4a";
 const SHOP_KEY = "shop-test-key-1a2b3c4d5e6f";

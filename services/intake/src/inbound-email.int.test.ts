@@ -8,7 +8,7 @@ import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
 import { emailCustomerId } from "./domain/email-submission.ts";
 import { DEV_WEBHOOK_SECRET } from "./domain/integrations.ts";
-import { EventLog, signedHeaders } from "./test-support.ts";
+import { EventLog, signedHeaders } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("intake-email");
 let intake: RunningIntake;

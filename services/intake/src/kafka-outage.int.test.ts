@@ -14,7 +14,7 @@ import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
 import type { TicketDoc } from "./ticket-store.ts";
-import { EventLog, IntakeGrpc, errorCode, postJson, protoSubmission } from "./test-support.ts";
+import { EventLog, IntakeGrpc, errorCode, postJson, protoSubmission } from "../test-support/test-support.ts";
 
 /** The contract: with Kafka down, every call is answered (503 + Retry-After) within 2 s, the default. */
 const ANSWER_WITHIN_MS = 2_000;

@@ -17,7 +17,7 @@ import { startOutboundWorker } from "./outbound-worker.ts";
 import { OutboundDeliveries } from "./outbound-deliveries.ts";
 import { verifyWebhookSignature } from "./domain/webhook-signature.ts";
 import type { Integration } from "./domain/integrations.ts";
-import { EventLog } from "./test-support.ts";
+import { EventLog } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("outbound");
 const SECRET = "outbound-secret-for-tests";

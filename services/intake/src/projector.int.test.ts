@@ -8,7 +8,7 @@ import { Channel, Priority, TicketTriaged, Topics } from "@steward/proto";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { TicketStore } from "./ticket-store.ts";
 import { project, projectBatch } from "./projector.ts";
-import { EventLog, sleep } from "./test-support.ts";
+import { EventLog, sleep } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("projector");
 let conn: Store;

@@ -9,7 +9,7 @@ import { isolatedEnv, waitFor } from "@steward/testkit";
 import { TicketStore } from "./ticket-store.ts";
 import { projectBatch } from "./projector.ts";
 import { ticketView } from "./app.ts";
-import { EventLog } from "./test-support.ts";
+import { EventLog } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("intake-replies");
 let conn: Store;

@@ -7,7 +7,7 @@ import { Channel, Topics, type Submission } from "@steward/proto";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
-import { EventLog, IntakeGrpc, postJson, protoSubmission, sleep } from "./test-support.ts";
+import { EventLog, IntakeGrpc, postJson, protoSubmission, sleep } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("intake-restart");
 let intake: RunningIntake | undefined;

@@ -10,7 +10,7 @@ import { startFerretDb, type RunningStore } from "@steward/infra/ferretdb";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
-import { postJson } from "./test-support.ts";
+import { postJson } from "../test-support/test-support.ts";
 
 const ANSWER_WITHIN_MS = 2_000;
 let stateDir = "";

@@ -10,7 +10,7 @@ import { checkHealth, listServicesByReflection } from "@steward/proto/grpc-stand
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadIntakeConfig } from "./config.ts";
 import { startIntake, type RunningIntake } from "./service.ts";
-import { EventLog, IntakeGrpc, errorCode, postJson, protoSubmission, sleep } from "./test-support.ts";
+import { EventLog, IntakeGrpc, errorCode, postJson, protoSubmission, sleep } from "../test-support/test-support.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 
 const t = isolatedEnv("intake-ways");

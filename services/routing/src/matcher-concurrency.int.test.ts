@@ -9,8 +9,8 @@ import { connectStore, type Store } from "@steward/store";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
-import { RoutingEventLog, agentIn, http, publishTriaged } from "./routing-test-support.ts";
-import { AgentCrowd, checkInvariants, readStore } from "./routing-load-support.ts";
+import { RoutingEventLog, agentIn, http, publishTriaged } from "../test-support/routing-test-support.ts";
+import { AgentCrowd, checkInvariants, readStore } from "../test-support/routing-load-support.ts";
 import type { TicketDoc } from "./routing-store.ts";
 
 const t = isolatedEnv("routing-concurrency", {

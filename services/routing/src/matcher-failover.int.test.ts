@@ -11,8 +11,8 @@ import { Channel } from "@steward/proto";
 import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { connectStore, type Store } from "@steward/store";
 import { isolatedEnv, waitFor } from "@steward/testkit";
-import { RoutingEventLog, agentIn, http, publishTriaged } from "./routing-test-support.ts";
-import { AgentCrowd, checkInvariants, readStore } from "./routing-load-support.ts";
+import { RoutingEventLog, agentIn, http, publishTriaged } from "../test-support/routing-test-support.ts";
+import { AgentCrowd, checkInvariants, readStore } from "../test-support/routing-load-support.ts";
 import type { TicketDoc } from "./routing-store.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));

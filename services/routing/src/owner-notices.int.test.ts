@@ -7,7 +7,7 @@ import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { bearer, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
-import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishTriaged } from "./routing-test-support.ts";
+import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishTriaged } from "../test-support/routing-test-support.ts";
 
 const t = isolatedEnv("owner-notices");
 let routing: RunningRouting;

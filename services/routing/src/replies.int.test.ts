@@ -8,7 +8,7 @@ import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { bearer, isolatedEnv, tokens } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
-import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishTriaged } from "./routing-test-support.ts";
+import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishTriaged } from "../test-support/routing-test-support.ts";
 
 const t = isolatedEnv("replies");
 let routing: RunningRouting;

@@ -8,7 +8,7 @@ import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { bearer, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
-import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishSla, publishTriaged } from "./routing-test-support.ts";
+import { RoutingEventLog, agentIn, escalationAction, http, publishEscalation, publishSla, publishTriaged } from "../test-support/routing-test-support.ts";
 
 // Chat and phone offers time out after 2 s here; email offers keep the default 120 s.
 const t = isolatedEnv("routing-flow", { ROUTING_OFFER_TIMEOUT_REALTIME_S: "2", ROUTING_TICK_MS: "200" });

@@ -8,7 +8,7 @@ import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { bearer, isolatedEnv, readSse, tokens, waitFor, type SseReader } from "@steward/testkit";
 import { loadRoutingConfig } from "./config.ts";
 import { startRouting, type RunningRouting } from "./service.ts";
-import { RoutingEventLog, agentIn, http, publishTriaged } from "./routing-test-support.ts";
+import { RoutingEventLog, agentIn, http, publishTriaged } from "../test-support/routing-test-support.ts";
 
 const GRACE_MS = 1_500;
 const t = isolatedEnv("stream-presence", { ROUTING_DISCONNECT_GRACE_MS: String(GRACE_MS), ROUTING_TICK_MS: "200" });

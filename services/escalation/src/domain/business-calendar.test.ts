@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { addBusinessTime, businessCalendarSchema, businessTimeBetween, CalendarNeverOpensError, isBusinessTime, type BusinessCalendar } from "./business-calendar.ts";
-import { parisCalendar } from "./sla-test-fixtures.ts";
+import { parisCalendar } from "../../test-support/sla-fixtures.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "./zoned-time.ts";
 
 const t = (iso: string): number => Date.parse(iso);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { actionKey, dueActions, InvalidActionKeyError, markActionDone, nextWakeAt, parseActionKey, pendingActions, type DueAction } from "./sla-actions.ts";
 import { applyPolicyChange, onAgentResponse, onCustomerMessage, onOwnerAssigned, onPriorityChanged, onResolved, pause, resume, startSla, type SlaState } from "./sla-state.ts";
 import { parseSlaPolicy } from "./sla-policy.ts";
-import { at, parisCalendar, testPolicy, testPolicyDocument, TEST_TARGET_MINUTES } from "./sla-test-fixtures.ts";
+import { at, parisCalendar, testPolicy, testPolicyDocument, TEST_TARGET_MINUTES } from "../../test-support/sla-fixtures.ts";
 import { slaView } from "./sla-view.ts";
 
 const policy = testPolicy();

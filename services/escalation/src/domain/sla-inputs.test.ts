@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applySlaInput, emptySlaRecord, MAX_PENDING_INPUTS, type SlaInput, type SlaRecord } from "./sla-inputs.ts";
 import { dueActions, markActionDone, pendingActions } from "./sla-actions.ts";
-import { at, testPolicy, testPolicyDocument } from "./sla-test-fixtures.ts";
+import { at, testPolicy, testPolicyDocument } from "../../test-support/sla-fixtures.ts";
 import { parseSlaPolicy } from "./sla-policy.ts";
 import { slaView } from "./sla-view.ts";
 import type { Channel, Priority } from "./sla-policy.ts";

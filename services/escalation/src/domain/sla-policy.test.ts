@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CHANNELS, InvalidSlaPolicyError, PRIORITIES, calendarForGroup, parseSlaPolicy, safeParseSlaPolicy } from "./sla-policy.ts";
-import { testPolicyDocument } from "./sla-test-fixtures.ts";
+import { testPolicyDocument } from "../../test-support/sla-fixtures.ts";
 
 const defaultPolicyDocument = (): Record<string, unknown> => JSON.parse(readFileSync(new URL("../../policy/sla-policy.json", import.meta.url), "utf8")) as Record<string, unknown>;
 

@@ -20,7 +20,7 @@ import {
   startSla,
   type SlaState,
 } from "./sla-state.ts";
-import { parisCalendar, testPolicy, TEST_TARGET_MINUTES } from "./sla-test-fixtures.ts";
+import { parisCalendar, testPolicy, TEST_TARGET_MINUTES } from "../../test-support/sla-fixtures.ts";
 import { slaView } from "./sla-view.ts";
 import { MINUTE_MS } from "./zoned-time.ts";
 

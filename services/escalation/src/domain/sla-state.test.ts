@@ -16,7 +16,7 @@ import {
   type SlaState,
   type SlaTicket,
 } from "./sla-state.ts";
-import { at, parisCalendar, testPolicy, TEST_TARGET_MINUTES } from "./sla-test-fixtures.ts";
+import { at, parisCalendar, testPolicy, TEST_TARGET_MINUTES } from "../../test-support/sla-fixtures.ts";
 import { slaView } from "./sla-view.ts";
 import { MINUTE_MS } from "./zoned-time.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { dueActions, markActionDone } from "./sla-actions.ts";
 import { onAgentResponse, onCustomerMessage, onOwnerAssigned, pause, startSla } from "./sla-state.ts";
-import { at, parisCalendar, testPolicy } from "./sla-test-fixtures.ts";
+import { at, parisCalendar, testPolicy } from "../../test-support/sla-fixtures.ts";
 import { slaView } from "./sla-view.ts";
 
 const iso = (isoWithOffset: string): string => at(isoWithOffset).toISOString();

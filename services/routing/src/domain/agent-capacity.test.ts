@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addOwnedWork, changePresence, convertOfferSlotToLoad, releaseOfferSlot, releaseOwnedWork, reserveOfferSlot } from "./agent-capacity.ts";
-import { T0, anAgentState, errorOf, unwrap } from "./fixtures.ts";
+import { T0, anAgentState, errorOf, unwrap } from "../../test-support/domain-fixtures.ts";
 
 const agent = anAgentState({ id: "a", capacity: { chat: 2, phone: 1 }, idleSince: T0 - 1_000 });
 

@@ -1,7 +1,7 @@
 // Who comes to help: the role, the ticket's groups and skills, then the least loaded; never the owner.
 import { describe, expect, it } from "vitest";
 import { pickCollaborator, type TicketNeedingHelp } from "./collaborator-choice.ts";
-import { anAgentState } from "./fixtures.ts";
+import { anAgentState } from "../../test-support/domain-fixtures.ts";
 import type { AgentState } from "./model.ts";
 
 const ticket: TicketNeedingHelp = {

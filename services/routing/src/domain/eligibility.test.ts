@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkEligibility, compareCandidates, decidingRankCriterion, loadRatio, rankCandidate, skillFit, type RankedCandidate } from "./eligibility.ts";
-import { T0, aTicket, anAgentState } from "./fixtures.ts";
+import { T0, aTicket, anAgentState } from "../../test-support/domain-fixtures.ts";
 import type { RelaxationPolicy } from "./model.ts";
 import { effectiveRequirements, requirementsUnder, STRICT } from "./relaxation.ts";
 

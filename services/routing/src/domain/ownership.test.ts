@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NotOwnerError, OwnershipConflictError } from "./errors.ts";
-import { T0, errorOf, unwrap } from "./fixtures.ts";
+import { T0, errorOf, unwrap } from "../../test-support/domain-fixtures.ts";
 import {
   acceptOffer,
   addCollaborator,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { T0, aTicket } from "./fixtures.ts";
+import { T0, aTicket } from "../../test-support/domain-fixtures.ts";
 import type { RelaxationPolicy } from "./model.ts";
 import { effectiveRequirements, nextRelaxationAt, relaxationAt, relaxationSchedule, stageAfter } from "./relaxation.ts";
 

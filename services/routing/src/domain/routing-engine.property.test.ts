@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkEligibility, compareCandidates, decidingRankCriterion, rankCandidate, type RankedCandidate } from "./eligibility.ts";
 import { AGENT_PASS_REASONS, TICKET_PASS_REASONS, agentPassReasonFor, zeroCounts, type AgentPassReason } from "./explanation.ts";
-import { T0, unwrap } from "./fixtures.ts";
+import { T0, unwrap } from "../../test-support/domain-fixtures.ts";
 import {
   CHANNELS,
   PRIORITIES,

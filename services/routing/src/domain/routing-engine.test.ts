@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AGENT_PASS_REASONS, TICKET_PASS_REASONS, type AgentDecisionExplanation, type TicketDecisionExplanation } from "./explanation.ts";
-import { NO_RELAXATION, T0, aTicket, anAgent, errorOf, unwrap } from "./fixtures.ts";
+import { NO_RELAXATION, T0, aTicket, anAgent, errorOf, unwrap } from "../../test-support/domain-fixtures.ts";
 import type { AgentProfile, AgentStatus, RelaxationPolicy, RoutingConfig, WaitingTicket } from "./model.ts";
 import { newWaitingTicket } from "./ownership.ts";
 import { RoutingEngine, type AgentDecision, type TicketDecision } from "./routing-engine.ts";

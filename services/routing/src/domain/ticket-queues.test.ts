@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { NO_RELAXATION, T0, aTicket } from "./fixtures.ts";
+import { NO_RELAXATION, T0, aTicket } from "../../test-support/domain-fixtures.ts";
 import { HeapCursor, type IndexedHeap } from "./indexed-heap.ts";
 import { PRIORITIES, type RelaxationPolicy, type WaitingTicket } from "./model.ts";
 import { compareRoutingOrder } from "./routing-order.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { aTicket, anAgent, errorOf, unwrap } from "./fixtures.ts";
+import { aTicket, anAgent, errorOf, unwrap } from "../../test-support/domain-fixtures.ts";
 import { relaxationPolicyProblems, validateAgent, validateTicket } from "./validation.ts";
 
 describe("input validation", () => {

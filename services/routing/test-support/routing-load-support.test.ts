@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { newEnvelope } from "@steward/messaging";
 import { Channel, type Envelope } from "@steward/proto";
 import { checkInvariants } from "./routing-load-support.ts";
-import type { AgentDoc } from "./routing-store.ts";
+import type { AgentDoc } from "../src/routing-store.ts";
 
 const agent: AgentDoc = {
   _id: "ana",

@@ -6,7 +6,7 @@ import { channelFromProto } from "@steward/proto";
 import type { Db } from "@steward/store";
 import { bearer, tokens } from "@steward/testkit";
 import type { RoutingEventLog } from "./routing-test-support.ts";
-import type { AgentDoc, TicketDoc } from "./routing-store.ts";
+import type { AgentDoc, TicketDoc } from "../src/routing-store.ts";
 
 export interface CrowdOptions {
   log: RoutingEventLog;

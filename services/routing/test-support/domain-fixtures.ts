@@ -1,5 +1,5 @@
 // Builders of agents and tickets for the routing domain's tests: sensible defaults, override what matters.
-import type { AgentProfile, AgentState, AgentStatus, RelaxationPolicy, WaitingTicket } from "./model.ts";
+import type { AgentProfile, AgentState, AgentStatus, RelaxationPolicy, WaitingTicket } from "../src/domain/model.ts";
 
 export const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 

@@ -3,7 +3,7 @@
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { IntakeServiceClient, type Submission, type SubmitBatchResponse, type SubmitResponse, type TopicName } from "@steward/proto";
 import type { EventBus, IncomingEvent } from "@steward/messaging";
-import { signWebhook } from "./domain/webhook-signature.ts";
+import { signWebhook } from "../src/domain/webhook-signature.ts";
 
 export class EventLog {
   readonly events: IncomingEvent[] = [];

@@ -1,7 +1,7 @@
 // Small, explicit policies and calendars for the SLA domain's tests (not part of the public API).
 
-import { businessCalendarSchema, type BusinessCalendar } from "./business-calendar.ts";
-import { CHANNELS, PRIORITIES, parseSlaPolicy, type Priority, type SlaPolicy } from "./sla-policy.ts";
+import { businessCalendarSchema, type BusinessCalendar } from "../src/domain/business-calendar.ts";
+import { CHANNELS, PRIORITIES, parseSlaPolicy, type Priority, type SlaPolicy } from "../src/domain/sla-policy.ts";
 
 /** Paris office: 09:00-12:00 and 13:00-17:00 on weekdays (7 business hours a day), closed on Christmas. */
 export const parisCalendar: BusinessCalendar = businessCalendarSchema.parse({
