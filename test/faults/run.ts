@@ -24,6 +24,8 @@ import { agentLanguages } from "../bench/triage-languages.ts";
 import type { Arrivals } from "../bench/agent-simulator.ts";
 import type { GeneratorResult } from "../bench/load-generator.ts";
 import { foldRoutingLog, judge, type RoutingRecord, type Verdict } from "./invariants.ts";
+import { createKafkaLog } from "@steward/messaging";
+import { checkRoutingLog, ROUTING_LOG_TOPIC, type LogEntry } from "@steward/routing/log-check";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const benchDir = join(root, "test", "bench");
@@ -351,6 +353,8 @@ function markdown(results: FaultResult[], meta: Record<string, unknown>): string
     "- *lost*: answered 202, then neither offered, owned nor visibly waiting once the system settled.",
     "- *recovery*: from the kill to the offer of the last ticket that waited more than 1 s for its offer (0 when none did).",
     "- *refused*: answers other than 202 (e.g. 503 while Kafka or the store is unreachable) and connection errors to the killed intake; callers retry these, nothing was accepted.",
+    "",
+    `Routing's own log (\`steward.routing.log\`) replayed by its checker after the last fault, as a take-over would: ${JSON.stringify(meta["routingLogCheck"])}.`,
   ].join("\n");
 }
 
@@ -420,8 +424,25 @@ try {
     results.push(await runFault(fault));
     await sleep(3000);
   }
+  // Routing's own record, replayed by its checker as a take-over would (ADR 0014).
+  const recordLog = createKafkaLog({ brokers: cluster.brokers, clientId: "steward-faults", topicPrefix: prefix, name: ROUTING_LOG_TOPIC, retentionMs: 86_400_000 });
+  const entries: LogEntry[] = [];
+  await recordLog.read(0, ({ value }) => void entries.push(JSON.parse(value.toString("utf8")) as LogEntry));
+  await recordLog.close();
+  const logCheck = checkRoutingLog(entries, () => opts.capacity);
+  const routingLogCheck = {
+    records: logCheck.records,
+    epochs: entries.filter((e) => e.type === "epoch").length,
+    fenced: logCheck.fenced,
+    doubleOwners: logCheck.doubleOwners.length,
+    overCapacity: logCheck.overCapacity.length,
+    offersAfterResolve: logCheck.offersAfterResolve.length,
+    lastStates: Object.fromEntries(["waiting", "owned", "resolved"].map((s) => [s, [...logCheck.last.values()].filter((l) => l.status === s).length])),
+  };
+  log(`routing log: ${JSON.stringify(routingLogCheck)}`);
   const generatedAt = new Date().toISOString();
   const meta = {
+    routingLogCheck,
     generatedAt,
     runId,
     machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
@@ -434,6 +455,7 @@ try {
   await writeFile(join(opts.outDir, "latest.md"), `${markdown(results, meta)}\n`);
   log(`results in ${opts.outDir}/latest.md (${meta.wallClockS} s)`);
   const bad = results.filter((r) => r.verdict.lost > 0 || r.verdict.doubleOwners > 0 || r.verdict.overCapacity.length > 0 || r.verdict.offersAfterResolve > 0);
+  if (routingLogCheck.doubleOwners + routingLogCheck.overCapacity + routingLogCheck.offersAfterResolve > 0) bad.push(...results.slice(0, 1));
   await cleanUp();
   process.exit(bad.length > 0 ? 1 : 0);
 } catch (err) {

@@ -38,6 +38,23 @@ export const routingEnv = z
      * this long, unless a stream opens again first; one that opens later sets them available again.
      */
     ROUTING_DISCONNECT_GRACE_MS: positiveInt.default(30_000),
+    /**
+     * Where routing's state lives while it decides: "log" (the leader's memory, every change appended to the
+     * routing log before it is acted on, the store written behind; ADR 0014) or "store" (every change a
+     * conditional write in the store; ADR 0004).
+     */
+    ROUTING_STATE: z.enum(["log", "store"]).default("log"),
+    /** How often the leader writes its changed tickets and agents to the store, with the log offset they reflect. */
+    ROUTING_SNAPSHOT_MS: positiveInt.min(10).default(250),
+    /** How long the routing log keeps records (a take-over replays it after the last snapshot). */
+    ROUTING_LOG_RETENTION_MS: positiveInt.min(3_600_000).default(7 * 86_400_000),
+    /** The peer endpoint other instances forward agent commands to (0: any free port); internal network only. */
+    ROUTING_PEER_HOST: z.string().optional(),
+    ROUTING_PEER_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    /** How the other instances reach this one's peer endpoint (default: the peer host, or the host name when it listens on all interfaces). */
+    ROUTING_ADVERTISE_HOST: z.string().optional(),
+    /** Shared by all routing instances: authenticates forwarded commands. Required outside development. */
+    ROUTING_PEER_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     /** Agent commands answer within this long when Kafka is slow or down (the change is stored; the outbox publishes it). */
     ROUTING_ANSWER_WITHIN_MS: positiveInt.default(2_000),
   })
@@ -47,6 +64,9 @@ export const routingEnv = z
   });
 
 export type RoutingConfig = z.infer<typeof routingEnv>;
+
+/** Used when ROUTING_PEER_SECRET is unset (development); routing warns at start when it is. */
+export const DEV_PEER_SECRET = "steward-development-routing-peers";
 
 export function loadRoutingConfig(env: Record<string, string | undefined> = process.env): RoutingConfig {
   return loadConfig(routingEnv, env);

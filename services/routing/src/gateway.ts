@@ -1,5 +1,6 @@
 // The agent gateway's use cases, shared by the HTTP routes and the gRPC AgentDesk. Any instance serves them:
-// agent commands are conditional writes in the store plus an event; the matcher learns from the event.
+// agent commands run on the routing leader (leader-commands.ts: here when this instance leads, forwarded
+// otherwise); reads come from the leader's memory here, or from the store's snapshot elsewhere (ADR 0014).
 // Every read here is by _id.
 import { createHash, randomUUID } from "node:crypto";
 import { Topics, channelToProto } from "@steward/proto";
@@ -12,12 +13,18 @@ import type { MatcherLease } from "./matcher-lease.ts";
 import type { Matcher, MatcherStatus } from "./matcher.ts";
 import { skillsOf, type AgentDoc, type RoutingStore, type TicketDoc } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
+import type { RoutingCommands } from "./leader-commands.ts";
+import type { RoutingState } from "./routing-state.ts";
 import type { WorkHub, WorkItem } from "./work-hub.ts";
 import type { StreamPresence } from "./stream-presence.ts";
 
 export interface GatewayDeps {
+  /** The lease and older offers. */
   store: RoutingStore;
+  /** Tickets and agents as this instance knows them best. */
+  state: RoutingState;
   ledger: TicketLedger;
+  commands: RoutingCommands;
   agents: AgentDirectory;
   hub: WorkHub;
   presence: StreamPresence;
@@ -79,7 +86,7 @@ export class RoutingGateway {
   }
 
   async agent(agentId: string): Promise<AgentDoc> {
-    const doc = await this.#d.agents.get(agentId);
+    const doc = await this.#d.state.getAgent(agentId);
     if (doc === null) throw new AgentNotFoundError(agentId);
     return doc;
   }
@@ -93,7 +100,7 @@ export class RoutingGateway {
     const owned = await Promise.all(
       holds.map(async (h) => {
         if (h.kind === "owned") return true;
-        const t = await this.#d.store.getTicket(h.ticketId);
+        const t = await this.#d.state.getTicket(h.ticketId);
         return t !== null && t.status === "owned" && t.ownerId === a._id && !t.heldForOwner;
       }),
     );
@@ -121,15 +128,15 @@ export class RoutingGateway {
   }
 
   accept(offerId: string, agentId: string): Promise<{ ticketId: string }> {
-    return this.#d.ledger.accept(offerId, agentId);
+    return this.#d.commands.accept(offerId, agentId);
   }
 
   decline(offerId: string, agentId: string, reason: string): Promise<void> {
-    return this.#d.ledger.decline(offerId, agentId, reason);
+    return this.#d.commands.decline(offerId, agentId, reason);
   }
 
   resolve(ticketId: string, agentId: string): Promise<void> {
-    return this.#d.ledger.resolve(ticketId, agentId);
+    return this.#d.commands.resolve(ticketId, agentId);
   }
 
   /**
@@ -138,7 +145,7 @@ export class RoutingGateway {
    * escalation counts a public one as the agent's response). Answered once Kafka has it.
    */
   async reply(ticketId: string, agentId: string, input: ReplyInput): Promise<StoredReply> {
-    const doc = await this.#d.store.getTicket(ticketId);
+    const doc = await this.#d.state.getTicket(ticketId);
     if (doc === null) throw new TicketNotFoundError(ticketId);
     checkReply(doc, agentId, input.visibility, input.body);
     const messageId = replyMessageId(ticketId, agentId, input.clientMessageId);
@@ -163,12 +170,12 @@ export class RoutingGateway {
   }
 
   reassign(ticketId: string, supervisorId: string, toAgentId: string, reason: string): Promise<{ ownerId: string; heldForOwner: boolean }> {
-    return this.#d.ledger.reassign(ticketId, supervisorId, toAgentId, reason);
+    return this.#d.commands.reassign(ticketId, supervisorId, toAgentId, reason);
   }
 
   /** A ticket's routing document, for the access rules (owner, group, collaborators). */
   ticketDoc(ticketId: string): Promise<TicketDoc | null> {
-    return this.#d.store.getTicket(ticketId);
+    return this.#d.state.getTicket(ticketId);
   }
 
   /** An agent's document, for the access rules (its groups). */
@@ -201,7 +208,7 @@ export class RoutingGateway {
     const agent = await this.agent(agentId);
     const now = Date.now();
     const items: WorkItem[] = [];
-    const tickets = await Promise.all(Object.values(agent.holds ?? {}).map((h) => this.#d.store.getTicket(h.ticketId)));
+    const tickets = await Promise.all(Object.values(agent.holds ?? {}).map((h) => this.#d.state.getTicket(h.ticketId)));
     for (const t of tickets) {
       if (t === null) continue;
       const offer = t.pendingOffers.find((o) => o.agentId === agentId && o.expiresAt > now);
@@ -224,7 +231,7 @@ export class RoutingGateway {
 
   /** The ticket's routing state and why each of its offers went to its agent. */
   async routingView(ticketId: string): Promise<Record<string, unknown>> {
-    const doc = await this.#d.store.getTicket(ticketId);
+    const doc = await this.#d.state.getTicket(ticketId);
     if (doc === null) throw new TicketNotFoundError(ticketId);
     const outcomes = new Map<string, { outcome: string; at: number }>();
     for (const h of doc.history) {
@@ -235,7 +242,7 @@ export class RoutingGateway {
     const recent = doc.offerIds.slice(-OFFERS_IN_VIEW);
     // Kept on the ticket; offers made before that have documents of their own.
     const kept = new Map((doc.offers ?? []).map((o) => [o.offerId, { _id: o.offerId, ticketId: doc._id, ...o }]));
-    const offers = await Promise.all(recent.map(async (id) => kept.get(id) ?? this.#d.store.getOffer(id)));
+    const offers = await Promise.all(recent.map(async (id) => kept.get(id) ?? this.#d.state.getOffer(id)));
     const pendingIds = new Set(doc.pendingOffers.map((o) => o.offerId));
     return {
       ticketId: doc._id,

@@ -1,8 +1,9 @@
 // Routing as deployed: three instances as separate processes (`node services/routing/src/main.ts`), agents
 // answering through any of them, and the matcher's process killed with SIGKILL mid-load. Another instance
 // takes the lease once it runs out, joins the consumer group once the dead member's session times out,
-// rebuilds from the store and carries on. Nothing is lost and no promise is broken: checked in the store
-// and in the event history afterwards. The take-over time is printed.
+// rebuilds from the snapshot and the routing log and carries on. Nothing is lost and no promise is broken:
+// checked in the store, in the event history and in the routing log (replayed by its checker) afterwards.
+// The take-over time is printed.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,9 @@ import { isolatedEnv, waitFor } from "@steward/testkit";
 import { RoutingEventLog, agentIn, http, publishTriaged } from "../test-support/routing-test-support.ts";
 import { AgentCrowd, checkInvariants, readStore } from "../test-support/routing-load-support.ts";
 import type { TicketDoc } from "./routing-store.ts";
+import { createKafkaLog } from "@steward/messaging";
+import { ROUTING_LOG_TOPIC, type LogEntry } from "./logged-state.ts";
+import { checkRoutingLog } from "./routing-log-check.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const t = isolatedEnv("routing-failover", {
@@ -164,6 +168,21 @@ describe("matcher fail-over", () => {
     for (const [ticketId, winners] of crowd.stats.winners) expect({ ticketId, winners: winners.size }).toEqual({ ticketId, winners: 1 });
     expect(await countResolved()).toBe(2 * BATCH);
     expect(successor.id).not.toBe(leader.id);
+    // The routing log itself, replayed as a take-over would: the record agrees.
+    const routingLog = createKafkaLog({ brokers: t.brokers, clientId: "failover-check", topicPrefix: t.topicPrefix, name: ROUTING_LOG_TOPIC, retentionMs: 86_400_000 });
+    const entries: LogEntry[] = [];
+    await routingLog.read(0, ({ value }) => void entries.push(JSON.parse(value.toString("utf8")) as LogEntry));
+    await routingLog.close();
+    const { agents } = await readStore(store.db);
+    const capacity = new Map(agents.map((a) => [a._id, a.capacity as Record<string, number>]));
+    const checked = checkRoutingLog(entries, (agentId, channel) => capacity.get(agentId)?.[channel]);
+    expect({ doubleOwners: checked.doubleOwners, overCapacity: checked.overCapacity, offersAfterResolve: checked.offersAfterResolve }).toEqual({
+      doubleOwners: [],
+      overCapacity: [],
+      offersAfterResolve: [],
+    });
+    expect(ids.filter((id) => checked.last.get(id)?.status !== "resolved")).toEqual([]);
+    expect(entries.filter((e) => e.type === "epoch").length).toBeGreaterThanOrEqual(2);
     process.stderr.write(
       `[routing-failover] killed ${leader.id}; ${successor.id} matching after ${leaseTakenMs} ms, first new offer after ${firstOfferMs} ms; ${JSON.stringify({ ...crowd.stats, winners: crowd.stats.winners.size })}\n`,
     );

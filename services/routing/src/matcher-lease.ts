@@ -25,8 +25,10 @@ export class MatcherLease {
   #transition: Promise<void> = Promise.resolve();
   #stopped = false;
   #ticking = false;
+  readonly #url: () => string | undefined;
 
-  constructor(opts: { store: RoutingStore; owner: string; leaseMs: number; renewMs: number; events: LeaseEvents; log: Logger }) {
+  constructor(opts: { store: RoutingStore; owner: string; leaseMs: number; renewMs: number; events: LeaseEvents; log: Logger; url?: () => string | undefined }) {
+    this.#url = opts.url ?? (() => undefined);
     this.#store = opts.store;
     this.#owner = opts.owner;
     this.#leaseMs = opts.leaseMs;
@@ -68,7 +70,7 @@ export class MatcherLease {
     this.#ticking = true;
     const now = Date.now();
     try {
-      const lease = await this.#store.takeLease(this.#owner, now, this.#leaseMs);
+      const lease = await this.#store.takeLease(this.#owner, now, this.#leaseMs, this.#url());
       if (lease !== null) {
         const fresh = this.#validUntil <= now || lease.term !== this.#term;
         this.#validUntil = lease.leaseUntil;

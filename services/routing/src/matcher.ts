@@ -25,12 +25,13 @@ import { newTicketDoc, type TriagedTicket } from "./domain-mapping.ts";
 import { EngineMirror } from "./engine-mirror.ts";
 import type { Outbox } from "./outbox.ts";
 import { explainAgentDecision, explainTicketDecision, noEligibleReasons, pending, priorityToProto, ticketOutbox, versionOfEventId } from "./routing-events.ts";
-import type { AgentDoc, RoutingStore, TicketDoc, TicketHintDoc } from "./routing-store.ts";
+import type { AgentDoc, TicketDoc, TicketHintDoc } from "./routing-store.ts";
+import type { RoutingState } from "./routing-state.ts";
 import type { LedgerOutcome, TicketLedger } from "./ticket-ledger.ts";
 import type { QueueStats, RoutingMetrics } from "./routing-metrics.ts";
 
 export interface MatcherDeps {
-  store: RoutingStore;
+  store: RoutingState;
   ledger: TicketLedger;
   outbox: Outbox;
   bus: EventBus;
@@ -42,6 +43,12 @@ export interface MatcherDeps {
   /** A capacity hold no ticket names is treated as leaked once it is this old. */
   holdGraceMs: number;
   metrics?: RoutingMetrics;
+  /** Before the rebuild: the logged state loads its snapshot and replays the log (ADR 0014). */
+  takeOver?: (term: number) => Promise<Record<string, number>>;
+  /** After the last step: the logged state stops acting and writes its last snapshot. */
+  handBack?: () => Promise<void>;
+  /** A step found this instance can no longer act as the leader (its log refused an append): start over. */
+  onDeposed?: (err: Error) => void;
 }
 
 export interface MatcherStatus {
@@ -49,6 +56,7 @@ export interface MatcherStatus {
   term: number | null;
   since: string | null;
   rebuild: { agents: number; tickets: number; ms: number; danglingHoldsReleased: number; missingHolds: number } | null;
+  takeOver: Record<string, number> | null;
   engine: ReturnType<RoutingEngine["stats"]> | null;
   counters: Record<string, number>;
 }
@@ -70,6 +78,7 @@ export class Matcher {
   #term: number | null = null;
   #since: number | null = null;
   #rebuild: MatcherStatus["rebuild"] = null;
+  #takeOver: MatcherStatus["takeOver"] = null;
   /** Work found while handling one input, done before the next input. */
   readonly #dirtyTickets = new Set<string>();
   readonly #dirtyAgents = new Set<string>();
@@ -96,6 +105,7 @@ export class Matcher {
       term: this.#term,
       since: this.#since === null ? null : new Date(this.#since).toISOString(),
       rebuild: this.#rebuild,
+      takeOver: this.#takeOver,
       engine: this.#mirror?.engine.stats() ?? null,
       counters: { ...this.#counters },
     };
@@ -120,6 +130,7 @@ export class Matcher {
     this.#state = "rebuilding";
     this.#term = term;
     this.#since = Date.now();
+    if (this.#d.takeOver) this.#takeOver = await this.#d.takeOver(term);
     await this.#serial(() => this.#rebuildFromStore());
     this.#subscription = await this.#d.bus.subscribe({
       groupId: this.#d.groupId,
@@ -127,7 +138,11 @@ export class Matcher {
       fromBeginning: true,
       // Store hiccups are retried here for about a minute rather than sending a ticket to dead letters.
       maxAttempts: 25,
-      handler: (event) => this.#serial(() => this.#onEvent(event)),
+      handler: (event) =>
+        this.#serial(() => this.#onEvent(event)).catch((err: unknown) => {
+          if (err instanceof Error && err.name === "NotLeaderError") this.#d.onDeposed?.(err);
+          throw err;
+        }),
     });
     this.#state = "matching";
     this.#tickTimer = setInterval(() => {
@@ -136,7 +151,10 @@ export class Matcher {
       void this.#serial(() => {
         this.#tickQueued = false;
         return this.#tick();
-      }).catch((err: unknown) => this.#d.log.warn({ err }, "matcher tick failed"));
+      }).catch((err: unknown) => {
+        if (err instanceof Error && err.name === "NotLeaderError") this.#d.onDeposed?.(err);
+        else this.#d.log.warn({ err }, "matcher tick failed");
+      });
     }, this.#d.tickMs);
     this.#tickTimer.unref();
     this.#sweepTimer = setInterval(() => void this.#serial(() => this.#sweep()).catch((err: unknown) => this.#d.log.warn({ err }, "matcher sweep failed")), this.#d.sweepMs);
@@ -154,6 +172,7 @@ export class Matcher {
     this.#subscription = null;
     if (subscription) await subscription.stop();
     await this.#queue.catch(() => undefined);
+    await this.#d.handBack?.();
     if (this.#state !== "standby") this.#d.log.info({ term: this.#term }, "matcher stopped");
     this.#mirror = null;
     this.#state = "standby";
@@ -184,9 +203,9 @@ export class Matcher {
     const mirror = new EngineMirror(new RoutingEngine(this.#d.engineConfig), this.#d.engineConfig.defaultRelaxation);
     this.#mirror = mirror;
     // The one full read: agents, every ticket still waiting or owned, and any change left unpublished.
-    const agents = await store.agents.find({}).toArray();
-    for (const hint of await store.hints.find({}).toArray()) this.#hints.set(hint._id, hint);
-    const tickets = await store.tickets.find({ $or: [{ status: { $in: ["waiting", "owned"] } }, { "outbox.0": { $exists: true } }] }).toArray();
+    const agents = await store.allAgents();
+    for (const hint of await store.allHints()) this.#hints.set(hint._id, hint);
+    const tickets = await store.liveTickets();
     const now = Date.now();
     for (const agent of agents) mirror.putAgent(agent, now);
     const live = tickets.filter((t) => t.status !== "resolved");
@@ -671,9 +690,9 @@ export class Matcher {
     const mirror = this.#mirror;
     if (mirror === null) return;
     const now = Date.now();
-    const stale = await this.#d.store.tickets.find({ "outbox.0": { $exists: true }, outboxAt: { $lt: now - OUTBOX_GRACE_MS } }).toArray();
+    const stale = await this.#d.store.staleOutboxes(now - OUTBOX_GRACE_MS);
     for (const doc of stale) await this.#d.outbox.republish(doc);
-    for (const agent of await this.#d.store.agents.find({}).toArray()) {
+    for (const agent of await this.#d.store.allAgents()) {
       const suspicious = Object.values(agent.holds ?? {}).some((h) => now - h.at > this.#d.holdGraceMs && !references(mirror.ticketDoc(h.ticketId), agent._id));
       if (suspicious) await this.#checkHolds(agent, now);
     }

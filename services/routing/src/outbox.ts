@@ -12,7 +12,8 @@ import type { EventBus } from "@steward/messaging";
 import type { TopicName } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
 import { decodeOutboxEntry } from "./routing-events.ts";
-import type { OutboxEntry, RoutingStore, TicketDoc } from "./routing-store.ts";
+import type { OutboxEntry, TicketDoc } from "./routing-store.ts";
+import type { RoutingState } from "./routing-state.ts";
 
 /** Remembers the last N ids seen, in insertion order. */
 class RecentIds {
@@ -41,7 +42,7 @@ export const DROP_DELAY_MS = 1_000;
 
 export class Outbox {
   readonly #bus: EventBus;
-  readonly #store: RoutingStore;
+  readonly #store: RoutingState;
   readonly #log: Logger;
   readonly #published = new RecentIds(50_000);
   /** eventId -> its publication, while this process has it in flight. */
@@ -54,7 +55,7 @@ export class Outbox {
   readonly #replaced = new Map<string, number>();
   #dropping: Promise<void> = Promise.resolve();
 
-  constructor(bus: EventBus, store: RoutingStore, log: Logger, dropDelayMs = DROP_DELAY_MS) {
+  constructor(bus: EventBus, store: RoutingState, log: Logger, dropDelayMs = DROP_DELAY_MS) {
     this.#bus = bus;
     this.#store = store;
     this.#log = log;

@@ -2,7 +2,7 @@
 // table that maps every code routing answers with to an HTTP status.
 import { ROUTING_ERROR_CODES, type RoutingErrorCode } from "./domain/index.ts";
 
-export type GatewayErrorCode = "OFFER_NOT_YOURS" | "OFFER_CLOSED" | "AGENT_REQUIRED" | "SUPERVISOR_REQUIRED" | "STORE_CONTENTION";
+export type GatewayErrorCode = "OFFER_NOT_YOURS" | "OFFER_CLOSED" | "AGENT_REQUIRED" | "SUPERVISOR_REQUIRED" | "STORE_CONTENTION" | "LEADER_UNAVAILABLE";
 
 export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
@@ -34,6 +34,8 @@ export const HTTP_STATUS: Readonly<Record<RoutingErrorCode | GatewayErrorCode, n
   AGENT_REQUIRED: 400,
   SUPERVISOR_REQUIRED: 400,
   STORE_CONTENTION: 503,
+  /** Routing is changing leader (or none answers): retry shortly. */
+  LEADER_UNAVAILABLE: 503,
 };
 
 // Every domain code has a status (checked at load, so a code added to the domain cannot go unmapped).

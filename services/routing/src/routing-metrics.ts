@@ -21,6 +21,8 @@ export interface RoutingMetrics {
   watchQueues(read: () => Map<string, QueueStats>): void;
   /** Whether this instance is the routing leader (holds the lease), read on every scrape. */
   watchLeadership(read: () => boolean): void;
+  /** One snapshot written behind: how many tickets and agents, and how long it took. */
+  snapshotWritten(tickets: number, agents: number, ms: number): void;
 }
 
 export function createRoutingMetrics(registry: Registry): RoutingMetrics {
@@ -62,7 +64,19 @@ export function createRoutingMetrics(registry: Registry): RoutingMetrics {
       this.set(readLeadership() ? 1 : 0);
     },
   });
+  const snapshots = new Histogram({
+    name: "steward_routing_snapshot_duration_seconds",
+    help: "Time to write the leader's changed tickets and agents to the store (the snapshot written behind the routing log)",
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const snapshotDocs = new Counter({ name: "steward_routing_snapshot_documents_total", help: "Documents written by routing snapshots, by kind", labelNames: ["kind"], registers });
   return {
+    snapshotWritten(tickets, agents, ms) {
+      snapshots.observe(ms / 1000);
+      snapshotDocs.inc({ kind: "ticket" }, tickets);
+      snapshotDocs.inc({ kind: "agent" }, agents);
+    },
     decision: (trigger) => decisions.startTimer({ trigger }),
     offers: new Counter({ name: "steward_routing_offers_total", help: "Offers made to agents", registers }),
     accepts: new Counter({ name: "steward_routing_accepts_total", help: "Offers accepted (the agent now owns the ticket)", registers }),

@@ -164,6 +164,8 @@ export interface LeaseDoc {
   /** +1 each time the lease changes hands. */
   term: number;
   acquiredAt: number;
+  /** Where the holder takes agent commands from the other instances (its peer endpoint). */
+  url?: string;
 }
 
 /** Escalation input that arrived before the ticket's triage (topics are not ordered against each other). */
@@ -192,6 +194,8 @@ export class RoutingStore {
   readonly offers: Collection<OfferDoc>;
   readonly leases: Collection<LeaseDoc>;
   readonly hints: Collection<TicketHintDoc>;
+  /** The routing log offset the stored tickets reflect (written by the leader after each snapshot). */
+  readonly snapshots: Collection<{ _id: string; offset: number; epoch: number; at: number }>;
 
   constructor(db: Db) {
     this.agents = db.collection<AgentDoc>("routing_agents");
@@ -199,6 +203,7 @@ export class RoutingStore {
     this.offers = db.collection<OfferDoc>("routing_offers");
     this.leases = db.collection<LeaseDoc>("routing_leases");
     this.hints = db.collection<TicketHintDoc>("routing_ticket_hints");
+    this.snapshots = db.collection("routing_snapshots");
   }
 
   async init(): Promise<void> {
@@ -279,6 +284,22 @@ export class RoutingStore {
     return res.modifiedCount === 1;
   }
 
+  allAgents(): Promise<AgentDoc[]> {
+    return this.agents.find({}).toArray();
+  }
+
+  allHints(): Promise<TicketHintDoc[]> {
+    return this.hints.find({}).toArray();
+  }
+
+  liveTickets(): Promise<TicketDoc[]> {
+    return this.tickets.find({ $or: [{ status: { $in: ["waiting", "owned"] } }, { "outbox.0": { $exists: true } }] }).toArray();
+  }
+
+  staleOutboxes(before: number): Promise<TicketDoc[]> {
+    return this.tickets.find({ "outbox.0": { $exists: true }, outboxAt: { $lt: before } }).toArray();
+  }
+
   getOffer(offerId: string): Promise<OfferDoc | null> {
     return this.offers.findOne({ _id: offerId });
   }
@@ -299,10 +320,10 @@ export class RoutingStore {
    * Takes or renews the matcher lease: succeeds when this instance holds it or it has expired. Returns the
    * lease as written, or null when another live instance holds it.
    */
-  async takeLease(owner: string, now: number, leaseMs: number): Promise<LeaseDoc | null> {
+  async takeLease(owner: string, now: number, leaseMs: number, url?: string): Promise<LeaseDoc | null> {
     const current = await this.leases.findOne({ _id: MATCHER_LEASE_ID });
     if (current === null) {
-      const doc: LeaseDoc = { _id: MATCHER_LEASE_ID, owner, leaseUntil: now + leaseMs, term: 1, acquiredAt: now };
+      const doc: LeaseDoc = { _id: MATCHER_LEASE_ID, owner, leaseUntil: now + leaseMs, term: 1, acquiredAt: now, ...(url === undefined ? {} : { url }) };
       try {
         await this.leases.insertOne(doc);
         return doc;
@@ -319,11 +340,12 @@ export class RoutingStore {
       leaseUntil: now + leaseMs,
       term: changesHands ? current.term + 1 : current.term,
       acquiredAt: changesHands ? now : current.acquiredAt,
+      ...(url === undefined ? {} : { url }),
     };
     // Guarded by what was read: two instances racing for an expired lease cannot both win.
     const res = await this.leases.updateOne(
       { _id: MATCHER_LEASE_ID, owner: current.owner, term: current.term, leaseUntil: current.leaseUntil },
-      { $set: { owner: next.owner, leaseUntil: next.leaseUntil, term: next.term, acquiredAt: next.acquiredAt } },
+      { $set: { owner: next.owner, leaseUntil: next.leaseUntil, term: next.term, acquiredAt: next.acquiredAt, ...(url === undefined ? {} : { url }) } },
     );
     return res.modifiedCount === 1 ? next : null;
   }

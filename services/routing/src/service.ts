@@ -1,13 +1,19 @@
 // Starts one routing instance: every instance serves the agent gateway (HTTP + gRPC) and pushes live work
-// to its connected agents; the one holding the matcher lease also runs the matcher (see docs/adr/0004).
+// to its connected agents; the one holding the matcher lease leads: it decides in memory, appends every
+// change to the routing log and writes the store behind (docs/adr/0014); the others forward agent commands
+// to it through its peer endpoint.
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
-import { createEventBus } from "@steward/messaging";
+import { createEventBus, createKafkaLog } from "@steward/messaging";
 import { Topics } from "@steward/proto";
 import { createLogger, createMetricsRegistry } from "@steward/telemetry";
 import { DEFAULT_ROUTING_CONFIG, type Channel, type RoutingConfig as EngineConfig } from "./domain/index.ts";
-import type { RoutingConfig } from "./config.ts";
+import { DEV_PEER_SECRET, type RoutingConfig } from "./config.ts";
+import { LoggedState, ROUTING_LOG_TOPIC } from "./logged-state.ts";
+import { LeaderCommands, startPeerServer } from "./leader-commands.ts";
+import type { RoutingState } from "./routing-state.ts";
 import { RoutingStore } from "./routing-store.ts";
 import { AgentDirectory } from "./agents.ts";
 import { WorkHub } from "./work-hub.ts";
@@ -78,10 +84,37 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   await bus.ensureTopics();
 
+  // The lease decides who leads; the logged state acts only while it is held (with its safety margin).
+  let leading = (): boolean => false;
+  let logged: LoggedState | null = null;
+  let routingLog: ReturnType<typeof createKafkaLog> | null = null;
+  if (config.ROUTING_STATE === "log") {
+    routingLog = createKafkaLog({
+      ...kafkaSettings(config),
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? "steward-routing",
+      topicPrefix: config.STEWARD_TOPIC_PREFIX,
+      name: ROUTING_LOG_TOPIC,
+      retentionMs: config.ROUTING_LOG_RETENTION_MS,
+      log,
+    });
+    await routingLog.ensure();
+    logged = new LoggedState({
+      store,
+      log: routingLog,
+      logger: log,
+      snapshotMs: config.ROUTING_SNAPSHOT_MS,
+      isLeader: () => leading(),
+      onFlush: (tickets, agents, ms) => routingMetrics.snapshotWritten(tickets, agents, ms),
+    });
+  }
+  const state: RoutingState = logged ?? store;
+  if (logged !== null && config.ROUTING_PEER_SECRET === undefined) log.warn("ROUTING_PEER_SECRET is not set: using the development secret; set it outside development");
+
   const engineConfig = engineConfigOf(config);
-  const outbox = new Outbox(bus, store, log);
+  const outbox = new Outbox(bus, state, log);
   const ledger = new TicketLedger({
-    store,
+    store: state,
     outbox,
     cache: new TicketCache(),
     offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
@@ -93,8 +126,9 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
   // Group ids carry the topic prefix, so test runs (and systems) sharing a cluster never share a group.
-  const matcher = new Matcher({
-    store,
+  let restarting = false;
+  const matcher: Matcher = new Matcher({
+    store: state,
     ledger,
     outbox,
     bus,
@@ -105,7 +139,36 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     sweepMs: config.ROUTING_OUTBOX_SWEEP_MS,
     holdGraceMs: config.ROUTING_HOLD_GRACE_MS,
     metrics: routingMetrics,
+    ...(logged === null
+      ? {}
+      : {
+          takeOver: async (term: number) => ({ ...(await (logged).takeOver(term, instanceId)) }),
+          handBack: () => (logged).handBack(),
+          onDeposed: (err: Error) => {
+            // The log refused an append: what this instance holds in memory may be ahead of the record.
+            // Start over from the snapshot and the log, as a new leader would.
+            if (restarting) return;
+            restarting = true;
+            log.error({ err }, "routing state deposed; rebuilding from the snapshot and the log");
+            setImmediate(() => {
+              void (async () => {
+                await matcher.stop();
+                if (lease.isHeld()) await matcher.start(lease.term);
+              })()
+                .catch((e: unknown) => log.error({ err: e }, "routing rebuild after a failed append failed"))
+                .finally(() => {
+                  restarting = false;
+                });
+            });
+          },
+        }),
   });
+  const peerSecret = config.ROUTING_PEER_SECRET ?? DEV_PEER_SECRET;
+  const commands = new LeaderCommands({ ledger, state: logged, store, secret: peerSecret, log });
+  const peerHost = config.ROUTING_PEER_HOST ?? config.ROUTING_HTTP_HOST;
+  const peer = logged === null ? null : await startPeerServer({ commands, host: peerHost, port: config.ROUTING_PEER_PORT, secret: peerSecret, log });
+  const advertiseHost = config.ROUTING_ADVERTISE_HOST ?? (peerHost === "0.0.0.0" || peerHost === "::" ? hostname() : peerHost);
+  const peerUrl = peer === null ? undefined : `http://${advertiseHost.includes(":") ? `[${advertiseHost}]` : advertiseHost}:${peer.port}`;
   routingMetrics.watchQueues(() => matcher.queues(Date.now()));
   const lease = new MatcherLease({
     store,
@@ -113,8 +176,10 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     leaseMs: config.ROUTING_LEASE_MS,
     renewMs: config.ROUTING_LEASE_RENEW_MS,
     log,
+    url: () => peerUrl,
     events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
   });
+  leading = () => lease.isHeld();
   routingMetrics.watchLeadership(() => lease.isHeld());
 
   // Every instance hears every routing event, to push live work to the agents connected to it, and
@@ -128,7 +193,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   await lease.start();
 
   const presence = new StreamPresence({ agents, bus, log, graceMs: config.ROUTING_DISCONNECT_GRACE_MS });
-  const gateway = new RoutingGateway({ store, ledger, agents, hub, presence, matcher, lease, instanceId, bus });
+  const gateway = new RoutingGateway({ store, state, commands, ledger, agents, hub, presence, matcher, lease, instanceId, bus });
   const audit = kafkaAuditSink(bus, "routing", log);
   const facts: RoutingFacts = { ticket: (id) => gateway.ticketDoc(id), agent: (id) => gateway.agentDoc(id), offerAgent: (id) => gateway.offerAgent(id) };
   // One readiness check for HTTP /health/ready and gRPC health.
@@ -179,6 +244,8 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       // Consumers leave their groups in parallel: each waits for its fetch in flight to return.
       await Promise.all([lease.stop().then(() => matcher.stop()), deskEvents.stop()]);
       await outbox.idle();
+      await peer?.app.close();
+      await routingLog?.close();
       await bus.close();
       await storeConn.close();
     },

@@ -28,13 +28,15 @@ import { ownershipOf, withOwnership } from "./domain-mapping.ts";
 import type { Outbox } from "./outbox.ts";
 import { GatewayError } from "./routing-errors.ts";
 import { channelToProto, pending, priorityToProto, ticketOutbox, type PendingEvent } from "./routing-events.ts";
-import type { HistoryEntry, OfferRecord, RoutingStore, TicketDoc } from "./routing-store.ts";
+import type { HistoryEntry, OfferRecord, TicketDoc } from "./routing-store.ts";
+import type { RoutingState } from "./routing-state.ts";
 import type { TicketCache } from "./ticket-cache.ts";
 import type { RoutingExplanation } from "@steward/proto";
 import type { RoutingMetrics } from "./routing-metrics.ts";
 
 export interface LedgerDeps {
-  store: RoutingStore;
+  /** The store itself, or the leader's logged memory (routing-state.ts). */
+  store: RoutingState;
   outbox: Outbox;
   /** The newest state this process knows of each ticket: agent commands start from it instead of a read. */
   cache: TicketCache;
@@ -99,7 +101,7 @@ export class TicketLedger {
     return this.#d.now?.() ?? Date.now();
   }
 
-  get store(): RoutingStore {
+  get store(): RoutingState {
     return this.#d.store;
   }
 

@@ -1,0 +1,435 @@
+// Routing's state on the leader: tickets, agents' holds and free capacity live in memory, every ticket change
+// is appended to the routing log (a one-partition topic, acks from all in-sync replicas) before the caller
+// acts on it, and the store receives a snapshot written behind, in bulk, with the log offset it reflects
+// (ADR 0014). A take-over loads the snapshot, replays the log after that offset (ignoring records of an epoch
+// older than a later epoch marker: a deposed leader's), appends its own epoch marker, and derives every
+// agent's holds from the tickets. Profiles and presence stay in the store (AgentDirectory writes them from any
+// instance); the leader reads them on each agent event and keeps only capacity here.
+// Off the leader (or before a take-over) every read goes to the store, whose copy trails by at most one
+// flush; a change there is refused with NotLeaderError.
+import type { KafkaLog } from "@steward/messaging";
+import type { Logger } from "@steward/telemetry";
+import type { Channel, ChannelCounts } from "./domain/index.ts";
+import type { RoutingState } from "./routing-state.ts";
+import { holdKey, type AgentDoc, type Hold, type OfferDoc, type OutboxEntry, type RoutingStore, type TicketDoc, type TicketHintDoc } from "./routing-store.ts";
+
+/** A change attempted on an instance that is not (or no longer) the leader. */
+export class NotLeaderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotLeaderError";
+  }
+}
+
+/** The routing log's record types (JSON; the `steward-schema` header names the version). */
+export type LogEntry = { v: 1; epoch: number; type: "ticket"; doc: TicketDoc } | { v: 1; epoch: number; type: "epoch"; leader: string; at: number };
+
+export const LOG_SCHEMA = "steward.routing.log.v1";
+
+/** The routing log's topic (one partition; the prefix is prepended). */
+export const ROUTING_LOG_TOPIC = "steward.routing.log";
+
+export interface SnapshotDoc {
+  _id: string;
+  /** Every log record at or below this offset is reflected in the stored tickets. */
+  offset: number;
+  epoch: number;
+  at: number;
+}
+
+export interface TakeOverReport {
+  snapshotOffset: number;
+  replayed: number;
+  fenced: number;
+  epochOffset: number;
+  ms: number;
+}
+
+export interface LoggedStateDeps {
+  store: RoutingStore;
+  log: KafkaLog;
+  logger: Logger;
+  /** How often the snapshot is written behind (ms). */
+  snapshotMs: number;
+  /** True while this instance may act as the leader (the lease, with its safety margin). */
+  isLeader: () => boolean;
+  onFlush?: (tickets: number, agents: number, ms: number) => void;
+}
+
+interface AgentMemory {
+  doc: AgentDoc;
+  holds: Map<string, Hold>;
+}
+
+const SNAPSHOT_ID = "log";
+const BULK = 50;
+
+export class LoggedState implements RoutingState {
+  readonly #d: LoggedStateDeps;
+  #active = false;
+  #epoch = 0;
+  #owner = "";
+  /** The first failed append poisons the state: nothing after it may be acted on. */
+  #failed: unknown = null;
+  readonly #tickets = new Map<string, TicketDoc>();
+  readonly #agents = new Map<string, AgentMemory>();
+  readonly #dirtyTickets = new Set<string>();
+  readonly #dirtyAgents = new Set<string>();
+  #lastOffset = -1;
+  #appendTail: Promise<unknown> = Promise.resolve();
+  #flushTimer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+
+  constructor(deps: LoggedStateDeps) {
+    this.#d = deps;
+  }
+
+  get active(): boolean {
+    return this.#active;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Log offset of the last acknowledged append. */
+  get lastOffset(): number {
+    return this.#lastOffset;
+  }
+
+  get snapshots(): RoutingStore["snapshots"] {
+    return this.#d.store.snapshots;
+  }
+
+  // ---- take-over and hand-back -----------------------------------------------------------------------------
+
+  /** Loads the snapshot, replays the log after it, fences older epochs with a marker, and starts acting. */
+  async takeOver(epoch: number, owner: string): Promise<TakeOverReport> {
+    const started = Date.now();
+    this.#reset();
+    this.#epoch = epoch;
+    this.#owner = owner;
+    const { store } = this.#d;
+    const snapshot = await store.snapshots.findOne({ _id: SNAPSHOT_ID });
+    const snapshotOffset = snapshot?.offset ?? -1;
+    for (const doc of await store.liveTickets()) this.#tickets.set(doc._id, doc);
+    let newestEpoch = snapshot?.epoch ?? 0;
+    let replayed = 0;
+    let fenced = 0;
+    const seen = await this.#d.log.read(snapshotOffset + 1, async ({ value }) => {
+      const entry = JSON.parse(value.toString("utf8")) as LogEntry;
+      if (entry.type === "epoch") {
+        newestEpoch = Math.max(newestEpoch, entry.epoch);
+        return;
+      }
+      if (entry.epoch < newestEpoch) {
+        fenced++; // written by a leader after its successor's marker: never acted on by anyone who counts
+        return;
+      }
+      const known = this.#tickets.get(entry.doc._id) ?? (await store.getTicket(entry.doc._id));
+      if (known === null || known.version <= entry.doc.version) {
+        this.#tickets.set(entry.doc._id, entry.doc);
+        this.#dirtyTickets.add(entry.doc._id);
+        replayed++;
+      }
+    });
+    if (seen.first > snapshotOffset + 1) {
+      this.#d.logger.error(
+        { snapshotOffset, firstInLog: seen.first },
+        "the routing log no longer holds every record after the snapshot (retention): changes in between may be missing",
+      );
+    }
+    if (epoch < newestEpoch) throw new NotLeaderError(`epoch ${epoch} is older than the log's ${newestEpoch}`);
+    const [epochOffset] = await this.#d.log.append([this.#record({ v: 1, epoch, type: "epoch", leader: owner, at: Date.now() }, `epoch-${epoch}`)]);
+    this.#lastOffset = epochOffset ?? this.#lastOffset;
+    for (const agent of await store.allAgents()) this.#agents.set(agent._id, { doc: agent, holds: new Map() });
+    this.#deriveHolds();
+    this.#active = true;
+    this.#flushTimer = setInterval(() => void this.flush().catch((err: unknown) => this.#d.logger.warn({ err }, "routing snapshot write failed; retried")), this.#d.snapshotMs);
+    this.#flushTimer.unref();
+    await this.flush();
+    return { snapshotOffset, replayed, fenced, epochOffset: this.#lastOffset, ms: Date.now() - started };
+  }
+
+  /** Stops acting (lease lost or shutdown): what is logged is kept; the last snapshot is written if still allowed. */
+  async handBack(): Promise<void> {
+    if (!this.#active) return;
+    if (this.#flushTimer) clearInterval(this.#flushTimer);
+    this.#flushTimer = null;
+    await this.#appendTail.catch(() => undefined);
+    if (this.#failed === null && this.#d.isLeader()) await this.flush().catch((err: unknown) => this.#d.logger.warn({ err }, "last routing snapshot not written"));
+    this.#active = false;
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#active = false;
+    this.#failed = null;
+    this.#tickets.clear();
+    this.#agents.clear();
+    this.#dirtyTickets.clear();
+    this.#dirtyAgents.clear();
+    this.#lastOffset = -1;
+    this.#appendTail = Promise.resolve();
+  }
+
+  /** Every agent's holds are what the tickets say: a pending offer, or owned work in their load. */
+  #deriveHolds(): void {
+    for (const a of this.#agents.values()) a.holds.clear();
+    for (const doc of this.#tickets.values()) {
+      if (doc.status === "resolved") continue;
+      for (const o of doc.pendingOffers) this.#agents.get(o.agentId)?.holds.set(doc._id, { ticketId: doc._id, channel: doc.channel, kind: "offer", at: o.offeredAt });
+      if (doc.status === "owned" && doc.ownerId !== null && !doc.heldForOwner) {
+        this.#agents.get(doc.ownerId)?.holds.set(doc._id, { ticketId: doc._id, channel: doc.channel, kind: "owned", at: doc.updatedAt });
+      }
+    }
+    for (const id of this.#agents.keys()) this.#dirtyAgents.add(id);
+  }
+
+  // ---- the log -----------------------------------------------------------------------------------------------
+
+  #record(entry: LogEntry, key: string) {
+    return { key, value: Buffer.from(JSON.stringify(entry)), headers: { "content-type": "application/json", "steward-schema": LOG_SCHEMA } };
+  }
+
+  #mustLead(): void {
+    if (this.#failed !== null) throw new NotLeaderError("an append to the routing log failed; this leader steps down");
+    if (!this.#active || !this.#d.isLeader()) throw new NotLeaderError("this routing instance is not the leader");
+  }
+
+  /** Appends the ticket as it now is; resolves once every in-sync replica has it. */
+  async #append(doc: TicketDoc): Promise<void> {
+    const appended = this.#d.log.append([this.#record({ v: 1, epoch: this.#epoch, type: "ticket", doc }, doc._id)]);
+    this.#appendTail = appended.catch(() => undefined);
+    try {
+      const [offset] = await appended;
+      if (offset !== undefined && offset > this.#lastOffset) this.#lastOffset = offset;
+    } catch (err) {
+      this.#failed ??= err;
+      this.#d.logger.error({ err, ticketId: doc._id }, "routing log append failed: stepping down");
+      throw new NotLeaderError(`the routing log did not take the change of ticket ${doc._id}`);
+    }
+  }
+
+  // ---- tickets -------------------------------------------------------------------------------------------------
+
+  async getTicket(ticketId: string): Promise<TicketDoc | null> {
+    if (!this.#active) return this.#d.store.getTicket(ticketId);
+    const known = this.#tickets.get(ticketId);
+    if (known !== undefined) return known;
+    // Resolved long ago (not loaded at take-over): the snapshot's copy is the newest there is.
+    const stored = await this.#d.store.getTicket(ticketId);
+    if (stored !== null && !this.#tickets.has(ticketId)) this.#tickets.set(ticketId, stored);
+    return this.#tickets.get(ticketId) ?? null;
+  }
+
+  async insertTicket(doc: TicketDoc): Promise<boolean> {
+    this.#mustLead();
+    if ((await this.getTicket(doc._id)) !== null) return false;
+    this.#mustLead();
+    if (this.#tickets.has(doc._id)) return false;
+    this.#tickets.set(doc._id, doc);
+    this.#dirtyTickets.add(doc._id);
+    await this.#append(doc);
+    return true;
+  }
+
+  async casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean> {
+    this.#mustLead();
+    const current = this.#tickets.get(next._id) ?? (await this.getTicket(next._id));
+    this.#mustLead();
+    // Checked and replaced in one synchronous step: concurrent commands on one ticket cannot both win.
+    const now = this.#tickets.get(next._id) ?? current;
+    if (now === null || now.version !== expectedVersion || !matchesGuards(now, guards)) return false;
+    this.#tickets.set(next._id, next);
+    this.#dirtyTickets.add(next._id);
+    await this.#append(next);
+    return true;
+  }
+
+  async dropPublished(published: ReadonlyArray<{ ticketId: string; version: number; keep: readonly OutboxEntry[] }>): Promise<void> {
+    if (!this.#active) return; // a deposed leader's bookkeeping: the next one republishes what it finds
+    for (const { ticketId, version, keep } of published) {
+      const doc = this.#tickets.get(ticketId);
+      if (doc === undefined || doc.version !== version) continue;
+      this.#tickets.set(ticketId, { ...doc, outbox: [...keep] });
+      this.#dirtyTickets.add(ticketId);
+    }
+  }
+
+  async liveTickets(): Promise<TicketDoc[]> {
+    if (!this.#active) return this.#d.store.liveTickets();
+    return [...this.#tickets.values()].filter((t) => t.status !== "resolved" || t.outbox.length > 0);
+  }
+
+  async staleOutboxes(before: number): Promise<TicketDoc[]> {
+    if (!this.#active) return this.#d.store.staleOutboxes(before);
+    return [...this.#tickets.values()].filter((t) => t.outbox.length > 0 && t.outboxAt < before);
+  }
+
+  getOffer(offerId: string): Promise<OfferDoc | null> {
+    return this.#d.store.getOffer(offerId);
+  }
+
+  // ---- agents and capacity -----------------------------------------------------------------------------------
+
+  /** The stored profile and presence, with the leader's holds, free capacity and idle clock. */
+  async getAgent(agentId: string): Promise<AgentDoc | null> {
+    if (!this.#active) return this.#d.store.getAgent(agentId);
+    const stored = await this.#d.store.getAgent(agentId);
+    if (stored === null) return null;
+    const known = this.#agents.get(agentId);
+    const memory: AgentMemory = known ?? { doc: stored, holds: new Map() };
+    memory.doc = { ...stored, idleSince: Math.max(stored.idleSince, known?.doc.idleSince ?? 0) };
+    this.#agents.set(agentId, memory);
+    return this.#view(memory);
+  }
+
+  async allAgents(): Promise<AgentDoc[]> {
+    if (!this.#active) return this.#d.store.allAgents();
+    const stored = await this.#d.store.allAgents();
+    for (const doc of stored) {
+      const known = this.#agents.get(doc._id);
+      this.#agents.set(doc._id, { doc: { ...doc, idleSince: Math.max(doc.idleSince, known?.doc.idleSince ?? 0) }, holds: known?.holds ?? new Map() });
+    }
+    return stored.map((d) => this.#view(this.#agents.get(d._id) as AgentMemory));
+  }
+
+  #view(m: AgentMemory): AgentDoc {
+    const holds: Record<string, Hold> = {};
+    for (const h of m.holds.values()) holds[holdKey(h.ticketId)] = h;
+    return { ...m.doc, holds, free: freeOf(m.doc.capacity, m.holds) };
+  }
+
+  async acquireHold(agentId: string, hold: Hold, requireAvailable: boolean): Promise<boolean> {
+    this.#mustLead();
+    const m = this.#agents.get(agentId) ?? (await this.getAgent(agentId), this.#agents.get(agentId));
+    if (m === undefined) return false;
+    if (requireAvailable && m.doc.presence !== "available") return false;
+    if (m.holds.has(hold.ticketId)) return false;
+    if ((freeOf(m.doc.capacity, m.holds)[hold.channel] ?? 0) <= 0) return false;
+    m.holds.set(hold.ticketId, hold);
+    this.#dirtyAgents.add(agentId);
+    return true;
+  }
+
+  async releaseHold(agentId: string, ticketId: string, channel: Channel, onlyIfAt?: number, busySince?: number): Promise<boolean> {
+    this.#mustLead();
+    const m = this.#agents.get(agentId);
+    const hold = m?.holds.get(ticketId);
+    if (m === undefined || hold === undefined || hold.channel !== channel || (onlyIfAt !== undefined && hold.at !== onlyIfAt)) return false;
+    m.holds.delete(ticketId);
+    if (busySince !== undefined) m.doc = { ...m.doc, idleSince: Math.max(m.doc.idleSince, busySince) };
+    this.#dirtyAgents.add(agentId);
+    return true;
+  }
+
+  // ---- hints (rare: escalation input before triage) stay in the store ------------------------------------------
+
+  getHint(ticketId: string): Promise<TicketHintDoc | null> {
+    return this.#d.store.getHint(ticketId);
+  }
+
+  putHint(doc: TicketHintDoc): Promise<void> {
+    return this.#d.store.putHint(doc);
+  }
+
+  deleteHint(ticketId: string): Promise<void> {
+    return this.#d.store.deleteHint(ticketId);
+  }
+
+  allHints(): Promise<TicketHintDoc[]> {
+    return this.#d.store.allHints();
+  }
+
+  // ---- the snapshot, written behind ----------------------------------------------------------------------------
+
+  /** Writes every changed ticket and agent in bulk, then the log offset they reflect. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushOnce().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (!this.#active || this.#failed !== null || !this.#d.isLeader()) return;
+    if (this.#dirtyTickets.size === 0 && this.#dirtyAgents.size === 0) return;
+    const started = Date.now();
+    // Only changes the log already holds go to the store.
+    let tail: Promise<unknown>;
+    do {
+      tail = this.#appendTail;
+      await tail;
+    } while (tail !== this.#appendTail);
+    const upTo = this.#lastOffset;
+    const ticketIds = [...this.#dirtyTickets];
+    const agentIds = [...this.#dirtyAgents];
+    this.#dirtyTickets.clear();
+    this.#dirtyAgents.clear();
+    try {
+      const docs = ticketIds.map((id) => this.#tickets.get(id)).filter((d): d is TicketDoc => d !== undefined);
+      // At most BULK statements per command: FerretDB 1.24 never answers an update of 100 or more.
+      for (let i = 0; i < docs.length; i += BULK) {
+        await this.#d.store.tickets.bulkWrite(
+          docs.slice(i, i + BULK).map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+          { ordered: false },
+        );
+      }
+      const agents = agentIds.map((id) => this.#agents.get(id)).filter((a): a is AgentMemory => a !== undefined);
+      for (let i = 0; i < agents.length; i += BULK) {
+        await this.#d.store.agents.bulkWrite(
+          agents.slice(i, i + BULK).map((a) => {
+            const view = this.#view(a);
+            return { updateOne: { filter: { _id: a.doc._id }, update: { $set: { holds: view.holds, free: view.free }, $max: { idleSince: a.doc.idleSince } } } };
+          }),
+          { ordered: false },
+        );
+      }
+      if (!this.#d.isLeader()) return; // deposed meanwhile: the successor's snapshot decides from here
+      await this.#d.store.snapshots.replaceOne({ _id: SNAPSHOT_ID }, { offset: upTo, epoch: this.#epoch, at: Date.now() }, { upsert: true });
+      this.#d.onFlush?.(docs.length, agents.length, Date.now() - started);
+    } catch (err) {
+      for (const id of ticketIds) this.#dirtyTickets.add(id);
+      for (const id of agentIds) this.#dirtyAgents.add(id);
+      throw err;
+    }
+    // Resolved tickets leave memory once stored (a reopen reads them back).
+    for (const id of ticketIds) {
+      const doc = this.#tickets.get(id);
+      if (doc !== undefined && doc.status === "resolved" && doc.outbox.length === 0 && !this.#dirtyTickets.has(id)) this.#tickets.delete(id);
+    }
+  }
+
+  stats(): { active: boolean; epoch: number; tickets: number; agents: number; dirtyTickets: number; lastOffset: number } {
+    return {
+      active: this.#active,
+      epoch: this.#epoch,
+      tickets: this.#tickets.size,
+      agents: this.#agents.size,
+      dirtyTickets: this.#dirtyTickets.size,
+      lastOffset: this.#lastOffset,
+    };
+  }
+
+  get owner(): string {
+    return this.#owner;
+  }
+}
+
+function freeOf(capacity: ChannelCounts, holds: ReadonlyMap<string, Hold>): ChannelCounts {
+  const free: ChannelCounts = {};
+  for (const [channel, n] of Object.entries(capacity) as Array<[Channel, number]>) free[channel] = n;
+  for (const h of holds.values()) free[h.channel] = (free[h.channel] ?? 0) - 1;
+  return free;
+}
+
+/** The store's guard semantics for the equality guards the ledger uses (null also matches a missing field). */
+export function matchesGuards(doc: TicketDoc, guards: Record<string, unknown>): boolean {
+  for (const [path, expected] of Object.entries(guards)) {
+    let value: unknown = doc;
+    for (const part of path.split(".")) value = value === null || value === undefined ? undefined : (value as Record<string, unknown>)[part];
+    if (expected === null ? value !== null && value !== undefined : value !== expected) return false;
+  }
+  return true;
+}

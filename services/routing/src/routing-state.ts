@@ -1,0 +1,31 @@
+// What routing's ledger, matcher and outbox need from the state they change: tickets read and replaced
+// against the version read, capacity holds, hints, and the reads a take-over makes. Two implementations:
+// the store itself (RoutingStore: every change a conditional write; ADR 0004, kept for tools and tests that
+// exercise the store's guards) and the leader's memory with the routing log as the record (LoggedState;
+// ADR 0014, what the service runs).
+import type { Channel } from "./domain/index.ts";
+import type { AgentDoc, Hold, OfferDoc, OutboxEntry, TicketDoc, TicketHintDoc } from "./routing-store.ts";
+
+export interface RoutingState {
+  getTicket(ticketId: string): Promise<TicketDoc | null>;
+  /** False when the ticket exists already. */
+  insertTicket(doc: TicketDoc): Promise<boolean>;
+  /** Replaces the ticket when it is still at `expectedVersion` and matches the guards (field equality). */
+  casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean>;
+  /** Forgets published outbox entries (not a state change: the version stays). */
+  dropPublished(published: ReadonlyArray<{ ticketId: string; version: number; keep: readonly OutboxEntry[] }>): Promise<void>;
+  getAgent(agentId: string): Promise<AgentDoc | null>;
+  acquireHold(agentId: string, hold: Hold, requireAvailable: boolean): Promise<boolean>;
+  releaseHold(agentId: string, ticketId: string, channel: Channel, onlyIfAt?: number, busySince?: number): Promise<boolean>;
+  getOffer(offerId: string): Promise<OfferDoc | null>;
+  getHint(ticketId: string): Promise<TicketHintDoc | null>;
+  putHint(doc: TicketHintDoc): Promise<void>;
+  deleteHint(ticketId: string): Promise<void>;
+  // Take-over and sweep reads (whole collections on the store; memory on the leader).
+  allAgents(): Promise<AgentDoc[]>;
+  allHints(): Promise<TicketHintDoc[]>;
+  /** Tickets waiting or owned, and any ticket with events not yet known to be published. */
+  liveTickets(): Promise<TicketDoc[]>;
+  /** Tickets whose unpublished events are older than `before` (epoch ms). */
+  staleOutboxes(before: number): Promise<TicketDoc[]>;
+}
