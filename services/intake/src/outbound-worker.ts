@@ -18,12 +18,14 @@ import {
   type OutboundMessage,
 } from "./domain/outbound-delivery.ts";
 import type { OutboundDeliveries, OutboundDeliveryDoc } from "./outbound-deliveries.ts";
-import type { TicketDoc, TicketStore } from "./ticket-store.ts";
+import type { TicketDoc } from "./ticket-store.ts";
+import type { TicketReader } from "./ticket-views.ts";
 import { composeEmailReply, type MailSender } from "./outbound-mail.ts";
 
 export interface OutboundWorkerDeps {
   bus: EventBus;
-  tickets: TicketStore;
+  /** The ticket's integration and channel (they never change, so an in-memory copy serves). */
+  tickets: Pick<TicketReader, "get">;
   deliveries: OutboundDeliveries;
   /** The integration by id (intake's registry). */
   integration(id: string): Integration | undefined;
