@@ -50,6 +50,16 @@ export class TicketViews implements TicketReader {
     return doc === null || isStub(doc) ? null : doc;
   }
 
+  /**
+   * The view as this process last held it, whatever its age, else from the store: for what never changes
+   * after a ticket is created (its channel, customer and integration).
+   */
+  async getCreated(id: string): Promise<TicketDoc | null> {
+    const known = this.#touch(id);
+    if (known !== undefined && !isStub(known.doc)) return known.doc;
+    return this.get(id);
+  }
+
   /** The ticket an ST-… reference names (the link is read from the store; the view as by get). */
   async findByReference(reference: string): Promise<TicketDoc | null> {
     const link = await this.store.threads.findOne({ _id: referenceThreadKey(reference) });
