@@ -161,7 +161,7 @@ describe("ticket view write-behind", () => {
       { topic: Topics.routing, envelope: newEnvelope("ticketAssigned", id, TicketAssigned.fromJSON({ agentId: "ana", offerId: "o1", channel: 1 }), "routing") },
     ]);
     // Published before the group joins, so the first fetch holds them all, well inside one flush interval.
-    const projector = await startProjector(bus, store, uniqueName("wb-flush-group"), { flushMs: 3_000 });
+    const projector = await startProjector(bus, store, uniqueName("wb-flush-group"), { flushMs: 10_000 });
     const doc = await waitFor(async () => ((await store.get(id))?.status === "assigned" ? store.get(id) : undefined), { timeoutMs: 60_000, what: "assigned view" });
     await projector.stop();
     expect(doc?.ownerId).toBe("ana");
