@@ -165,7 +165,9 @@ describe("ticket view write-behind", () => {
     const doc = await waitFor(async () => ((await store.get(id))?.status === "assigned" ? store.get(id) : undefined), { timeoutMs: 60_000, what: "assigned view" });
     await projector.stop();
     expect(doc?.ownerId).toBe("ana");
-    expect(doc?.history.map((h) => h.type)).toEqual(["ticket.triaged", "ticket.queued", "offer.made", "ticket.assigned", "notification"]);
+    // Kafka orders events within a partition only: triage's topic may be folded before or after routing's
+    // (a late triage does not move an assigned ticket back), so the history is compared as a set.
+    expect(doc?.history.map((h) => h.type).sort()).toEqual(["notification", "offer.made", "ticket.assigned", "ticket.queued", "ticket.triaged"]);
     expect(doc?.viewRevision).toBe(1);
   }, 120_000);
 
