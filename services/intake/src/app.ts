@@ -7,7 +7,8 @@ import { KafkaUnavailableError } from "@steward/messaging";
 import { classifyStoreError } from "@steward/store";
 import type { Logger, Registry } from "@steward/telemetry";
 import type { IntakePipeline, SubmitResult } from "./intake-pipeline.ts";
-import type { TicketStore, TicketDoc } from "./ticket-store.ts";
+import type { TicketDoc } from "./ticket-store.ts";
+import type { TicketReader } from "./ticket-views.ts";
 import { describeIssues, validateFollowUp, validateSubmission, type SubmissionCheck } from "./domain/submission-validation.ts";
 import { emailDraft } from "./domain/email-submission.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
@@ -19,7 +20,8 @@ import { acceptedTicket, addMessageBody, createTicketBody, errorResponse, inboun
 
 export interface IntakeAppDeps {
   pipeline: IntakePipeline;
-  store: TicketStore;
+  /** Views by id, from memory within the bounded read lag (ADR 0015). */
+  store: TicketReader;
   logger?: Logger;
   /** Largest JSON body, bytes. */
   bodyLimit: number;

@@ -31,6 +31,10 @@ export const intakeEnv = z.object({
    * blindly; a fast 503 with Retry-After tells them when.
    */
   INTAKE_PUBLISH_TIMEOUT_MS: positiveInt.default(1_500),
+  /** How long the projector gathers events before it writes the views they change (ADR 0015). */
+  INTAKE_VIEW_FLUSH_MS: positiveInt.default(500),
+  /** How old an in-memory view a read by id may be answered from (ADR 0015). */
+  INTAKE_VIEW_READ_LAG_MS: positiveInt.default(1_000),
   /** JSON file with the integrations (ids, API key hashes, webhook secrets, rate limits). */
   INTAKE_INTEGRATIONS_FILE: z.string().min(1).optional(),
   /** The same JSON inline (for containers); the file wins when both are set. */

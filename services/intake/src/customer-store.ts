@@ -39,11 +39,14 @@ export class CustomerStore {
 
   /**
    * The customer the first known key (strongest first) belongs to (null for someone new), and the keys
-   * no customer has yet: only those need linking, so a returning customer costs this one read.
+   * no customer has yet: only those need linking, so a returning customer costs these reads only.
    */
   async find(keys: readonly IdentityKey[]): Promise<{ customerId: string | null; unlinked: IdentityKey[] }> {
     if (keys.length === 0) return { customerId: null, unlinked: [] };
-    const found = new Map((await this.keys.find({ _id: { $in: keys.map((k) => k.key) } }).toArray()).map((f) => [f._id, f.customerId]));
+    // One findOne per key, side by side: on FerretDB only a filter of exactly {_id} is an index look-up;
+    // {_id: {$in: [...]}} scans the whole collection, which grows with every customer.
+    const docs = await Promise.all(keys.map((k) => this.keys.findOne({ _id: k.key })));
+    const found = new Map(docs.flatMap((f) => (f === null ? [] : [[f._id, f.customerId] as const])));
     const first = keys.find((k) => found.has(k.key));
     return { customerId: first === undefined ? null : (found.get(first.key) ?? null), unlinked: keys.filter((k) => !found.has(k.key)) };
   }

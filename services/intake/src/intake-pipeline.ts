@@ -1,17 +1,19 @@
 // The one pipeline every way in (HTTP, gRPC, the submissions topic, raw e-mail) goes through, after
 // the shared validator: idempotency, the customer across channels, threading onto an existing ticket (by
 // id, thread, e-mail references, a quoted ST-… reference, or the customer's open ticket on the topic), a
-// durable event on Kafka, then the ticket view.
+// durable event on Kafka, then the ticket view. Every store read on the way is by _id; a new customer
+// costs no thread look-up at all (nothing can link to an id made a moment ago).
 import { randomUUID } from "node:crypto";
-import { Envelope, Topics, channelFromProto, channelToProto, type Channel } from "@steward/proto";
+import { Envelope, Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan } from "@steward/telemetry";
-import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type ChannelName, type IncomingSubmission } from "./domain/submission.ts";
+import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type IncomingSubmission } from "./domain/submission.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
 import { identityKeysOf, referenceThreadKey, referencesIn, type IdentityKey } from "./domain/customer-identity.ts";
+import { writeAcceptedView } from "./accepted-view.ts";
+import { TicketViews } from "./ticket-views.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { CustomerStore } from "./customer-store.ts";
-import { emptyProjection } from "./domain/ticket-view.ts";
 import type { DeliveryDoc, TicketStore, TicketDoc } from "./ticket-store.ts";
 
 export interface SubmitResult {
@@ -32,6 +34,8 @@ export class TicketNotFoundError extends Error {
 
 export interface PipelineDeps {
   store: TicketStore;
+  /** Recent views in memory (shared with the projector and the HTTP reads); one of its own otherwise. */
+  views?: TicketViews;
   bus: EventBus;
   /** Customer records across channels (ADR 0012). */
   customers: CustomerStore;
@@ -45,8 +49,10 @@ const PRODUCER = "intake";
 
 export class IntakePipeline {
   private readonly deps: PipelineDeps;
+  private readonly views: TicketViews;
   constructor(deps: PipelineDeps) {
     this.deps = deps;
+    this.views = deps.views ?? new TicketViews(deps.store);
   }
 
   private now(): Date {
@@ -75,7 +81,7 @@ export class IntakePipeline {
     if (seenFirst) return this.redeliver(seenFirst);
     const customerId = known.customerId ?? CustomerStore.newId();
     const newKeys = known.unlinked;
-    const target = await this.findTarget(sub, customerId, now);
+    const target = await this.findTarget(sub, customerId, known.customerId !== null, now);
     if (target && !sub.ticketId) {
       const seen = await store.findDelivery(key);
       if (seen) return this.redeliver(seen);
@@ -190,12 +196,13 @@ export class IntakePipeline {
    * customer's conversation by guessing its id. A named ticket that fails the check is "not found"; a
    * thread that fails it opens a new ticket. A quoted ST-… reference is a thread like any other.
    */
-  private async findTarget(sub: IncomingSubmission, customerId: string, now: Date): Promise<TicketDoc | null> {
+  private async findTarget(sub: IncomingSubmission, customerId: string, knownCustomer: boolean, now: Date): Promise<TicketDoc | null> {
     const { store } = this.deps;
+    const views = this.views;
     const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub, customerId) ? t : null);
-    if (sub.ticketId) return ours(await store.get(sub.ticketId));
+    if (sub.ticketId) return ours(await views.get(sub.ticketId));
     if (sub.threadId) {
-      const byId = ours(await store.get(sub.threadId));
+      const byId = ours(await views.get(sub.threadId));
       if (byId) return byId;
       const byThread = ours(await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId)));
       if (byThread) return byThread;
@@ -208,8 +215,9 @@ export class IntakePipeline {
       const byReference = ours(await store.findByThreadKey(referenceThreadKey(reference)));
       if (byReference) return byReference;
     }
+    // A customer first seen now has no ticket yet: no look-up for its (customer, topic) link.
     const topic = topicKey(sub.subject);
-    if (topic) {
+    if (topic && knownCustomer) {
       return store.findOpenOnTopic(customerId, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
     }
     return null;
@@ -221,63 +229,11 @@ export class IntakePipeline {
     followUpSignature: string | undefined,
     customer: { customerId: string; keys: IdentityKey[] } | undefined,
   ): Promise<void> {
-    const { store } = this.deps;
-    const at = envelope.occurredAt ?? this.now();
-    // Thread links and customer keys first: the ticket/message write below is what marks the delivery
-    // accepted (see redeliver), so once it is there, so are the links.
-    await Promise.all([store.linkThreads(envelope.ticketId, threadLinks, at), customer ? this.deps.customers.link(customer.customerId, customer.keys, at) : undefined]);
-    const p = envelope.payload;
-    if (p?.$case === "ticketReceived") {
-      const v = p.value;
-      const channel = channelNameOf(v.channel);
-      await store.createTicket({
-        _id: envelope.ticketId,
-        channel,
-        customer: fromProtoCustomer(v.customer),
-        subject: v.subject || null,
-        topic: topicKey(v.subject) ?? null,
-        ...emptyProjection(),
-        metadata: v.metadata,
-        channelRefs: v.channelRefs,
-        ...(v.integrationId ? { integrationId: v.integrationId } : {}),
-        ...(customer ? { customerId: customer.customerId } : {}),
-        messageCount: 1,
-        messages: [
-          {
-            id: v.messageId,
-            externalId: v.externalId,
-            channel,
-            from: "customer",
-            body: v.body,
-            ...textParts(v.quotedText, v.signature),
-            channelRefs: v.channelRefs,
-            sequence: 1,
-            at,
-          },
-        ],
-        history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
-        createdAt: at,
-        updatedAt: at,
-      });
-    } else if (p?.$case === "messageReceived") {
-      const v = p.value;
-      const channel = channelNameOf(v.channel);
-      await store.appendMessage(
-        envelope.ticketId,
-        {
-          id: v.messageId,
-          externalId: v.externalId,
-          channel,
-          from: v.from === "agent" ? "agent" : "customer",
-          body: v.body,
-          ...textParts(v.quotedText, followUpSignature ?? ""),
-          channelRefs: v.channelRefs,
-          sequence: v.sequence,
-          at,
-        },
-        { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
-      );
-    }
+    const created = await writeAcceptedView(this.deps, envelope, threadLinks, followUpSignature, customer, this.now());
+    // The new view is what the projector folds onto next (within the bounded lag, usually at once);
+    // a follow-up changed the messages, so that view is read again.
+    if (created) this.views.remember(created);
+    else this.views.forget(envelope.ticketId);
   }
 }
 
@@ -295,27 +251,7 @@ function storedBytes(value: Buffer | { buffer: Uint8Array; position?: number }):
   return value.position === undefined ? bytes : bytes.subarray(0, value.position);
 }
 
-function textParts(quotedText: string, signature: string): { quotedText?: string; signature?: string } {
-  return { ...(quotedText ? { quotedText } : {}), ...(signature ? { signature } : {}) };
-}
-
 function toProtoCustomer(sub: IncomingSubmission) {
   const c = sub.customer;
   return { id: c.id, name: c.name ?? "", email: c.email ?? "", phone: c.phone ?? "", tier: c.tier ?? "standard", language: c.language ?? "" };
-}
-
-function fromProtoCustomer(c: { id: string; name: string; email: string; phone: string; tier: string; language: string } | undefined) {
-  if (!c) return { id: "unknown" };
-  return {
-    id: c.id,
-    ...(c.name ? { name: c.name } : {}),
-    ...(c.email ? { email: c.email } : {}),
-    ...(c.phone ? { phone: c.phone } : {}),
-    tier: c.tier === "vip" ? ("vip" as const) : ("standard" as const),
-    ...(c.language ? { language: c.language } : {}),
-  };
-}
-
-function channelNameOf(n: Channel): ChannelName {
-  return channelFromProto(n) ?? "api";
 }

@@ -18,12 +18,17 @@ import {
   type OutboundMessage,
 } from "./domain/outbound-delivery.ts";
 import type { OutboundDeliveries, OutboundDeliveryDoc } from "./outbound-deliveries.ts";
-import type { TicketDoc, TicketStore } from "./ticket-store.ts";
+import type { TicketDoc } from "./ticket-store.ts";
+import type { TicketReader } from "./ticket-views.ts";
 import { composeEmailReply, type MailSender } from "./outbound-mail.ts";
 
 export interface OutboundWorkerDeps {
   bus: EventBus;
-  tickets: TicketStore;
+  /**
+   * Ticket views. `getCreated` may answer from a copy of any age (what decides where a message goes never
+   * changes after the ticket is created); the e-mail path reads the conversation with `get`.
+   */
+  tickets: Pick<TicketReader, "get"> & { getCreated?(id: string): Promise<TicketDoc | null> };
   deliveries: OutboundDeliveries;
   /** The integration by id (intake's registry). */
   integration(id: string): Integration | undefined;
@@ -81,17 +86,18 @@ class OutboundWorker {
     const channel = channelFromProto(n.channel);
     if (channel === undefined || !envelope.ticketId) return;
     const deliveryId = envelope.eventId;
-    const record = await this.#d.deliveries.get(deliveryId);
-    if (record?.status === "delivered" || record?.status === "failed") return this.#announceFinal(envelope, n, record);
-    if (record?.status === "retrying" && record.nextAttemptAt !== null && record.nextAttemptAt > this.#now()) {
-      throw new DeliveryPendingError(deliveryId, record.attempts, record.reason ?? "");
-    }
-    const ticket = await this.#d.tickets.get(envelope.ticketId);
+    // Where it would go first (from memory, usually): a message nobody takes costs no delivery-record read.
+    const ticket = await (this.#d.tickets.getCreated ?? this.#d.tickets.get).call(this.#d.tickets, envelope.ticketId);
     const integration = ticket?.integrationId === undefined ? undefined : this.#d.integration(ticket.integrationId);
     const viaMail = this.#d.mail !== undefined && channel === "email" && n.recipient.includes("@") && ticket !== null;
     // Otherwise only integrations with a webhook take pushes (and a ticket unknown here has none).
     if (!viaMail && !integration?.outbound) return;
     const integrationId = viaMail ? SMTP_INTEGRATION_ID : (integration as Integration).id;
+    const record = await this.#d.deliveries.get(deliveryId);
+    if (record?.status === "delivered" || record?.status === "failed") return this.#announceFinal(envelope, n, record);
+    if (record?.status === "retrying" && record.nextAttemptAt !== null && record.nextAttemptAt > this.#now()) {
+      throw new DeliveryPendingError(deliveryId, record.attempts, record.reason ?? "");
+    }
 
     const attempt = (record?.attempts ?? 0) + 1;
     const message: OutboundMessage = {
@@ -149,7 +155,8 @@ class OutboundWorker {
   async #mail(ticket: TicketDoc, message: OutboundMessage, occurredAt: Date): Promise<AttemptResult> {
     const mail = this.#d.mail as { sender: MailSender; from: string };
     // The customer's message answered carries the thread so far (its References), kept in the reply.
-    const answered = message.inReplyTo === null ? undefined : ticket.messages.find((m) => m.channelRefs?.["messageId"] === message.inReplyTo);
+    const conversation = message.inReplyTo === null ? ticket : ((await this.#d.tickets.get(ticket._id)) ?? ticket);
+    const answered = message.inReplyTo === null ? undefined : conversation.messages.find((m) => m.channelRefs?.["messageId"] === message.inReplyTo);
     try {
       const raw = await composeEmailReply({
         deliveryId: message.deliveryId,

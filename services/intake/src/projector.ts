@@ -1,45 +1,81 @@
 // Keeps the ticket view current from the other services' events (triage, routing, escalation),
 // so GET /v1/tickets/{id} shows status, owner, triage reasons and SLA clocks in one place; and sends
-// each new ticket's acknowledgement once triage knows the customer's language. Events come in batches:
-// all of one ticket's events in a batch cost one read and one guarded write.
+// each new ticket's acknowledgement once triage knows the customer's language. Write-behind (ADR 0015):
+// events of every partition are gathered for up to a flush interval, each ticket's events become one
+// guarded write onto the copy this process holds, and a batch is committed only once its flush landed.
+// The fold does not depend on order: an event for a ticket whose view is not written yet is parked in a
+// stub, and a ticket.received whose view is missing (intake died after the publish) completes it.
 import { Topics, channelFromProto, channelToProto, escalationActionName, escalationEffectOf, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
-import { foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
-import type { TicketDoc, TicketStore } from "./ticket-store.ts";
+import { acknowledgementDue, emptyProjection, foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
+import { deliveryKey } from "./domain/submission.ts";
+import { referenceThreadKey } from "./domain/customer-identity.ts";
+import { isStub, type StoredView, type TicketDoc, type TicketStore } from "./ticket-store.ts";
+import { TicketViews } from "./ticket-views.ts";
+import { CustomerStore } from "./customer-store.ts";
+import { writeAcceptedView } from "./accepted-view.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Tickets of one batch projected at the same time (each is a read and a write). */
+/** Tickets of one flush projected at the same time (each is at most a read and a write). */
 const TICKETS_IN_FLIGHT = 16;
 /**
- * Guarded writes tried per ticket before the batch is retried by the consumer. One ticket is written
- * by at most one partition of each of the three topics at a time, so a few attempts are plenty.
+ * Guarded writes tried per ticket before the flush fails (and its batches are retried by the consumer).
+ * One ticket is written by at most one partition of each topic at a time, so a few attempts are plenty.
  */
 const WRITE_ATTEMPTS = 16;
+/** How long events wait to be folded together: the view's lag behind the events (ADR 0015). */
+export const DEFAULT_VIEW_FLUSH_MS = 500;
+/** A flush starts early once this many tickets wait. */
+const FLUSH_TICKETS = 200;
 
-export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector"): Promise<Subscription> {
-  return bus.subscribe({
+export interface ProjectorDeps {
+  store: TicketStore;
+  views: TicketViews;
+  customers: CustomerStore;
+  bus?: EventBus;
+}
+
+export interface ProjectorOptions {
+  views?: TicketViews;
+  customers?: CustomerStore;
+  flushMs?: number;
+}
+
+export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector", opts: ProjectorOptions = {}): Promise<Subscription> {
+  const deps: ProjectorDeps = { store, views: opts.views ?? new TicketViews(store), customers: opts.customers ?? new CustomerStore(store.db), bus };
+  const buffer = new WriteBehind<Envelope>((envelopes) => projectTickets(deps, envelopes), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
+  const subscription = await bus.subscribe({
     groupId,
-    topics: [Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
+    topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: 6,
-    batchHandler: (events) =>
-      projectBatch(
-        store,
-        events.map((e) => e.envelope),
-        bus,
-      ),
+    batchHandler: async (events) => {
+      const envelopes = events.map((e) => e.envelope);
+      for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
+      // Resolves once these events' changes are in the store: only then may the consumer commit them.
+      await buffer.add(envelopes.filter((e) => e.ticketId && e.payload).map((e) => [e.ticketId, e] as const));
+    },
   });
+  return {
+    async stop() {
+      await subscription.stop();
+      await buffer.close();
+    },
+  };
 }
 
 /**
- * Projects consecutive events of one partition: each ticket's events become one read and one guarded
- * write (plus its acknowledgement when a first triage is among them). Every ticket is tried before a
- * failure is rethrown, so a retried batch redoes only what did not land (re-applying is a no-op).
+ * Projects events now, without waiting for a flush interval (tests, and anything that must see its
+ * write before it goes on). Every ticket is tried before a failure is rethrown, so a retry redoes only
+ * what did not land (re-applying is a no-op).
  */
-export async function projectBatch(store: TicketStore, envelopes: readonly Envelope[], bus?: EventBus): Promise<void> {
+export async function projectBatch(store: TicketStore, envelopes: readonly Envelope[], bus?: EventBus, views?: TicketViews): Promise<void> {
+  const deps: ProjectorDeps = { store, views: views ?? new TicketViews(store), customers: new CustomerStore(store.db), ...(bus ? { bus } : {}) };
+  for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
   const byTicket = new Map<string, Envelope[]>();
   for (const envelope of envelopes) {
     if (!envelope.ticketId || !envelope.payload) continue;
@@ -47,20 +83,25 @@ export async function projectBatch(store: TicketStore, envelopes: readonly Envel
     if (list) list.push(envelope);
     else byTicket.set(envelope.ticketId, [envelope]);
   }
-  const tickets = [...byTicket];
-  const failures: unknown[] = [];
-  const worker = async () => {
-    for (let next = tickets.shift(); next; next = tickets.shift()) {
-      await projectTicket(store, next[0], next[1], bus).catch((err: unknown) => void failures.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
-  if (failures.length > 0) throw failures[0];
+  await projectTickets(deps, byTicket);
 }
 
 /** Projects one event (without acknowledging): the single-event form of projectBatch. */
 export function project(store: TicketStore, envelope: Envelope): Promise<void> {
   return projectBatch(store, [envelope]);
+}
+
+/** Each ticket's gathered events become (at most) one read and one guarded write. */
+async function projectTickets(deps: ProjectorDeps, byTicket: ReadonlyMap<string, readonly Envelope[]>): Promise<void> {
+  const tickets = [...byTicket];
+  const failures: unknown[] = [];
+  const worker = async () => {
+    for (let next = tickets.shift(); next; next = tickets.shift()) {
+      await projectTicket(deps, next[0], next[1]).catch((err: unknown) => void failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 export class ProjectionConflictError extends Error {
@@ -71,31 +112,78 @@ export class ProjectionConflictError extends Error {
   }
 }
 
-async function projectTicket(store: TicketStore, ticketId: string, envelopes: readonly Envelope[], bus: EventBus | undefined): Promise<void> {
-  for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(store, e, e.payload.value, bus);
+async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[]): Promise<void> {
+  const { store, views, bus } = deps;
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
-  // Each first (not re-) triage asks for the acknowledgement; the first of them decides its language.
-  const firstTriage = bus ? envelopes.find((e) => e.payload?.$case === "ticketTriaged" && !e.payload.value.retriage) : undefined;
-  const ackLanguage = firstTriage?.payload?.$case === "ticketTriaged" ? firstTriage.payload.value.language : undefined;
+  const received = envelopes.find((e) => e.payload?.$case === "ticketReceived");
   let acknowledged: HistoryEntry | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    const ticket = await store.get(ticketId);
-    if (!ticket) {
-      // The view is written right after ticket.received is published; the acknowledgement waits for it.
-      // Other events for a ticket the view does not show change nothing, as before batching.
-      if (bus && ackLanguage !== undefined) throw new TicketViewMissingError(ticketId);
+    let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
+    if (received && (stored === null || isStub(stored))) {
+      // Intake published the ticket but its view is not there (it died or lags between the two):
+      // complete the acceptance from what it recorded before publishing.
+      await completeAcceptance(deps, received);
+      stored = await views.load(ticketId);
+    }
+    if (stored === null) {
+      if (changes.length === 0) return;
+      // Events before the view: park them in a stub; creating the view fills it in.
+      const fold = foldViewChanges({ ...emptyProjection(), history: [] }, changes);
+      if (await store.createStub(ticketId, fold, new Date())) return;
+      views.forget(ticketId);
+      continue;
+    }
+    if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
+    const fold = foldViewChanges(stored, changes);
+    const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
+    const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
+    if (bus && ackLanguage !== undefined && !isStub(stored)) {
+      // Published once per call even when the write below has to be retried.
+      acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
+      if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
+    }
+    if (fold.entries.length === 0) return;
+    const at = new Date();
+    if (await store.writeProjection(ticketId, stored.viewRevision, fold, at)) {
+      views.applied(stored, fold, at);
       return;
     }
-    const fold = foldViewChanges(ticket, changes);
-    if (bus && ackLanguage !== undefined) {
-      // Published once per call even when the write below has to be retried.
-      acknowledged ??= await acknowledge(bus, ticket, ackLanguage);
-      if (acknowledged && !ticket.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
-    }
-    if (await store.writeProjection(ticketId, ticket.viewRevision, fold, new Date())) return;
+    views.forget(ticketId);
     if (attempt >= WRITE_ATTEMPTS) throw new ProjectionConflictError(ticketId);
     // A little jitter so writers that lost the same race do not meet again at once.
     await sleep(Math.random() * 5 * attempt);
+  }
+}
+
+/** Writes a published ticket's view from its delivery record (idempotent; the pipeline may be doing the same). */
+async function completeAcceptance(deps: ProjectorDeps, received: Envelope): Promise<void> {
+  if (received.payload?.$case !== "ticketReceived") return;
+  const v = received.payload.value;
+  const delivery = v.integrationId ? await deps.store.findDelivery(deliveryKey(v.integrationId, v.externalId)) : null;
+  const recorded = delivery?.ticketId === received.ticketId ? delivery : null;
+  const created = await writeAcceptedView(
+    deps,
+    received,
+    recorded?.threadLinks ?? [referenceThreadKey(ticketReference(received.ticketId))],
+    undefined,
+    recorded?.customerId === undefined ? undefined : { customerId: recorded.customerId, keys: recorded.customerKeys ?? [] },
+    new Date(),
+  );
+  if (created) deps.views.forget(received.ticketId);
+}
+
+/**
+ * A follow-up whose message the view does not show (intake died between its publish and its view write)
+ * is appended here; the append is guarded by the message id, so racing the pipeline changes nothing twice.
+ * (The signature block of such a follow-up is not in the event and stays out of the view.)
+ */
+async function completeFollowUps(deps: ProjectorDeps, view: TicketDoc, envelopes: readonly Envelope[]): Promise<void> {
+  for (const e of envelopes) {
+    if (e.payload?.$case !== "messageReceived") continue;
+    const messageId = e.payload.value.messageId;
+    if (view.messages.some((m) => m.id === messageId)) continue;
+    await writeAcceptedView(deps, e, [], undefined, undefined, new Date());
+    deps.views.forget(view._id);
   }
 }
 
@@ -119,7 +207,8 @@ function recipientOf(t: TicketDoc): string {
  * writes sends it again with the same id (receivers de-duplicate by it), and a reply already in the view
  * is not sent again. Internal notes never leave Steward.
  */
-async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentReplied, bus: EventBus | undefined): Promise<void> {
+async function recordReply(deps: ProjectorDeps, envelope: Envelope, reply: AgentReplied): Promise<void> {
+  const { store, bus } = deps;
   const ticketId = envelope.ticketId;
   const ticket = await store.get(ticketId);
   // Routing knows the ticket only after intake wrote its view: a missing view is a reply to try again.
@@ -173,18 +262,17 @@ async function recordReply(store: TicketStore, envelope: Envelope, reply: AgentR
       detail: { messageId: reply.messageId, visibility, ...(visibility === "public" ? { channel } : {}) },
     },
   );
+  deps.views.forget(ticketId);
 }
 
 /**
- * Publishes the ticket's acknowledgement unless its history shows it sent (the event id is derived from
- * the ticket, so a re-send is recognisable downstream too) and returns the history line that marks it
- * sent; the caller writes that line. Automatic e-mails (out-of-office replies, bulk mail) get none, so
+ * Publishes the ticket's acknowledgement, which the caller found due (its history does not show it sent;
+ * the event id is derived from the ticket, so a re-send is recognisable downstream too), and returns the
+ * history line that marks it sent; the caller writes that line. Automatic e-mails (out-of-office replies, bulk mail) get none, so
  * two auto-responders cannot keep answering each other.
  */
-async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: string): Promise<HistoryEntry | undefined> {
+async function acknowledge(bus: EventBus, ticket: TicketDoc, triagedLanguage: string, eventId: string): Promise<HistoryEntry | undefined> {
   const ticketId = ticket._id;
-  const eventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
-  if (ticket.history.some((h) => h.eventId === eventId)) return undefined;
   if (ticket.metadata["autoSubmitted"]) return undefined;
   const ack = acknowledgementFor(ticketId, [triagedLanguage, ticket.customer.language]);
   const at = new Date();

@@ -9,6 +9,7 @@ import { TicketStore } from "./ticket-store.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
 import { startProjector } from "./projector.ts";
+import { TicketViews } from "./ticket-views.ts";
 import { startOutboundWorker } from "./outbound-worker.ts";
 import { OutboundDeliveries } from "./outbound-deliveries.ts";
 import { smtpSender } from "./outbound-mail.ts";
@@ -51,6 +52,9 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics });
   const store = new TicketStore(storeConn.db);
   await store.init();
+  // One in-memory copy of recent views for the pipeline, the projector and the reads (ADR 0015).
+  const views = new TicketViews(store, { maxAgeMs: config.INTAKE_VIEW_READ_LAG_MS });
+  const customers = new CustomerStore(storeConn.db);
   const replays = new WebhookReplays(storeConn.db);
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
@@ -69,8 +73,9 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   }
   const pipeline = new IntakePipeline({
     store,
+    views,
     bus,
-    customers: new CustomerStore(storeConn.db),
+    customers,
     customerKeySecret: config.INTAKE_CUSTOMER_KEY_SECRET ?? DEV_CUSTOMER_KEY_SECRET,
     followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000,
   });
@@ -78,7 +83,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const now = () => Date.now();
   const toleranceMs = config.INTAKE_SIGNATURE_TOLERANCE_SECONDS * 1000;
 
-  const projector = await startProjector(bus, store);
+  const projector = await startProjector(bus, store, "intake-projector", { views, customers, flushMs: config.INTAKE_VIEW_FLUSH_MS });
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
   // One readiness check for HTTP /health/ready and gRPC health.
   const ready = async () => {
@@ -93,7 +98,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const outbound = config.INTAKE_OUTBOUND_ENABLED
     ? await startOutboundWorker({
         bus,
-        tickets: store,
+        tickets: views,
         deliveries: new OutboundDeliveries(storeConn.db),
         integration: (id) => registry.get(id),
         policy: { maxAttempts: config.INTAKE_OUTBOUND_MAX_ATTEMPTS, baseDelayMs: config.INTAKE_OUTBOUND_RETRY_BASE_MS, maxDelayMs: config.INTAKE_OUTBOUND_RETRY_MAX_MS },
@@ -105,7 +110,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     : undefined;
   const app = await buildIntakeApp({
     pipeline,
-    store,
+    store: views,
     logger: log,
     metrics,
     bodyLimit: config.INTAKE_JSON_LIMIT,

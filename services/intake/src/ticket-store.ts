@@ -1,10 +1,11 @@
 // The ticket view that GET /v1/tickets/{id} answers from, and intake's delivery (idempotency) records.
 // The view is written by intake when it accepts a message and by the projector from other services'
-// events; each write is conditional so replays and re-deliveries change nothing twice.
+// events; each write is conditional so replays and re-deliveries change nothing twice. An event that
+// reaches the projector before the ticket's own view exists is parked in a stub (ADR 0015).
 import type { Collection, Db } from "@steward/store";
 import { isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
-import type { FoldResult, HistoryEntry, ProjectedFields } from "./domain/ticket-view.ts";
+import { emptyProjection, projectedFieldsOf, type FoldResult, type HistoryEntry, type ProjectedFields } from "./domain/ticket-view.ts";
 import { referenceThreadKey, type IdentityKey } from "./domain/customer-identity.ts";
 
 export interface StoredMessage {
@@ -54,6 +55,25 @@ export interface TicketDoc extends ProjectedFields {
   viewRevision?: number;
 }
 
+/**
+ * What the projector stores for a ticket whose view is not written yet (its events came first): the
+ * projected fields and history only. Readers treat it as no ticket; creating the view fills it in.
+ */
+export interface TicketStub extends ProjectedFields {
+  _id: string;
+  stub: true;
+  history: HistoryEntry[];
+  viewRevision: number;
+  updatedAt: Date;
+}
+
+/** Either a whole view or a stub, as the projector reads it. */
+export type StoredView = TicketDoc | TicketStub;
+
+export function isStub(doc: StoredView): doc is TicketStub {
+  return (doc as Partial<TicketStub>).stub === true;
+}
+
 export interface DeliveryDoc {
   _id: string;
   ticketId: string;
@@ -84,11 +104,13 @@ export interface ThreadDoc {
 }
 
 export class TicketStore {
+  readonly db: Db;
   readonly tickets: Collection<TicketDoc>;
   readonly deliveries: Collection<DeliveryDoc>;
   readonly threads: Collection<ThreadDoc>;
 
   constructor(db: Db) {
+    this.db = db;
     this.tickets = db.collection<TicketDoc>("intake_tickets");
     this.deliveries = db.collection<DeliveryDoc>("intake_deliveries");
     this.threads = db.collection<ThreadDoc>("intake_threads");
@@ -120,7 +142,14 @@ export class TicketStore {
     }
   }
 
-  get(id: string): Promise<TicketDoc | null> {
+  /** The ticket's view; null also while only a stub of it exists. */
+  async get(id: string): Promise<TicketDoc | null> {
+    const doc = await this.getStored(id);
+    return doc === null || isStub(doc) ? null : doc;
+  }
+
+  /** The view or its stub, for the projector. */
+  getStored(id: string): Promise<StoredView | null> {
     return this.tickets.findOne({ _id: id });
   }
 
@@ -172,12 +201,50 @@ export class TicketStore {
     return res?.messageCount;
   }
 
-  /** Creates the view of a new ticket; a second call for the same ticket changes nothing. */
-  async createTicket(doc: TicketDoc): Promise<void> {
+  /**
+   * Creates the view of a new ticket; a second call for the same ticket changes nothing. When the
+   * projector parked the ticket's first events in a stub, the stub keeps its projected fields and
+   * history, and gets everything else (and the creation's history lines first). True when this call
+   * wrote `doc` as it is.
+   */
+  async createTicket(doc: TicketDoc): Promise<boolean> {
     try {
       await this.tickets.insertOne(doc);
+      return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
+      await this.fillStub(doc);
+      return false;
+    }
+  }
+
+  /** Turns a stub into the whole view (a rare path: read, merge, replace if unchanged, else again). */
+  private async fillStub(doc: TicketDoc): Promise<void> {
+    for (;;) {
+      const stub = await this.getStored(doc._id);
+      if (stub === null || !isStub(stub)) return;
+      const merged: TicketDoc = {
+        ...doc,
+        ...projectedFieldsOf(stub),
+        history: [...doc.history, ...stub.history.filter((h) => !doc.history.some((d) => d.eventId === h.eventId))],
+        // A projector holding the stub must read again before it writes.
+        viewRevision: stub.viewRevision + 1,
+        updatedAt: stub.updatedAt > doc.updatedAt ? stub.updatedAt : doc.updatedAt,
+      };
+      const res = await this.tickets.replaceOne({ _id: doc._id, viewRevision: stub.viewRevision }, merged);
+      if (res.matchedCount === 1) return;
+    }
+  }
+
+  /** Parks events that came before the ticket's view as a stub; false when a view or stub exists already. */
+  async createStub(ticketId: string, fold: FoldResult, at: Date): Promise<boolean> {
+    const stub: TicketStub = { _id: ticketId, stub: true, ...emptyProjection(), ...fold.set, history: fold.entries, viewRevision: 1, updatedAt: at };
+    try {
+      await this.tickets.insertOne(stub as never);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyProjection, foldViewChanges, type ViewChange, type ViewState } from "./ticket-view.ts";
+import { acknowledgementDue, emptyProjection, foldViewChanges, type ViewChange, type ViewState } from "./ticket-view.ts";
 
 const at = new Date("2026-01-01T00:00:00Z");
 
@@ -58,5 +58,18 @@ describe("foldViewChanges", () => {
   it("adds a collaborator once", () => {
     const add = (id: string, agent: string) => change(id, { addCollaborator: agent });
     expect(foldViewChanges(view({ collaborators: ["bo"] }), [add("a1", "ana"), add("a2", "bo"), add("a3", "ana")]).set.collaborators).toEqual(["bo", "ana"]);
+  });
+});
+
+describe("acknowledgementDue", () => {
+  const triage = (eventId: string, language: string, retriage: boolean) => ({ eventId, type: "ticket.triaged", at, detail: { language, retriage } });
+  it("is due once the first triage is in the history, in its language, whatever came before it", () => {
+    expect(acknowledgementDue([], "ack")).toBeUndefined();
+    expect(acknowledgementDue([{ eventId: "q", type: "ticket.queued", at }, triage("t1", "de", false), triage("t2", "fr", true)], "ack")).toBe("de");
+  });
+
+  it("is not due after a re-triage alone, nor once the acknowledgement's line is there", () => {
+    expect(acknowledgementDue([triage("t2", "fr", true)], "ack")).toBeUndefined();
+    expect(acknowledgementDue([triage("t1", "de", false), { eventId: "ack", type: "notification", at }], "ack")).toBeUndefined();
   });
 });

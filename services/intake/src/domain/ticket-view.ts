@@ -48,6 +48,23 @@ export function emptyProjection(): ProjectedFields {
   };
 }
 
+/** Only the projected fields of a view (or of a stub). */
+export function projectedFieldsOf(v: ProjectedFields): ProjectedFields {
+  return {
+    status: v.status,
+    language: v.language,
+    intent: v.intent,
+    priority: v.priority,
+    group: v.group,
+    requiredSkills: v.requiredSkills,
+    ownerId: v.ownerId,
+    lastOwnerId: v.lastOwnerId,
+    collaborators: v.collaborators,
+    triage: v.triage,
+    sla: v.sla,
+  };
+}
+
 export interface ViewState extends ProjectedFields {
   history: HistoryEntry[];
 }
@@ -92,4 +109,16 @@ export function foldViewChanges(state: ViewState, changes: readonly ViewChange[]
     if (change.sla && !(typeof current.sla?.["revision"] === "number" && current.sla["revision"] >= change.sla.revision)) assign("sla", change.sla);
   }
   return { set, entries };
+}
+
+/**
+ * The language a ticket's acknowledgement should go out in, or undefined when none is due: it is due once
+ * the ticket's first (not re-) triage is in the history, until the acknowledgement's own line is. The
+ * first triage decides the language. Order-independent: it does not matter which event came first.
+ */
+export function acknowledgementDue(history: readonly HistoryEntry[], acknowledgementEventId: string): string | undefined {
+  if (history.some((h) => h.eventId === acknowledgementEventId)) return undefined;
+  const first = history.find((h) => h.type === "ticket.triaged" && h.detail?.["retriage"] !== true);
+  const language = first?.detail?.["language"];
+  return first === undefined ? undefined : typeof language === "string" ? language : "";
 }

@@ -1,0 +1,59 @@
+// The write-behind buffer: items of one key gathered over an interval reach the writer in one call and in
+// order, add() waits for the flush that holds its items, a failed flush fails exactly its waiters, and
+// close() writes what still waits.
+import { describe, expect, it } from "vitest";
+import { WriteBehind } from "./write-behind.ts";
+
+function recorder(fail?: (byKey: ReadonlyMap<string, readonly number[]>) => boolean) {
+  const calls: Array<Record<string, number[]>> = [];
+  const write = async (byKey: ReadonlyMap<string, readonly number[]>) => {
+    calls.push(Object.fromEntries([...byKey].map(([k, v]) => [k, [...v]])));
+    if (fail?.(byKey)) throw new Error("store refused");
+  };
+  return { calls, write };
+}
+
+describe("WriteBehind", () => {
+  it("gathers each key's items from several adds into one write, in order", async () => {
+    const { calls, write } = recorder();
+    const buffer = new WriteBehind<number>(write, { flushMs: 50, maxKeys: 100 });
+    let firstDone = false;
+    const first = buffer
+      .add([
+        ["t1", 1],
+        ["t2", 10],
+      ])
+      .then(() => void (firstDone = true));
+    const second = buffer.add([["t1", 2]]);
+    await Promise.resolve();
+    expect(firstDone).toBe(false);
+    await Promise.all([first, second]);
+    expect(calls).toEqual([{ t1: [1, 2], t2: [10] }]);
+  });
+
+  it("flushes at once when enough keys wait", async () => {
+    const { calls, write } = recorder();
+    const buffer = new WriteBehind<number>(write, { flushMs: 60_000, maxKeys: 2 });
+    await buffer.add([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(calls).toEqual([{ a: [1], b: [2] }]);
+  });
+
+  it("rejects the adds of a failed flush, and only those", async () => {
+    const { write } = recorder((byKey) => byKey.has("bad"));
+    const buffer = new WriteBehind<number>(write, { flushMs: 10, maxKeys: 100 });
+    await expect(buffer.add([["bad", 1]])).rejects.toThrow("store refused");
+    await expect(buffer.add([["good", 2]])).resolves.toBeUndefined();
+  });
+
+  it("writes what waits when closed", async () => {
+    const { calls, write } = recorder();
+    const buffer = new WriteBehind<number>(write, { flushMs: 60_000, maxKeys: 100 });
+    const pending = buffer.add([["t", 1]]);
+    await buffer.close();
+    await pending;
+    expect(calls).toEqual([{ t: [1] }]);
+  });
+});
