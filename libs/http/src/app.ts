@@ -184,6 +184,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     }
     const known = fe.code ? opts.errorStatus?.[fe.code] : undefined;
     if (known) {
+      // A 503 is temporary by definition (a dependency, a change of leader): say when to try again.
+      if (known === 503) void reply.header("retry-after", "1");
       void reply.code(known).send(errorBody(fe.code ?? "ERROR", fe.message));
       return;
     }

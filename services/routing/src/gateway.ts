@@ -145,7 +145,7 @@ export class RoutingGateway {
    * escalation counts a public one as the agent's response). Answered once Kafka has it.
    */
   async reply(ticketId: string, agentId: string, input: ReplyInput): Promise<StoredReply> {
-    const doc = await this.#d.state.getTicket(ticketId);
+    const doc = await this.#d.commands.ticket(ticketId);
     if (doc === null) throw new TicketNotFoundError(ticketId);
     checkReply(doc, agentId, input.visibility, input.body);
     const messageId = replyMessageId(ticketId, agentId, input.clientMessageId);
@@ -175,7 +175,7 @@ export class RoutingGateway {
 
   /** A ticket's routing document, for the access rules (owner, group, collaborators). */
   ticketDoc(ticketId: string): Promise<TicketDoc | null> {
-    return this.#d.state.getTicket(ticketId);
+    return this.#d.commands.ticket(ticketId);
   }
 
   /** An agent's document, for the access rules (its groups). */
@@ -185,7 +185,7 @@ export class RoutingGateway {
 
   /** The agent an offer went to (null when unknown), for the access rules. */
   offerAgent(offerId: string): Promise<string | null> {
-    return this.#d.ledger.offerAgent(offerId);
+    return this.#d.commands.offerAgent(offerId);
   }
 
   /** A live work stream (SSE or gRPC): presence follows whether the agent has one open (StreamPresence). */

@@ -2,6 +2,8 @@
 // memory and log decide them (ADR 0014). Any instance takes them from agents and supervisors; one that is not
 // the leader forwards the command, already authenticated and checked, to the leader's peer endpoint (found
 // in the lease document) and answers with the leader's answer, errors included with their stable codes.
+// The reads that decide who may do what (the ticket's owner, the offer's agent) are the leader's too: the
+// store's snapshot trails it, and an owner must be able to resolve the ticket she accepted a moment ago.
 // The peer endpoint is a separate listener on the internal network, guarded by a shared secret; it is not
 // part of the public API.
 import { timingSafeEqual, createHash } from "node:crypto";
@@ -10,18 +12,20 @@ import type { Logger } from "@steward/telemetry";
 import { RoutingDomainError, ROUTING_ERROR_CODES, type RoutingErrorCode } from "./domain/index.ts";
 import { GatewayError, HTTP_STATUS, type GatewayErrorCode } from "./routing-errors.ts";
 import { NotLeaderError, type LoggedState } from "./logged-state.ts";
-import type { RoutingStore } from "./routing-store.ts";
+import type { RoutingStore, TicketDoc } from "./routing-store.ts";
 import type { TicketLedger } from "./ticket-ledger.ts";
 
 export interface RoutingCommands {
+  ticket(ticketId: string): Promise<TicketDoc | null>;
+  offerAgent(offerId: string): Promise<string | null>;
   accept(offerId: string, agentId: string): Promise<{ ticketId: string }>;
   decline(offerId: string, agentId: string, reason: string): Promise<void>;
   resolve(ticketId: string, agentId: string): Promise<void>;
   reassign(ticketId: string, supervisorId: string, toAgentId: string, reason: string): Promise<{ ownerId: string; heldForOwner: boolean }>;
 }
 
-type Op = keyof RoutingCommands;
-const OPS: readonly Op[] = ["accept", "decline", "resolve", "reassign"];
+type Op = keyof RoutingCommands | "ticket" | "offerAgent";
+const OPS: readonly Op[] = ["accept", "decline", "resolve", "reassign", "ticket", "offerAgent"];
 
 interface PeerAnswer {
   ok: boolean;
@@ -70,9 +74,23 @@ export class LeaderCommands implements RoutingCommands {
     return this.#run("reassign", [ticketId, supervisorId, toAgentId, reason]) as Promise<{ ownerId: string; heldForOwner: boolean }>;
   }
 
+  /** The ticket as the leader knows it (null: no such ticket). */
+  ticket(ticketId: string): Promise<TicketDoc | null> {
+    return this.#run("ticket", [ticketId]) as Promise<TicketDoc | null>;
+  }
+
+  /** The agent an offer went to, as the leader knows it (null: no such offer). */
+  offerAgent(offerId: string): Promise<string | null> {
+    return this.#run("offerAgent", [offerId]) as Promise<string | null>;
+  }
+
   /** Runs a command here (the peer endpoint calls this on the leader). */
   async local(op: Op, args: readonly string[]): Promise<unknown> {
-    const { ledger } = this.#d;
+    const { ledger, state } = this.#d;
+    // Holding the lease is not enough: until the take-over has replayed the log, this instance's reads would
+    // come from the store's snapshot, and a decision on it (an offer "not found", an accept "expired") would
+    // be wrong. The caller retries.
+    if (state !== null && !state.active) throw new GatewayError("LEADER_UNAVAILABLE", "routing is changing leader; try again in a moment");
     try {
       switch (op) {
         case "accept":
@@ -83,6 +101,10 @@ export class LeaderCommands implements RoutingCommands {
           return await ledger.resolve(args[0] as string, args[1] as string);
         case "reassign":
           return await ledger.reassign(args[0] as string, args[1] as string, args[2] as string, args[3] as string);
+        case "ticket":
+          return await ledger.store.getTicket(args[0] as string);
+        case "offerAgent":
+          return await ledger.offerAgent(args[0] as string);
       }
     } catch (err) {
       if (err instanceof NotLeaderError) throw new GatewayError("LEADER_UNAVAILABLE", "routing is changing leader; try again in a moment");

@@ -142,8 +142,8 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     ...(logged === null
       ? {}
       : {
-          takeOver: async (term: number) => ({ ...(await (logged).takeOver(term, instanceId)) }),
-          handBack: () => (logged).handBack(),
+          takeOver: async (term: number) => ({ ...(await logged.takeOver(term, instanceId)) }),
+          handBack: () => logged.handBack(),
           onDeposed: (err: Error) => {
             // The log refused an append: what this instance holds in memory may be ahead of the record.
             // Start over from the snapshot and the log, as a new leader would.
