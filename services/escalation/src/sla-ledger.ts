@@ -401,9 +401,9 @@ export class SlaLedger {
     }
   }
 
-  /** Tickets whose inputs are decided and not written yet (for tests and metrics). */
-  pendingCount(): number {
-    return this.pending.size;
+  /** This instance published the view of that revision and has yet to clear its flag. */
+  publishedHere(ticketId: string, rev: number): boolean {
+    return this.publishedViews.get(ticketId)?.rev === rev;
   }
 
   /**

@@ -90,7 +90,7 @@ export type ActionClaim =
 type UpdatedFields = Pick<SlaDoc, "record" | "status" | "rev" | "policySeq" | "nextWakeAt" | "appliedEvents" | "view" | "viewDirty" | "updatedAt" | "writeId">;
 
 /** What the timers' sweep reads of a ticket. */
-export type SweptSla = Pick<SlaDoc, "_id" | "nextWakeAt" | "leaseUntil" | "status" | "policySeq" | "viewDirty" | "updatedAt">;
+export type SweptSla = Pick<SlaDoc, "_id" | "rev" | "nextWakeAt" | "leaseUntil" | "status" | "policySeq" | "viewDirty" | "updatedAt">;
 
 const NO_LEASE = new Date(0);
 /** Input event ids remembered per ticket; redeliveries come within a few events of the original. */
@@ -262,6 +262,7 @@ export class SlaStore {
         {
           projection: {
             _id: 1,
+            rev: 1,
             nextWakeAt: 1,
             leaseUntil: 1,
             status: 1,
