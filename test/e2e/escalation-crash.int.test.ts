@@ -76,7 +76,7 @@ describe("escalation killed between deciding inputs and writing them", () => {
         slaPolicy: "standard",
       });
       await waitFor(async () => ((await slas.get(ticketId))?.status === "open" ? true : undefined), { what: `${ticketId} stored open`, timeoutMs: 30_000 });
-      // Its view's flag cleared too (a later flush), so no flush is due when the next inputs come.
+      // Its view out and unflagged: no flush is due when the next inputs come.
       await waitFor(async () => ((await slas.get(ticketId))?.viewDirty === false ? true : undefined), { what: `${ticketId}'s view recorded as published` });
 
       await bus.publish([

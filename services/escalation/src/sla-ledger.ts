@@ -139,6 +139,8 @@ export class SlaLedger {
   private readonly cache = new SlaCache();
   /** Views published whose `viewDirty` is still set in the store: ticket → revision, and since when. */
   private readonly publishedViews = new Map<string, { rev: number; at: number }>();
+  /** Stored revisions (as cached) whose views this instance published; flushes write no flag for them. */
+  private readonly publishedDocs = new WeakSet<SlaDoc>();
   private readonly viewMarkDelayMs: number;
   private readonly flushMs: number;
   /** Tickets with inputs decided and not written. */
@@ -180,8 +182,9 @@ export class SlaLedger {
       const fresh = unapplied(events, [...(p.base?.appliedEvents ?? []), ...p.events.map((e) => e.eventId)]);
       if (fresh.length === 0) {
         if (p.events.length > 0) return { written: this.waitForWrite(p) };
-        // Applied before; its view may not have reached Kafka (the attempt failed after the write).
-        if (p.base !== null && this.viewUnpublished(p.base)) await this.publishStoredView(p.base);
+        // Written before; its view may not have reached Kafka (the writer failed or died after the
+        // write, before the offsets were committed: this redelivery is how the view gets out).
+        if (p.base !== null && !this.viewKnownPublished(p.base)) await this.publishStoredView(p.base);
         return { written: undefined };
       }
       // Decided first, recorded after: an input the domain refuses leaves the ticket as it was.
@@ -446,7 +449,10 @@ export class SlaLedger {
       if (taken.length >= FLUSH_LIMIT) break;
       if (this.writing.has(ticketId)) continue;
       const { fields, view } = this.nextFields(p.base, p.record, { eventIds: p.events.map((e) => e.eventId), policySeq: p.policySeq });
-      taken.push({ ticketId, p, covers: p.events.length, write: { prev: p.base, next: fields }, record: p.record, view });
+      // No flag: the view is published right after the write, before the inputs settle; were that to
+      // fail, their redelivery publishes the stored view (see applyEvents).
+      const publish = fields.viewDirty && view !== null;
+      taken.push({ ticketId, p, covers: p.events.length, write: { prev: p.base, next: { ...fields, viewDirty: false } }, record: p.record, view: publish ? view : null });
     }
     const inWrite = new Set(taken.map((t) => t.ticketId));
     const marks: ViewMark[] = [];
@@ -489,7 +495,7 @@ export class SlaLedger {
         return;
       }
       done.push({ p: t.p, waiters: this.advance(t.ticketId, t.p, t.covers, doc) });
-      if (doc.viewDirty && t.view !== null) views.push({ ticketId: t.ticketId, doc, record: t.record, view: t.view });
+      if (t.view !== null) views.push({ ticketId: t.ticketId, doc, record: t.record, view: t.view });
     });
     try {
       if (views.length > 0) await this.d.bus.publish(views.map((v) => slaUpdatedEvent(v.record, v.view, v.doc.rev, this.now())));
@@ -499,8 +505,7 @@ export class SlaLedger {
       for (const { waiters } of done) for (const w of waiters) w.reject(err);
       throw err;
     }
-    const at = Date.now();
-    for (const v of views) this.publishedViews.set(v.ticketId, { rev: v.doc.rev, at });
+    for (const v of views) this.publishedDocs.add(v.doc);
     for (const { waiters } of done) for (const w of waiters) w.resolve();
   }
 
@@ -556,7 +561,7 @@ export class SlaLedger {
         // Everything pending is in the store already (another write of this instance took it).
         const waiters = this.advance(ticketId, p, p.events.length, doc);
         try {
-          if (this.viewUnpublished(doc)) await this.publishStoredView(doc);
+          if (!this.viewKnownPublished(doc)) await this.publishStoredView(doc);
         } catch (err) {
           for (const w of waiters) w.reject(err);
           return;
@@ -615,6 +620,11 @@ export class SlaLedger {
     return doc.viewDirty && this.publishedViews.get(doc._id)?.rev !== doc.rev;
   }
 
+  /** This instance published the view of this stored revision. */
+  private viewKnownPublished(doc: SlaDoc): boolean {
+    return doc.view === null || this.publishedDocs.has(doc) || this.publishedViews.get(doc._id)?.rev === doc.rev;
+  }
+
   /** Writes the record if nobody wrote since `prev`; then wakes the timer and publishes a changed view. */
   private async commit(prev: SlaDoc | null, record: SlaRecord, opts: CommitOptions): Promise<SlaDoc | null> {
     const { fields, view } = this.nextFields(prev, record, opts);
@@ -670,6 +680,8 @@ export class SlaLedger {
    */
   private async publishView(doc: SlaDoc, record: SlaRecord, view: SlaView): Promise<void> {
     await this.d.bus.publish(slaUpdatedEvent(record, view, doc.rev, this.now()));
+    this.publishedDocs.add(doc);
+    if (!doc.viewDirty) return;
     this.publishedViews.set(doc._id, { rev: doc.rev, at: Date.now() });
     this.scheduleFlush(this.viewMarkDelayMs);
   }

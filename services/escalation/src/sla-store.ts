@@ -31,7 +31,7 @@ export interface SlaDoc {
   viewDirty: boolean;
   createdAt: Date;
   updatedAt: Date;
-  /** The bulk write that wrote this revision, so a writer can tell its own statements from a rival's. */
+  /** The flush that wrote this revision (one id for all the documents it wrote). */
   writeId?: string;
 }
 
@@ -95,8 +95,6 @@ export type SweptSla = Pick<SlaDoc, "_id" | "rev" | "nextWakeAt" | "leaseUntil" 
 const NO_LEASE = new Date(0);
 /** Input event ids remembered per ticket; redeliveries come within a few events of the original. */
 const APPLIED_EVENTS_KEPT = 200;
-/** Statements per update command: FerretDB 1.24 never answers one of 100 or more (infra/ferretdb/bulkguard.go). */
-const UPDATE_CHUNK = 50;
 /** Documents per insert command. */
 const INSERT_CHUNK = 500;
 
@@ -165,11 +163,11 @@ export class SlaStore {
   }
 
   /**
-   * Writes many documents with one insert command (new tickets) and one update command per 50
-   * statements (the rest, each `{_id, rev}`-guarded), and clears the flags of published views in the
-   * same update. Answers per write: the new revision, or null when another writer got there first
-   * (read it again and redo). Throws when the store fails; then any part may have been written, and
-   * each ticket's next write finds out which by its revision guard.
+   * Writes many documents at once: one insert command for all new tickets, and a `{_id, rev}`-guarded
+   * update for each of the others, sent together; also clears the flags of published views. Answers
+   * per write: the new revision, or null when another writer got there first (read it again and
+   * redo). Throws when the store fails; then any part may have been written, and each ticket's next
+   * write finds out which by its revision guard.
    */
   async writeMany(writes: readonly SlaWrite[], marks: readonly ViewMark[] = []): Promise<Array<SlaDoc | null>> {
     const now = new Date();
@@ -214,25 +212,15 @@ export class SlaStore {
         if (!refused.has(k)) out[c.i] = c.doc;
       });
     }
-    const statements: Parameters<Collection<SlaDoc>["bulkWrite"]>[0] = [
-      ...updates.map(({ prev, fields }) => ({ updateOne: { filter: { _id: prev._id, rev: prev.rev }, update: { $set: fields } } })),
-      ...marks.map((m) => ({ updateOne: { filter: { _id: m.ticketId, rev: m.rev, viewDirty: true }, update: { $set: { viewDirty: false } } } })),
-    ];
-    let matched = 0;
-    for (let at = 0; at < statements.length; at += UPDATE_CHUNK) {
-      const result = await this.slas.bulkWrite(statements.slice(at, at + UPDATE_CHUNK), { ordered: false });
-      matched += result.matchedCount;
-    }
-    if (matched === statements.length) {
-      for (const u of updates) out[u.i] = { ...u.prev, ...u.fields };
-      return out;
-    }
-    // Some statement lost a race (rare: two instances on one ticket). The count does not say which:
-    // a revision written by this call carries its writeId.
-    const stored = await Promise.all(updates.map((u) => this.slas.findOne({ _id: u.prev._id }, { projection: { rev: 1, writeId: 1 } })));
+    // Each update is a command of its own, sent together: FerretDB's relay answers a single-statement
+    // `{_id, rev}` filter through an `_id` lookup, but scans the collection for every statement of a
+    // multi-statement update (ADR 0016). The driver pipelines them on its pool.
+    const [updated] = await Promise.all([
+      Promise.all(updates.map(({ prev, fields }) => this.slas.updateOne({ _id: prev._id, rev: prev.rev }, { $set: fields }))),
+      Promise.all(marks.map((m) => this.slas.updateOne({ _id: m.ticketId, rev: m.rev, viewDirty: true }, { $set: { viewDirty: false } }))),
+    ]);
     updates.forEach((u, k) => {
-      const doc = stored[k];
-      if (doc?.rev === u.fields.rev && doc.writeId === writeId) out[u.i] = { ...u.prev, ...u.fields };
+      if (updated[k]?.matchedCount === 1) out[u.i] = { ...u.prev, ...u.fields };
     });
     return out;
   }
