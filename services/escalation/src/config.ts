@@ -25,7 +25,7 @@ export const escalationEnv = z.object({
    * How long consumed inputs, decided in memory, wait before the changed SLA documents are written
    * together (and their offsets committed), ms: the most a view or a committed offset lags its input.
    */
-  ESCALATION_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(250),
+  ESCALATION_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(500),
   /** How long one instance holds a ticket while it performs its due actions, ms. */
   ESCALATION_LEASE_MS: positiveInt.min(1_000).default(10_000),
   /** How often an instance checks whether another one activated a new policy version, ms. */

@@ -77,7 +77,7 @@ export interface SlaLedgerDeps {
    */
   onWake: (ticketId: string, at: Date | null) => void;
   metrics?: EscalationMetrics;
-  /** How long consumed inputs wait in memory before their documents are written together, ms (default 250). */
+  /** How long consumed inputs wait in memory before their documents are written together, ms (default 500). */
   flushMs?: number;
   /** How long a published view's flag waits for the ticket's next write to clear it (default 2 s). */
   viewMarkDelayMs?: number;
@@ -103,7 +103,7 @@ const LEASE_ATTEMPTS = 3;
 /** A published view's flag is cleared by the ticket's next write if one comes within this, else alone. */
 const VIEW_MARK_DELAY_MS = 2_000;
 /** How long consumed inputs wait in memory for others before the flush writes them. */
-const FLUSH_MS = 250;
+const FLUSH_MS = 500;
 /** Documents one flush writes at most (the next flush follows at once). */
 const FLUSH_LIMIT = 1_000;
 
