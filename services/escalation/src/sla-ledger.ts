@@ -148,6 +148,7 @@ export class SlaLedger {
   /** Tickets whose pending inputs a write is taking to the store right now. */
   private readonly writing = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimerAt = Number.POSITIVE_INFINITY;
   private flushing: Promise<void> | undefined;
   private closed = false;
 
@@ -423,10 +424,15 @@ export class SlaLedger {
     await run;
   }
 
+  /** Flushes in `delayMs`, or sooner if a flush is already due sooner. */
   private scheduleFlush(delayMs: number): void {
-    if (this.closed || this.flushTimer !== undefined) return;
+    const at = Date.now() + delayMs;
+    if (this.closed || at >= this.flushTimerAt) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimerAt = at;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
+      this.flushTimerAt = Number.POSITIVE_INFINITY;
       void this.flush()
         .catch((err: unknown) => this.d.log.warn({ err }, "SLA flush failed; retrying"))
         .finally(() => this.rescheduleFlush());
@@ -491,7 +497,11 @@ export class SlaLedger {
       if (doc === null) {
         // Another writer got there first: read the ticket again and redo its inputs on what it wrote.
         this.cache.forget(t.ticketId);
-        void this.d.locks.run(t.ticketId, () => this.rebase(t.ticketId)).finally(() => this.scheduleFlush(this.flushMs));
+        void this.d.locks
+          .run(t.ticketId, () => this.rebase(t.ticketId))
+          .catch((err: unknown) => this.d.log.warn({ err, ticketId: t.ticketId }, "could not redo an SLA's inputs after a lost write race"))
+          // Redone on the newer revision: written by the next flush, at once.
+          .finally(() => this.scheduleFlush(0));
         return;
       }
       done.push({ p: t.p, waiters: this.advance(t.ticketId, t.p, t.covers, doc) });
