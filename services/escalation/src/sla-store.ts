@@ -95,6 +95,8 @@ export type SweptSla = Pick<SlaDoc, "_id" | "rev" | "nextWakeAt" | "leaseUntil" 
 const NO_LEASE = new Date(0);
 /** Input event ids remembered per ticket; redeliveries come within a few events of the original. */
 const APPLIED_EVENTS_KEPT = 200;
+/** Updates of one flush sent at once. */
+const UPDATES_IN_FLIGHT = 4;
 /** Documents per insert command. */
 const INSERT_CHUNK = 500;
 
@@ -212,13 +214,19 @@ export class SlaStore {
         if (!refused.has(k)) out[c.i] = c.doc;
       });
     }
-    // Each update is a command of its own, sent together: FerretDB's relay answers a single-statement
-    // `{_id, rev}` filter through an `_id` lookup, but scans the collection for every statement of a
-    // multi-statement update (ADR 0016). The driver pipelines them on its pool.
-    const [updated] = await Promise.all([
-      Promise.all(updates.map(({ prev, fields }) => this.slas.updateOne({ _id: prev._id, rev: prev.rev }, { $set: fields }))),
-      Promise.all(marks.map((m) => this.slas.updateOne({ _id: m.ticketId, rev: m.rev, viewDirty: true }, { $set: { viewDirty: false } }))),
-    ]);
+    // Each update is a command of its own: FerretDB's relay answers a single-statement `{_id, rev}`
+    // filter through an `_id` lookup, but scans the collection for every statement of a
+    // multi-statement update (ADR 0016). A few at a time: the database takes one write at a time
+    // anyway, and a burst of them slows every other database's writes in the same store process.
+    const updated: Array<{ matchedCount: number }> = [];
+    for (let at = 0; at < updates.length; at += UPDATES_IN_FLIGHT) {
+      const chunk = updates.slice(at, at + UPDATES_IN_FLIGHT);
+      updated.push(...(await Promise.all(chunk.map(({ prev, fields }) => this.slas.updateOne({ _id: prev._id, rev: prev.rev }, { $set: fields })))));
+    }
+    for (let at = 0; at < marks.length; at += UPDATES_IN_FLIGHT) {
+      const chunk = marks.slice(at, at + UPDATES_IN_FLIGHT);
+      await Promise.all(chunk.map((m) => this.slas.updateOne({ _id: m.ticketId, rev: m.rev, viewDirty: true }, { $set: { viewDirty: false } })));
+    }
     updates.forEach((u, k) => {
       if (updated[k]?.matchedCount === 1) out[u.i] = { ...u.prev, ...u.fields };
     });
