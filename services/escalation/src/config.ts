@@ -21,8 +21,11 @@ export const escalationEnv = z.object({
    * or from before a restart), open tickets on an older policy and views left unpublished, ms.
    */
   ESCALATION_TIMER_SWEEP_MS: positiveInt.max(600_000).default(5_000),
-  /** How long a ticket's first input waits for others to apply them with one write, ms (0: a batch's only). */
-  ESCALATION_COALESCE_MS: z.coerce.number().int().min(0).max(5_000).default(250),
+  /**
+   * How long consumed inputs, decided in memory, wait before the changed SLA documents are written
+   * together (and their offsets committed), ms: the most a view or a committed offset lags its input.
+   */
+  ESCALATION_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(500),
   /** How long one instance holds a ticket while it performs its due actions, ms. */
   ESCALATION_LEASE_MS: positiveInt.min(1_000).default(10_000),
   /** How often an instance checks whether another one activated a new policy version, ms. */

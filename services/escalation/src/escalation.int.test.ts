@@ -494,3 +494,68 @@ describe("one ticket's inputs arriving together", () => {
     expect(Number(h.views("K-1").at(-1)!.revision)).toBe(snapshot.revision);
   });
 });
+
+/** How many store commands of a kind the service has sent (from its own /metrics). */
+async function storeCommands(service: RunningEscalation, command: string): Promise<number> {
+  const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
+  const lines = text.split("\n").filter((l) => l.startsWith("steward_store_command_duration_seconds_count{") && l.includes(`command="${command}"`) && l.includes(`outcome="ok"`));
+  return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+}
+
+describe("many tickets' inputs written behind", () => {
+  const h = new Harness("escalation-bulk");
+  const tickets = Array.from({ length: 12 }, (_, i) => `W-${i}`);
+  let service: RunningEscalation;
+  beforeAll(async () => {
+    await h.open();
+    // Every ticket's arrival, triage, acceptance and resolution wait on the three topics before escalation starts.
+    const start = new Date();
+    for (const id of tickets) {
+      await h.publish(Topics.received, "ticketReceived", id, { ...TicketReceived.fromJSON({}), channel: Channel.CHAT }, start);
+      await h.triaged(id, Priority.P3, Channel.CHAT, {}, new Date(start.getTime() + 10));
+      await h.assigned(id, "agent-4", Channel.CHAT);
+      await h.publish(Topics.routing, "ticketResolved", id, { ...TicketResolved.fromJSON({}), agentId: "agent-4" });
+    }
+    service = await h.start({ ESCALATION_COALESCE_MS: "1000" });
+  });
+  afterAll(() => h.close());
+
+  it("are decided in memory and stored by flushes of several tickets each, with far fewer writes than inputs", async () => {
+    const store = await connectStore(h.env.mongoUri, h.env.database);
+    try {
+      const slas = new SlaStore(store.db);
+      const stored = async () => (await slas.slas.find({ _id: { $in: tickets } }).toArray()).filter((d) => d.status === "resolved");
+      const docs = await waitFor(async () => ((await stored()).length === tickets.length ? await stored() : undefined), { what: "every ticket stored resolved" });
+      for (const doc of docs) {
+        // Four inputs on three topics, fewer writes (one per flush that had news of the ticket).
+        expect(doc.rev, doc._id).toBeLessThan(4);
+        expect(doc.appliedEvents, doc._id).toHaveLength(4);
+      }
+      // A revision carries the id of the flush that stored it: several tickets share each one.
+      const writes = new Set(docs.map((d) => d.writeId));
+      expect(writes.size).toBeLessThan(tickets.length / 2);
+      await waitFor(async () => ((await slas.slas.countDocuments({ _id: { $in: tickets }, viewDirty: true })) === 0 ? true : undefined), {
+        what: "no view left flagged unpublished",
+      });
+      // The twelve new tickets went in with a few insert commands (one per flush that had new ones);
+      // 48 inputs cost fewer than half as many insert and update commands (the policy's activation at
+      // start included), where one write per input would take 48.
+      const inserts = await storeCommands(service, "insert");
+      const updates = await storeCommands(service, "update");
+      const revs = docs.map((d) => d.rev).join(",");
+      console.log(
+        `[measure] ${tickets.length} tickets, ${tickets.length * 4} inputs: ${inserts} insert and ${updates} update commands, revisions ${revs}, ${writes.size} flushes hold the last ones`,
+      );
+      expect(inserts).toBeGreaterThan(0);
+      expect(inserts).toBeLessThanOrEqual(3);
+      expect(inserts + updates).toBeLessThan((tickets.length * 4) / 2);
+    } finally {
+      await store.close();
+    }
+    for (const id of tickets) {
+      const view = await waitFor(() => h.views(id).at(-1), { what: `view of ${id}` });
+      expect(view.resolutionDue, id).toBeUndefined();
+      expect((await sla(service, id)).ownerId, id).toBe("agent-4");
+    }
+  });
+});

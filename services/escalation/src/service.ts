@@ -13,7 +13,6 @@ import { SlaLedger } from "./sla-ledger.ts";
 import { SlaTimers } from "./sla-timers.ts";
 import { TicketLocks } from "./ticket-locks.ts";
 import { slaInputOf } from "./inbound-events.ts";
-import { InputCoalescer } from "./input-coalescer.ts";
 import { buildEscalationApp } from "./app.ts";
 import { createTokenVerifier, kafkaAuditSink, verifierSettingsOf } from "@steward/auth";
 import { createEscalationMetrics } from "./escalation-metrics.ts";
@@ -23,9 +22,6 @@ export interface RunningEscalation {
   instanceId: string;
   close(): Promise<void>;
 }
-
-/** A batch this large means the consumer is behind: its inputs are applied without waiting for more. */
-const BUSY_BATCH = 64;
 
 /** Every instance joins this group: each event is applied by one of them. */
 export const CONSUMER_GROUP = "escalation";
@@ -71,6 +67,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     leaseMs: config.ESCALATION_LEASE_MS,
     onWake: (ticketId, at) => wakeTimers(ticketId, at),
     metrics: createEscalationMetrics(metrics),
+    flushMs: config.ESCALATION_COALESCE_MS,
   });
   const timers = new SlaTimers({
     store,
@@ -86,24 +83,20 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   wakeTimers = (ticketId, at) => timers.track(ticketId, at);
   timers.start();
 
-  // A ticket's events come on three topics within moments: gathered, they cost one write. The bus
-  // fetches again only once a batch is handled, so the wait also paces the fetches: what arrives
-  // meanwhile, on all three topics, comes in the next fetch and is coalesced there.
-  const inputs = new InputCoalescer({
-    lingerMs: config.ESCALATION_COALESCE_MS,
-    apply: (ticketId, batch) => ledger.applyEvents(ticketId, batch),
-  });
+  // A ticket's events come on three topics within moments: the ledger decides each in memory at once
+  // and writes the changed documents of all tickets together every ESCALATION_COALESCE_MS. An input
+  // settles once that write is done, and the bus commits a batch's offsets only when all its inputs
+  // have settled: a crash before the write leaves them uncommitted, so they are consumed again.
   const events = await bus.subscribe({
     groupId: CONSUMER_GROUP,
     topics: [Topics.triaged, Topics.routing, Topics.received],
     partitionsConsumedConcurrently: 6,
     batchHandler: async (batch) => {
       const now = new Date();
-      // The bus fetches no more while a batch is being handled, so waiting only pays when caught up.
-      const linger = batch.length < BUSY_BATCH;
+      // In offset order: one ticket's inputs queue on its lock in the order they are handed over.
       const applied = batch.map(async ({ envelope }) => {
         const timed = slaInputOf(envelope, now);
-        if (timed !== null) await inputs.submit(envelope.ticketId, { eventId: envelope.eventId, timed }, linger);
+        if (timed !== null) await ledger.applyEvent(envelope.ticketId, envelope.eventId, timed);
       });
       // Every event settles before the batch does; any failure fails it (the bus retries, then event by event).
       const results = await Promise.allSettled(applied);
@@ -141,10 +134,9 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     instanceId,
     async close() {
       await app.close();
-      inputs.flush();
       await events.stop();
       await timers.stop();
-      await ledger.flushViewMarks();
+      await ledger.close();
       await bus.close();
       await storeConn.close();
     },

@@ -1,6 +1,9 @@
 // Escalation's durable state: one SLA document per ticket (its record, the next timer wake-up, a
 // lease so one instance at a time performs its actions, and a revision for optimistic concurrency),
 // the record of every action performed (unique key: an action is claimed once), and the active policy.
+// Documents are written one at a time (timer work, agent commands) or many at once (the write-behind
+// flush of the consumed inputs): both are conditional on the revision the writer started from.
+import { randomUUID } from "node:crypto";
 import type { Collection, Db } from "@steward/store";
 import { ensureIndexes, isDuplicateKeyError } from "@steward/store";
 
@@ -28,6 +31,23 @@ export interface SlaDoc {
   viewDirty: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** The flush that wrote this revision (one id for all the documents it wrote). */
+  writeId?: string;
+}
+
+/** The fields a writer sets; the store adds `rev`, the lease and the timestamps. */
+export type SlaFields = Omit<SlaDoc, "_id" | "rev" | "createdAt" | "leaseUntil" | "leaseOwner" | "writeId"> & { _id: string };
+
+/** One document of a bulk write: the revision it starts from (null: a ticket not stored yet) and what to set. */
+export interface SlaWrite {
+  prev: SlaDoc | null;
+  next: SlaFields;
+}
+
+/** A published view whose flag may be cleared, if the document is still at that revision. */
+export interface ViewMark {
+  ticketId: string;
+  rev: number;
 }
 
 export type ActionStatus = "claimed" | "published";
@@ -67,12 +87,18 @@ export type ActionClaim =
   /** Another instance is performing it right now: come back later. */
   | { readonly outcome: "busy" };
 
+type UpdatedFields = Pick<SlaDoc, "record" | "status" | "rev" | "policySeq" | "nextWakeAt" | "appliedEvents" | "view" | "viewDirty" | "updatedAt" | "writeId">;
+
 /** What the timers' sweep reads of a ticket. */
-export type SweptSla = Pick<SlaDoc, "_id" | "nextWakeAt" | "leaseUntil" | "status" | "policySeq" | "viewDirty" | "updatedAt">;
+export type SweptSla = Pick<SlaDoc, "_id" | "rev" | "nextWakeAt" | "leaseUntil" | "status" | "policySeq" | "viewDirty" | "updatedAt">;
 
 const NO_LEASE = new Date(0);
 /** Input event ids remembered per ticket; redeliveries come within a few events of the original. */
 const APPLIED_EVENTS_KEPT = 200;
+/** Updates of one flush sent at once. */
+const UPDATES_IN_FLIGHT = 4;
+/** Documents per insert command. */
+const INSERT_CHUNK = 500;
 
 export class SlaStore {
   readonly slas: Collection<SlaDoc>;
@@ -99,11 +125,7 @@ export class SlaStore {
   }
 
   /** Writes a new revision. False when another writer got there first (reload and try again). */
-  async write(
-    prev: SlaDoc | null,
-    next: Omit<SlaDoc, "_id" | "rev" | "createdAt" | "leaseUntil" | "leaseOwner"> & { _id: string },
-    opts: { releaseLease?: boolean; leaseUntil?: Date } = {},
-  ): Promise<SlaDoc | null> {
+  async write(prev: SlaDoc | null, next: SlaFields, opts: { releaseLease?: boolean; leaseUntil?: Date } = {}): Promise<SlaDoc | null> {
     const now = new Date();
     const appliedEvents = next.appliedEvents.slice(-APPLIED_EVENTS_KEPT);
     if (prev === null) {
@@ -142,10 +164,73 @@ export class SlaStore {
     return { ...prev, ...fields };
   }
 
-  /** The view of `rev` is on Kafka. A newer revision publishes its own view. */
-  async markViewPublished(ticketId: string, rev: number): Promise<boolean> {
-    const result = await this.slas.updateOne({ _id: ticketId, rev, viewDirty: true }, { $set: { viewDirty: false } });
-    return result.matchedCount === 1;
+  /**
+   * Writes many documents at once: one insert command for all new tickets, and a `{_id, rev}`-guarded
+   * update for each of the others, sent together; also clears the flags of published views. Answers
+   * per write: the new revision, or null when another writer got there first (read it again and
+   * redo). Throws when the store fails; then any part may have been written, and each ticket's next
+   * write finds out which by its revision guard.
+   */
+  async writeMany(writes: readonly SlaWrite[], marks: readonly ViewMark[] = []): Promise<Array<SlaDoc | null>> {
+    const now = new Date();
+    const writeId = randomUUID();
+    const out: Array<SlaDoc | null> = writes.map(() => null);
+    const inserts: Array<{ i: number; doc: SlaDoc }> = [];
+    const updates: Array<{ i: number; prev: SlaDoc; fields: UpdatedFields }> = [];
+    writes.forEach(({ prev, next }, i) => {
+      const appliedEvents = next.appliedEvents.slice(-APPLIED_EVENTS_KEPT);
+      if (prev === null) {
+        inserts.push({ i, doc: { ...next, appliedEvents, rev: 1, leaseUntil: NO_LEASE, leaseOwner: null, createdAt: now, updatedAt: now, writeId } });
+        return;
+      }
+      const fields: UpdatedFields = {
+        record: next.record,
+        status: next.status,
+        rev: prev.rev + 1,
+        policySeq: next.policySeq,
+        nextWakeAt: next.nextWakeAt,
+        appliedEvents,
+        view: next.view,
+        viewDirty: next.viewDirty,
+        updatedAt: now,
+        writeId,
+      };
+      updates.push({ i, prev, fields });
+    });
+    for (let at = 0; at < inserts.length; at += INSERT_CHUNK) {
+      const chunk = inserts.slice(at, at + INSERT_CHUNK);
+      const refused = new Set<number>();
+      try {
+        await this.slas.insertMany(
+          chunk.map((c) => c.doc),
+          { ordered: false },
+        );
+      } catch (err) {
+        const duplicates = duplicateKeyIndexes(err);
+        if (duplicates === null) throw err;
+        for (const k of duplicates) refused.add(k);
+      }
+      chunk.forEach((c, k) => {
+        if (!refused.has(k)) out[c.i] = c.doc;
+      });
+    }
+    // Each update is a command of its own: FerretDB's relay answers a single-statement `{_id, rev}`
+    // filter through an `_id` lookup, but scans the collection for every statement of a
+    // multi-statement update (ADR 0016). A few at a time: the database takes one write at a time
+    // anyway, and a burst of them slows every other database's writes in the same store process.
+    const updated: Array<{ matchedCount: number }> = [];
+    for (let at = 0; at < updates.length; at += UPDATES_IN_FLIGHT) {
+      const chunk = updates.slice(at, at + UPDATES_IN_FLIGHT);
+      updated.push(...(await Promise.all(chunk.map(({ prev, fields }) => this.slas.updateOne({ _id: prev._id, rev: prev.rev }, { $set: fields })))));
+    }
+    for (let at = 0; at < marks.length; at += UPDATES_IN_FLIGHT) {
+      const chunk = marks.slice(at, at + UPDATES_IN_FLIGHT);
+      await Promise.all(chunk.map((m) => this.slas.updateOne({ _id: m.ticketId, rev: m.rev, viewDirty: true }, { $set: { viewDirty: false } })));
+    }
+    updates.forEach((u, k) => {
+      if (updated[k]?.matchedCount === 1) out[u.i] = { ...u.prev, ...u.fields };
+    });
+    return out;
   }
 
   /**
@@ -173,6 +258,7 @@ export class SlaStore {
         {
           projection: {
             _id: 1,
+            rev: 1,
             nextWakeAt: 1,
             leaseUntil: 1,
             status: 1,
@@ -266,4 +352,17 @@ export class SlaStore {
   actionsOf(ticketId: string): Promise<ActionDoc[]> {
     return this.actions.find({ ticketId }).toArray();
   }
+}
+
+/**
+ * The positions an unordered bulk insert refused as duplicate keys (those tickets were stored by someone
+ * else first), or null when the error is anything else (the driver's MongoBulkWriteError, duck-typed so
+ * this package needs no driver import of its own).
+ */
+function duplicateKeyIndexes(err: unknown): number[] | null {
+  if (typeof err !== "object" || err === null || !("writeErrors" in err)) return null;
+  const raw = err.writeErrors;
+  const errors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code?: unknown; index?: unknown }>;
+  if (errors.length === 0 || errors.some((e) => e.code !== 11000 || typeof e.index !== "number")) return null;
+  return errors.map((e) => e.index as number);
 }

@@ -159,7 +159,8 @@ export class SlaTimers {
     let unpublished = false;
     for (const doc of found) {
       if (doc.status === "open" && doc.policySeq < seq) olderPolicy = true;
-      if (doc.viewDirty && doc.updatedAt.getTime() < now - UNPUBLISHED_VIEW_GRACE_MS) unpublished = true;
+      // A flag this instance will clear with a coming flush is no view left unpublished.
+      if (doc.viewDirty && doc.updatedAt.getTime() < now - UNPUBLISHED_VIEW_GRACE_MS && !this.d.ledger.publishedHere(doc._id, doc.rev)) unpublished = true;
       if (doc.nextWakeAt === null || this.wakes.get(doc._id)?.foreign === false) continue;
       const at = Math.max(doc.nextWakeAt.getTime(), doc.leaseUntil.getTime());
       this.wakes.set(doc._id, { at, foreign: true });

@@ -2,54 +2,12 @@
 // The four topics arrive in any order relative to each other, so every fold is order-tolerant: a status
 // changes only for an event at least as recent as the one that set it, and replaying an event is a no-op.
 import type { TicketEvent } from "./console-events.ts";
+import type { OfferRecord, SlaRisk, TicketStatus, TicketSummary } from "./ticket-summary-shape.ts";
 
-export const TICKET_STATUSES = ["new", "triaged", "waiting", "offered", "assigned", "resolved"] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
+export type { OfferRecord, RatedTicketSummary, SlaClocks, SlaRisk, TicketStatus, TicketSummary } from "./ticket-summary-shape.ts";
 
-export interface OfferRecord {
-  offerId: string;
-  agentId: string;
-  madeAt: string;
-  expiresAt: string | null;
-  why: string;
-  outcome: string | null;
-}
-
-export interface SlaClocks {
-  firstResponseDue: string | null;
-  nextResponseDue: string | null;
-  resolutionDue: string | null;
-  paused: boolean;
-  warnings: string[];
-  breaches: string[];
-  at: string;
-}
-
-export interface TicketSummary {
-  id: string;
-  reference: string;
-  status: TicketStatus;
-  statusAt: string;
-  channel: string;
-  customerId: string;
-  customerName: string;
-  subject: string;
-  /** Triage's language, else what the integration said the customer speaks. */
-  language: string;
-  intent: string;
-  priority: string;
-  group: string;
-  ownerId: string | null;
-  triageReasons: string[];
-  repeatContactCount: number;
-  receivedAt: string | null;
-  firstOfferAt: string | null;
-  assignedAt: string | null;
-  resolvedAt: string | null;
-  offers: OfferRecord[];
-  sla: SlaClocks | null;
-  updatedAt: string;
-}
+/** Every status, in the order a ticket goes through them (the API's enum). */
+export const TICKET_STATUSES = ["new", "triaged", "waiting", "offered", "assigned", "resolved"] as const satisfies readonly TicketStatus[];
 
 /** Offers kept per ticket (a ticket nobody takes is offered again and again). */
 export const MAX_OFFERS_KEPT = 50;
@@ -181,8 +139,6 @@ export function nextDue(s: TicketSummary): string | null {
   const dues = [s.sla.firstResponseDue, s.sla.nextResponseDue, s.sla.resolutionDue].filter((d): d is string => d !== null);
   return dues.length === 0 ? null : dues.reduce((a, b) => (b < a ? b : a));
 }
-
-export type SlaRisk = "breached" | "at_risk" | "ok";
 
 /**
  * Breached: escalation reported a breach, or a running deadline has passed. At risk: escalation warned,

@@ -1,42 +1,6 @@
 // The shapes the page reads from the console API and the public APIs (as documented in their OpenAPI).
-export interface Offer {
-  offerId: string;
-  agentId: string;
-  madeAt: string;
-  expiresAt: string | null;
-  why: string;
-  outcome: string | null;
-}
-
-export interface Sla {
-  firstResponseDue: string | null;
-  nextResponseDue: string | null;
-  resolutionDue: string | null;
-  paused: boolean;
-  warnings: string[];
-  breaches: string[];
-}
-
-export interface TicketSummary {
-  id: string;
-  reference: string;
-  status: string;
-  channel: string;
-  customerId: string;
-  customerName: string;
-  subject: string;
-  language: string;
-  intent: string;
-  priority: string;
-  group: string;
-  ownerId: string | null;
-  triageReasons: string[];
-  repeatContactCount: number;
-  receivedAt: string | null;
-  offers: Offer[];
-  sla: Sla | null;
-  risk: "ok" | "at_risk" | "breached";
-}
+// A ticket's summary is declared once, beside the read model that stores it.
+export type { RatedTicketSummary as TicketSummary } from "../../src/domain/ticket-summary-shape.ts";
 
 export interface AgentSnapshot {
   id: string;
