@@ -28,6 +28,8 @@ export interface Arrivals {
   /** ticket id -> first of: accept answered 200, `assignment` event on the stream */
   assignments: Map<string, number>;
   acceptFailures: number;
+  /** Each accept answered 200: when it was sent and how long the answer took (ms, shared clock). */
+  acceptAnswers: Array<[number, number]>;
   resolveFailures: number;
   offersSeen: number;
   /** Each accept answered 200: the ticket and the agent that now owns it (as the agent was told). */
@@ -44,6 +46,7 @@ const emptyArrivals = (): Arrivals => ({
   offers: new Map(),
   assignments: new Map(),
   acceptFailures: 0,
+  acceptAnswers: [],
   resolveFailures: 0,
   offersSeen: 0,
   owned: [],
@@ -93,6 +96,7 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
           return;
         }
         const done = nowMs();
+        arrivals.acceptAnswers.push([at, done - at]);
         if (!arrivals.assignments.has(offer.ticketId)) arrivals.assignments.set(offer.ticketId, done);
         arrivals.owned.push({ ticketId: offer.ticketId, agentId, channel: offer.channel ?? "?" });
         let mine = held.get(slot);

@@ -108,6 +108,6 @@ serveBenchRequests({
   collect: () => {
     const out = arrivals;
     arrivals = new Map();
-    return { offers: out, assignments: new Map<string, number>(), acceptFailures: 0, resolveFailures: 0, offersSeen: out.size };
+    return { offers: out, assignments: new Map<string, number>(), acceptFailures: 0, acceptAnswers: [], resolveFailures: 0, offersSeen: out.size };
   },
 });

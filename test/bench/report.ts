@@ -19,6 +19,7 @@ function stepRow(s: StepResult): string {
       .join(", ") || "0";
   const o = s.intakeToOffer;
   const a = s.intakeToAssignment;
+  const acc = s.acceptAnswer;
   return row([
     s.rate,
     s.achievedOffersPerS,
@@ -26,6 +27,7 @@ function stepRow(s: StepResult): string {
     fmtMs(s.intakeAnswer.p99),
     `${fmtMs(o.p50)} / ${fmtMs(o.p90)} / ${fmtMs(o.p99)} / ${fmtMs(o.max)}`,
     a ? `${fmtMs(a.p50)} / ${fmtMs(a.p99)} / ${fmtMs(a.max)}` : "–",
+    acc ? `${fmtMs(acc.p50)} / ${fmtMs(acc.p99)}` : "–",
     errs,
     `${s.cpu.totalSeconds} s (${s.cpu.oursPercentOfMachine}%)`,
     s.cpuMsPerTicket ?? "–",
@@ -49,13 +51,14 @@ function phaseTable(p: PhaseResult): string {
       "intake p99",
       "to offer p50 / p90 / p99 / max",
       "to assignment p50 / p99 / max",
+      "accept answered p50 / p99",
       "errors",
       "our CPU (share of machine)",
       "CPU ms per ticket",
       "machine busy (everyone)",
       "p99 ≤ target",
     ]),
-    row(Array(11).fill("---")),
+    row(Array(12).fill("---")),
     ...p.steps.map(stepRow),
     "",
   ].join("\n");

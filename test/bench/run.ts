@@ -36,6 +36,8 @@ export interface StepResult {
   intakeAnswer: LatencySummary;
   intakeToOffer: LatencySummary;
   intakeToAssignment: LatencySummary | null;
+  /** Steward only: how long an agent's accept took to be answered (sent in the measured window). */
+  acceptAnswer: LatencySummary | null;
   /** Offers (any ticket) that reached agents during the measured window, per second. */
   achievedOffersPerS: number;
   /** 202 answers during the measured window, per second. */
@@ -132,7 +134,11 @@ async function readPid(file: string): Promise<number | undefined> {
 }
 
 /** Merges a child's arrivals into the running maps, keeping each ticket's first time. */
-function merge(into: { offers: Map<string, number>; assignments: Map<string, number>; acceptFailures: number; offerTimes: number[] }, a: Arrivals): void {
+function merge(
+  into: { offers: Map<string, number>; assignments: Map<string, number>; acceptFailures: number; offerTimes: number[]; acceptAnswers: Array<[number, number]> },
+  a: Arrivals,
+): void {
+  into.acceptAnswers.push(...(a.acceptAnswers ?? []));
   for (const [t, at] of a.offers) {
     if (!into.offers.has(t)) into.offers.set(t, at);
     into.offerTimes.push(at);
@@ -170,7 +176,13 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   const sys = a.sys;
   const withAssignments = a.isSteward;
   const mine = (snap: CpuSnapshot): CpuSnapshot => ({ ...snap, cpu: new Map([...snap.cpu].filter(([n]) => sharedProcesses.has(n) || sys.processes.some((p) => p.name === n))) });
-  const arrivals = { offers: new Map<string, number>(), assignments: new Map<string, number>(), acceptFailures: 0, offerTimes: [] as number[] };
+  const arrivals = {
+    offers: new Map<string, number>(),
+    assignments: new Map<string, number>(),
+    acceptFailures: 0,
+    offerTimes: [] as number[],
+    acceptAnswers: [] as Array<[number, number]>,
+  };
   await sys.observer.call<Arrivals>("collect"); // drop anything left from before this step
   monitor.resetPeaks();
   let before = monitor.snapshot();
@@ -259,6 +271,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     intakeAnswer: summarize(intake),
     intakeToOffer: offerSummary,
     intakeToAssignment: withAssignments ? summarize(assignment) : null,
+    acceptAnswer: withAssignments ? summarize(arrivals.acceptAnswers.filter(([sent]) => sent >= from && sent <= to).map(([, ms]) => ms)) : null,
     achievedOffersPerS: round(offersInWindow / timing.durationS, 1),
     achievedIntakePerS: round(answeredInWindow / timing.durationS, 1),
     generatorLag: { p99: lagSummary.p99, max: lagSummary.max },

@@ -1,7 +1,7 @@
 // The store's refusals sorted into conflict / invalid / transient without a server: errors built as the
 // driver builds them.
 import { describe, expect, it } from "vitest";
-import { BSON, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
+import { BSON, MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
 import { classifyStoreError, StoreRefusedError } from "./store-errors.ts";
 
 const server = (code: number, labels: string[] = []) => new MongoServerError({ code, errmsg: `code ${code}`, errorLabels: labels });
@@ -44,6 +44,15 @@ describe("classifyStoreError", () => {
     const refusal = classifyStoreError(err);
     expect(refusal).toMatchObject({ kind: "transient", code: "STORE_UNAVAILABLE", statusCode: 503 });
     expect(Number(refusal?.headers["retry-after"])).toBeGreaterThan(0);
+  });
+
+  it("reads a driver error marked as a reset pool, and a rethrow whose cause is a network failure, as transient", () => {
+    const reset = new MongoError("Connection pool for 127.0.0.1:27017 was cleared");
+    reset.addErrorLabel("ResetPool");
+    expect(classifyStoreError(reset)?.kind).toBe("transient");
+    const wrapped = new Error("could not write the view", { cause: new MongoNetworkError("connection 20 to 127.0.0.1:27017 closed") });
+    expect(classifyStoreError(wrapped)?.kind).toBe("transient");
+    expect(classifyStoreError(new Error("bug", { cause: new Error("another bug") }))).toBeUndefined();
   });
 
   it("leaves errors that are not the store's alone (they stay 500)", () => {

@@ -1,7 +1,16 @@
 // One classification of what the store refused, so every service answers the same way: a unique index
 // (409), a document the store cannot hold (400: the caller sent it), or a store that is briefly out of
 // reach (503, retry). An invalid document retried in a loop used to come out as "contention".
-import { BSON, MongoInvalidArgumentError, MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from "mongodb";
+import {
+  BSON,
+  MongoError,
+  MongoInvalidArgumentError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from "mongodb";
 
 export type StoreRefusalKind = "conflict" | "invalid" | "transient";
 
@@ -32,6 +41,8 @@ const INVALID_CODES = new Set([2, 9, 14, 40, 52, 55, 56, 57, 66, 10334, 16837, 1
 // Server codes for a node that is stepping down, shutting down or unreachable: the same request can succeed later.
 const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+const NETWORK_LABELS = ["ResetPool", "PoolRequestedRetry", "InterruptInUseConnections"];
+
 const SOCKET_FAILURES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
 
 function isSocketFailure(err: unknown): boolean {
@@ -49,7 +60,6 @@ export function classifyStoreError(err: unknown): StoreRefusedError | undefined 
     if ((typeof err.code === "number" && TRANSIENT_CODES.has(err.code)) || err.hasErrorLabel("RetryableWriteError")) {
       return new StoreRefusedError("transient", "the store is briefly unavailable; try again", { cause: err });
     }
-    return undefined;
   }
   // (Network errors include timeouts and a cleared pool; the selection error covers "no primary".)
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError || err instanceof MongoNotConnectedError || err instanceof MongoTopologyClosedError) {
@@ -59,6 +69,17 @@ export function classifyStoreError(err: unknown): StoreRefusedError | undefined 
   // mid-request): the store is out of reach, as above.
   if (isSocketFailure(err)) {
     return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
+  }
+  // Any other driver error the driver marks as a dropped connection or a cleared pool (seen as 500s when the
+  // store was killed under load in the fault campaign).
+  if (err instanceof MongoError && !(err instanceof MongoServerError && err.code !== undefined) && NETWORK_LABELS.some((l) => err.hasErrorLabel(l))) {
+    return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
+  }
+  // Wrapped (rethrown with the driver's error as its cause): as transient as what it wraps.
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  if (err instanceof Error && cause !== undefined && cause !== err && !(err instanceof MongoServerError)) {
+    const inner = classifyStoreError(cause);
+    if (inner?.kind === "transient") return new StoreRefusedError("transient", inner.message, { cause: err, retryAfterSeconds: 2 });
   }
   // Refused by the driver before it was sent: a key with NUL, an unserialisable value.
   if (err instanceof BSON.BSONError || err instanceof MongoInvalidArgumentError) {
