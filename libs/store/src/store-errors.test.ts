@@ -53,6 +53,9 @@ describe("classifyStoreError", () => {
     const wrapped = new Error("could not write the view", { cause: new MongoNetworkError("connection 20 to 127.0.0.1:27017 closed") });
     expect(classifyStoreError(wrapped)?.kind).toBe("transient");
     expect(classifyStoreError(new Error("bug", { cause: new Error("another bug") }))).toBeUndefined();
+    // A network error from a second copy of the driver (not this module's class), recognised by its name.
+    const foreign = Object.assign(new Error("connection 17 to 127.0.0.1:27017 closed"), { name: "MongoNetworkError" });
+    expect(classifyStoreError(foreign)?.kind).toBe("transient");
   });
 
   it("leaves errors that are not the store's alone (they stay 500)", () => {

@@ -41,6 +41,14 @@ const INVALID_CODES = new Set([2, 9, 14, 40, 52, 55, 56, 57, 66, 10334, 16837, 1
 // Server codes for a node that is stepping down, shutting down or unreachable: the same request can succeed later.
 const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+const UNREACHABLE_NAMES = new Set([
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoPoolClearedError",
+  "MongoServerSelectionError",
+  "MongoNotConnectedError",
+  "MongoTopologyClosedError",
+]);
 const NETWORK_LABELS = ["ResetPool", "PoolRequestedRetry", "InterruptInUseConnections"];
 
 const SOCKET_FAILURES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -68,6 +76,13 @@ export function classifyStoreError(err: unknown): StoreRefusedError | undefined 
   // A socket the driver was writing to died under it (seen as a bare EPIPE when the store is killed
   // mid-request): the store is out of reach, as above.
   if (isSocketFailure(err)) {
+    return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
+  }
+  // The same driver errors seen by name: a process that loads the driver twice (an instrumentation hook
+  // wrapping its module) gets errors whose class is not the one imported here; the fault campaign's store
+  // kill answered 500 for "connection 17 to ... closed" and "connect ECONNREFUSED" that way.
+  const name = (err as { name?: unknown } | null)?.name;
+  if (err instanceof Error && typeof name === "string" && UNREACHABLE_NAMES.has(name)) {
     return new StoreRefusedError("transient", "the store is unreachable; try again", { cause: err, retryAfterSeconds: 2 });
   }
   // Any other driver error the driver marks as a dropped connection or a cleared pool (seen as 500s when the
