@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaLog, type KafkaLog } from "@steward/messaging";
 import { connectStore } from "@steward/store";
 import { createLogger } from "@steward/telemetry";
+import { storedAgent } from "../test-support/routing-test-support.ts";
 import { isolatedEnv } from "@steward/testkit";
 import { newTicketDoc } from "./domain-mapping.ts";
 import { LoggedState, NotLeaderError, ROUTING_LOG_TOPIC } from "./logged-state.ts";
-import { RoutingStore, type AgentDoc, type TicketDoc } from "./routing-store.ts";
+import { RoutingStore, type TicketDoc } from "./routing-store.ts";
 
 const t = isolatedEnv("routing-logged-state");
 let conn: Awaited<ReturnType<typeof connectStore>>;
@@ -37,24 +38,7 @@ async function instance(leader: { now: boolean }, snapshotMs = 60_000): Promise<
 }
 
 async function agent(id: string): Promise<void> {
-  const now = Date.now();
-  const doc: AgentDoc = {
-    _id: id,
-    version: 1,
-    name: id,
-    groups: ["g"],
-    skills: {},
-    languages: ["en"],
-    capacity: { email: 2 },
-    free: { email: 2 },
-    holds: {},
-    presence: "available",
-    presenceChangedAt: now,
-    idleSince: now,
-    createdAt: now,
-    updatedAt: now,
-  };
-  await store.agents.insertOne(doc);
+  await store.agents.insertOne(storedAgent(id));
 }
 
 function ticket(id: string): TicketDoc {

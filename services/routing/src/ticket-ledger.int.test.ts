@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaJsBus, type EventBus } from "@steward/messaging";
 import { connectStore } from "@steward/store";
 import { createLogger } from "@steward/telemetry";
+import { storedAgent } from "../test-support/routing-test-support.ts";
 import { isolatedEnv, waitFor } from "@steward/testkit";
 import { newTicketDoc } from "./domain-mapping.ts";
 import { Outbox } from "./outbox.ts";
 import { pending, priorityToProto, ticketOutbox } from "./routing-events.ts";
-import { RoutingStore, type AgentDoc, type TicketDoc } from "./routing-store.ts";
+import { RoutingStore, type TicketDoc } from "./routing-store.ts";
 import { TicketCache } from "./ticket-cache.ts";
 import { TicketLedger } from "./ticket-ledger.ts";
 
@@ -40,24 +41,7 @@ function instance(dropDelayMs = 60_000): { ledger: TicketLedger; outbox: Outbox 
 }
 
 async function agent(id: string): Promise<void> {
-  const now = Date.now();
-  const doc: AgentDoc = {
-    _id: id,
-    version: 1,
-    name: id,
-    groups: ["g"],
-    skills: {},
-    languages: ["en"],
-    capacity: { email: 2 },
-    free: { email: 2 },
-    holds: {},
-    presence: "available",
-    presenceChangedAt: now,
-    idleSince: now,
-    createdAt: now,
-    updatedAt: now,
-  };
-  await store.agents.insertOne(doc);
+  await store.agents.insertOne(storedAgent(id));
 }
 
 async function waitingTicket(id: string): Promise<TicketDoc> {

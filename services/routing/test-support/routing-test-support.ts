@@ -3,6 +3,7 @@
 import { Channel, Priority, Topics, escalationEffectOf, type Envelope, type TopicName, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
 import { bearer, tokens, uniqueName, waitFor } from "@steward/testkit";
+import type { AgentDoc } from "../src/routing-store.ts";
 
 export interface TriagedInput {
   group: string;
@@ -183,4 +184,24 @@ export interface AgentProfileBody {
 
 export function agentIn(groups: string[], capacity: Record<string, number> = { email: 1, chat: 1 }, skills: Record<string, number> = { billing: 5 }): AgentProfileBody {
   return { name: `Agent of ${groups.join("+")}`, groups, skills, languages: ["en"], capacity };
+}
+
+/** A stored agent document as routing keeps it: available in group "g", English, two e-mail slots, no holds. */
+export function storedAgent(id: string, now = Date.now()): AgentDoc {
+  return {
+    _id: id,
+    version: 1,
+    name: id,
+    groups: ["g"],
+    skills: {},
+    languages: ["en"],
+    capacity: { email: 2 },
+    free: { email: 2 },
+    holds: {},
+    presence: "available",
+    presenceChangedAt: now,
+    idleSince: now,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
