@@ -1,14 +1,28 @@
 // The in-memory index of agents: who belongs to which group, and who is available, speaks a language and
 // has a free slot on a channel, kept as sets so "who can take this ticket now" never scans every agent.
+// A load change (the common case: an offer, an accept, a resolve) re-files the agent only in the channel
+// sets whose free state changed; a change of groups or languages re-files it everywhere.
 import { CHANNELS, freeCapacity, type AgentState, type Channel } from "./model.ts";
 
-/** An agent as filed in the pool: its state plus set views of its groups and languages. */
+/**
+ * An agent as filed in the pool: its state plus set views of its groups and languages. The pool keeps one
+ * object per agent for as long as its groups and languages stay the same, and updates its state in place,
+ * so the index sets need not be rebuilt on every load change.
+ */
 export interface PooledAgent {
   readonly state: AgentState;
   readonly groups: ReadonlySet<string>;
   readonly languages: ReadonlySet<string>;
   /** The same levels as state.skills, as a Map: hot loops look skills up by name across thousands of agents. */
   readonly skills: ReadonlyMap<string, number>;
+}
+
+/** The pool's own, mutable view of a PooledAgent. */
+interface FiledAgent {
+  state: AgentState;
+  readonly groups: ReadonlySet<string>;
+  readonly languages: ReadonlySet<string>;
+  skills: ReadonlyMap<string, number>;
 }
 
 /** How many agents of a group fall at each step of the eligibility funnel, for explanations. */
@@ -97,11 +111,15 @@ export class AgentPool {
     for (const pooled of this.#agents.values()) yield pooled.state;
   }
 
-  /** Inserts or replaces an agent and re-files it in every index it belongs to. */
+  /** Inserts or replaces an agent and re-files it where its availability or free channels changed. */
   put(agent: AgentState): void {
-    const previous = this.#agents.get(agent.id);
+    const previous = this.#agents.get(agent.id) as FiledAgent | undefined;
+    if (previous !== undefined && sameMembership(previous.state, agent)) {
+      this.#refile(previous, agent);
+      return;
+    }
     if (previous !== undefined) this.#unfile(previous);
-    const pooled: PooledAgent = {
+    const pooled: FiledAgent = {
       state: agent,
       groups: new Set(agent.groups),
       languages: new Set(agent.languages),
@@ -143,6 +161,37 @@ export class AgentPool {
     };
   }
 
+  /** Same groups and languages: only availability and free channels can have changed. */
+  #refile(pooled: FiledAgent, next: AgentState): void {
+    const before = pooled.state;
+    if (before.skills !== next.skills) pooled.skills = new Map(Object.entries(next.skills));
+    const wasAvailable = before.presence === "available";
+    const isAvailable = next.presence === "available";
+    const freeBefore = wasAvailable ? CHANNELS.filter((channel) => freeCapacity(before, channel) > 0) : [];
+    pooled.state = next;
+    const freeNow = isAvailable ? CHANNELS.filter((channel) => freeCapacity(next, channel) > 0) : [];
+    if (wasAvailable !== isAvailable) {
+      const direction = isAvailable ? 1 : -1;
+      for (const group of pooled.groups) {
+        increment(this.#available, group, direction);
+        for (const language of pooled.languages) increment(this.#speaking, languageKey(group, language), direction);
+      }
+    }
+    for (const channel of freeBefore) if (!freeNow.includes(channel)) this.#fileFree(pooled, channel, -1);
+    for (const channel of freeNow) if (!freeBefore.includes(channel)) this.#fileFree(pooled, channel, 1);
+  }
+
+  #fileFree(pooled: PooledAgent, channel: Channel, direction: 1 | -1): void {
+    for (const group of pooled.groups) {
+      if (direction === 1) addTo(this.#free, freeKey(group, null, channel), pooled);
+      else removeFrom(this.#free, freeKey(group, null, channel), pooled);
+      for (const language of pooled.languages) {
+        if (direction === 1) addTo(this.#free, freeKey(group, language, channel), pooled);
+        else removeFrom(this.#free, freeKey(group, language, channel), pooled);
+      }
+    }
+  }
+
   #file(pooled: PooledAgent): void {
     this.#index(pooled, 1);
   }
@@ -169,13 +218,18 @@ export class AgentPool {
       if (!available) continue;
       increment(this.#available, group, direction);
       for (const language of pooled.languages) increment(this.#speaking, languageKey(group, language), direction);
-      for (const channel of freeChannels) {
-        const keys = [freeKey(group, null, channel), ...[...pooled.languages].map((language) => freeKey(group, language, channel))];
-        for (const key of keys) {
-          if (direction === 1) addTo(this.#free, key, pooled);
-          else removeFrom(this.#free, key, pooled);
-        }
-      }
     }
+    for (const channel of freeChannels) this.#fileFree(pooled, channel, direction);
   }
+}
+
+function sameMembership(a: AgentState, b: AgentState): boolean {
+  return sameList(a.groups, b.groups) && sameList(a.languages, b.languages);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
