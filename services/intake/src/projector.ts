@@ -10,7 +10,7 @@ import { newEnvelope, type EventBus, type Subscription } from "@steward/messagin
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
-import { acknowledgementDue, emptyProjection, foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
+import { acknowledgementDue, emptyProjection, foldViewChanges, type FoldResult, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
 import { deliveryKey } from "./domain/submission.ts";
 import { referenceThreadKey } from "./domain/customer-identity.ts";
 import { isStub, type StoredView, type TicketDoc, type TicketStore } from "./ticket-store.ts";
@@ -32,6 +32,8 @@ const WRITE_ATTEMPTS = 16;
 export const DEFAULT_VIEW_FLUSH_MS = 500;
 /** A flush starts early once this many tickets wait. */
 const FLUSH_TICKETS = 200;
+/** Guarded view writes sent in one store command. */
+const WRITES_PER_COMMAND = 50;
 
 export interface ProjectorDeps {
   store: TicketStore;
@@ -91,16 +93,52 @@ export function project(store: TicketStore, envelope: Envelope): Promise<void> {
   return projectBatch(store, [envelope]);
 }
 
-/** Each ticket's gathered events become (at most) one read and one guarded write. */
+/**
+ * Each ticket's gathered events become (at most) one read and one guarded write; the writes of a flush go
+ * to the store together, a few dozen per command (on FerretDB every command waits for the same write lock,
+ * so one command of fifty updates costs about what one update does). A ticket whose guarded write did not
+ * land (another instance wrote it first) is read and folded again on its own.
+ */
 async function projectTickets(deps: ProjectorDeps, byTicket: ReadonlyMap<string, readonly Envelope[]>): Promise<void> {
   const tickets = [...byTicket];
   const failures: unknown[] = [];
+  const ready: PreparedWrite[] = [];
   const worker = async () => {
     for (let next = tickets.shift(); next; next = tickets.shift()) {
-      await projectTicket(deps, next[0], next[1]).catch((err: unknown) => void failures.push(err));
+      const [ticketId, envelopes] = next;
+      try {
+        const prepared = await prepareProjection(deps, ticketId, envelopes, undefined);
+        if (prepared.kind === "write") ready.push(prepared);
+        else if (prepared.kind === "again") await projectTicket(deps, ticketId, envelopes, undefined);
+      } catch (err) {
+        failures.push(err);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
+  const retry: PreparedWrite[] = [];
+  for (let i = 0; i < ready.length; i += WRITES_PER_COMMAND) {
+    const chunk = ready.slice(i, i + WRITES_PER_COMMAND);
+    const at = new Date();
+    try {
+      const matched = await deps.store.writeProjections(chunk.map((w) => ({ ticketId: w.ticketId, revision: w.stored.viewRevision, fold: w.fold, at })));
+      if (matched === chunk.length) {
+        for (const w of chunk) deps.views.applied(w.stored, w.fold, at);
+        continue;
+      }
+    } catch {
+      // Which of the chunk's writes landed is unknown: each ticket is read and folded again below (a no-op
+      // where its write did land); if the store is down, those attempts fail and so does the flush.
+    }
+    for (const w of chunk) deps.views.forget(w.ticketId);
+    retry.push(...chunk);
+  }
+  const again = async () => {
+    for (let w = retry.shift(); w; w = retry.shift()) {
+      await projectTicket(deps, w.ticketId, w.envelopes, w.acknowledged).catch((err: unknown) => void failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, retry.length) }, again));
   if (failures.length > 0) throw failures[0];
 }
 
@@ -112,43 +150,69 @@ export class ProjectionConflictError extends Error {
   }
 }
 
-async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[]): Promise<void> {
+/** What one ticket's events change, folded onto the copy `stored`, ready for a guarded write. */
+interface PreparedWrite {
+  kind: "write";
+  ticketId: string;
+  envelopes: readonly Envelope[];
+  stored: StoredView;
+  fold: FoldResult;
+  acknowledged: HistoryEntry | undefined;
+}
+
+type Prepared = PreparedWrite | { kind: "done" } | { kind: "again" };
+
+/**
+ * Reads (or remembers) the ticket's view and folds its events onto it. Completes an acceptance or a
+ * follow-up the view does not show yet, parks events that came before the view in a stub, and publishes
+ * the acknowledgement once it is due (once per call: `acknowledged` carries it into a retry).
+ */
+async function prepareProjection(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[], acknowledged: HistoryEntry | undefined): Promise<Prepared> {
   const { store, views, bus } = deps;
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
   const received = envelopes.find((e) => e.payload?.$case === "ticketReceived");
-  let acknowledged: HistoryEntry | undefined;
-  for (let attempt = 1; ; attempt += 1) {
-    let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
-    if (received && (stored === null || isStub(stored))) {
-      // Intake published the ticket but its view is not there (it died or lags between the two):
-      // complete the acceptance from what it recorded before publishing.
-      await completeAcceptance(deps, received);
-      stored = await views.load(ticketId);
-    }
-    if (stored === null) {
-      if (changes.length === 0) return;
-      // Events before the view: park them in a stub; creating the view fills it in.
-      const fold = foldViewChanges({ ...emptyProjection(), history: [] }, changes);
-      if (await store.createStub(ticketId, fold, new Date())) return;
-      views.forget(ticketId);
-      continue;
-    }
-    if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
-    const fold = foldViewChanges(stored, changes);
-    const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
-    const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
-    if (bus && ackLanguage !== undefined && !isStub(stored)) {
-      // Published once per call even when the write below has to be retried.
-      acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
-      if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
-    }
-    if (fold.entries.length === 0) return;
-    const at = new Date();
-    if (await store.writeProjection(ticketId, stored.viewRevision, fold, at)) {
-      views.applied(stored, fold, at);
-      return;
-    }
+  let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
+  if (received && (stored === null || isStub(stored))) {
+    // Intake published the ticket but its view is not there (it died or lags between the two):
+    // complete the acceptance from what it recorded before publishing.
+    await completeAcceptance(deps, received);
+    stored = await views.load(ticketId);
+  }
+  if (stored === null) {
+    if (changes.length === 0) return { kind: "done" };
+    // Events before the view: park them in a stub; creating the view fills it in.
+    const fold = foldViewChanges({ ...emptyProjection(), history: [] }, changes);
+    if (await store.createStub(ticketId, fold, new Date())) return { kind: "done" };
     views.forget(ticketId);
+    return { kind: "again" };
+  }
+  if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
+  const fold = foldViewChanges(stored, changes);
+  const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
+  const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
+  if (bus && ackLanguage !== undefined && !isStub(stored)) {
+    acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
+    if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
+  }
+  if (fold.entries.length === 0) return { kind: "done" };
+  return { kind: "write", ticketId, envelopes, stored, fold, acknowledged };
+}
+
+/** One ticket on its own: prepare and write until the guarded write lands. */
+async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[], acknowledged: HistoryEntry | undefined): Promise<void> {
+  const { store, views } = deps;
+  for (let attempt = 1; ; attempt += 1) {
+    const prepared = await prepareProjection(deps, ticketId, envelopes, acknowledged);
+    if (prepared.kind === "done") return;
+    if (prepared.kind === "write") {
+      acknowledged = prepared.acknowledged;
+      const at = new Date();
+      if (await store.writeProjection(ticketId, prepared.stored.viewRevision, prepared.fold, at)) {
+        views.applied(prepared.stored, prepared.fold, at);
+        return;
+      }
+      views.forget(ticketId);
+    }
     if (attempt >= WRITE_ATTEMPTS) throw new ProjectionConflictError(ticketId);
     // A little jitter so writers that lost the same race do not meet again at once.
     await sleep(Math.random() * 5 * attempt);

@@ -267,6 +267,25 @@ export class TicketStore {
     );
     return res.matchedCount === 1;
   }
+
+  /**
+   * Several guarded projection writes in one command (unordered); how many matched. The count does not
+   * say which ones missed: a caller that gets fewer than it sent reads those tickets again.
+   */
+  async writeProjections(writes: ReadonlyArray<{ ticketId: string; revision: number | undefined; fold: FoldResult; at: Date }>): Promise<number> {
+    const ops = writes
+      .filter((w) => w.fold.entries.length > 0)
+      .map((w) => ({
+        updateOne: {
+          filter: { _id: w.ticketId, viewRevision: w.revision === undefined ? { $exists: false } : w.revision },
+          update: { $set: { ...w.fold.set, updatedAt: w.at, viewRevision: (w.revision ?? 0) + 1 }, $push: { history: { $each: w.fold.entries } } },
+        },
+      }));
+    const skipped = writes.length - ops.length;
+    if (ops.length === 0) return skipped;
+    const res = await this.tickets.bulkWrite(ops as never, { ordered: false });
+    return res.matchedCount + skipped;
+  }
 }
 
 /**
