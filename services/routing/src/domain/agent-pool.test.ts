@@ -21,7 +21,7 @@ const agentArbitrary = (ids: readonly string[]): fc.Arbitrary<AgentState> =>
       reserved: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
       skill: fc.integer({ min: 0, max: 10 }),
     })
-    .map((a) => ({
+    .map((a): AgentState => ({
       id: a.id,
       name: a.id,
       groups: a.groups,

@@ -113,7 +113,7 @@ export class AgentPool {
 
   /** Inserts or replaces an agent and re-files it where its availability or free channels changed. */
   put(agent: AgentState): void {
-    const previous = this.#agents.get(agent.id) as FiledAgent | undefined;
+    const previous = this.#agents.get(agent.id);
     if (previous !== undefined && sameMembership(previous.state, agent)) {
       this.#refile(previous, agent);
       return;
