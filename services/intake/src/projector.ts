@@ -18,6 +18,7 @@ import { TicketViews } from "./ticket-views.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { writeAcceptedView } from "./accepted-view.ts";
 import { WriteBehind } from "./write-behind.ts";
+import type { AcceptanceWriter } from "./acceptance-writer.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -32,24 +33,31 @@ const WRITE_ATTEMPTS = 16;
 export const DEFAULT_VIEW_FLUSH_MS = 500;
 /** A flush starts early once this many tickets wait. */
 const FLUSH_TICKETS = 200;
-/** Guarded view writes sent in one store command. */
-const WRITES_PER_COMMAND = 50;
 
 export interface ProjectorDeps {
   store: TicketStore;
   views: TicketViews;
   customers: CustomerStore;
   bus?: EventBus;
+  /** The pipeline's writes behind its answers: a ticket's own acceptance is written before its events are folded. */
+  acceptances?: AcceptanceWriter;
 }
 
 export interface ProjectorOptions {
   views?: TicketViews;
   customers?: CustomerStore;
+  acceptances?: AcceptanceWriter;
   flushMs?: number;
 }
 
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector", opts: ProjectorOptions = {}): Promise<Subscription> {
-  const deps: ProjectorDeps = { store, views: opts.views ?? new TicketViews(store), customers: opts.customers ?? new CustomerStore(store.db), bus };
+  const deps: ProjectorDeps = {
+    store,
+    views: opts.views ?? new TicketViews(store),
+    customers: opts.customers ?? new CustomerStore(store.db),
+    bus,
+    ...(opts.acceptances ? { acceptances: opts.acceptances } : {}),
+  };
   const buffer = new WriteBehind<Envelope>((envelopes) => projectTickets(deps, envelopes), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
   const subscription = await bus.subscribe({
     groupId,
@@ -94,51 +102,20 @@ export function project(store: TicketStore, envelope: Envelope): Promise<void> {
 }
 
 /**
- * Each ticket's gathered events become (at most) one read and one guarded write; the writes of a flush go
- * to the store together, a few dozen per command (on FerretDB every command waits for the same write lock,
- * so one command of fifty updates costs about what one update does). A ticket whose guarded write did not
- * land (another instance wrote it first) is read and folded again on its own.
+ * Each ticket's gathered events become (at most) one read and one guarded write, TICKETS_IN_FLIGHT at a
+ * time. (Not one bulk write: FerretDB scans the collection for every guarded statement of a
+ * multi-statement update; see ADR 0015.)
  */
 async function projectTickets(deps: ProjectorDeps, byTicket: ReadonlyMap<string, readonly Envelope[]>): Promise<void> {
+  await deps.acceptances?.settled(byTicket.keys());
   const tickets = [...byTicket];
   const failures: unknown[] = [];
-  const ready: PreparedWrite[] = [];
   const worker = async () => {
     for (let next = tickets.shift(); next; next = tickets.shift()) {
-      const [ticketId, envelopes] = next;
-      try {
-        const prepared = await prepareProjection(deps, ticketId, envelopes, undefined);
-        if (prepared.kind === "write") ready.push(prepared);
-        else if (prepared.kind === "again") await projectTicket(deps, ticketId, envelopes, undefined);
-      } catch (err) {
-        failures.push(err);
-      }
+      await projectTicket(deps, next[0], next[1], undefined).catch((err: unknown) => void failures.push(err));
     }
   };
   await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
-  const retry: PreparedWrite[] = [];
-  for (let i = 0; i < ready.length; i += WRITES_PER_COMMAND) {
-    const chunk = ready.slice(i, i + WRITES_PER_COMMAND);
-    const at = new Date();
-    try {
-      const matched = await deps.store.writeProjections(chunk.map((w) => ({ ticketId: w.ticketId, revision: w.stored.viewRevision, fold: w.fold, at })));
-      if (matched === chunk.length) {
-        for (const w of chunk) deps.views.applied(w.stored, w.fold, at);
-        continue;
-      }
-    } catch {
-      // Which of the chunk's writes landed is unknown: each ticket is read and folded again below (a no-op
-      // where its write did land); if the store is down, those attempts fail and so does the flush.
-    }
-    for (const w of chunk) deps.views.forget(w.ticketId);
-    retry.push(...chunk);
-  }
-  const again = async () => {
-    for (let w = retry.shift(); w; w = retry.shift()) {
-      await projectTicket(deps, w.ticketId, w.envelopes, w.acknowledged).catch((err: unknown) => void failures.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, retry.length) }, again));
   if (failures.length > 0) throw failures[0];
 }
 
@@ -153,8 +130,6 @@ export class ProjectionConflictError extends Error {
 /** What one ticket's events change, folded onto the copy `stored`, ready for a guarded write. */
 interface PreparedWrite {
   kind: "write";
-  ticketId: string;
-  envelopes: readonly Envelope[];
   stored: StoredView;
   fold: FoldResult;
   acknowledged: HistoryEntry | undefined;
@@ -195,7 +170,7 @@ async function prepareProjection(deps: ProjectorDeps, ticketId: string, envelope
     if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
   }
   if (fold.entries.length === 0) return { kind: "done" };
-  return { kind: "write", ticketId, envelopes, stored, fold, acknowledged };
+  return { kind: "write", stored, fold, acknowledged };
 }
 
 /** One ticket on its own: prepare and write until the guarded write lands. */
