@@ -11,21 +11,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export interface StoreOptions {
-  appName?: string;
-  metrics?: Registry;
-  /**
-   * How long an operation waits for a reachable store before it fails (default 5 s). Once the driver
-   * has seen the store drop a connection mid-operation, every operation waits this long: a service that
-   * promises callers an answer sooner (intake's 503 within 2 s) sets it below that promise.
-   */
-  serverSelectionTimeoutMs?: number;
-}
-
-export async function connectStore(uri: string, database: string, opts: StoreOptions = {}): Promise<Store> {
+export async function connectStore(uri: string, database: string, opts: { appName?: string; metrics?: Registry } = {}): Promise<Store> {
   const client = new MongoClient(uri, {
     appName: opts.appName,
-    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 5_000,
+    serverSelectionTimeoutMS: 5_000,
     connectTimeoutMS: 5_000,
     maxPoolSize: 20,
     // Writes are acknowledged once durable on the server (journaled), so an accepted ticket survives a crash.
@@ -70,46 +59,6 @@ function timeCommands(client: MongoClient, registry: Registry): void {
 /** E11000: a unique index refused the write. Steward uses it for idempotency and single ownership. */
 export function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
-}
-
-/**
- * The positions an unordered insertMany of `count` documents refused as duplicates (the rest landed). Any
- * other failure is rethrown, and so is one that does not say which documents failed: then nothing can be
- * assumed about the rest.
- */
-export function duplicateIndexesOf(err: unknown, count: number): Set<number> {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>;
-  if (list.length === 0) {
-    if (isDuplicateKeyError(err) && count === 1) return new Set([0]);
-    throw err;
-  }
-  const out = new Set<number>();
-  for (const e of list) {
-    const code = e.code ?? e.err?.code;
-    const index = e.index ?? e.err?.index;
-    if (code !== 11000 || index === undefined || index >= count) throw err;
-    out.add(index);
-  }
-  return out;
-}
-
-/**
- * Creates the collections that do not exist yet. FerretDB 1.24 creates a collection on its first insert,
- * and two first inserts racing each other (two writers of a new database) can fail with "table ...
- * already exists"; a service that writes a collection from more than one path creates it at start-up.
- */
-export async function ensureCollections(db: Db, names: readonly string[]): Promise<void> {
-  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of names) {
-    if (existing.has(name)) continue;
-    try {
-      await db.createCollection(name);
-    } catch (err) {
-      // NamespaceExists: another instance created it meanwhile.
-      if (!(err instanceof MongoServerError && err.code === 48)) throw err;
-    }
-  }
 }
 
 /**

@@ -4,10 +4,10 @@
 // Every write is idempotent, so both may do it, in any order. ADR 0015.
 import { channelFromProto, type Channel, type Envelope } from "@steward/proto";
 import { topicKey, type ChannelName } from "./domain/submission.ts";
-import { emptyProjection, type HistoryEntry } from "./domain/ticket-view.ts";
+import { emptyProjection } from "./domain/ticket-view.ts";
 import type { IdentityKey } from "./domain/customer-identity.ts";
 import type { CustomerStore } from "./customer-store.ts";
-import type { StoredMessage, TicketDoc, TicketStore } from "./ticket-store.ts";
+import type { TicketDoc, TicketStore } from "./ticket-store.ts";
 
 export interface AcceptedViewDeps {
   store: TicketStore;
@@ -28,71 +28,62 @@ export async function writeAcceptedView(
   // Thread links and customer keys first: the ticket/message write below is what marks the delivery
   // accepted (see IntakePipeline.redeliver), so once it is there, so are the links.
   await Promise.all([store.linkThreads(envelope.ticketId, threadLinks, at), customer ? deps.customers.link(customer.customerId, customer.keys, at) : undefined]);
-  const view = newTicketViewOf(envelope, customer, at);
-  // Only a view written exactly as built here may be remembered as it is.
-  if (view) return (await store.createTicket(view)) ? view : undefined;
-  const followUp = followUpOf(envelope, followUpSignature, at);
-  if (followUp) await store.appendMessage(envelope.ticketId, followUp.message, followUp.history);
-  return undefined;
-}
-
-/** The whole view of a new ticket, as its ticket.received creates it (undefined for any other event). */
-export function newTicketViewOf(envelope: Envelope, customer: { customerId: string } | undefined, at: Date): TicketDoc | undefined {
   const p = envelope.payload;
-  if (p?.$case !== "ticketReceived") return undefined;
-  const v = p.value;
-  const channel = channelNameOf(v.channel);
-  return {
-    _id: envelope.ticketId,
-    channel,
-    customer: fromProtoCustomer(v.customer),
-    subject: v.subject || null,
-    topic: topicKey(v.subject) ?? null,
-    ...emptyProjection(),
-    metadata: v.metadata,
-    channelRefs: v.channelRefs,
-    ...(v.integrationId ? { integrationId: v.integrationId } : {}),
-    ...(customer ? { customerId: customer.customerId } : {}),
-    messageCount: 1,
-    messages: [
+  if (p?.$case === "ticketReceived") {
+    const v = p.value;
+    const channel = channelNameOf(v.channel);
+    const doc: TicketDoc = {
+      _id: envelope.ticketId,
+      channel,
+      customer: fromProtoCustomer(v.customer),
+      subject: v.subject || null,
+      topic: topicKey(v.subject) ?? null,
+      ...emptyProjection(),
+      metadata: v.metadata,
+      channelRefs: v.channelRefs,
+      ...(v.integrationId ? { integrationId: v.integrationId } : {}),
+      ...(customer ? { customerId: customer.customerId } : {}),
+      messageCount: 1,
+      messages: [
+        {
+          id: v.messageId,
+          externalId: v.externalId,
+          channel,
+          from: "customer",
+          body: v.body,
+          ...textParts(v.quotedText, v.signature),
+          channelRefs: v.channelRefs,
+          sequence: 1,
+          at,
+        },
+      ],
+      history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
+      createdAt: at,
+      updatedAt: at,
+    };
+    // Only a view written exactly as built here may be remembered as it is.
+    return (await store.createTicket(doc)) ? doc : undefined;
+  }
+  if (p?.$case === "messageReceived") {
+    const v = p.value;
+    const channel = channelNameOf(v.channel);
+    await store.appendMessage(
+      envelope.ticketId,
       {
         id: v.messageId,
         externalId: v.externalId,
         channel,
-        from: "customer",
+        from: v.from === "agent" ? "agent" : "customer",
         body: v.body,
-        ...textParts(v.quotedText, v.signature),
+        ...textParts(v.quotedText, followUpSignature ?? ""),
         channelRefs: v.channelRefs,
-        sequence: 1,
+        sequence: v.sequence,
         at,
       },
-    ],
-    history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
-    createdAt: at,
-    updatedAt: at,
-  };
-}
-
-/** The message and history line a follow-up's message.received appends (undefined for any other event). */
-export function followUpOf(envelope: Envelope, followUpSignature: string | undefined, at: Date): { message: StoredMessage; history: HistoryEntry } | undefined {
-  const p = envelope.payload;
-  if (p?.$case !== "messageReceived") return undefined;
-  const v = p.value;
-  const channel = channelNameOf(v.channel);
-  return {
-    message: {
-      id: v.messageId,
-      externalId: v.externalId,
-      channel,
-      from: v.from === "agent" ? "agent" : "customer",
-      body: v.body,
-      ...textParts(v.quotedText, followUpSignature ?? ""),
-      channelRefs: v.channelRefs,
-      sequence: v.sequence,
-      at,
-    },
-    history: { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
-  };
+      { eventId: envelope.eventId, type: envelope.type, at, detail: { channel, sequence: v.sequence } },
+    );
+  }
+  return undefined;
 }
 
 function textParts(quotedText: string, signature: string): { quotedText?: string; signature?: string } {

@@ -3,7 +3,7 @@
 // customer). Every read is by _id, the only lookup that stays fast on FerretDB/SQLite.
 import { randomUUID } from "node:crypto";
 import type { Collection, Db } from "@steward/store";
-import { duplicateIndexesOf } from "@steward/store";
+import { isDuplicateKeyError } from "@steward/store";
 import type { IdentityKey, IdentityKind } from "./domain/customer-identity.ts";
 
 export interface CustomerDoc {
@@ -56,51 +56,49 @@ export class CustomerStore {
    * address keeps it; ADR 0012), so this only ever adds. Inserts are cheap on FerretDB where updates are
    * not: the customer's record is written only when a key was new to it.
    */
-  link(customerId: string, keys: readonly IdentityKey[], at: Date): Promise<void> {
-    return this.linkMany([{ customerId, keys }], at);
-  }
-
-  /** link() for several customers at once: one insert of all keys, one of all new records. */
-  async linkMany(links: ReadonlyArray<{ customerId: string; keys: readonly IdentityKey[] }>, at: Date): Promise<void> {
-    const all = links.flatMap((l) => l.keys.map((k) => ({ customerId: l.customerId, key: k })));
-    if (all.length === 0) return;
-    let taken = new Set<number>();
+  async link(customerId: string, keys: readonly IdentityKey[], at: Date): Promise<void> {
+    if (keys.length === 0) return;
+    let added = keys;
     try {
       await this.keys.insertMany(
-        all.map((k) => ({ _id: k.key.key, customerId: k.customerId, kind: k.key.kind, createdAt: at })),
+        keys.map((k) => ({ _id: k.key, customerId, kind: k.kind, createdAt: at })),
         { ordered: false },
       );
     } catch (err) {
-      taken = duplicateIndexesOf(err, all.length);
+      const taken = takenIndexes(err, keys.length);
+      added = keys.filter((_, i) => !taken.has(i));
     }
-    const added = new Map<string, IdentityKey[]>();
-    all.forEach((k, i) => {
-      if (taken.has(i)) return;
-      const list = added.get(k.customerId);
-      if (list) list.push(k.key);
-      else added.set(k.customerId, [k.key]);
-    });
-    if (added.size === 0) return;
-    const records = [...added].map(([customerId, keys]) => ({
-      _id: customerId,
-      keys: keys.map((k) => k.key),
-      kinds: [...new Set(keys.map((k) => k.kind))],
-      createdAt: at,
-      updatedAt: at,
-    }));
-    let existing = new Set<number>();
+    if (added.length === 0) return;
     try {
-      await this.customers.insertMany(records, { ordered: false });
+      await this.customers.insertOne({ _id: customerId, keys: added.map((k) => k.key), kinds: [...new Set(added.map((k) => k.kind))], createdAt: at, updatedAt: at });
     } catch (err) {
-      existing = duplicateIndexesOf(err, records.length);
-    }
-    for (const i of existing) {
-      const record = records[i] as CustomerDoc;
-      await this.customers.updateOne({ _id: record._id }, { $addToSet: { keys: { $each: record.keys }, kinds: { $each: record.kinds } }, $set: { updatedAt: at } });
+      if (!isDuplicateKeyError(err)) throw err;
+      await this.customers.updateOne(
+        { _id: customerId },
+        { $addToSet: { keys: { $each: added.map((k) => k.key) }, kinds: { $each: [...new Set(added.map((k) => k.kind))] } }, $set: { updatedAt: at } },
+      );
     }
   }
 
   get(customerId: string): Promise<CustomerDoc | null> {
     return this.customers.findOne({ _id: customerId });
   }
+}
+
+/** The positions an unordered insertMany refused as duplicates; any other failure is rethrown. */
+function takenIndexes(err: unknown, count: number): Set<number> {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>;
+  if (list.length === 0) {
+    if (isDuplicateKeyError(err) && count === 1) return new Set([0]);
+    throw err;
+  }
+  const out = new Set<number>();
+  for (const e of list) {
+    const code = e.code ?? e.err?.code;
+    const index = e.index ?? e.err?.index;
+    if (code !== 11000 || index === undefined) throw err;
+    out.add(index);
+  }
+  return out;
 }

@@ -1,17 +1,16 @@
 // The one pipeline every way in (HTTP, gRPC, the submissions topic, raw e-mail) goes through, after
 // the shared validator: idempotency, the customer across channels, threading onto an existing ticket (by
 // id, thread, e-mail references, a quoted ST-… reference, or the customer's open ticket on the topic), a
-// durable event on Kafka, then the ticket view (written behind the answer by the AcceptanceWriter). Every store read on the way is by _id; a new customer
+// durable event on Kafka, then the ticket view. Every store read on the way is by _id; a new customer
 // costs no thread look-up at all (nothing can link to an id made a moment ago).
 import { randomUUID } from "node:crypto";
 import { Envelope, Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan } from "@steward/telemetry";
-import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, topicThreadKey, type IncomingSubmission } from "./domain/submission.ts";
+import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type IncomingSubmission } from "./domain/submission.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
 import { identityKeysOf, referenceThreadKey, referencesIn, type IdentityKey } from "./domain/customer-identity.ts";
-import { newTicketViewOf, writeAcceptedView } from "./accepted-view.ts";
-import type { AcceptanceWriter } from "./acceptance-writer.ts";
+import { writeAcceptedView } from "./accepted-view.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { CustomerStore } from "./customer-store.ts";
@@ -40,11 +39,6 @@ export interface PipelineDeps {
   bus: EventBus;
   /** Customer records across channels (ADR 0012). */
   customers: CustomerStore;
-  /**
-   * Writes the accepted view behind the answer (group-committed); without one, the view is written
-   * before the answer.
-   */
-  acceptances?: AcceptanceWriter;
   /** The secret customer keys are hashed with (INTAKE_CUSTOMER_KEY_SECRET). */
   customerKeySecret: string;
   followUpWindowMs: number;
@@ -83,7 +77,6 @@ export class IntakePipeline {
     // a new ticket needs no look-up: recording its delivery fails on a re-delivery (duplicate key).
     // Who wrote: the customer record any of the submission's keys (address, number, handle, id) leads to.
     const identityKeys = identityKeysOf(sub, this.deps.customerKeySecret);
-    await this.settled(identityKeys.map((k) => k.key));
     const [seenFirst, known] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
     if (seenFirst) return this.redeliver(seenFirst);
     const customerId = known.customerId ?? CustomerStore.newId();
@@ -99,7 +92,6 @@ export class IntakePipeline {
     let ticketId: string;
     if (target) {
       ticketId = target._id;
-      await this.settled([ticketId]);
       const sequence = (await store.nextSequence(ticketId)) ?? target.messageCount + 1;
       envelope = newEnvelope(
         "messageReceived",
@@ -177,7 +169,6 @@ export class IntakePipeline {
    * acceptance. (A publish repeated after a lost view write carries the same event id.)
    */
   private async redeliver(seen: DeliveryDoc): Promise<SubmitResult> {
-    await this.settled([seen.ticketId]);
     const published = seen.published === true || (await this.viewShows(seen));
     if (!published) {
       const envelope = Envelope.decode(storedBytes(seen.envelope));
@@ -209,14 +200,6 @@ export class IntakePipeline {
     const { store } = this.deps;
     const views = this.views;
     const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub, customerId) ? t : null);
-    // Links this instance accepted a moment ago may still be on their way to the store.
-    const topic = topicKey(sub.subject);
-    await this.settled([
-      ...(sub.threadId ? [channelThreadKey(sub.channel, sub.threadId)] : []),
-      ...(sub.threadRefs ?? []).map((ref) => channelThreadKey(sub.channel, ref)),
-      ...referencesIn(sub.subject, sub.body).map(referenceThreadKey),
-      ...(topic && knownCustomer ? [topicThreadKey(customerId, topic)] : []),
-    ]);
     if (sub.ticketId) return ours(await views.get(sub.ticketId));
     if (sub.threadId) {
       const byId = ours(await views.get(sub.threadId));
@@ -233,15 +216,11 @@ export class IntakePipeline {
       if (byReference) return byReference;
     }
     // A customer first seen now has no ticket yet: no look-up for its (customer, topic) link.
+    const topic = topicKey(sub.subject);
     if (topic && knownCustomer) {
       return store.findOpenOnTopic(customerId, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
     }
     return null;
-  }
-
-  /** Waits for the acceptance writes behind this instance's answers that touch these keys. */
-  private async settled(keys: readonly string[]): Promise<void> {
-    if (this.deps.acceptances && keys.length > 0) await this.deps.acceptances.settled(keys);
   }
 
   private async writeView(
@@ -250,16 +229,6 @@ export class IntakePipeline {
     followUpSignature: string | undefined,
     customer: { customerId: string; keys: IdentityKey[] } | undefined,
   ): Promise<void> {
-    const { acceptances } = this.deps;
-    if (acceptances) {
-      const at = this.now();
-      // Reads here see the new ticket at once (the view is built exactly as the writer will store it).
-      const view = newTicketViewOf(envelope, customer, envelope.occurredAt ?? at);
-      if (view) this.views.remember(view);
-      else this.views.forget(envelope.ticketId);
-      void acceptances.add({ envelope, threadLinks, followUpSignature, customer, at });
-      return;
-    }
     const created = await writeAcceptedView(this.deps, envelope, threadLinks, followUpSignature, customer, this.now());
     // The new view is what the projector folds onto next (within the bounded lag, usually at once);
     // a follow-up changed the messages, so that view is read again.

@@ -10,7 +10,7 @@ import { newEnvelope, type EventBus, type Subscription } from "@steward/messagin
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
-import { acknowledgementDue, emptyProjection, foldViewChanges, type FoldResult, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
+import { acknowledgementDue, emptyProjection, foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
 import { deliveryKey } from "./domain/submission.ts";
 import { referenceThreadKey } from "./domain/customer-identity.ts";
 import { isStub, type StoredView, type TicketDoc, type TicketStore } from "./ticket-store.ts";
@@ -18,7 +18,6 @@ import { TicketViews } from "./ticket-views.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { writeAcceptedView } from "./accepted-view.ts";
 import { WriteBehind } from "./write-behind.ts";
-import type { AcceptanceWriter } from "./acceptance-writer.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -39,25 +38,16 @@ export interface ProjectorDeps {
   views: TicketViews;
   customers: CustomerStore;
   bus?: EventBus;
-  /** The pipeline's writes behind its answers: a ticket's own acceptance is written before its events are folded. */
-  acceptances?: AcceptanceWriter;
 }
 
 export interface ProjectorOptions {
   views?: TicketViews;
   customers?: CustomerStore;
-  acceptances?: AcceptanceWriter;
   flushMs?: number;
 }
 
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector", opts: ProjectorOptions = {}): Promise<Subscription> {
-  const deps: ProjectorDeps = {
-    store,
-    views: opts.views ?? new TicketViews(store),
-    customers: opts.customers ?? new CustomerStore(store.db),
-    bus,
-    ...(opts.acceptances ? { acceptances: opts.acceptances } : {}),
-  };
+  const deps: ProjectorDeps = { store, views: opts.views ?? new TicketViews(store), customers: opts.customers ?? new CustomerStore(store.db), bus };
   const buffer = new WriteBehind<Envelope>((envelopes) => projectTickets(deps, envelopes), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
   const subscription = await bus.subscribe({
     groupId,
@@ -101,18 +91,13 @@ export function project(store: TicketStore, envelope: Envelope): Promise<void> {
   return projectBatch(store, [envelope]);
 }
 
-/**
- * Each ticket's gathered events become (at most) one read and one guarded write, TICKETS_IN_FLIGHT at a
- * time. (Not one bulk write: FerretDB scans the collection for every guarded statement of a
- * multi-statement update; see ADR 0015.)
- */
+/** Each ticket's gathered events become (at most) one read and one guarded write. */
 async function projectTickets(deps: ProjectorDeps, byTicket: ReadonlyMap<string, readonly Envelope[]>): Promise<void> {
-  await deps.acceptances?.settled(byTicket.keys());
   const tickets = [...byTicket];
   const failures: unknown[] = [];
   const worker = async () => {
     for (let next = tickets.shift(); next; next = tickets.shift()) {
-      await projectTicket(deps, next[0], next[1], undefined).catch((err: unknown) => void failures.push(err));
+      await projectTicket(deps, next[0], next[1]).catch((err: unknown) => void failures.push(err));
     }
   };
   await Promise.all(Array.from({ length: Math.min(TICKETS_IN_FLIGHT, tickets.length) }, worker));
@@ -127,67 +112,43 @@ export class ProjectionConflictError extends Error {
   }
 }
 
-/** What one ticket's events change, folded onto the copy `stored`, ready for a guarded write. */
-interface PreparedWrite {
-  kind: "write";
-  stored: StoredView;
-  fold: FoldResult;
-  acknowledged: HistoryEntry | undefined;
-}
-
-type Prepared = PreparedWrite | { kind: "done" } | { kind: "again" };
-
-/**
- * Reads (or remembers) the ticket's view and folds its events onto it. Completes an acceptance or a
- * follow-up the view does not show yet, parks events that came before the view in a stub, and publishes
- * the acknowledgement once it is due (once per call: `acknowledged` carries it into a retry).
- */
-async function prepareProjection(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[], acknowledged: HistoryEntry | undefined): Promise<Prepared> {
+async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[]): Promise<void> {
   const { store, views, bus } = deps;
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
   const received = envelopes.find((e) => e.payload?.$case === "ticketReceived");
-  let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
-  if (received && (stored === null || isStub(stored))) {
-    // Intake published the ticket but its view is not there (it died or lags between the two):
-    // complete the acceptance from what it recorded before publishing.
-    await completeAcceptance(deps, received);
-    stored = await views.load(ticketId);
-  }
-  if (stored === null) {
-    if (changes.length === 0) return { kind: "done" };
-    // Events before the view: park them in a stub; creating the view fills it in.
-    const fold = foldViewChanges({ ...emptyProjection(), history: [] }, changes);
-    if (await store.createStub(ticketId, fold, new Date())) return { kind: "done" };
-    views.forget(ticketId);
-    return { kind: "again" };
-  }
-  if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
-  const fold = foldViewChanges(stored, changes);
-  const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
-  const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
-  if (bus && ackLanguage !== undefined && !isStub(stored)) {
-    acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
-    if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
-  }
-  if (fold.entries.length === 0) return { kind: "done" };
-  return { kind: "write", stored, fold, acknowledged };
-}
-
-/** One ticket on its own: prepare and write until the guarded write lands. */
-async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[], acknowledged: HistoryEntry | undefined): Promise<void> {
-  const { store, views } = deps;
+  let acknowledged: HistoryEntry | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    const prepared = await prepareProjection(deps, ticketId, envelopes, acknowledged);
-    if (prepared.kind === "done") return;
-    if (prepared.kind === "write") {
-      acknowledged = prepared.acknowledged;
-      const at = new Date();
-      if (await store.writeProjection(ticketId, prepared.stored.viewRevision, prepared.fold, at)) {
-        views.applied(prepared.stored, prepared.fold, at);
-        return;
-      }
-      views.forget(ticketId);
+    let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
+    if (received && (stored === null || isStub(stored))) {
+      // Intake published the ticket but its view is not there (it died or lags between the two):
+      // complete the acceptance from what it recorded before publishing.
+      await completeAcceptance(deps, received);
+      stored = await views.load(ticketId);
     }
+    if (stored === null) {
+      if (changes.length === 0) return;
+      // Events before the view: park them in a stub; creating the view fills it in.
+      const fold = foldViewChanges({ ...emptyProjection(), history: [] }, changes);
+      if (await store.createStub(ticketId, fold, new Date())) return;
+      views.forget(ticketId);
+      continue;
+    }
+    if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
+    const fold = foldViewChanges(stored, changes);
+    const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
+    const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
+    if (bus && ackLanguage !== undefined && !isStub(stored)) {
+      // Published once per call even when the write below has to be retried.
+      acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
+      if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
+    }
+    if (fold.entries.length === 0) return;
+    const at = new Date();
+    if (await store.writeProjection(ticketId, stored.viewRevision, fold, at)) {
+      views.applied(stored, fold, at);
+      return;
+    }
+    views.forget(ticketId);
     if (attempt >= WRITE_ATTEMPTS) throw new ProjectionConflictError(ticketId);
     // A little jitter so writers that lost the same race do not meet again at once.
     await sleep(Math.random() * 5 * attempt);

@@ -8,10 +8,6 @@ import { DEV_CUSTOMER_KEY_SECRET, type IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
-import { AcceptanceWriter } from "./acceptance-writer.ts";
-
-/** How long a store operation waits for a reachable store before intake answers 503. */
-const STORE_SELECTION_TIMEOUT_MS = 1_500;
 import { startProjector } from "./projector.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { startOutboundWorker } from "./outbound-worker.ts";
@@ -53,12 +49,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   }
 
   const metrics = createMetricsRegistry("intake");
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, {
-    appName: "steward-intake",
-    metrics,
-    // Below the 2 s within which intake answers 503 when the store is down, whatever the driver last saw.
-    serverSelectionTimeoutMs: STORE_SELECTION_TIMEOUT_MS,
-  });
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics });
   const store = new TicketStore(storeConn.db);
   await store.init();
   // One in-memory copy of recent views for the pipeline, the projector and the reads (ADR 0015).
@@ -80,22 +71,11 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   if (config.INTAKE_CUSTOMER_KEY_SECRET === undefined && !registry.devMode) {
     log.warn({}, "INTAKE_CUSTOMER_KEY_SECRET is not set: customers' keys are hashed with the public development secret");
   }
-  // The view, links and customer keys of an accepted submission are written behind the answer (ADR 0015).
-  const acceptances = new AcceptanceWriter({
-    store,
-    customers,
-    log,
-    onCreated: (created) => created.forEach((v) => views.remember(v)),
-    onChanged: (ids) => ids.forEach((id) => views.forget(id)),
-    onFailed: (ids) => ids.forEach((id) => views.forget(id)),
-  });
-  views.followWrites(acceptances);
   const pipeline = new IntakePipeline({
     store,
     views,
     bus,
     customers,
-    acceptances,
     customerKeySecret: config.INTAKE_CUSTOMER_KEY_SECRET ?? DEV_CUSTOMER_KEY_SECRET,
     followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000,
   });
@@ -103,7 +83,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const now = () => Date.now();
   const toleranceMs = config.INTAKE_SIGNATURE_TOLERANCE_SECONDS * 1000;
 
-  const projector = await startProjector(bus, store, "intake-projector", { views, customers, acceptances, flushMs: config.INTAKE_VIEW_FLUSH_MS });
+  const projector = await startProjector(bus, store, "intake-projector", { views, customers, flushMs: config.INTAKE_VIEW_FLUSH_MS });
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
   // One readiness check for HTTP /health/ready and gRPC health.
   const ready = async () => {
@@ -161,7 +141,6 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
       grpcStandard.stop();
       await Promise.all([app.close(), closeGrpc(grpc)]);
       await submissions.stop();
-      await acceptances.close();
       await Promise.all([projector.stop(), outbound?.stop()]);
       mailSender?.close();
       await bus.close();

@@ -3,7 +3,7 @@
 // events; each write is conditional so replays and re-deliveries change nothing twice. An event that
 // reaches the projector before the ticket's own view exists is parked in a stub (ADR 0015).
 import type { Collection, Db } from "@steward/store";
-import { duplicateIndexesOf, ensureCollections, isDuplicateKeyError } from "@steward/store";
+import { isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
 import { emptyProjection, projectedFieldsOf, type FoldResult, type HistoryEntry, type ProjectedFields } from "./domain/ticket-view.ts";
 import { referenceThreadKey, type IdentityKey } from "./domain/customer-identity.ts";
@@ -118,9 +118,7 @@ export class TicketStore {
 
   async init(): Promise<void> {
     // Nothing to index: tickets, deliveries and threads are all read by _id (the only lookup that
-    // stays fast on FerretDB/SQLite as collections grow). The collections are created up front: the
-    // pipeline's writes behind its answers and the projector may both make the first insert.
-    await ensureCollections(this.db, [this.tickets.collectionName, this.deliveries.collectionName, this.threads.collectionName, "intake_customers", "intake_customer_keys"]);
+    // stays fast on FerretDB/SQLite as collections grow).
   }
 
   /**
@@ -128,28 +126,19 @@ export class TicketStore {
    * Most keys are new, and inserts are cheap on FerretDB where updates are not: insert them all in one
    * command, then move only the keys that already existed.
    */
-  linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
-    return this.linkThreadsMany(
-      keys.map((key) => ({ key, ticketId })),
-      at,
-    );
-  }
-
-  /** linkThreads() for several tickets at once, in the order given (a later link of the same key wins). */
-  async linkThreadsMany(links: ReadonlyArray<{ key: string; ticketId: string }>, at: Date): Promise<void> {
-    if (links.length === 0) return;
-    let taken = new Set<number>();
+  async linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
+    if (keys.length === 0) return;
+    let taken: string[] = [];
     try {
       await this.threads.insertMany(
-        links.map((l) => ({ _id: l.key, ticketId: l.ticketId, updatedAt: at })),
+        keys.map((key) => ({ _id: key, ticketId, updatedAt: at })),
         { ordered: false },
       );
     } catch (err) {
-      taken = duplicateIndexesOf(err, links.length);
+      taken = duplicateKeysOf(err, keys);
     }
-    for (const i of [...taken].sort((a, b) => a - b)) {
-      const link = links[i] as { key: string; ticketId: string };
-      await this.threads.updateOne({ _id: link.key }, { $set: { ticketId: link.ticketId, updatedAt: at } }, { upsert: true });
+    for (const key of taken) {
+      await this.threads.updateOne({ _id: key }, { $set: { ticketId, updatedAt: at } }, { upsert: true });
     }
   }
 
@@ -229,23 +218,6 @@ export class TicketStore {
     }
   }
 
-  /** createTicket() for several tickets in one insert; the ids of those written as given. */
-  async createTickets(docs: readonly TicketDoc[]): Promise<Set<string>> {
-    if (docs.length === 0) return new Set();
-    let existing = new Set<number>();
-    try {
-      await this.tickets.insertMany([...docs], { ordered: false });
-    } catch (err) {
-      existing = duplicateIndexesOf(err, docs.length);
-    }
-    const created = new Set<string>();
-    for (const [i, doc] of docs.entries()) {
-      if (existing.has(i)) await this.fillStub(doc);
-      else created.add(doc._id);
-    }
-    return created;
-  }
-
   /** Turns a stub into the whole view (a rare path: read, merge, replace if unchanged, else again). */
   private async fillStub(doc: TicketDoc): Promise<void> {
     for (;;) {
@@ -295,6 +267,28 @@ export class TicketStore {
     );
     return res.matchedCount === 1;
   }
+}
+
+/**
+ * The keys an unordered insertMany refused as duplicates. Any other failure is rethrown; so is one
+ * that does not say which documents failed (then nothing can be assumed about the rest).
+ */
+function duplicateKeysOf(err: unknown, keys: readonly string[]): string[] {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) {
+    if (isDuplicateKeyError(err) && keys.length === 1) return [...keys];
+    throw err;
+  }
+  const out: string[] = [];
+  for (const e of list as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>) {
+    const code = e.code ?? e.err?.code;
+    const index = e.index ?? e.err?.index;
+    const key = index === undefined ? undefined : keys[index];
+    if (code !== 11000 || key === undefined) throw err;
+    out.push(key);
+  }
+  return out;
 }
 
 export { topicThreadKey, channelThreadKey } from "./domain/submission.ts";

@@ -34,7 +34,6 @@ export class TicketViews implements TicketReader {
   readonly #now: () => number;
   /** Map order is recency order. */
   readonly #views = new Map<string, Remembered>();
-  #writes: { settled(keys: Iterable<string>): Promise<void> } | undefined;
 
   constructor(store: TicketStore, opts: TicketViewsOptions = {}) {
     this.store = store;
@@ -43,17 +42,8 @@ export class TicketViews implements TicketReader {
     this.#now = opts.now ?? Date.now;
   }
 
-  /**
-   * Writes behind this process's answers (the AcceptanceWriter): a read of a ticket waits for its own
-   * pending writes, so this instance never shows a ticket without a message it has already accepted.
-   */
-  followWrites(writes: { settled(keys: Iterable<string>): Promise<void> }): void {
-    this.#writes = writes;
-  }
-
   /** The view, from memory when the copy is younger than the read lag, else from the store. */
   async get(id: string): Promise<TicketDoc | null> {
-    await this.#writes?.settled([id]);
     const known = this.#touch(id);
     if (known !== undefined && this.#now() - known.readAt <= this.#maxAgeMs) return isStub(known.doc) ? null : known.doc;
     const doc = await this.load(id);
