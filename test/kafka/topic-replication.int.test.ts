@@ -71,7 +71,16 @@ describe.each([
   it("creates every topic with RF 3 and min.insync.replicas 2, and leaves a pre-created topic as it was", async () => {
     // An operator created the dead-letter topic by hand, with one replica: ensureTopics must not touch it.
     const preCreated = `${prefix}${Topics.deadLetter}`;
-    await running().admin.createTopics({ waitForLeaders: true, topics: [{ topic: preCreated, numPartitions: 1, replicationFactor: 1 }] });
+    // Not kafkajs's waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a KRaft broker that has not yet
+    // learned of the new topic answers UNKNOWN_TOPIC_OR_PARTITION (seen failing a cold CI run here).
+    await running().admin.createTopics({ waitForLeaders: false, topics: [{ topic: preCreated, numPartitions: 1, replicationFactor: 1 }] });
+    await waitFor(
+      async () => {
+        const m = await running().admin.fetchTopicMetadata({ topics: [preCreated] });
+        return m.topics[0]?.partitions.every((p) => p.leader >= 0) === true && m.topics[0].partitions.length > 0;
+      },
+      { what: "a leader for the pre-created topic" },
+    );
 
     await bus().ensureTopics();
 
