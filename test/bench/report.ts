@@ -105,6 +105,32 @@ function storeOpsTable(p: PhaseResult): string {
   ].join("\n");
 }
 
+/** Kafka requests per ticket at each rate, by service and API (what the broker and the clients pay per ticket). */
+function kafkaRequestsTable(p: PhaseResult): string {
+  const steps = p.steps.filter((s) => s.kafkaRequests && s.kafkaRequests.length > 0 && s.sent > 0);
+  if (steps.length === 0) return "";
+  const keys = new Map<string, number>();
+  for (const s of steps) for (const k of s.kafkaRequests ?? []) keys.set(`${k.service} ${k.api}`, (keys.get(`${k.service} ${k.api}`) ?? 0) + k.count / s.sent);
+  const perTicket = (s: StepResult, key: string) => {
+    const n = (s.kafkaRequests ?? []).filter((k) => `${k.service} ${k.api}` === key).reduce((a, k) => a + k.count, 0);
+    return round(n / s.sent, 2);
+  };
+  const total = (s: StepResult) => round((s.kafkaRequests ?? []).reduce((a, k) => a + k.count, 0) / s.sent, 1);
+  const top = [...keys]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([k]) => k);
+  return [
+    "Kafka requests per ticket sent, by service and API (steward_kafka_requests_total over the measured window):",
+    "",
+    row(["service / API", ...steps.map((s) => `${s.rate}/s`)]),
+    row(Array(steps.length + 1).fill("---")),
+    ...top.map((k) => row([k, ...steps.map((s) => perTicket(s, k))])),
+    row(["**all**", ...steps.map((s) => total(s))]),
+    "",
+  ].join("\n");
+}
+
 function ratios(r: BenchResults): string {
   const steward = r.phases.find((p) => p.phase === "steward");
   const floor = r.phases.find((p) => p.phase === "floor-kafkajs") ?? r.phases.find((p) => p.system === "floor");
@@ -225,7 +251,7 @@ export function markdownReport(r: BenchResults): string {
     clientComparison(r),
     "## Per phase",
     "",
-    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${storeOpsTable(p)}`),
+    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${storeOpsTable(p)}`),
     profileSection(r),
   ].join("\n");
 }

@@ -19,6 +19,7 @@ import { startFloor, startSteward, type RunningSystem } from "./systems.ts";
 import type { GeneratorResult } from "./load-generator.ts";
 import type { Arrivals } from "./agent-simulator.ts";
 import type { StoreOpStats } from "./store-trace.ts";
+import { kafkaRequestsBetween, snapshotKafkaRequests, type KafkaRequestStats } from "./kafka-requests.ts";
 import { freePort } from "./systems.ts";
 import { summarizeProfile, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
@@ -50,6 +51,8 @@ export interface StepResult {
   peakRssMb: Record<string, number>;
   /** With --store-trace: store commands during the measured window, slowest total first. */
   storeOps?: StoreOpStats[];
+  /** Steward only: Kafka requests each service sent during the measured window, most first. */
+  kafkaRequests?: KafkaRequestStats[];
   pass: boolean;
 }
 
@@ -189,15 +192,20 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   let after = before;
   const stepStart = Date.now();
   let storeOps: StoreOpStats[] | undefined;
+  let kafkaRequests: KafkaRequestStats[] | undefined;
   const traced = withAssignments ? storeTrace : undefined;
+  const scraped = sys.metrics ?? [];
+  let requestsBefore = new Map<string, number>();
   const marks = [
     sleep(timing.warmupS * 1000).then(async () => {
       before = monitor.snapshot();
       await traced?.call("reset");
+      if (scraped.length > 0) requestsBefore = await snapshotKafkaRequests(scraped);
     }),
     sleep((timing.warmupS + timing.durationS) * 1000).then(async () => {
       after = monitor.snapshot();
       storeOps = await traced?.call<StoreOpStats[]>("collect");
+      if (scraped.length > 0) kafkaRequests = kafkaRequestsBetween(requestsBefore, await snapshotKafkaRequests(scraped));
     }),
   ];
   // Collect while the step runs so the observer's maps stay small.
@@ -279,6 +287,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     cpuMsPerTicket: offersInWindow > 0 ? round((cpuBetween(mine(before), mine(after), cores).totalSeconds * 1000) / offersInWindow, 2) : null,
     peakRssMb: monitor.peaks(),
     ...(storeOps ? { storeOps } : {}),
+    ...(kafkaRequests ? { kafkaRequests } : {}),
     pass: offerSummary.p99 !== null && offerSummary.p99 <= opts.thresholdMs && errorRate <= opts.maxErrorRate,
   };
   log(

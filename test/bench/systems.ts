@@ -26,6 +26,8 @@ export interface RunningSystem {
   observer: BenchChild;
   /** Every process of this system, by name, for CPU and memory accounting. */
   processes: Array<{ name: string; pid: number }>;
+  /** Services whose GET /metrics counts their Kafka requests (Steward's; the floor has none). */
+  metrics?: Array<{ name: string; url: string }>;
   stop(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
       targets: urls["intake"] ?? [],
       observer: agents,
       processes: [...services.map((s) => ({ name: s.name, pid: s.child.pid as number })), { name: "agents", pid: agents.pid }],
+      metrics: services.map((s) => ({ name: s.name, url: s.url })),
       async stop() {
         await agents.call("close").catch(() => undefined);
         await stopAll();

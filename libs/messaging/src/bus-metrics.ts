@@ -20,11 +20,13 @@ export interface GroupOffsets {
 export interface BusMetrics {
   produced(topic: TopicName, count: number): void;
   consumed(topic: TopicName, group: string, count: number): void;
+  /** One request this client sent to a broker (Produce, Fetch, OffsetCommit, Heartbeat, ...). */
+  request(client: "producer" | "consumer" | "admin", api: string): void;
   /** Registers the client's offsets reader for the lag gauge; returns the function that removes it. */
   watchLag(read: () => Promise<GroupOffsets[]>): () => void;
 }
 
-const noMetrics: BusMetrics = { produced: () => {}, consumed: () => {}, watchLag: () => () => {} };
+const noMetrics: BusMetrics = { produced: () => {}, consumed: () => {}, request: () => {}, watchLag: () => () => {} };
 
 // The gauge is one per registry, read from every bus registered on it.
 const lagReaders = new WeakMap<Registry, Set<() => Promise<GroupOffsets[]>>>();
@@ -53,6 +55,19 @@ export function busMetrics(registry: Registry | undefined): BusMetrics {
     (registers) =>
       new Counter({ name: "steward_kafka_consumed_total", help: "Records delivered to handlers, per topic and consumer group", labelNames: ["topic", "group"], registers }),
   );
+  // Requests are what a broker and the client's CPU pay for: a record batch fetched, an offset commit,
+  // a heartbeat each cost one, whatever the number of records in them.
+  const requests = metricOnce(
+    registry,
+    "steward_kafka_requests_total",
+    (registers) =>
+      new Counter({
+        name: "steward_kafka_requests_total",
+        help: "Requests sent to Kafka brokers, per client role and API (kafkajs client)",
+        labelNames: ["client", "api"],
+        registers,
+      }),
+  );
   let readers = lagReaders.get(registry);
   if (!readers) {
     const set = new Set<() => Promise<GroupOffsets[]>>();
@@ -76,6 +91,7 @@ export function busMetrics(registry: Registry | undefined): BusMetrics {
   return {
     produced: (topic, count) => produced.inc({ topic }, count),
     consumed: (topic, group, count) => consumed.inc({ topic, group }, count),
+    request: (client, api) => requests.inc({ client, api }),
     watchLag(read) {
       watched.add(read);
       return () => watched.delete(read);

@@ -6,6 +6,7 @@ import { Kafka, logLevel, type Consumer, type Producer, type SASLOptions } from 
 import { randomBytes } from "node:crypto";
 import type { BusOptions } from "./event-bus.ts";
 import { topicSettings } from "./topic-settings.ts";
+import { busMetrics } from "./bus-metrics.ts";
 
 export interface LogRecord {
   key: string;
@@ -67,6 +68,9 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
   });
   const admin = kafka.admin();
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const metrics = busMetrics(opts.metrics);
+  admin.on(admin.events.REQUEST, (e) => metrics.request("admin", e.payload.apiName));
+  producer.on(producer.events.REQUEST, (e) => metrics.request("producer", e.payload.apiName));
   let adminReady: Promise<void> | undefined;
   let producerReady: Promise<void> | undefined;
   const queue: Waiting[] = [];
@@ -170,6 +174,7 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
       if (start >= end) return { first, end, read: 0 };
       const groupId = `${opts.topicPrefix ?? ""}log-replay-${randomBytes(6).toString("hex")}`;
       const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytes: 16 * 1024 * 1024, readUncommitted: false });
+      consumer.on(consumer.events.REQUEST, (e) => metrics.request("consumer", e.payload.apiName));
       let read = 0;
       const failed: { error: Error | null } = { error: null };
       try {

@@ -97,6 +97,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       name: ROUTING_LOG_TOPIC,
       retentionMs: config.ROUTING_LOG_RETENTION_MS,
       log,
+      metrics,
     });
     await routingLog.ensure();
     logged = new LoggedState({
