@@ -7,6 +7,8 @@ import { createPlatformaticBus } from "./platformatic-bus.ts";
 import { newEnvelope } from "./envelope.ts";
 import type { BusOptions, EventBus, IncomingEvent } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
+import { Kafka, logLevel } from "kafkajs";
+import { createMetricsRegistry, type Registry } from "@steward/telemetry";
 
 const implementations: Array<[string, (o: BusOptions) => EventBus]> = [
   ["kafkajs", createKafkaJsBus],
@@ -175,6 +177,55 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     await expect(b.publish({ topic: Topics.received, envelope: newEnvelope("ticketQueued", "x", { group: "g", priority: 1, reason: "" }, "test") })).rejects.toBeInstanceOf(
       KafkaUnavailableError,
     );
+  });
+});
+
+describe("kafkajs offsets committed in batches", () => {
+  const t = isolatedEnv("bus-commits");
+  const buses: EventBus[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(buses.map((b) => b.close()));
+  });
+
+  async function requests(registry: Registry, api: string): Promise<number> {
+    const metric = await registry.getSingleMetric("steward_kafka_requests_total")?.get();
+    return (metric?.values ?? []).filter((v) => v.labels["client"] === "consumer" && v.labels["api"] === api).reduce((a, v) => a + v.value, 0);
+  }
+
+  it("sends one OffsetCommit per interval for many records handled one by one, and the group's offsets reach the end", async () => {
+    const producer = createKafkaJsBus({ brokers: t.brokers, clientId: "commits", topicPrefix: t.topicPrefix, partitions: 3 });
+    buses.push(producer);
+    await producer.ensureTopics();
+    const registry = createMetricsRegistry("bus-commit-test");
+    const consumer = createKafkaJsBus({ brokers: t.brokers, clientId: "commits", topicPrefix: t.topicPrefix, metrics: registry, commitIntervalMs: 1_000 });
+    buses.push(consumer);
+    const got: string[] = [];
+    await consumer.subscribe({ groupId: "commit-batching", topics: [Topics.routing], handler: async (e) => void got.push(e.envelope.ticketId) });
+    // 40 records, one every 50 ms: each arrives in a fetch of its own, which kafkajs alone commits one by one.
+    for (let i = 0; i < 40; i += 1) {
+      await producer.publish({ topic: Topics.routing, envelope: newEnvelope("ticketQueued", `c-${i}`, { group: "g", priority: 1, reason: "" }, "test") });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(() => got.length >= 40, { what: "all 40 events", timeoutMs: 30_000 });
+    const fetches = await requests(registry, "Fetch");
+    expect(fetches).toBeGreaterThanOrEqual(20); // they really came one or two at a time
+    const admin = new Kafka({ clientId: "commit-check", brokers: t.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topic = consumer.topicName(Topics.routing);
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+      await waitFor(
+        async () => {
+          const committed = (await admin.fetchOffsets({ groupId: "commit-batching", topics: [topic] }))[0]?.partitions ?? [];
+          return committed.length === ends.size && committed.every((p) => p.offset === ends.get(p.partition));
+        },
+        { what: "committed offsets at the end of every partition", timeoutMs: 10_000 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    // About 2 s of handling at one commit a second (plus one at a rebalance), not 40.
+    expect(await requests(registry, "OffsetCommit")).toBeLessThanOrEqual(8);
   });
 });
 

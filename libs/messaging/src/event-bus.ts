@@ -75,5 +75,10 @@ export interface BusOptions {
   encoding?: RecordEncoding;
   /** The service's metrics registry: produced/consumed counters and consumer lag go there. */
   metrics?: Registry;
+  /**
+   * kafkajs client: how often a subscription commits the offsets of the records it has handled, in one
+   * request (default 1,000 ms; also at a rebalance and when it stops). A crash re-delivers at most this much.
+   */
+  commitIntervalMs?: number;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }

@@ -1,6 +1,17 @@
 // EventBus over kafkajs: idempotent producer with acks from all in-sync replicas, micro-batched sends
 // (kafkajs does not batch by itself), consumer groups with retries and a dead-letter topic.
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage, type Producer, type Message, type PartitionMetadata, type SASLOptions } from "kafkajs";
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type EachMessagePayload,
+  type KafkaMessage,
+  type Producer,
+  type Message,
+  type PartitionMetadata,
+  type SASLOptions,
+} from "kafkajs";
 import { Topics, allTopics, type TopicName } from "@steward/proto";
 import type { BusOptions, EventBus, IncomingEvent, OutgoingEvent, Subscription, SubscriptionSpec } from "./event-bus.ts";
 import { KafkaUnavailableError } from "./errors.ts";
@@ -9,7 +20,11 @@ import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { topicSettings, topicsToCreate } from "./topic-settings.ts";
 import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
+import { createOffsetCommitter } from "./offset-committer.ts";
 import { producerSpans, withProcessSpan } from "./trace-context.ts";
+
+/** How often a subscription commits the offsets of the records it handled (BusOptions.commitIntervalMs). */
+export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -70,12 +85,15 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
     // A leader fail-over takes ~9 s on a 3-node cluster; the default retry budget gives up sooner.
     retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 2_000 },
   });
+  const metrics = busMetrics(opts.metrics);
+  admin.on(admin.events.REQUEST, (e) => metrics.request("admin", e.payload.apiName));
+  producer.on(producer.events.REQUEST, (e) => metrics.request("producer", e.payload.apiName));
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionsOf = new Map<string, PartitionMetadata[]>();
   let producerConnected: Promise<void> | undefined;
-  const consumers = new Set<Consumer>();
+  /** Running subscriptions, by their graceful stop. */
+  const consumers = new Map<Consumer, () => Promise<void>>();
   let closed = false;
-  const metrics = busMetrics(opts.metrics);
   /** groupId -> what it subscribed to, for the lag gauge */
   const groups = new Map<string, { topics: TopicName[]; fromBeginning: boolean }>();
 
@@ -246,7 +264,41 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         allowAutoTopicCreation: false,
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
       });
-      consumers.add(consumer);
+      consumer.on(consumer.events.REQUEST, (e) => metrics.request("consumer", e.payload.apiName));
+      // Offsets go in one request per interval (offset-committer.ts), not one per fetched batch.
+      const committer = createOffsetCommitter({
+        intervalMs: opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+        commit: (offsets) => consumer.commitOffsets(offsets),
+        onError: (err, offsets) => log.warn({ err, group: spec.groupId, partitions: offsets.length }, "offset commit failed; retried with the next one"),
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => committer.assigned(e.payload.memberAssignment));
+      // While a rebalance is only being prepared, the old generation's commits are still accepted.
+      consumer.on(consumer.events.REBALANCING, () => void committer.flush());
+      let stopping = false;
+      let active = 0;
+      const idle: Array<() => void> = [];
+      const track = async <T>(work: () => Promise<T>): Promise<T> => {
+        active += 1;
+        try {
+          return await work();
+        } finally {
+          active -= 1;
+          if (active === 0) for (const wake of idle.splice(0)) wake();
+        }
+      };
+      const stopSubscription = async () => {
+        // No new records to handlers, the ones in hand finished, their offsets committed, then leave.
+        stopping = true;
+        try {
+          consumer.pause(spec.topics.map((t) => ({ topic: topicName(t) })));
+        } catch {
+          // Not running yet (closed while subscribing): nothing is in hand.
+        }
+        if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
+        await committer.close();
+        await consumer.disconnect();
+      };
+      consumers.set(consumer, stopSubscription);
       groups.set(spec.groupId, { topics: spec.topics, fromBeginning: spec.fromBeginning ?? true });
       await consumer.connect();
       await consumer.subscribe({ topics: spec.topics.map(topicName), fromBeginning: spec.fromBeginning ?? true });
@@ -271,73 +323,86 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       if (batchHandler) {
         await consumer.run({
           partitionsConsumedConcurrently: concurrency,
+          autoCommit: false,
           eachBatchAutoResolve: false,
-          eachBatch: async (payload) => {
-            const { batch } = payload;
-            for (const chunk of chunks(batch.messages)) {
-              if (!payload.isRunning() || payload.isStale()) return;
-              const items: Array<{ event: IncomingEvent; raw: RawRecord }> = [];
-              for (const message of chunk) {
-                const d = decode(batch.topic, batch.partition, message);
-                if (d.event) items.push({ event: d.event, raw: d.raw });
-                else {
-                  log.warn({ err: d.err, topic: batch.topic, partition: batch.partition, offset: message.offset }, "undecodable event sent to dead letters");
-                  await deadLetter(d.raw, "decode", d.err);
+          eachBatch: (payload) =>
+            track(async () => {
+              const { batch } = payload;
+              for (const chunk of chunks(batch.messages)) {
+                if (stopping || !payload.isRunning() || payload.isStale()) return;
+                const items: Array<{ event: IncomingEvent; raw: RawRecord }> = [];
+                for (const message of chunk) {
+                  const d = decode(batch.topic, batch.partition, message);
+                  if (d.event) items.push({ event: d.event, raw: d.raw });
+                  else {
+                    log.warn({ err: d.err, topic: batch.topic, partition: batch.partition, offset: message.offset }, "undecodable event sent to dead letters");
+                    await deadLetter(d.raw, "decode", d.err);
+                  }
                 }
+                metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
+                await deliverBatch(batchHandler, items, {
+                  group: spec.groupId,
+                  maxAttempts,
+                  log,
+                  deadLetter: (item, err) => deadLetter(item.raw, "handler", err),
+                  onWait: () => payload.heartbeat(),
+                  stopped: () => !payload.isRunning(),
+                });
+                const last = chunk[chunk.length - 1];
+                if (last) {
+                  payload.resolveOffset(last.offset);
+                  committer.handled(batch.topic, batch.partition, last.offset);
+                }
+                await payload.heartbeat();
               }
-              metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
-              await deliverBatch(batchHandler, items, {
-                group: spec.groupId,
-                maxAttempts,
-                log,
-                deadLetter: (item, err) => deadLetter(item.raw, "handler", err),
-                onWait: () => payload.heartbeat(),
-                stopped: () => !payload.isRunning(),
-              });
-              const last = chunk[chunk.length - 1];
-              if (last) payload.resolveOffset(last.offset);
-              await payload.commitOffsetsIfNecessary();
-              await payload.heartbeat();
-            }
-          },
+            }),
         });
       } else {
         const handler = spec.handler as (event: IncomingEvent) => Promise<void>;
+        // Handles one record: the handler (retried), or dead letters. Returns once it may be committed.
+        const handleOne = async (payload: EachMessagePayload): Promise<void> => {
+          const { topic, partition, message } = payload;
+          const { raw, event, err: decodeErr } = decode(topic, partition, message);
+          metrics.consumed(logicalTopic(topic), spec.groupId, 1);
+          if (!event) {
+            log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
+            await deadLetter(raw, "decode", decodeErr);
+            return;
+          }
+          const envelope = event.envelope;
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              await withProcessSpan(event, spec.groupId, () => handler(event));
+              return;
+            } catch (err) {
+              if (attempt >= maxAttempts) {
+                log.error({ err, topic, offset: message.offset, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; event sent to dead letters");
+                await deadLetter(raw, "handler", err);
+                return;
+              }
+              log.warn({ err, attempt, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; retrying");
+              await sleep(Math.min(100 * 2 ** attempt, 3_000));
+              await payload.heartbeat();
+            }
+          }
+        };
         await consumer.run({
           partitionsConsumedConcurrently: concurrency,
-          eachMessage: async (payload) => {
-            const { topic, partition, message } = payload;
-            const { raw, event, err: decodeErr } = decode(topic, partition, message);
-            metrics.consumed(logicalTopic(topic), spec.groupId, 1);
-            if (!event) {
-              log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
-              await deadLetter(raw, "decode", decodeErr);
-              return;
-            }
-            const envelope = event.envelope;
-            for (let attempt = 1; ; attempt += 1) {
-              try {
-                await withProcessSpan(event, spec.groupId, () => handler(event));
-                return;
-              } catch (err) {
-                if (attempt >= maxAttempts) {
-                  log.error({ err, topic, offset: message.offset, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; event sent to dead letters");
-                  await deadLetter(raw, "handler", err);
-                  return;
-                }
-                log.warn({ err, attempt, type: envelope.type, ticketId: envelope.ticketId }, "handler failed; retrying");
-                await sleep(Math.min(100 * 2 ** attempt, 3_000));
-                await payload.heartbeat();
-              }
-            }
-          },
+          autoCommit: false,
+          eachMessage: (payload) =>
+            track(async () => {
+              // Stopping: left unhandled and uncommitted, for whoever holds the partition next.
+              if (stopping) return;
+              await handleOne(payload);
+              committer.handled(payload.topic, payload.partition, payload.message.offset);
+            }),
         });
       }
       return {
         async stop() {
           consumers.delete(consumer);
           groups.delete(spec.groupId);
-          await consumer.disconnect();
+          await stopSubscription();
         },
       };
     },
@@ -390,7 +455,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       closed = true;
       unwatchLag();
       groups.clear();
-      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      await Promise.allSettled([...consumers.values()].map((stop) => stop()));
       consumers.clear();
       await publishQueue.drained();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
