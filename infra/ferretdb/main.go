@@ -40,8 +40,8 @@ var sqlitePragmas = []string{
 }
 
 type options struct {
-	listenAddr, dataDir, addrFile, logLevel string
-	serialize, narrow, idIndex              bool
+	listenAddr, dataDir, addrFile, logLevel, pprofAddr string
+	serialize, narrow, idIndex                         bool
 }
 
 // FerretDB allocates several times a document's size for every command (SQLite JSON in, BSON out). At Go's
@@ -73,6 +73,7 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "info", "one of debug, info, warn, error")
 	flag.BoolVar(&o.serialize, "serialize-writes", true, "run writes one at a time so conditional updates are atomic (serialize.go)")
 	flag.BoolVar(&o.narrow, "narrow-id-filters", true, "with -serialize-writes, run conditional writes on {_id, ...} by _id (idfilter.go)")
+	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "if set, serve Go's net/http/pprof profiles on this address (diagnosis only)")
 	flag.BoolVar(&o.idIndex, "fix-id-index", true, "with -serialize-writes, add the _id index FerretDB's queries can use (idindex.go)")
 	flag.Parse()
 
@@ -88,7 +89,8 @@ func run(o options) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(newLazyHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	servePprof(o.pprofAddr, logger)
 
 	if o.dataDir == "" {
 		return errors.New("-data-dir is required")

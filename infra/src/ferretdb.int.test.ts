@@ -4,7 +4,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MongoClient, MongoServerError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareFerretDb, startFerretDb, stopFerretDb, type RunningStore } from "./ferretdb.ts";
@@ -12,6 +13,25 @@ import { isAlive } from "./local-process.ts";
 
 // Building the binary needs Go; without it this store cannot be used at all, and runs use MongoDB.
 const goAvailable = spawnSync("go", ["version"]).status === 0;
+
+// The relay's own Go tests (locks per database, the lazy log handler): CI runs them here, with the Go
+// that builds the binary.
+describe.skipIf(!goAvailable)("steward-ferretdb Go sources", () => {
+  it(
+    "pass go vet and go test",
+    () => {
+      const dir = join(dirname(fileURLToPath(import.meta.url)), "../ferretdb");
+      for (const args of [
+        ["vet", "./..."],
+        ["test", "-count=1", "./..."],
+      ]) {
+        const run = spawnSync("go", args, { cwd: dir, encoding: "utf8", env: { ...process.env, CGO_ENABLED: "0" }, timeout: 10 * 60_000 });
+        expect({ command: `go ${args.join(" ")}`, status: run.status, output: `${run.stdout}${run.stderr}`.slice(-4000) }).toMatchObject({ status: 0 });
+      }
+    },
+    12 * 60_000,
+  );
+});
 
 describe.skipIf(!goAvailable)("local FerretDB store", () => {
   let stateDir: string;

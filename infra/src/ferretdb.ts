@@ -196,6 +196,9 @@ async function spawnFerretDb(binary: string, paths: Paths, port: number, logLeve
   try {
     await out.write(`\n===== starting steward-ferretdb at ${new Date().toISOString()} =====\n`);
     const args = ["-listen-addr", `127.0.0.1:${port}`, "-data-dir", paths.dataDir, "-addr-file", paths.uriFile, "-log-level", logLevel];
+    // Diagnosis only: Go's profiles of the store (infra/ferretdb/pprof.go).
+    const pprof = process.env["STEWARD_FERRETDB_PPROF_ADDR"];
+    if (pprof) args.push("-pprof-addr", pprof);
     const child = spawn(binary, args, { detached: true, stdio: ["ignore", out.fd, out.fd], cwd: paths.stateDir });
     const pid = child.pid;
     if (pid === undefined) {
