@@ -63,6 +63,8 @@ export const commonEnv = {
   KAFKA_REPLICATION_FACTOR: positiveInt.optional(),
   KAFKA_MIN_INSYNC_REPLICAS: positiveInt.optional(),
   KAFKA_PARTITIONS: positiveInt.optional(),
+  /** How often a consumer commits the offsets it has handled (kafkajs client): one request per interval. */
+  KAFKA_COMMIT_INTERVAL_MS: positiveInt.optional(),
   /** false where a platform team provisions the topics: a missing topic then fails the start instead. */
   KAFKA_CREATE_TOPICS: boolFlag.default(true),
   /** TLS to the brokers; KAFKA_SSL_CA_FILE (PEM) adds a private CA and implies KAFKA_SSL. */

@@ -36,6 +36,11 @@ describe("kafkaSettings", () => {
     expect(problems({ KAFKA_REPLICATION_FACTOR: "2", KAFKA_MIN_INSYNC_REPLICAS: "3" })).toEqual(["KAFKA_MIN_INSYNC_REPLICAS: 3 exceeds KAFKA_REPLICATION_FACTOR 2"]);
   });
 
+  it("reads the consumers' offset commit interval", () => {
+    expect(settings({ KAFKA_COMMIT_INTERVAL_MS: "250" })).toEqual({ createTopics: true, commitIntervalMs: 250 });
+    expect(problems({ KAFKA_COMMIT_INTERVAL_MS: "0" })[0]).toMatch(/^KAFKA_COMMIT_INTERVAL_MS/);
+  });
+
   it("turns on TLS with the system CAs or with a CA file", async () => {
     expect(settings({ KAFKA_SSL: "true" }).ssl).toEqual({});
     const ca = join(dir, "ca.pem");

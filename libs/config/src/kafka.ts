@@ -8,6 +8,7 @@ export interface KafkaEnv {
   KAFKA_REPLICATION_FACTOR?: number | undefined;
   KAFKA_MIN_INSYNC_REPLICAS?: number | undefined;
   KAFKA_PARTITIONS?: number | undefined;
+  KAFKA_COMMIT_INTERVAL_MS?: number | undefined;
   KAFKA_CREATE_TOPICS: boolean;
   KAFKA_SSL: boolean;
   KAFKA_SSL_CA_FILE?: string | undefined;
@@ -23,6 +24,7 @@ export interface KafkaSettings {
   replicationFactor?: number;
   minInsyncReplicas?: number;
   partitions?: number;
+  commitIntervalMs?: number;
   createTopics: boolean;
 }
 
@@ -32,6 +34,7 @@ export function kafkaSettings(env: KafkaEnv): KafkaSettings {
   if (env.KAFKA_REPLICATION_FACTOR !== undefined) settings.replicationFactor = env.KAFKA_REPLICATION_FACTOR;
   if (env.KAFKA_MIN_INSYNC_REPLICAS !== undefined) settings.minInsyncReplicas = env.KAFKA_MIN_INSYNC_REPLICAS;
   if (env.KAFKA_PARTITIONS !== undefined) settings.partitions = env.KAFKA_PARTITIONS;
+  if (env.KAFKA_COMMIT_INTERVAL_MS !== undefined) settings.commitIntervalMs = env.KAFKA_COMMIT_INTERVAL_MS;
   if (env.KAFKA_REPLICATION_FACTOR !== undefined && env.KAFKA_MIN_INSYNC_REPLICAS !== undefined && env.KAFKA_MIN_INSYNC_REPLICAS > env.KAFKA_REPLICATION_FACTOR) {
     // Such a topic refuses every acks=all write, so every publish would time out.
     problems.push(`KAFKA_MIN_INSYNC_REPLICAS: ${env.KAFKA_MIN_INSYNC_REPLICAS} exceeds KAFKA_REPLICATION_FACTOR ${env.KAFKA_REPLICATION_FACTOR}`);
