@@ -86,6 +86,7 @@ describe("AgentDesk over gRPC", () => {
           customerTier: "standard",
           customerId: "c1",
           subject: "Invoice",
+          ticketReceivedAt: new Date(),
         },
         "test",
       ),

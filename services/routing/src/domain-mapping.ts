@@ -90,6 +90,8 @@ export interface TriagedTicket {
   priority: Priority;
   requiredSkills: SkillRequirement[];
   subject: string;
+  /** When intake accepted the ticket (epoch ms), known on a first triage only. */
+  receivedAt?: number | null;
 }
 
 /** A ticket's first stored state: waiting, no offers yet. */

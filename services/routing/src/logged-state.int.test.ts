@@ -2,14 +2,14 @@
 // answered, a successor rebuilds it from the snapshot plus the log (holds derived from the tickets), a
 // deposed leader's appends after its successor's epoch marker are ignored, a failed append stops the
 // leader, and two concurrent changes of one ticket cannot both win.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKafkaLog, type KafkaLog } from "@steward/messaging";
 import { connectStore } from "@steward/store";
 import { createLogger } from "@steward/telemetry";
 import { storedAgent } from "../test-support/routing-test-support.ts";
 import { isolatedEnv } from "@steward/testkit";
 import { newTicketDoc } from "./domain-mapping.ts";
-import { LoggedState, NotLeaderError, ROUTING_LOG_TOPIC } from "./logged-state.ts";
+import { LoggedState, NEW_TICKET_HORIZON_MS, NotLeaderError, ROUTING_LOG_TOPIC } from "./logged-state.ts";
 import { RoutingStore, type TicketDoc } from "./routing-store.ts";
 
 const t = isolatedEnv("routing-logged-state");
@@ -140,5 +140,57 @@ describe("the logged state", () => {
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await state.casTicket({ ...doc, version: doc.version + 2 }, doc.version + 1, { status: "owned" })).toBe(false); // a guard that does not hold
     await state.handBack();
+  });
+
+  it("creates a young ticket it has not seen without asking the store, and still finds one resolved before or during its leadership", async () => {
+    const reads = vi.spyOn(store, "getTicket");
+    try {
+      const resolved = (doc: TicketDoc): TicketDoc => ({ ...doc, version: doc.version + 1, status: "resolved", resolvedAt: Date.now(), outbox: [], updatedAt: Date.now() });
+      const now = () => ({ receivedAt: Date.now() });
+      const first = await instance({ now: true });
+      await first.takeOver(20, "first");
+      reads.mockClear();
+
+      // New, accepted by intake a moment ago: no store read.
+      const fresh = ticket("ls-n1");
+      expect(await first.insertTicket(fresh, now())).toBe(true);
+      expect(reads).not.toHaveBeenCalled();
+      expect(first.stats().insertedWithoutRead).toBe(1);
+
+      // Resolved during this leadership and evicted from memory by the snapshot write: the same id again
+      // (a redelivered first triage) is found, not created twice.
+      expect(await first.casTicket(resolved(fresh), fresh.version, { status: "waiting" })).toBe(true);
+      await first.flush();
+      expect(first.stats().recentlyResolved).toBe(1);
+      expect(await first.insertTicket(ticket("ls-n1"), now())).toBe(false);
+      expect(reads).toHaveBeenCalledWith("ls-n1");
+
+      // Resolved under the previous leader and in its snapshot (not replayed, not a live ticket): loaded by id
+      // at the take-over, so it is found too.
+      const before = ticket("ls-n2");
+      expect(await first.insertTicket(before, now())).toBe(true);
+      expect(await first.casTicket(resolved(before), before.version, { status: "waiting" })).toBe(true);
+      await first.handBack();
+      const second = await instance({ now: true });
+      await second.takeOver(21, "second");
+      expect(second.stats().recentlyResolved).toBeGreaterThanOrEqual(2); // ls-n1 and ls-n2, by id only
+      reads.mockClear();
+      expect(await second.insertTicket(ticket("ls-n2"), now())).toBe(false);
+      expect(reads).toHaveBeenCalledWith("ls-n2");
+
+      // Accepted longer ago than the horizon (a triage backlog): the store is asked, as without the hint.
+      await store.tickets.insertOne({ ...resolved(ticket("ls-n3")), resolvedAt: Date.now() - 2 * NEW_TICKET_HORIZON_MS });
+      const old = { receivedAt: Date.now() - 2 * NEW_TICKET_HORIZON_MS };
+      expect(await second.insertTicket(ticket("ls-n3"), old)).toBe(false);
+      expect(await second.insertTicket(ticket("ls-n4"), old)).toBe(true);
+      expect(reads.mock.calls.map(([id]) => id)).toEqual(expect.arrayContaining(["ls-n3", "ls-n4"]));
+      // No hint at all (a follow-up's triage): the store is asked.
+      reads.mockClear();
+      expect(await second.insertTicket(ticket("ls-n5"))).toBe(true);
+      expect(reads).toHaveBeenCalledWith("ls-n5");
+      await second.handBack();
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -64,6 +64,16 @@ interface AgentMemory {
 const SNAPSHOT_ID = "log";
 const BULK = 50;
 
+/**
+ * A ticket intake accepted less than this long ago that is not in memory is new, unless it is among the
+ * tickets resolved within this horizon (kept by id: those resolved before the take-over are loaded then,
+ * those evicted since are noted). Its creation cannot be older than its acceptance, so if it existed it
+ * would be in one of the two. Older tickets (a triage backlog) are looked up in the store as before.
+ */
+export const NEW_TICKET_HORIZON_MS = 10 * 60_000;
+/** How far intake's clock may be ahead of this leader's for the argument above to hold. */
+export const CLOCK_SKEW_MS = 60_000;
+
 export class LoggedState implements RoutingState {
   readonly #d: LoggedStateDeps;
   #active = false;
@@ -75,6 +85,10 @@ export class LoggedState implements RoutingState {
   readonly #agents = new Map<string, AgentMemory>();
   readonly #dirtyTickets = new Set<string>();
   readonly #dirtyAgents = new Set<string>();
+  /** Tickets resolved within NEW_TICKET_HORIZON_MS and no longer in memory: id -> when (oldest first, roughly). */
+  readonly #recentlyResolved = new Map<string, number>();
+  /** Tickets inserted without a store read because they were provably new (for diagnostics and tests). */
+  #insertedWithoutRead = 0;
   #lastOffset = -1;
   #appendTail: Promise<unknown> = Promise.resolve();
   #flushTimer: NodeJS.Timeout | null = null;
@@ -113,6 +127,7 @@ export class LoggedState implements RoutingState {
     const snapshot = await store.snapshots.findOne({ _id: SNAPSHOT_ID });
     const snapshotOffset = snapshot?.offset ?? -1;
     for (const doc of await store.liveTickets()) this.#tickets.set(doc._id, doc);
+    for (const r of await store.resolvedSince(Date.now() - NEW_TICKET_HORIZON_MS)) this.#recentlyResolved.set(r._id, r.resolvedAt);
     let newestEpoch = snapshot?.epoch ?? 0;
     let replayed = 0;
     let fenced = 0;
@@ -162,10 +177,19 @@ export class LoggedState implements RoutingState {
     this.#reset();
   }
 
+  /** Not in memory, not resolved recently, and accepted by intake within the horizon (see NEW_TICKET_HORIZON_MS). */
+  #provablyNew(ticketId: string, receivedAt: number | null): boolean {
+    if (receivedAt === null || !this.#active) return false;
+    if (this.#tickets.has(ticketId) || this.#recentlyResolved.has(ticketId)) return false;
+    return receivedAt >= Date.now() - NEW_TICKET_HORIZON_MS + CLOCK_SKEW_MS;
+  }
+
   #reset(): void {
     this.#active = false;
     this.#failed = null;
     this.#tickets.clear();
+    this.#recentlyResolved.clear();
+    this.#insertedWithoutRead = 0;
     this.#agents.clear();
     this.#dirtyTickets.clear();
     this.#dirtyAgents.clear();
@@ -223,9 +247,10 @@ export class LoggedState implements RoutingState {
     return this.#tickets.get(ticketId) ?? null;
   }
 
-  async insertTicket(doc: TicketDoc): Promise<boolean> {
+  async insertTicket(doc: TicketDoc, known?: { receivedAt: number | null }): Promise<boolean> {
     this.#mustLead();
-    if ((await this.getTicket(doc._id)) !== null) return false;
+    if (this.#provablyNew(doc._id, known?.receivedAt ?? null)) this.#insertedWithoutRead++;
+    else if ((await this.getTicket(doc._id)) !== null) return false;
     this.#mustLead();
     if (this.#tickets.has(doc._id)) return false;
     this.#tickets.set(doc._id, doc);
@@ -397,11 +422,29 @@ export class LoggedState implements RoutingState {
     // Resolved tickets leave memory once stored (a reopen reads them back).
     for (const id of ticketIds) {
       const doc = this.#tickets.get(id);
-      if (doc !== undefined && doc.status === "resolved" && doc.outbox.length === 0 && !this.#dirtyTickets.has(id)) this.#tickets.delete(id);
+      if (doc !== undefined && doc.status === "resolved" && doc.outbox.length === 0 && !this.#dirtyTickets.has(id)) {
+        this.#tickets.delete(id);
+        this.#recentlyResolved.set(id, Date.now());
+      }
+    }
+    // Entries go in roughly in time order: drop from the front until a recent one (a few stay a little longer).
+    const cutoff = Date.now() - NEW_TICKET_HORIZON_MS;
+    for (const [id, at] of this.#recentlyResolved) {
+      if (at >= cutoff) break;
+      this.#recentlyResolved.delete(id);
     }
   }
 
-  stats(): { active: boolean; epoch: number; tickets: number; agents: number; dirtyTickets: number; lastOffset: number } {
+  stats(): {
+    active: boolean;
+    epoch: number;
+    tickets: number;
+    agents: number;
+    dirtyTickets: number;
+    lastOffset: number;
+    recentlyResolved: number;
+    insertedWithoutRead: number;
+  } {
     return {
       active: this.#active,
       epoch: this.#epoch,
@@ -409,6 +452,8 @@ export class LoggedState implements RoutingState {
       agents: this.#agents.size,
       dirtyTickets: this.#dirtyTickets.size,
       lastOffset: this.#lastOffset,
+      recentlyResolved: this.#recentlyResolved.size,
+      insertedWithoutRead: this.#insertedWithoutRead,
     };
   }
 

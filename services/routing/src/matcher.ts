@@ -295,7 +295,7 @@ export class Matcher {
     doc.appliedActionKeys = keepKeys(doc.appliedActionKeys, key);
     doc.history = [{ at: now, version: 0, type: "ticket.queued", actor: "routing", detail: { group: doc.group, priority: doc.priority } }];
     doc.outbox = ticketOutbox(doc._id, 0, [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: "triaged" })], new Date(now));
-    if (!(await this.#d.store.insertTicket(doc))) return false;
+    if (!(await this.#d.store.insertTicket(doc, { receivedAt: input.receivedAt ?? null }))) return false;
     this.#d.ledger.remember(doc);
     this.#d.outbox.publishInBackground(doc._id, 0, doc.outbox);
     if (hint !== null) {
@@ -736,6 +736,7 @@ export function triagedTicketOf(ticketId: string, t: TicketTriaged): TriagedTick
     priority: priorityFromProto(t.priority) ?? "P3",
     requiredSkills: [...skills.values()],
     subject: t.subject,
+    receivedAt: !t.retriage && t.ticketReceivedAt ? t.ticketReceivedAt.getTime() : null,
   };
 }
 

@@ -8,8 +8,12 @@ import type { AgentDoc, Hold, OfferDoc, OutboxEntry, TicketDoc, TicketHintDoc } 
 
 export interface RoutingState {
   getTicket(ticketId: string): Promise<TicketDoc | null>;
-  /** False when the ticket exists already. */
-  insertTicket(doc: TicketDoc): Promise<boolean>;
+  /**
+   * False when the ticket exists already. `receivedAt` (epoch ms), when known, is when intake accepted the
+   * ticket: no routing ticket can be older, which lets the leader skip the store for a young ticket it has
+   * not seen (LoggedState).
+   */
+  insertTicket(doc: TicketDoc, known?: { receivedAt: number | null }): Promise<boolean>;
   /** Replaces the ticket when it is still at `expectedVersion` and matches the guards (field equality). */
   casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean>;
   /** Forgets published outbox entries (not a state change: the version stays). */

@@ -292,6 +292,12 @@ export class RoutingStore {
     return this.hints.find({}).toArray();
   }
 
+  /** Ids of tickets resolved at or after `since` (epoch ms), with when: what a take-over may find resolved and not loaded. */
+  async resolvedSince(since: number): Promise<Array<{ _id: string; resolvedAt: number }>> {
+    const docs = await this.tickets.find({ status: "resolved", resolvedAt: { $gte: since } }, { projection: { _id: 1, resolvedAt: 1 } }).toArray();
+    return docs.map((d) => ({ _id: d._id, resolvedAt: d.resolvedAt ?? since }));
+  }
+
   liveTickets(): Promise<TicketDoc[]> {
     return this.tickets.find({ $or: [{ status: { $in: ["waiting", "owned"] } }, { "outbox.0": { $exists: true } }] }).toArray();
   }

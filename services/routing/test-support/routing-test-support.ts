@@ -14,6 +14,8 @@ export interface TriagedInput {
   overflowGroup?: string;
   retriage?: boolean;
   subject?: string;
+  /** When intake accepted the ticket; default: now on a first triage (as triage sends it), none on a retriage. */
+  receivedAt?: Date | null;
 }
 
 export function triaged(input: TriagedInput): TicketTriaged {
@@ -36,6 +38,7 @@ export function triaged(input: TriagedInput): TicketTriaged {
     customerTier: "standard",
     customerId: "customer-1",
     subject: input.subject ?? "Question",
+    ticketReceivedAt: input.receivedAt === undefined ? (input.retriage ? undefined : new Date()) : (input.receivedAt ?? undefined),
   };
 }
 

@@ -150,6 +150,8 @@ describe("triage batch worker", () => {
     expect(commands.sort()).toEqual(["findAndModify triage_contacts", "insert triage_decisions"]);
     const [a0, a1, a2] = await answersTo([first, urgent, calm]);
     expect([a0?.retriage, a1?.retriage, a2?.retriage]).toEqual([false, true, true]);
+    // Only the first triage tells routing when intake accepted the ticket.
+    expect([a0?.ticketReceivedAt, a1?.ticketReceivedAt, a2?.ticketReceivedAt]).toEqual([first.occurredAt, undefined, undefined]);
     expect(a1?.priority).toBeLessThan(Priority.P3);
     expect(a1?.priority).toBeLessThanOrEqual(a0?.priority ?? 0);
     expect(a2?.priority).toBeLessThanOrEqual(a1?.priority ?? 0);

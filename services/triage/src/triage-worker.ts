@@ -290,6 +290,8 @@ function toTriaged({ input, decision: d, customerId, subject, retriage }: Answer
         customerTier: d.customerTier,
         customerId,
         subject,
+        // A first triage answers the ticket's ticket.received: its time is when intake accepted the ticket.
+        ticketReceivedAt: retriage ? undefined : input.occurredAt,
       },
       "triage",
       { eventId: `${input.eventId}/triaged` },

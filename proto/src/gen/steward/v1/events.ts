@@ -129,6 +129,12 @@ export interface TicketTriaged {
   customerId: string;
   /** The ticket's subject, for the agent's offer card. */
   subject: string;
+  /**
+   * When intake accepted the ticket (its ticket.received's occurred_at); set on a first triage (retriage
+   * false). Routing's leader knows every ticket it could hold that is younger than a horizon, so for a
+   * young ticket it has not seen it needs no store read to know the ticket is new (ADR 0014).
+   */
+  ticketReceivedAt: Date | undefined;
 }
 
 export interface TicketQueued {
@@ -1801,6 +1807,7 @@ function createBaseTicketTriaged(): TicketTriaged {
     customerTier: "",
     customerId: "",
     subject: "",
+    ticketReceivedAt: undefined,
   };
 }
 
@@ -1859,6 +1866,9 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
     }
     if (message.subject !== "") {
       writer.uint32(146).string(message.subject);
+    }
+    if (message.ticketReceivedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.ticketReceivedAt), writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -2020,6 +2030,14 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
             message.subject = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.ticketReceivedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2094,6 +2112,11 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
         ? globalThis.String(object.customer_id)
         : "",
       subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      ticketReceivedAt: isSet(object.ticketReceivedAt)
+        ? fromJsonTimestamp(object.ticketReceivedAt)
+        : isSet(object.ticket_received_at)
+        ? fromJsonTimestamp(object.ticket_received_at)
+        : undefined,
     };
   },
 
@@ -2152,6 +2175,9 @@ export const TicketTriaged: MessageFns<TicketTriaged> = {
     }
     if (message.subject !== "") {
       obj.subject = message.subject;
+    }
+    if (message.ticketReceivedAt !== undefined) {
+      obj.ticketReceivedAt = message.ticketReceivedAt.toISOString();
     }
     return obj;
   },
