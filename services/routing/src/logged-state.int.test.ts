@@ -142,7 +142,7 @@ describe("the logged state", () => {
     await state.handBack();
   });
 
-  it("creates a young ticket it has not seen without asking the store, and still finds one resolved before or during its leadership", async () => {
+  it("creates a young ticket it has not seen without asking the store, still finds one resolved before or during its leadership, and knows those are resolved without a read", async () => {
     const reads = vi.spyOn(store, "getTicket");
     try {
       const resolved = (doc: TicketDoc): TicketDoc => ({ ...doc, version: doc.version + 1, status: "resolved", resolvedAt: Date.now(), outbox: [], updatedAt: Date.now() });
@@ -162,8 +162,14 @@ describe("the logged state", () => {
       expect(await first.casTicket(resolved(fresh), fresh.version, { status: "waiting" })).toBe(true);
       await first.flush();
       expect(first.stats().recentlyResolved).toBe(1);
+      // An SLA update or escalation after the resolution learns "resolved" without a read.
+      expect(first.knownResolved("ls-n1")).toBe(true);
+      expect(first.knownResolved("ls-never")).toBe(false);
+      expect(reads).not.toHaveBeenCalled();
       expect(await first.insertTicket(ticket("ls-n1"), now())).toBe(false);
       expect(reads).toHaveBeenCalledWith("ls-n1");
+      // Read back (as a reopen does): memory decides from here, not the note.
+      expect(first.knownResolved("ls-n1")).toBe(false);
 
       // Resolved under the previous leader and in its snapshot (not replayed, not a live ticket): loaded by id
       // at the take-over, so it is found too.
@@ -175,6 +181,7 @@ describe("the logged state", () => {
       await second.takeOver(21, "second");
       expect(second.stats().recentlyResolved).toBeGreaterThanOrEqual(2); // ls-n1 and ls-n2, by id only
       reads.mockClear();
+      expect(second.knownResolved("ls-n2")).toBe(true);
       expect(await second.insertTicket(ticket("ls-n2"), now())).toBe(false);
       expect(reads).toHaveBeenCalledWith("ls-n2");
 

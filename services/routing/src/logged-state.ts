@@ -177,6 +177,14 @@ export class LoggedState implements RoutingState {
     this.#reset();
   }
 
+  /**
+   * Resolved and left memory within the horizon, and not read back since: every later change would have gone
+   * through this leader's memory (or been replayed into it at the take-over), so the stored copy is resolved.
+   */
+  knownResolved(ticketId: string): boolean {
+    return this.#active && !this.#tickets.has(ticketId) && this.#recentlyResolved.has(ticketId);
+  }
+
   /** Not in memory, not resolved recently, and accepted by intake within the horizon (see NEW_TICKET_HORIZON_MS). */
   #provablyNew(ticketId: string, receivedAt: number | null): boolean {
     if (receivedAt === null || !this.#active) return false;
@@ -243,7 +251,10 @@ export class LoggedState implements RoutingState {
     if (known !== undefined) return known;
     // Resolved long ago (not loaded at take-over): the snapshot's copy is the newest there is.
     const stored = await this.#d.store.getTicket(ticketId);
-    if (stored !== null && !this.#tickets.has(ticketId)) this.#tickets.set(ticketId, stored);
+    if (stored !== null && !this.#tickets.has(ticketId)) {
+      this.#tickets.set(ticketId, stored);
+      this.#recentlyResolved.delete(ticketId); // in memory again (a reopen may follow): memory decides
+    }
     return this.#tickets.get(ticketId) ?? null;
   }
 

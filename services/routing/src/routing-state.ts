@@ -14,6 +14,11 @@ export interface RoutingState {
    * not seen (LoggedState).
    */
   insertTicket(doc: TicketDoc, known?: { receivedAt: number | null }): Promise<boolean>;
+  /**
+   * True when the ticket is certainly resolved as the store holds it, known without reading it (the leader's
+   * recently resolved tickets, LoggedState); false when that is not known.
+   */
+  knownResolved(ticketId: string): boolean;
   /** Replaces the ticket when it is still at `expectedVersion` and matches the guards (field equality). */
   casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean>;
   /** Forgets published outbox entries (not a state change: the version stays). */

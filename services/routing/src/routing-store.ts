@@ -215,6 +215,11 @@ export class RoutingStore {
     return this.tickets.findOne({ _id: ticketId });
   }
 
+  /** The store knows nothing without reading. */
+  knownResolved(): boolean {
+    return false;
+  }
+
   /** False when the ticket exists already (another delivery or instance created it). */
   async insertTicket(doc: TicketDoc): Promise<boolean> {
     try {
