@@ -207,8 +207,10 @@ export class RoutingStore {
   }
 
   async init(): Promise<void> {
-    // Only the take-over scan and the outbox sweep query by status; on MongoDB this index serves them.
-    await ensureIndexes(this.tickets, [{ key: { status: 1 }, name: "status" }]);
+    // Only the take-over scans and the outbox sweep query by status; on MongoDB this index serves them,
+    // the take-over's "resolved since" (resolvedSince) included, which would otherwise read every resolved
+    // ticket ever stored. (Installs from before it keep their older { status: 1 } index; it is a prefix of this.)
+    await ensureIndexes(this.tickets, [{ key: { status: 1, resolvedAt: 1 }, name: "status_resolvedAt" }]);
   }
 
   getTicket(ticketId: string): Promise<TicketDoc | null> {
