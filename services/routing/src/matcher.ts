@@ -358,12 +358,17 @@ export class Matcher {
     await this.#resyncTicket(ticketId);
   }
 
+  /** Not in the engine, and known to be resolved without reading it (the leader's recently resolved tickets). */
+  #resolvedAndGone(ticketId: string): boolean {
+    return this.#mirror?.ticketDoc(ticketId) === undefined && this.#d.store.knownResolved(ticketId);
+  }
+
   async #onSlaUpdated(ticketId: string, s: SlaUpdated): Promise<void> {
     const dues = [s.firstResponseDue, s.nextResponseDue, s.resolutionDue].filter((d): d is Date => d !== undefined).map((d) => d.getTime());
     const deadline = dues.length === 0 ? null : Math.min(...dues);
     const revision = Number(s.revision);
     // The clocks' last word usually comes after the resolution: nothing to do, and no store read to learn it.
-    if (this.#mirror?.ticketDoc(ticketId) === undefined && this.#d.store.knownResolved(ticketId)) return;
+    if (this.#resolvedAndGone(ticketId)) return;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
       if (doc === null) {
@@ -384,7 +389,7 @@ export class Matcher {
   async #onEscalationAction(ticketId: string, a: EscalationAction): Promise<void> {
     const effect = routingEscalationOf(a);
     if (effect === undefined) return;
-    if (this.#mirror?.ticketDoc(ticketId) === undefined && this.#d.store.knownResolved(ticketId)) return; // resolved: nothing to change
+    if (this.#resolvedAndGone(ticketId)) return; // resolved: nothing to change
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = this.#mirror?.ticketDoc(ticketId) ?? (await this.#d.store.getTicket(ticketId));
       if (doc === null) {
