@@ -2,6 +2,7 @@
 // the client comparison, CPU and memory per process, and the profile summary.
 import type { BenchResults, PhaseResult, StepResult } from "./run.ts";
 import { fmtMs, round } from "./stats.ts";
+import type { TimingStats } from "./service-metrics.ts";
 
 const row = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
 
@@ -131,6 +132,37 @@ function kafkaRequestsTable(p: PhaseResult): string {
   ].join("\n");
 }
 
+/**
+ * Where events' time goes inside Steward at each rate: a record's age when its handler got it (producer to
+ * handler: the hop), a publish's wait for acks=all, and store commands; each as mean ms, the bucket its
+ * p99 falls in, and how many per ticket sent.
+ */
+function timingsTable(p: PhaseResult): string {
+  const steps = p.steps.filter((s) => s.timings && s.timings.length > 0 && s.sent > 0);
+  if (steps.length === 0) return "";
+  const keyOf = (t: TimingStats) => `${t.service} · ${t.stage} · ${t.what}`;
+  const weight = new Map<string, number>();
+  for (const s of steps) for (const t of s.timings ?? []) weight.set(keyOf(t), (weight.get(keyOf(t)) ?? 0) + (t.meanMs * t.count) / s.sent);
+  const cell = (s: StepResult, key: string) => {
+    const t = (s.timings ?? []).find((x) => keyOf(x) === key);
+    if (!t) return "–";
+    const p99 = Number.isFinite(t.p99AtMostMs) ? `≤${round(t.p99AtMostMs, 1)}` : ">10 s";
+    return `${round(t.meanMs, 1)} / ${p99} (${round(t.count / s.sent, 2)})`;
+  };
+  const top = [...weight]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 18)
+    .map(([k]) => k);
+  return [
+    "Where events' time goes in the services (their own histograms over the measured window): mean ms / p99 bucket ms (count per ticket sent), by time per ticket. `record age` is producer to handler (the hop), `publish` the wait for acks=all:",
+    "",
+    row(["service · stage · topic or command", ...steps.map((s) => `${s.rate}/s`)]),
+    row(Array(steps.length + 1).fill("---")),
+    ...top.map((k) => row([k, ...steps.map((s) => cell(s, k))])),
+    "",
+  ].join("\n");
+}
+
 function ratios(r: BenchResults): string {
   const steward = r.phases.find((p) => p.phase === "steward");
   const floor = r.phases.find((p) => p.phase === "floor-kafkajs") ?? r.phases.find((p) => p.system === "floor");
@@ -251,7 +283,7 @@ export function markdownReport(r: BenchResults): string {
     clientComparison(r),
     "## Per phase",
     "",
-    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${storeOpsTable(p)}`),
+    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
     profileSection(r),
   ].join("\n");
 }

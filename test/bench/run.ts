@@ -19,7 +19,7 @@ import { startFloor, startSteward, type RunningSystem } from "./systems.ts";
 import type { GeneratorResult } from "./load-generator.ts";
 import type { Arrivals } from "./agent-simulator.ts";
 import type { StoreOpStats } from "./store-trace.ts";
-import { kafkaRequestsBetween, snapshotKafkaRequests, type KafkaRequestStats } from "./kafka-requests.ts";
+import { kafkaRequestsBetween, snapshotServiceMetrics, timingsBetween, type KafkaRequestStats, type MetricsSnapshot, type TimingStats } from "./service-metrics.ts";
 import { freePort } from "./systems.ts";
 import { summarizeProfile, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
@@ -53,6 +53,8 @@ export interface StepResult {
   storeOps?: StoreOpStats[];
   /** Steward only: Kafka requests each service sent during the measured window, most first. */
   kafkaRequests?: KafkaRequestStats[];
+  /** Where events' time went in the services (their histograms over the measured window). */
+  timings?: TimingStats[];
   pass: boolean;
 }
 
@@ -193,19 +195,24 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   const stepStart = Date.now();
   let storeOps: StoreOpStats[] | undefined;
   let kafkaRequests: KafkaRequestStats[] | undefined;
+  let timings: TimingStats[] | undefined;
   const traced = withAssignments ? storeTrace : undefined;
   const scraped = sys.metrics ?? [];
-  let requestsBefore = new Map<string, number>();
+  let metricsBefore: MetricsSnapshot = { requests: new Map(), timings: new Map() };
   const marks = [
     sleep(timing.warmupS * 1000).then(async () => {
       before = monitor.snapshot();
       await traced?.call("reset");
-      if (scraped.length > 0) requestsBefore = await snapshotKafkaRequests(scraped);
+      if (scraped.length > 0) metricsBefore = await snapshotServiceMetrics(scraped);
     }),
     sleep((timing.warmupS + timing.durationS) * 1000).then(async () => {
       after = monitor.snapshot();
       storeOps = await traced?.call<StoreOpStats[]>("collect");
-      if (scraped.length > 0) kafkaRequests = kafkaRequestsBetween(requestsBefore, await snapshotKafkaRequests(scraped));
+      if (scraped.length > 0) {
+        const metricsAfter = await snapshotServiceMetrics(scraped);
+        kafkaRequests = kafkaRequestsBetween(metricsBefore, metricsAfter);
+        timings = timingsBetween(metricsBefore, metricsAfter);
+      }
     }),
   ];
   // Collect while the step runs so the observer's maps stay small.
@@ -288,6 +295,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     peakRssMb: monitor.peaks(),
     ...(storeOps ? { storeOps } : {}),
     ...(kafkaRequests ? { kafkaRequests } : {}),
+    ...(timings ? { timings } : {}),
     pass: offerSummary.p99 !== null && offerSummary.p99 <= opts.thresholdMs && errorRate <= opts.maxErrorRate,
   };
   log(

@@ -92,12 +92,22 @@ describe("metrics", () => {
     expect(sum(i.samples, "steward_http_request_duration_seconds_count", { route: "/v1/tickets", method: "POST", status: "202" })).toBeGreaterThanOrEqual(1);
     expect(i.samples.some((s) => Object.values(s.labels).some((v) => v.includes(ticketId)))).toBe(false);
     expect(sum(i.samples, "steward_kafka_produced_total", { topic: "steward.tickets.received" })).toBeGreaterThanOrEqual(1);
+    // The publish's wait for its acknowledgement, per topic: observed once per record acknowledged.
+    expect(sum(i.samples, "steward_kafka_publish_duration_seconds_count", { topic: "steward.tickets.received" })).toBeGreaterThanOrEqual(1);
+    expect(sum(i.samples, "steward_kafka_publish_duration_seconds_sum", { topic: "steward.tickets.received" })).toBeGreaterThan(0);
     expect(sum(i.samples, "steward_store_command_duration_seconds_count", { outcome: "ok" })).toBeGreaterThanOrEqual(1);
     expect(has(i.samples, "process_cpu_seconds_total", { service: "intake" })).toBe(true);
 
     // Triage consumed the ticket; its group's lag on that topic is a real series (0 or more, never negative).
     const tr = await scrape(triage.httpUrl);
     expect(sum(tr.samples, "steward_kafka_consumed_total", { topic: "steward.tickets.received", group: "triage" })).toBeGreaterThanOrEqual(1);
+    // The hop's latency: each record's age when triage's handler got it (one observation per record
+    // consumed, a positive age that is not absurd: the ticket was sent within this test).
+    const ageCount = sum(tr.samples, "steward_kafka_record_age_seconds_count", { topic: "steward.tickets.received", group: "triage" });
+    const ageSum = sum(tr.samples, "steward_kafka_record_age_seconds_sum", { topic: "steward.tickets.received", group: "triage" });
+    expect(ageCount).toBe(sum(tr.samples, "steward_kafka_consumed_total", { topic: "steward.tickets.received", group: "triage" }));
+    expect(ageSum).toBeGreaterThan(0);
+    expect(ageSum / ageCount).toBeLessThan(120);
     const triageLag = tr.samples.filter((s) => s.name === "steward_kafka_consumer_lag" && s.labels["topic"] === "steward.tickets.received" && s.labels["group"] === "triage");
     expect(triageLag.length).toBeGreaterThanOrEqual(1);
     expect(triageLag.every((s) => s.value >= 0)).toBe(true);

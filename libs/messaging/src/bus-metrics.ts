@@ -1,7 +1,9 @@
-// Kafka series shared by both clients: records produced and consumed per topic, and each consumer
-// group's lag per topic and partition (the log end offset minus the group's committed offset), computed
-// when Prometheus scrapes so it is as fresh as the scrape and costs nothing between scrapes.
-import { Counter, Gauge, metricOnce, type Registry } from "@steward/telemetry";
+// Kafka series shared by both clients: records produced and consumed per topic, how long a publish waits
+// for its acknowledgement, how old a record is when its handler gets it (the hop's latency, producer to
+// handler), and each consumer group's lag per topic and partition (the log end offset minus the group's
+// committed offset), computed when Prometheus scrapes so it is as fresh as the scrape and costs nothing
+// between scrapes.
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
 import type { TopicName } from "@steward/proto";
 import { withTimeout } from "./publish-queue.ts";
 
@@ -20,13 +22,20 @@ export interface GroupOffsets {
 export interface BusMetrics {
   produced(topic: TopicName, count: number): void;
   consumed(topic: TopicName, group: string, count: number): void;
+  /** A publish of records to `topic` was acknowledged `seconds` after it was asked for (queueing and batching included). */
+  publishTook(topic: string, seconds: number): void;
+  /**
+   * Records are handed to a handler: their age is now less their timestamp (the producer's clock at send,
+   * so exact when both run on one host, and off by the clocks' skew otherwise).
+   */
+  delivered(topic: TopicName, group: string, timestampsMs: readonly number[]): void;
   /** One request this client sent to a broker (Produce, Fetch, OffsetCommit, Heartbeat, ...). */
   request(client: "producer" | "consumer" | "admin", api: string): void;
   /** Registers the client's offsets reader for the lag gauge; returns the function that removes it. */
   watchLag(read: () => Promise<GroupOffsets[]>): () => void;
 }
 
-const noMetrics: BusMetrics = { produced: () => {}, consumed: () => {}, request: () => {}, watchLag: () => () => {} };
+const noMetrics: BusMetrics = { produced: () => {}, consumed: () => {}, publishTook: () => {}, delivered: () => {}, request: () => {}, watchLag: () => () => {} };
 
 // The gauge is one per registry, read from every bus registered on it.
 const lagReaders = new WeakMap<Registry, Set<() => Promise<GroupOffsets[]>>>();
@@ -68,6 +77,30 @@ export function busMetrics(registry: Registry | undefined): BusMetrics {
         registers,
       }),
   );
+  const publishSeconds = metricOnce(
+    registry,
+    "steward_kafka_publish_duration_seconds",
+    (registers) =>
+      new Histogram({
+        name: "steward_kafka_publish_duration_seconds",
+        help: "From a publish asked for to the broker's acknowledgement (acks=all), per topic",
+        labelNames: ["topic"],
+        buckets: LATENCY_BUCKETS,
+        registers,
+      }),
+  );
+  const recordAge = metricOnce(
+    registry,
+    "steward_kafka_record_age_seconds",
+    (registers) =>
+      new Histogram({
+        name: "steward_kafka_record_age_seconds",
+        help: "Age of a record (now less its producer timestamp) when it reaches its handler, per topic and consumer group",
+        labelNames: ["topic", "group"],
+        buckets: LATENCY_BUCKETS,
+        registers,
+      }),
+  );
   let readers = lagReaders.get(registry);
   if (!readers) {
     const set = new Set<() => Promise<GroupOffsets[]>>();
@@ -91,6 +124,11 @@ export function busMetrics(registry: Registry | undefined): BusMetrics {
   return {
     produced: (topic, count) => produced.inc({ topic }, count),
     consumed: (topic, group, count) => consumed.inc({ topic, group }, count),
+    publishTook: (topic, seconds) => publishSeconds.observe({ topic }, seconds),
+    delivered(topic, group, timestampsMs) {
+      const now = Date.now();
+      for (const ts of timestampsMs) if (Number.isFinite(ts) && ts > 0) recordAge.observe({ topic, group }, Math.max(0, now - ts) / 1000);
+    },
     request: (client, api) => requests.inc({ client, api }),
     watchLag(read) {
       watched.add(read);

@@ -163,8 +163,16 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
     append(records) {
       if (closed) return Promise.reject(new Error(`log ${topic} is closed`));
       if (records.length === 0) return Promise.resolve([]);
+      const askedAt = performance.now();
       return new Promise<number[]>((resolve, reject) => {
-        queue.push({ records, resolve, reject });
+        queue.push({
+          records,
+          resolve: (offsets) => {
+            metrics.publishTook(opts.name, (performance.now() - askedAt) / 1000);
+            resolve(offsets);
+          },
+          reject,
+        });
         void pump();
       });
     },

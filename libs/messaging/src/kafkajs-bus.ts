@@ -231,6 +231,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
       const traced = producerSpans(list);
+      const askedAt = performance.now();
       const sent = publishQueue.enqueue(
         list.map((e: OutgoingEvent, i) => ({
           topic: topicName(e.topic),
@@ -244,7 +245,11 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       return sent.then(
         () => {
           traced.end();
-          for (const e of list) metrics.produced(e.topic, 1);
+          const seconds = (performance.now() - askedAt) / 1000;
+          for (const e of list) {
+            metrics.produced(e.topic, 1);
+            metrics.publishTook(e.topic, seconds);
+          }
         },
         (err: unknown) => {
           traced.end(err);
@@ -340,6 +345,11 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
                   }
                 }
                 metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
+                metrics.delivered(
+                  logicalTopic(batch.topic),
+                  spec.groupId,
+                  chunk.map((m) => Number(m.timestamp)),
+                );
                 await deliverBatch(batchHandler, items, {
                   group: spec.groupId,
                   maxAttempts,
@@ -364,6 +374,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           const { topic, partition, message } = payload;
           const { raw, event, err: decodeErr } = decode(topic, partition, message);
           metrics.consumed(logicalTopic(topic), spec.groupId, 1);
+          metrics.delivered(logicalTopic(topic), spec.groupId, [Number(message.timestamp)]);
           if (!event) {
             log.warn({ err: decodeErr, topic, partition, offset: message.offset }, "undecodable event sent to dead letters");
             await deadLetter(raw, "decode", decodeErr);

@@ -200,6 +200,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       const list = Array.isArray(events) ? events : [events];
       if (list.length === 0) return Promise.resolve();
       const traced = producerSpans(list);
+      const askedAt = performance.now();
       return Promise.all(
         list.map((e: OutgoingEvent, i) =>
           enqueue({
@@ -212,7 +213,11 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       ).then(
         () => {
           traced.end();
-          for (const e of list) metrics.produced(e.topic, 1);
+          const seconds = (performance.now() - askedAt) / 1000;
+          for (const e of list) {
+            metrics.produced(e.topic, 1);
+            metrics.publishTook(e.topic, seconds);
+          }
         },
         (err: unknown) => {
           traced.end(err);
@@ -271,6 +276,11 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
           for (const chunk of chunks(turn)) {
             if (stopping) break;
             metrics.consumed(logicalTopic((chunk[0] as RawMessage).topic), spec.groupId, chunk.length);
+            metrics.delivered(
+              logicalTopic((chunk[0] as RawMessage).topic),
+              spec.groupId,
+              chunk.map((m) => Number(m.timestamp)),
+            );
             try {
               const items: Array<{ event: IncomingEvent; raw: RawMessage }> = [];
               for (const raw of chunk) {
@@ -293,6 +303,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
           for (const raw of turn) {
             if (stopping) break;
             metrics.consumed(logicalTopic(raw.topic), spec.groupId, 1);
+            metrics.delivered(logicalTopic(raw.topic), spec.groupId, [Number(raw.timestamp)]);
             try {
               await handleOne(handler, spec, raw, maxAttempts, stopped);
             } catch {
