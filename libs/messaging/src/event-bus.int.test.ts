@@ -135,6 +135,38 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     expect(again.map((e) => e.envelope.ticketId)).toEqual(["b-last"]);
   });
 
+  it("hands every partition of every topic to a batch handler at once with partitionsConsumedConcurrently 'all'", async () => {
+    // A write-behind handler holds each batch until its flush: with fewer handlers than partitions, the
+    // rest wait for the next flush in turns. Here each handler call waits (up to 5 s) until all six
+    // partitions (2 topics × 3) are in hand at once; with the default of 3 at most 3 ever are.
+    const producer = bus();
+    await producer.ensureTopics();
+    const topics = [Topics.received, Topics.triaged];
+    const events = topics.flatMap((topic) =>
+      Array.from({ length: 30 }, (_, i) => ({ topic, envelope: newEnvelope("ticketQueued", `all-${topic}-${i}`, { group: "g", priority: 1, reason: "" }, "test") })),
+    );
+    await producer.publish(events);
+    let inFlight = 0;
+    let most = 0;
+    let handled = 0;
+    const consumer = bus();
+    await consumer.subscribe({
+      groupId: "all-partitions",
+      topics,
+      partitionsConsumedConcurrently: "all",
+      batchHandler: async (batch) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        const until = Date.now() + 5_000;
+        while (inFlight < 6 && most < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        handled += batch.length;
+      },
+    });
+    await waitFor(() => handled >= events.length, { what: "all 60 events", timeoutMs: 60_000 });
+    expect(most).toBe(6);
+  });
+
   it("retries a failing batch, then isolates the poison event: the others are handled, only it is dead-lettered", async () => {
     const b = bus();
     await b.ensureTopics();

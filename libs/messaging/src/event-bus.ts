@@ -33,7 +33,13 @@ export interface SubscriptionSpec {
    * retried alone and only one that keeps failing is dead-lettered: it must be idempotent per event.
    */
   batchHandler?: (events: IncomingEvent[]) => Promise<void>;
-  partitionsConsumedConcurrently?: number;
+  /**
+   * Partitions whose batches are handled at the same time (default 3). "all": every partition of every
+   * subscribed topic at once (topics × the partitions the bus creates topics with), for a handler that
+   * gathers batches into one write-behind flush: with fewer, a fetch's batches wait for the flush in
+   * turns, and the view lags by one flush interval per turn.
+   */
+  partitionsConsumedConcurrently?: number | "all";
   /** Attempts before an event that keeps failing goes to the dead-letter topic. Default 5. */
   maxAttempts?: number;
 }

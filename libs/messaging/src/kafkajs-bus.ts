@@ -18,7 +18,7 @@ import { KafkaUnavailableError } from "./errors.ts";
 import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
-import { topicSettings, topicsToCreate } from "./topic-settings.ts";
+import { consumeConcurrency, topicSettings, topicsToCreate } from "./topic-settings.ts";
 import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
 import { createOffsetCommitter } from "./offset-committer.ts";
 import { producerSpans, withProcessSpan } from "./trace-context.ts";
@@ -323,7 +323,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           return { raw, err };
         }
       };
-      const concurrency = spec.partitionsConsumedConcurrently ?? 3;
+      const concurrency = consumeConcurrency(spec, opts.partitions, 3);
       const batchHandler = spec.batchHandler;
       if (batchHandler) {
         await consumer.run({

@@ -21,7 +21,7 @@ import { KafkaUnavailableError } from "./errors.ts";
 import { cloudEventHeaders, decodeEnvelope, encodeEnvelope } from "./cloudevents.ts";
 import { createPublishQueue, sleep } from "./publish-queue.ts";
 import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
-import { topicSettings, topicsToCreate } from "./topic-settings.ts";
+import { consumeConcurrency, topicSettings, topicsToCreate } from "./topic-settings.ts";
 import { busMetrics } from "./bus-metrics.ts";
 import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
@@ -231,7 +231,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       const maxAttempts = spec.maxAttempts ?? 5;
       const batchHandler = spec.batchHandler;
       const handler = spec.handler as (event: IncomingEvent) => Promise<void>;
-      const concurrency = Math.max(1, spec.partitionsConsumedConcurrently ?? 3);
+      const concurrency = consumeConcurrency(spec, opts.partitions, 3);
       const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
         ...base,
         groupId: spec.groupId,

@@ -1,7 +1,7 @@
 // How topics are sized for the cluster they land in, and when ensureTopics refuses to create them.
 import { describe, expect, it } from "vitest";
 import { allTopics } from "@steward/proto";
-import { topicSettings, topicsToCreate } from "./topic-settings.ts";
+import { consumeConcurrency, topicSettings, topicsToCreate } from "./topic-settings.ts";
 
 describe("topicSettings", () => {
   it("gives one broker RF 1 and a cluster of three or more RF 3 with min.insync.replicas 2", () => {
@@ -31,5 +31,15 @@ describe("topicsToCreate", () => {
 
   it("fails, naming the missing topics, when topic creation is off", () => {
     expect(() => topicsToCreate({ prefix: "", existing: [], createTopics: false })).toThrow(/KAFKA_CREATE_TOPICS=false.*steward\.tickets\.received/);
+  });
+});
+
+describe("consumeConcurrency", () => {
+  it("turns 'all' into every partition of every subscribed topic, and keeps a number as asked", () => {
+    expect(consumeConcurrency({ topics: ["a", "b", "c"], partitionsConsumedConcurrently: "all" }, undefined, 3)).toBe(18);
+    expect(consumeConcurrency({ topics: ["a", "b"], partitionsConsumedConcurrently: "all" }, 24, 3)).toBe(48);
+    expect(consumeConcurrency({ topics: ["a"], partitionsConsumedConcurrently: 4 }, 24, 3)).toBe(4);
+    expect(consumeConcurrency({ topics: ["a"] }, 24, 3)).toBe(3);
+    expect(consumeConcurrency({ topics: ["a"], partitionsConsumedConcurrently: 0 }, 24, 3)).toBe(1);
   });
 });

@@ -11,6 +11,13 @@ export interface TopicSettings {
 
 export const DEFAULT_PARTITIONS = 6;
 
+/** The concurrency a subscription asks for, as a number: "all" is every partition of its topics. */
+export function consumeConcurrency(spec: { topics: readonly string[]; partitionsConsumedConcurrently?: number | "all" }, partitions: number | undefined, fallback: number): number {
+  const asked = spec.partitionsConsumedConcurrently;
+  if (asked === "all") return Math.max(1, spec.topics.length * (partitions ?? DEFAULT_PARTITIONS));
+  return Math.max(1, asked ?? fallback);
+}
+
 export function topicSettings(opts: {
   brokerCount: number;
   partitions?: number | undefined;

@@ -90,7 +90,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
   const events = await bus.subscribe({
     groupId: CONSUMER_GROUP,
     topics: [Topics.triaged, Topics.routing, Topics.received],
-    partitionsConsumedConcurrently: 6,
+    partitionsConsumedConcurrently: "all",
     batchHandler: async (batch) => {
       const now = new Date();
       // In offset order: one ticket's inputs queue on its lock in the order they are handed over.

@@ -52,7 +52,7 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
   const subscription = await bus.subscribe({
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
-    partitionsConsumedConcurrently: 6,
+    partitionsConsumedConcurrently: "all",
     batchHandler: async (events) => {
       const envelopes = events.map((e) => e.envelope);
       for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
