@@ -62,6 +62,28 @@ export function isDuplicateKeyError(err: unknown): boolean {
 }
 
 /**
+ * The positions of an unordered insertMany of `count` documents that a unique index refused (E11000).
+ * Any other failure is rethrown, and so is one that does not say which documents failed: then nothing
+ * can be assumed about the rest.
+ */
+export function duplicateIndexes(err: unknown, count: number): number[] {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) {
+    if (isDuplicateKeyError(err) && count === 1) return [0];
+    throw err;
+  }
+  const out: number[] = [];
+  for (const e of list as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>) {
+    const code = e.code ?? e.err?.code;
+    const index = e.index ?? e.err?.index;
+    if (code !== 11000 || index === undefined || index >= count) throw err;
+    out.push(index);
+  }
+  return out;
+}
+
+/**
  * Creates the named indexes that do not exist yet, one at a time. (FerretDB 1.24 drops the connection
  * when one createIndexes call repeats several existing indexes, so only missing ones are sent.)
  */

@@ -28,42 +28,10 @@ export async function writeAcceptedView(
   // Thread links and customer keys first: the ticket/message write below is what marks the delivery
   // accepted (see IntakePipeline.redeliver), so once it is there, so are the links.
   await Promise.all([store.linkThreads(envelope.ticketId, threadLinks, at), customer ? deps.customers.link(customer.customerId, customer.keys, at) : undefined]);
+  const doc = acceptedTicketDoc(envelope, customer?.customerId, now);
+  // Only a view written exactly as built here may be remembered as it is.
+  if (doc) return (await store.createTicket(doc)) ? doc : undefined;
   const p = envelope.payload;
-  if (p?.$case === "ticketReceived") {
-    const v = p.value;
-    const channel = channelNameOf(v.channel);
-    const doc: TicketDoc = {
-      _id: envelope.ticketId,
-      channel,
-      customer: fromProtoCustomer(v.customer),
-      subject: v.subject || null,
-      topic: topicKey(v.subject) ?? null,
-      ...emptyProjection(),
-      metadata: v.metadata,
-      channelRefs: v.channelRefs,
-      ...(v.integrationId ? { integrationId: v.integrationId } : {}),
-      ...(customer ? { customerId: customer.customerId } : {}),
-      messageCount: 1,
-      messages: [
-        {
-          id: v.messageId,
-          externalId: v.externalId,
-          channel,
-          from: "customer",
-          body: v.body,
-          ...textParts(v.quotedText, v.signature),
-          channelRefs: v.channelRefs,
-          sequence: 1,
-          at,
-        },
-      ],
-      history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
-      createdAt: at,
-      updatedAt: at,
-    };
-    // Only a view written exactly as built here may be remembered as it is.
-    return (await store.createTicket(doc)) ? doc : undefined;
-  }
   if (p?.$case === "messageReceived") {
     const v = p.value;
     const channel = channelNameOf(v.channel);
@@ -84,6 +52,44 @@ export async function writeAcceptedView(
     );
   }
   return undefined;
+}
+
+/** A new ticket's view as its ticket.received makes it; undefined for any other event. */
+export function acceptedTicketDoc(envelope: Envelope, customerId: string | undefined, now: Date): TicketDoc | undefined {
+  const p = envelope.payload;
+  if (p?.$case !== "ticketReceived") return undefined;
+  const at = envelope.occurredAt ?? now;
+  const v = p.value;
+  const channel = channelNameOf(v.channel);
+  return {
+    _id: envelope.ticketId,
+    channel,
+    customer: fromProtoCustomer(v.customer),
+    subject: v.subject || null,
+    topic: topicKey(v.subject) ?? null,
+    ...emptyProjection(),
+    metadata: v.metadata,
+    channelRefs: v.channelRefs,
+    ...(v.integrationId ? { integrationId: v.integrationId } : {}),
+    ...(customerId !== undefined ? { customerId } : {}),
+    messageCount: 1,
+    messages: [
+      {
+        id: v.messageId,
+        externalId: v.externalId,
+        channel,
+        from: "customer",
+        body: v.body,
+        ...textParts(v.quotedText, v.signature),
+        channelRefs: v.channelRefs,
+        sequence: 1,
+        at,
+      },
+    ],
+    history: [{ eventId: envelope.eventId, type: envelope.type, at, detail: { channel } }],
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 function textParts(quotedText: string, signature: string): { quotedText?: string; signature?: string } {

@@ -31,7 +31,7 @@ export const intakeEnv = z.object({
    * blindly; a fast 503 with Retry-After tells them when.
    */
   INTAKE_PUBLISH_TIMEOUT_MS: positiveInt.default(1_500),
-  /** How long the projector gathers events before it writes the views they change (ADR 0015). */
+  /** How long events, and new tickets accepted here, wait before the views they change are written (ADR 0015). */
   INTAKE_VIEW_FLUSH_MS: positiveInt.default(500),
   /** How old an in-memory view a read by id may be answered from (ADR 0015). */
   INTAKE_VIEW_READ_LAG_MS: positiveInt.default(1_000),

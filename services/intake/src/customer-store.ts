@@ -3,7 +3,7 @@
 // customer). Every read is by _id, the only lookup that stays fast on FerretDB/SQLite.
 import { randomUUID } from "node:crypto";
 import type { Collection, Db } from "@steward/store";
-import { isDuplicateKeyError } from "@steward/store";
+import { duplicateIndexes } from "@steward/store";
 import type { IdentityKey, IdentityKind } from "./domain/customer-identity.ts";
 
 export interface CustomerDoc {
@@ -56,49 +56,44 @@ export class CustomerStore {
    * address keeps it; ADR 0012), so this only ever adds. Inserts are cheap on FerretDB where updates are
    * not: the customer's record is written only when a key was new to it.
    */
-  async link(customerId: string, keys: readonly IdentityKey[], at: Date): Promise<void> {
-    if (keys.length === 0) return;
-    let added = keys;
+  link(customerId: string, keys: readonly IdentityKey[], at: Date): Promise<void> {
+    return this.linkMany([{ customerId, keys, at }]);
+  }
+
+  /** link for several customers with one insert of keys and one of records (updates only for records that existed). */
+  async linkMany(links: ReadonlyArray<{ customerId: string; keys: readonly IdentityKey[]; at: Date }>): Promise<void> {
+    const keyDocs = links.flatMap((l) => l.keys.map((k) => ({ _id: k.key, customerId: l.customerId, kind: k.kind, createdAt: l.at })));
+    if (keyDocs.length === 0) return;
+    let taken = new Set<number>();
     try {
-      await this.keys.insertMany(
-        keys.map((k) => ({ _id: k.key, customerId, kind: k.kind, createdAt: at })),
-        { ordered: false },
-      );
+      await this.keys.insertMany(keyDocs, { ordered: false });
     } catch (err) {
-      const taken = takenIndexes(err, keys.length);
-      added = keys.filter((_, i) => !taken.has(i));
+      taken = new Set(duplicateIndexes(err, keyDocs.length));
     }
-    if (added.length === 0) return;
+    // What each customer gained, in the order first seen.
+    const added = new Map<string, { keys: string[]; kinds: Set<IdentityKind>; at: Date }>();
+    keyDocs.forEach((k, i) => {
+      if (taken.has(i)) return;
+      const a = added.get(k.customerId) ?? { keys: [], kinds: new Set<IdentityKind>(), at: k.createdAt };
+      a.keys.push(k._id);
+      a.kinds.add(k.kind);
+      added.set(k.customerId, a);
+    });
+    const records = [...added].map(([id, a]) => ({ _id: id, keys: a.keys, kinds: [...a.kinds], createdAt: a.at, updatedAt: a.at }));
+    if (records.length === 0) return;
+    let existing: number[] = [];
     try {
-      await this.customers.insertOne({ _id: customerId, keys: added.map((k) => k.key), kinds: [...new Set(added.map((k) => k.kind))], createdAt: at, updatedAt: at });
+      await this.customers.insertMany(records, { ordered: false });
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      await this.customers.updateOne(
-        { _id: customerId },
-        { $addToSet: { keys: { $each: added.map((k) => k.key) }, kinds: { $each: [...new Set(added.map((k) => k.kind))] } }, $set: { updatedAt: at } },
-      );
+      existing = duplicateIndexes(err, records.length);
+    }
+    for (const i of existing) {
+      const r = records[i] as CustomerDoc;
+      await this.customers.updateOne({ _id: r._id }, { $addToSet: { keys: { $each: r.keys }, kinds: { $each: r.kinds } }, $set: { updatedAt: r.updatedAt } });
     }
   }
 
   get(customerId: string): Promise<CustomerDoc | null> {
     return this.customers.findOne({ _id: customerId });
   }
-}
-
-/** The positions an unordered insertMany refused as duplicates; any other failure is rethrown. */
-function takenIndexes(err: unknown, count: number): Set<number> {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>;
-  if (list.length === 0) {
-    if (isDuplicateKeyError(err) && count === 1) return new Set([0]);
-    throw err;
-  }
-  const out = new Set<number>();
-  for (const e of list) {
-    const code = e.code ?? e.err?.code;
-    const index = e.index ?? e.err?.index;
-    if (code !== 11000 || index === undefined) throw err;
-    out.add(index);
-  }
-  return out;
 }

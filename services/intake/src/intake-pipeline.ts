@@ -1,20 +1,23 @@
 // The one pipeline every way in (HTTP, gRPC, the submissions topic, raw e-mail) goes through, after
 // the shared validator: idempotency, the customer across channels, threading onto an existing ticket (by
 // id, thread, e-mail references, a quoted ST-… reference, or the customer's open ticket on the topic), a
-// durable event on Kafka, then the ticket view. Every store read on the way is by _id; a new customer
-// costs no thread look-up at all (nothing can link to an id made a moment ago).
+// durable event on Kafka, then the ticket view: written before the answer, or (with the view's
+// write-behind) in the next flush, this process answering for it from memory meanwhile. Every store read
+// on the way is by _id; a new customer costs no thread look-up at all (nothing can link to an id made a
+// moment ago).
 import { randomUUID } from "node:crypto";
 import { Envelope, Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
-import { withSpan } from "@steward/telemetry";
-import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, type IncomingSubmission } from "./domain/submission.ts";
+import { withSpan, type Logger } from "@steward/telemetry";
+import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, topicThreadKey, type IncomingSubmission } from "./domain/submission.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
 import { identityKeysOf, referenceThreadKey, referencesIn, type IdentityKey } from "./domain/customer-identity.ts";
-import { writeAcceptedView } from "./accepted-view.ts";
+import { acceptedTicketDoc, writeAcceptedView } from "./accepted-view.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { CustomerStore } from "./customer-store.ts";
 import type { DeliveryDoc, TicketStore, TicketDoc } from "./ticket-store.ts";
+import type { ViewWriter } from "./projector.ts";
 
 export interface SubmitResult {
   ticketId: string;
@@ -42,6 +45,18 @@ export interface PipelineDeps {
   /** The secret customer keys are hashed with (INTAKE_CUSTOMER_KEY_SECRET). */
   customerKeySecret: string;
   followUpWindowMs: number;
+  /**
+   * The view's write-behind: a new ticket is answered once its event is on Kafka, and its view, links
+   * and keys go to the store with the next flush (this process answers for them meanwhile). Without
+   * it, they are written before the answer.
+   */
+  writer?: ViewWriter;
+  /**
+   * How long another intake instance may hold a new ticket's view before writing it (its flush
+   * interval): a submission naming a ticket not found is looked for again until that (and a second) passed.
+   */
+  viewLagMs?: number;
+  log?: Logger;
   now?: () => Date;
 }
 
@@ -77,8 +92,9 @@ export class IntakePipeline {
     // a new ticket needs no look-up: recording its delivery fails on a re-delivery (duplicate key).
     // Who wrote: the customer record any of the submission's keys (address, number, handle, id) leads to.
     const identityKeys = identityKeysOf(sub, this.deps.customerKeySecret);
-    const [seenFirst, known] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
+    const [seenFirst, stored] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
     if (seenFirst) return this.redeliver(seenFirst);
+    const known = this.withPendingKeys(stored, identityKeys);
     const customerId = known.customerId ?? CustomerStore.newId();
     const newKeys = known.unlinked;
     const target = await this.findTarget(sub, customerId, known.customerId !== null, now);
@@ -92,6 +108,8 @@ export class IntakePipeline {
     let ticketId: string;
     if (target) {
       ticketId = target._id;
+      // A follow-up changes the stored view: a new view still waiting for its flush goes first.
+      await this.deps.writer?.settle(ticketId);
       const sequence = (await store.nextSequence(ticketId)) ?? target.messageCount + 1;
       envelope = newEnvelope(
         "messageReceived",
@@ -158,8 +176,30 @@ export class IntakePipeline {
       return this.redeliver(first);
     }
     await bus.publish({ topic: Topics.received, envelope });
-    await this.writeView(envelope, threadLinks, sub.signature, { customerId, keys: newKeys });
+    const doc = target ? undefined : acceptedTicketDoc(envelope, customerId, now);
+    const writer = this.deps.writer;
+    if (doc && writer) {
+      writer.accepted({ doc, threadLinks, customer: { customerId, keys: newKeys } }, (err) =>
+        this.deps.log?.warn({ err, ticketId }, "writing a new ticket's view failed; the projector writes it from the ticket's event"),
+      );
+    } else {
+      await this.writeView(envelope, threadLinks, sub.signature, { customerId, keys: newKeys });
+    }
     return { ticketId, messageId, duplicate: false, followUp: Boolean(target) };
+  }
+
+  /** The customer a key belongs to counts the links this process has not written yet. */
+  private withPendingKeys(stored: { customerId: string | null; unlinked: IdentityKey[] }, keys: readonly IdentityKey[]): { customerId: string | null; unlinked: IdentityKey[] } {
+    const writer = this.deps.writer;
+    if (!writer || stored.unlinked.length === 0) return stored;
+    const pending = (k: IdentityKey) => writer.pendingCustomerOf(k.key);
+    const customerId = stored.customerId ?? keys.map(pending).find((id) => id !== undefined) ?? null;
+    return { customerId, unlinked: stored.unlinked.filter((k) => pending(k) === undefined) };
+  }
+
+  /** The ticket a thread key points at, including links not written yet. */
+  private async byThreadKey(key: string): Promise<TicketDoc | null> {
+    return this.deps.writer?.pendingTicketOf(key) ?? (await this.deps.store.findByThreadKey(key));
   }
 
   /**
@@ -185,7 +225,7 @@ export class IntakePipeline {
 
   /** Whether the delivery's view write (the last step of an acceptance) happened. */
   private async viewShows(seen: DeliveryDoc): Promise<boolean> {
-    const ticket = await this.deps.store.get(seen.ticketId);
+    const ticket = this.deps.writer?.pendingView(seen.ticketId) ?? (await this.deps.store.get(seen.ticketId));
     if (!ticket) return false;
     return seen.kind === "ticket" || ticket.messages.some((m) => m.id === seen.messageId);
   }
@@ -200,27 +240,44 @@ export class IntakePipeline {
     const { store } = this.deps;
     const views = this.views;
     const ours = (t: TicketDoc | null): TicketDoc | null => (t !== null && mayJoin(t, sub, customerId) ? t : null);
-    if (sub.ticketId) return ours(await views.get(sub.ticketId));
+    if (sub.ticketId) return ours(await this.namedTicket(sub.ticketId));
     if (sub.threadId) {
       const byId = ours(await views.get(sub.threadId));
       if (byId) return byId;
-      const byThread = ours(await store.findByThreadKey(channelThreadKey(sub.channel, sub.threadId)));
+      const byThread = ours(await this.byThreadKey(channelThreadKey(sub.channel, sub.threadId)));
       if (byThread) return byThread;
     }
-    if (sub.threadRefs && sub.threadRefs.length > 0) {
-      const byRefs = ours(await store.findByAnyThreadKey(sub.threadRefs.map((ref) => channelThreadKey(sub.channel, ref))));
-      if (byRefs) return byRefs;
+    for (const ref of sub.threadRefs ?? []) {
+      const byRef = ours(await this.byThreadKey(channelThreadKey(sub.channel, ref)));
+      if (byRef) return byRef;
     }
     for (const reference of referencesIn(sub.subject, sub.body)) {
-      const byReference = ours(await store.findByThreadKey(referenceThreadKey(reference)));
+      const byReference = ours(await this.byThreadKey(referenceThreadKey(reference)));
       if (byReference) return byReference;
     }
     // A customer first seen now has no ticket yet: no look-up for its (customer, topic) link.
     const topic = topicKey(sub.subject);
     if (topic && knownCustomer) {
+      const pending = this.deps.writer?.pendingTicketOf(topicThreadKey(customerId, topic));
+      if (pending) return pending;
       return store.findOpenOnTopic(customerId, topic, new Date(now.getTime() - this.deps.followUpWindowMs));
     }
     return null;
+  }
+
+  /**
+   * A ticket the sender names by id. One not found is looked for again until the view's lag has passed
+   * (the flush interval and a second for its write): another intake instance may have accepted it a
+   * moment ago and not written its view yet.
+   */
+  private async namedTicket(ticketId: string): Promise<TicketDoc | null> {
+    const lagMs = this.deps.viewLagMs ?? 0;
+    const until = Date.now() + (lagMs > 0 ? lagMs + 1_000 : 0);
+    for (;;) {
+      const found = await this.views.get(ticketId);
+      if (found || Date.now() >= until) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private async writeView(

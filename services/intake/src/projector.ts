@@ -10,9 +10,9 @@ import { newEnvelope, type EventBus, type Subscription } from "@steward/messagin
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
-import { acknowledgementDue, emptyProjection, foldViewChanges, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
+import { acknowledgementDue, emptyProjection, foldViewChanges, type FoldResult, type HistoryEntry, type ViewChange } from "./domain/ticket-view.ts";
 import { deliveryKey } from "./domain/submission.ts";
-import { referenceThreadKey } from "./domain/customer-identity.ts";
+import { referenceThreadKey, type IdentityKey } from "./domain/customer-identity.ts";
 import { isStub, type StoredView, type TicketDoc, type TicketStore } from "./ticket-store.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { CustomerStore } from "./customer-store.ts";
@@ -44,11 +44,18 @@ export interface ProjectorOptions {
   views?: TicketViews;
   customers?: CustomerStore;
   flushMs?: number;
+  /** The write-behind the pipeline also hands its new views to; one of its own otherwise. */
+  writer?: ViewWriter;
 }
 
 export async function startProjector(bus: EventBus, store: TicketStore, groupId = "intake-projector", opts: ProjectorOptions = {}): Promise<Subscription> {
-  const deps: ProjectorDeps = { store, views: opts.views ?? new TicketViews(store), customers: opts.customers ?? new CustomerStore(store.db), bus };
-  const buffer = new WriteBehind<Envelope>((envelopes) => projectTickets(deps, envelopes), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
+  const writer =
+    opts.writer ??
+    new ViewWriter(
+      { store, views: opts.views ?? new TicketViews(store), customers: opts.customers ?? new CustomerStore(store.db), bus },
+      { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS },
+    );
+  const deps = writer.deps;
   const subscription = await bus.subscribe({
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
@@ -57,15 +64,171 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
       const envelopes = events.map((e) => e.envelope);
       for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
       // Resolves once these events' changes are in the store: only then may the consumer commit them.
-      await buffer.add(envelopes.filter((e) => e.ticketId && e.payload).map((e) => [e.ticketId, e] as const));
+      await writer.project(envelopes);
     },
   });
   return {
     async stop() {
-      await subscription.stop();
-      await buffer.close();
+      // Batches in hand wait for a flush: write now, so the stop does not wait out the interval.
+      const stopped = subscription.stop();
+      await writer.close();
+      await stopped;
+      await writer.close();
     },
   };
+}
+
+/** A new ticket's view as the pipeline built it, with the thread links and customer keys that go with it. */
+export interface AcceptedView {
+  doc: TicketDoc;
+  threadLinks: string[];
+  customer?: { customerId: string; keys: IdentityKey[] } | undefined;
+}
+
+type ViewItem = { envelope: Envelope } | { accepted: AcceptedView };
+
+/**
+ * The view's write-behind (ADR 0015): the projector's events and the pipeline's new tickets, gathered
+ * for up to a flush interval. A new ticket's view goes into the store with the next flush, together
+ * with the events of it that came meanwhile (one insert, usually no update), its links and its keys, in
+ * one insert per collection for every new ticket of the flush; until then this process answers for it
+ * from memory (reads by id, thread and reference look-ups, the customer's keys). What a crash loses
+ * before a flush is rebuilt from ticket.received, which the projector only commits once it is written.
+ */
+export class ViewWriter {
+  readonly deps: ProjectorDeps;
+  readonly #buffer: WriteBehind<ViewItem>;
+  /** New views not in the store yet, by ticket id, with the promise of their flush. */
+  readonly #accepted = new Map<string, { view: AcceptedView; written: Promise<void> }>();
+  /** Their thread keys (ticket id by key) and customer keys (customer id by hashed key). */
+  readonly #links = new Map<string, string>();
+  readonly #keys = new Map<string, string>();
+
+  constructor(deps: ProjectorDeps, opts: { flushMs?: number } = {}) {
+    this.deps = deps;
+    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(deps, items), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
+    deps.views.consult(this);
+  }
+
+  /** Other services' events; resolves once their changes are in the store (the consumer commits then). */
+  project(envelopes: readonly Envelope[]): Promise<void> {
+    return this.#buffer.add(envelopes.filter((e) => e.ticketId && e.payload).map((e) => [e.ticketId, { envelope: e }] as const));
+  }
+
+  /**
+   * A new ticket, accepted and published: its view is written with the next flush. A failed flush
+   * is reported to `failed`; the projector then writes the view from the ticket's event.
+   */
+  accepted(view: AcceptedView, failed: (err: unknown) => void): void {
+    const id = view.doc._id;
+    this.deps.views.remember(view.doc);
+    for (const key of view.threadLinks) this.#links.set(key, id);
+    const customer = view.customer;
+    if (customer) for (const k of customer.keys) this.#keys.set(k.key, customer.customerId);
+    const written = this.#buffer.add([[id, { accepted: view }]]).then(
+      () => this.#settled(view),
+      (err: unknown) => {
+        this.#settled(view);
+        failed(err);
+      },
+    );
+    this.#accepted.set(id, { view, written });
+  }
+
+  /** The view of a new ticket not in the store yet. */
+  pendingView(ticketId: string): TicketDoc | undefined {
+    return this.#accepted.get(ticketId)?.view.doc;
+  }
+
+  /** The not-yet-written ticket a thread key points at. */
+  pendingTicketOf(threadKey: string): TicketDoc | undefined {
+    const id = this.#links.get(threadKey);
+    return id === undefined ? undefined : this.pendingView(id);
+  }
+
+  /** The customer a hashed key was just linked to, before the link is in the store. */
+  pendingCustomerOf(hashedKey: string): string | undefined {
+    return this.#keys.get(hashedKey);
+  }
+
+  /** Writes the ticket's new view now, if it waits (before a follow-up changes it in the store). */
+  async settle(ticketId: string): Promise<void> {
+    const waiting = this.#accepted.get(ticketId);
+    if (!waiting) return;
+    this.#buffer.hurry();
+    await waiting.written;
+  }
+
+  /** Writes whatever waits; resolves when every flush so far is done. */
+  close(): Promise<void> {
+    return this.#buffer.close();
+  }
+
+  #settled(view: AcceptedView): void {
+    const id = view.doc._id;
+    if (this.#accepted.get(id)?.view === view) this.#accepted.delete(id);
+    for (const key of view.threadLinks) if (this.#links.get(key) === id) this.#links.delete(key);
+    const customer = view.customer;
+    if (customer) for (const k of customer.keys) if (this.#keys.get(k.key) === customer.customerId) this.#keys.delete(k.key);
+  }
+}
+
+/** One flush: the new tickets first (inserted with the events that came for them), then every other ticket's events. */
+async function writeViews(deps: ProjectorDeps, items: ReadonlyMap<string, readonly ViewItem[]>): Promise<void> {
+  const fresh: Array<{ view: AcceptedView; envelopes: Envelope[] }> = [];
+  const rest = new Map<string, Envelope[]>();
+  for (const [ticketId, list] of items) {
+    const envelopes = list.flatMap((i) => ("envelope" in i ? [i.envelope] : []));
+    const accepted = list.find((i): i is { accepted: AcceptedView } => "accepted" in i)?.accepted;
+    if (accepted) fresh.push({ view: accepted, envelopes });
+    else rest.set(ticketId, envelopes);
+  }
+  if (fresh.length > 0) for (const [ticketId, envelopes] of await insertAccepted(deps, fresh)) rest.set(ticketId, envelopes);
+  await projectTickets(deps, rest);
+}
+
+/**
+ * Inserts new tickets' links, customer keys and views, one command per collection, with this flush's
+ * events folded in. Returns the tickets whose events still need the usual guarded write: a view that
+ * was there already (a stub, or written by the projector from the event), or one with a follow-up.
+ */
+async function insertAccepted(deps: ProjectorDeps, fresh: ReadonlyArray<{ view: AcceptedView; envelopes: Envelope[] }>): Promise<Map<string, Envelope[]>> {
+  const { store, customers, views } = deps;
+  const later = new Map<string, Envelope[]>();
+  // Links and keys first: the view is what marks the acceptance written (IntakePipeline.redeliver).
+  await Promise.all([
+    store.linkThreadsOfMany(fresh.map((f) => ({ ticketId: f.view.doc._id, keys: f.view.threadLinks, at: f.view.doc.createdAt }))),
+    customers.linkMany(fresh.flatMap((f) => (f.view.customer ? [{ customerId: f.view.customer.customerId, keys: f.view.customer.keys, at: f.view.doc.createdAt }] : []))),
+  ]);
+  const docs: Array<{ doc: TicketDoc; whenTaken: TicketDoc }> = [];
+  for (const { view, envelopes } of fresh) {
+    const doc = view.doc;
+    if (envelopes.length === 0 || envelopes.some((e) => e.payload?.$case === "messageReceived")) {
+      docs.push({ doc, whenTaken: doc });
+      if (envelopes.length > 0) later.set(doc._id, envelopes);
+      continue;
+    }
+    const fold = await foldWithAcknowledgement(
+      deps,
+      doc,
+      envelopes.flatMap((e) => viewChangeOf(e) ?? []),
+      {},
+    );
+    const folded: TicketDoc = fold.entries.length === 0 ? doc : { ...doc, ...fold.set, history: [...doc.history, ...fold.entries], updatedAt: new Date(), viewRevision: 1 };
+    docs.push({ doc: folded, whenTaken: doc });
+  }
+  const created = await store.createTickets(docs);
+  docs.forEach(({ doc }, i) => {
+    if (created[i] === true) {
+      views.remember(doc);
+      return;
+    }
+    // Someone wrote the view first: fold the events onto what is there, as for any ticket.
+    views.forget(doc._id);
+    const envelopes = fresh[i]?.envelopes ?? [];
+    if (envelopes.length > 0) later.set(doc._id, envelopes);
+  });
+  return later;
 }
 
 /**
@@ -113,10 +276,10 @@ export class ProjectionConflictError extends Error {
 }
 
 async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: readonly Envelope[]): Promise<void> {
-  const { store, views, bus } = deps;
+  const { store, views } = deps;
   const changes = envelopes.flatMap((e) => viewChangeOf(e) ?? []);
   const received = envelopes.find((e) => e.payload?.$case === "ticketReceived");
-  let acknowledged: HistoryEntry | undefined;
+  const ack: AckSent = {};
   for (let attempt = 1; ; attempt += 1) {
     let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
     if (received && (stored === null || isStub(stored))) {
@@ -134,14 +297,7 @@ async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: r
       continue;
     }
     if (!isStub(stored)) await completeFollowUps(deps, stored, envelopes);
-    const fold = foldViewChanges(stored, changes);
-    const ackEventId = derivedEventId(`acknowledgement\u0000${ticketId}`);
-    const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
-    if (bus && ackLanguage !== undefined && !isStub(stored)) {
-      // Published once per call even when the write below has to be retried.
-      acknowledged ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
-      if (acknowledged && !stored.history.some((h) => h.eventId === acknowledged?.eventId)) fold.entries.push(acknowledged);
-    }
+    const fold = await foldWithAcknowledgement(deps, stored, changes, ack);
     if (fold.entries.length === 0) return;
     const at = new Date();
     if (await store.writeProjection(ticketId, stored.viewRevision, fold, at)) {
@@ -153,6 +309,27 @@ async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: r
     // A little jitter so writers that lost the same race do not meet again at once.
     await sleep(Math.random() * 5 * attempt);
   }
+}
+
+/** The acknowledgement's history line once published: a retried write publishes it no second time. */
+interface AckSent {
+  entry?: HistoryEntry | undefined;
+}
+
+/**
+ * Folds the events' changes onto the view, and publishes the ticket's acknowledgement when the fold
+ * makes it due (triage gave the language), adding its history line to the fold.
+ */
+async function foldWithAcknowledgement(deps: ProjectorDeps, stored: StoredView, changes: readonly ViewChange[], ack: AckSent): Promise<FoldResult> {
+  const { bus } = deps;
+  const fold = foldViewChanges(stored, changes);
+  const ackEventId = derivedEventId(`acknowledgement\u0000${stored._id}`);
+  const ackLanguage = bus && !isStub(stored) ? acknowledgementDue([...stored.history, ...fold.entries], ackEventId) : undefined;
+  if (bus && ackLanguage !== undefined && !isStub(stored)) {
+    ack.entry ??= await acknowledge(bus, stored, ackLanguage, ackEventId);
+    if (ack.entry && !stored.history.some((h) => h.eventId === ack.entry?.eventId)) fold.entries.push(ack.entry);
+  }
+  return fold;
 }
 
 /** Writes a published ticket's view from its delivery record (idempotent; the pipeline may be doing the same). */

@@ -8,7 +8,7 @@ import { DEV_CUSTOMER_KEY_SECRET, type IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
-import { startProjector } from "./projector.ts";
+import { startProjector, ViewWriter } from "./projector.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { startOutboundWorker } from "./outbound-worker.ts";
 import { OutboundDeliveries } from "./outbound-deliveries.ts";
@@ -71,11 +71,17 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   if (config.INTAKE_CUSTOMER_KEY_SECRET === undefined && !registry.devMode) {
     log.warn({}, "INTAKE_CUSTOMER_KEY_SECRET is not set: customers' keys are hashed with the public development secret");
   }
+  // The view's write-behind, shared by the pipeline (new tickets) and the projector (everyone's events).
+  const viewFlushMs = config.INTAKE_VIEW_FLUSH_MS;
+  const writer = new ViewWriter({ store, views, customers, bus }, { flushMs: viewFlushMs });
   const pipeline = new IntakePipeline({
     store,
     views,
     bus,
     customers,
+    writer,
+    viewLagMs: viewFlushMs,
+    log,
     customerKeySecret: config.INTAKE_CUSTOMER_KEY_SECRET ?? DEV_CUSTOMER_KEY_SECRET,
     followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000,
   });
@@ -83,7 +89,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   const now = () => Date.now();
   const toleranceMs = config.INTAKE_SIGNATURE_TOLERANCE_SECONDS * 1000;
 
-  const projector = await startProjector(bus, store, "intake-projector", { views, customers, flushMs: config.INTAKE_VIEW_FLUSH_MS });
+  const projector = await startProjector(bus, store, "intake-projector", { writer });
   const submissions = await startSubmissionConsumer({ bus, pipeline, registry, log });
   // One readiness check for HTTP /health/ready and gRPC health.
   const ready = async () => {

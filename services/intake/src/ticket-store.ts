@@ -3,7 +3,7 @@
 // events; each write is conditional so replays and re-deliveries change nothing twice. An event that
 // reaches the projector before the ticket's own view exists is parked in a stub (ADR 0015).
 import type { Collection, Db } from "@steward/store";
-import { isDuplicateKeyError } from "@steward/store";
+import { duplicateIndexes, isDuplicateKeyError } from "@steward/store";
 import { topicThreadKey, type ChannelName, type CustomerRef } from "./domain/submission.ts";
 import { emptyProjection, projectedFieldsOf, type FoldResult, type HistoryEntry, type ProjectedFields } from "./domain/ticket-view.ts";
 import { referenceThreadKey, type IdentityKey } from "./domain/customer-identity.ts";
@@ -126,19 +126,23 @@ export class TicketStore {
    * Most keys are new, and inserts are cheap on FerretDB where updates are not: insert them all in one
    * command, then move only the keys that already existed.
    */
-  async linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
-    if (keys.length === 0) return;
-    let taken: string[] = [];
+  linkThreads(ticketId: string, keys: string[], at: Date): Promise<void> {
+    return this.linkThreadsOfMany([{ ticketId, keys, at }]);
+  }
+
+  /** linkThreads for several tickets in one insert; a key named twice goes to the later ticket. */
+  async linkThreadsOfMany(links: ReadonlyArray<{ ticketId: string; keys: readonly string[]; at: Date }>): Promise<void> {
+    const docs = links.flatMap((l) => l.keys.map((key) => ({ _id: key, ticketId: l.ticketId, updatedAt: l.at })));
+    if (docs.length === 0) return;
+    let taken: number[] = [];
     try {
-      await this.threads.insertMany(
-        keys.map((key) => ({ _id: key, ticketId, updatedAt: at })),
-        { ordered: false },
-      );
+      await this.threads.insertMany(docs, { ordered: false });
     } catch (err) {
-      taken = duplicateKeysOf(err, keys);
+      taken = duplicateIndexes(err, docs.length);
     }
-    for (const key of taken) {
-      await this.threads.updateOne({ _id: key }, { $set: { ticketId, updatedAt: at } }, { upsert: true });
+    for (const i of taken) {
+      const doc = docs[i] as ThreadDoc;
+      await this.threads.updateOne({ _id: doc._id }, { $set: { ticketId: doc.ticketId, updatedAt: doc.updatedAt } }, { upsert: true });
     }
   }
 
@@ -178,15 +182,6 @@ export class TicketStore {
     return this.findByThreadKey(referenceThreadKey(reference));
   }
 
-  /** The ticket of the first key that leads to one. */
-  async findByAnyThreadKey(keys: readonly string[]): Promise<TicketDoc | null> {
-    for (const key of keys) {
-      const ticket = await this.findByThreadKey(key);
-      if (ticket) return ticket;
-    }
-    return null;
-  }
-
   /** The customer's (the customer record's) open ticket on the same topic, if it moved since `since`. */
   async findOpenOnTopic(customerId: string, topic: string, since: Date): Promise<TicketDoc | null> {
     const link = await this.threads.findOne({ _id: topicThreadKey(customerId, topic) });
@@ -208,18 +203,32 @@ export class TicketStore {
    * wrote `doc` as it is.
    */
   async createTicket(doc: TicketDoc): Promise<boolean> {
+    const [created] = await this.createTickets([{ doc, whenTaken: doc }]);
+    return created === true;
+  }
+
+  /**
+   * Creates several views in one insert. A view whose id is taken (a stub, or a view written already)
+   * gets its `whenTaken` form merged as createTicket does. Says, per view, whether `doc` went in as it is.
+   */
+  async createTickets(views: ReadonlyArray<{ doc: TicketDoc; whenTaken: TicketDoc }>): Promise<boolean[]> {
+    if (views.length === 0) return [];
+    let taken: number[] = [];
     try {
-      await this.tickets.insertOne(doc);
-      return true;
+      await this.tickets.insertMany(
+        views.map((v) => v.doc),
+        { ordered: false },
+      );
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      await this.fillStub(doc);
-      return false;
+      taken = duplicateIndexes(err, views.length);
     }
+    for (const i of taken) await this.fillStub((views[i] as { whenTaken: TicketDoc }).whenTaken);
+    const refused = new Set(taken);
+    return views.map((_, i) => !refused.has(i));
   }
 
   /** Turns a stub into the whole view (a rare path: read, merge, replace if unchanged, else again). */
-  private async fillStub(doc: TicketDoc): Promise<void> {
+  async fillStub(doc: TicketDoc): Promise<void> {
     for (;;) {
       const stub = await this.getStored(doc._id);
       if (stub === null || !isStub(stub)) return;
@@ -267,28 +276,6 @@ export class TicketStore {
     );
     return res.matchedCount === 1;
   }
-}
-
-/**
- * The keys an unordered insertMany refused as duplicates. Any other failure is rethrown; so is one
- * that does not say which documents failed (then nothing can be assumed about the rest).
- */
-function duplicateKeysOf(err: unknown, keys: readonly string[]): string[] {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  if (list.length === 0) {
-    if (isDuplicateKeyError(err) && keys.length === 1) return [...keys];
-    throw err;
-  }
-  const out: string[] = [];
-  for (const e of list as Array<{ code?: number; index?: number; err?: { code?: number; index?: number } }>) {
-    const code = e.code ?? e.err?.code;
-    const index = e.index ?? e.err?.index;
-    const key = index === undefined ? undefined : keys[index];
-    if (code !== 11000 || key === undefined) throw err;
-    out.push(key);
-  }
-  return out;
 }
 
 export { topicThreadKey, channelThreadKey } from "./domain/submission.ts";

@@ -11,6 +11,12 @@ export interface TicketReader {
   findByReference(reference: string): Promise<TicketDoc | null>;
 }
 
+/** New views accepted but not in the store yet (the view's write-behind); asked when the store has nothing. */
+export interface PendingViews {
+  pendingView(ticketId: string): TicketDoc | undefined;
+  pendingTicketOf(threadKey: string): TicketDoc | undefined;
+}
+
 interface Remembered {
   doc: StoredView;
   /** When the copy was last read from the store (or written whole by this process): what bounds its lag. */
@@ -34,6 +40,7 @@ export class TicketViews implements TicketReader {
   readonly #now: () => number;
   /** Map order is recency order. */
   readonly #views = new Map<string, Remembered>();
+  #pending: PendingViews | undefined;
 
   constructor(store: TicketStore, opts: TicketViewsOptions = {}) {
     this.store = store;
@@ -42,12 +49,18 @@ export class TicketViews implements TicketReader {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** The view, from memory when the copy is younger than the read lag, else from the store. */
+  /** Where views accepted but not written yet are found. */
+  consult(pending: PendingViews): void {
+    this.#pending = pending;
+  }
+
+  /** The view, from memory when the copy is younger than the read lag, else from the store (or the write-behind). */
   async get(id: string): Promise<TicketDoc | null> {
     const known = this.#touch(id);
     if (known !== undefined && this.#now() - known.readAt <= this.#maxAgeMs) return isStub(known.doc) ? null : known.doc;
     const doc = await this.load(id);
-    return doc === null || isStub(doc) ? null : doc;
+    if (doc === null) return this.#pending?.pendingView(id) ?? null;
+    return isStub(doc) ? null : doc;
   }
 
   /**
@@ -62,8 +75,9 @@ export class TicketViews implements TicketReader {
 
   /** The ticket an ST-… reference names (the link is read from the store; the view as by get). */
   async findByReference(reference: string): Promise<TicketDoc | null> {
-    const link = await this.store.threads.findOne({ _id: referenceThreadKey(reference) });
-    return link ? this.get(link.ticketId) : null;
+    const key = referenceThreadKey(reference);
+    const link = await this.store.threads.findOne({ _id: key });
+    return link ? this.get(link.ticketId) : (this.#pending?.pendingTicketOf(key) ?? null);
   }
 
   /** The last copy this process holds, however old (the projector's fold base). */

@@ -56,4 +56,17 @@ describe("WriteBehind", () => {
     await pending;
     expect(calls).toEqual([{ t: [1] }]);
   });
+
+  it("writes at once when hurried, and once closing, whatever is added later too", async () => {
+    const { calls, write } = recorder();
+    const buffer = new WriteBehind<number>(write, { flushMs: 60_000, maxKeys: 100 });
+    const first = buffer.add([["t1", 1]]);
+    buffer.hurry();
+    await first;
+    expect(calls).toEqual([{ t1: [1] }]);
+    await buffer.close();
+    // Added after close began (a batch still in hand at a stop): not left for the 60 s interval.
+    await buffer.add([["t2", 2]]);
+    expect(calls).toEqual([{ t1: [1] }, { t2: [2] }]);
+  });
 });

@@ -22,6 +22,8 @@ export class WriteBehind<T> {
   #waiters: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
+  /** Once closing, whatever is added is written at once: nothing waits for an interval nobody will see. */
+  #closing = false;
 
   constructor(write: (byKey: ReadonlyMap<string, readonly T[]>) => Promise<void>, opts: WriteBehindOptions) {
     this.#write = write;
@@ -37,13 +39,19 @@ export class WriteBehind<T> {
       else this.#pending.set(key, [item]);
     }
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (this.#pending.size >= this.#opts.maxKeys) this.#flushSoon(0);
+    if (this.#closing || this.#pending.size >= this.#opts.maxKeys) this.#flushSoon(0);
     else this.#flushSoon(this.#opts.flushMs);
     return done;
   }
 
+  /** Starts the flush of whatever waits now instead of at the end of the interval (add() still tells when it landed). */
+  hurry(): void {
+    if (this.#pending.size > 0) this.#flushSoon(0);
+  }
+
   /** Writes whatever waits now; resolves when every flush so far is done. */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#running = this.#running.then(() => this.#flush());

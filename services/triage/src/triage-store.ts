@@ -1,7 +1,7 @@
 // Triage's memory: the last decision per ticket (re-triage starts from it) and each customer's recent
 // contacts (repeat-contact counting). Both are read and written by _id only, and every write is one
 // atomic command: the store serialises writes, so each one costs the whole system.
-import type { Collection, Db } from "@steward/store";
+import { duplicateIndexes, type Collection, type Db } from "@steward/store";
 import type { TriageDecision } from "./domain/index.ts";
 
 export interface DecisionDoc {
@@ -59,9 +59,7 @@ export class TriageStore {
         try {
           await this.decisions.insertMany(chunk, { ordered: false });
         } catch (err) {
-          const duplicates = duplicateIndexes(err);
-          if (duplicates === undefined) throw err;
-          for (const i of duplicates) {
+          for (const i of duplicateIndexes(err, chunk.length)) {
             const doc = chunk[i];
             if (doc) existing.add(doc._id);
           }
@@ -124,21 +122,4 @@ function latestDistinct(contacts: readonly Contact[], exclude?: string): Contact
     distinct.push(c);
   }
   return distinct.slice(-MAX_REMEMBERED_CONTACTS);
-}
-
-/** The positions refused by a unique _id in an unordered insertMany, or undefined for any other failure. */
-function duplicateIndexes(err: unknown): number[] | undefined {
-  if (!(err instanceof Error) || !("writeErrors" in err)) return undefined;
-  const raw = (err as { writeErrors: unknown }).writeErrors;
-  const writeErrors = (Array.isArray(raw) ? raw : [raw]) as Array<{
-    index?: unknown;
-    code?: unknown;
-  }>;
-  if (writeErrors.length === 0) return undefined;
-  const indexes: number[] = [];
-  for (const e of writeErrors) {
-    if (e.code !== 11000 || typeof e.index !== "number") return undefined;
-    indexes.push(e.index);
-  }
-  return indexes;
 }
