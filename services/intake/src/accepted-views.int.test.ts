@@ -19,7 +19,7 @@ import { CustomerStore } from "./customer-store.ts";
 import { ViewWriter } from "./projector.ts";
 import { acceptedTicketDoc } from "./accepted-view.ts";
 import { channelThreadKey } from "./domain/submission.ts";
-import { EventLog, postJson } from "../test-support/test-support.ts";
+import { EventLog, postJson, ticketReceivedEvent } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("intake-accepted-views");
 let conn: Store;
@@ -141,25 +141,7 @@ describe("a new ticket's view written behind", () => {
       const views = new TicketViews(store);
       const writer = new ViewWriter({ store, views, customers: new CustomerStore(counted.db), bus }, { flushMs: HOLD_MS });
       const ticketId = randomUUID();
-      const received = newEnvelope(
-        "ticketReceived",
-        ticketId,
-        {
-          channel: Channel.API,
-          externalId: "av-5",
-          customer: { id: "c-av5", name: "", email: "", phone: "", tier: "standard", language: "" },
-          subject: "Refund",
-          body: "Please refund order 5.",
-          quotedText: "",
-          signature: "",
-          threadId: "",
-          metadata: {},
-          channelRefs: {},
-          messageId: `${ticketId}-m1`,
-          integrationId: "dev",
-        },
-        "intake",
-      );
+      const received = ticketReceivedEvent(ticketId, "av-5");
       const doc = acceptedTicketDoc(received, "cus-av5", new Date());
       if (!doc) throw new Error("no view for a ticket.received");
       writer.accepted({ doc, threadLinks: [`ref:${ticketId}`], customer: { customerId: "cus-av5", keys: [{ key: `id:${ticketId}`, kind: "id" }] } }, (err) => {
@@ -168,7 +150,7 @@ describe("a new ticket's view written behind", () => {
       const triaged = newEnvelope(
         "ticketTriaged",
         ticketId,
-        { ...TicketTriaged.fromJSON({}), language: "en", intent: "billing", priority: Priority.P3, group: "billing", retriage: false, channel: Channel.API, customerId: "c-av5" },
+        { ...TicketTriaged.fromJSON({}), language: "en", intent: "billing", priority: Priority.P3, group: "billing", retriage: false, channel: Channel.API, customerId: "c-wb" },
         "triage",
       );
       // The projector's events of this ticket, in hand before the flush.

@@ -17,7 +17,7 @@ import { emptyProjection } from "./domain/ticket-view.ts";
 import { deliveryKey } from "./domain/submission.ts";
 import { ticketReference } from "./domain/acknowledgement.ts";
 import { referenceThreadKey } from "./domain/customer-identity.ts";
-import { EventLog, sleep } from "../test-support/test-support.ts";
+import { EventLog, sleep, ticketReceivedEvent as received } from "../test-support/test-support.ts";
 
 const t = isolatedEnv("intake-write-behind");
 let conn: Store;
@@ -48,27 +48,6 @@ const triaged = (ticketId: string, language = "de") =>
     ticketId,
     { ...TicketTriaged.fromJSON({}), language, intent: "billing", priority: Priority.P3, group: "billing", retriage: false, channel: Channel.EMAIL, customerId: "c" },
     "triage",
-  );
-
-const received = (ticketId: string, externalId: string) =>
-  newEnvelope(
-    "ticketReceived",
-    ticketId,
-    {
-      channel: Channel.EMAIL,
-      externalId,
-      customer: { id: "c-wb", name: "", email: "wb@example.com", phone: "", tier: "standard", language: "" },
-      subject: "Charged twice",
-      body: "My card was charged twice.",
-      quotedText: "",
-      signature: "",
-      threadId: "",
-      metadata: {},
-      channelRefs: {},
-      messageId: `${ticketId}-m1`,
-      integrationId: "dev",
-    },
-    "intake",
   );
 
 async function newView(id: string) {

@@ -1,8 +1,8 @@
 // Helpers for intake's integration tests: a reader that collects events from topics, a promisified
-// gRPC client, and signed webhook requests.
+// gRPC client, signed webhook requests, and a ticket.received as intake publishes it.
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { IntakeServiceClient, type Submission, type SubmitBatchResponse, type SubmitResponse, type TopicName } from "@steward/proto";
-import type { EventBus, IncomingEvent } from "@steward/messaging";
+import { Channel, IntakeServiceClient, type Submission, type SubmitBatchResponse, type SubmitResponse, type TopicName } from "@steward/proto";
+import { newEnvelope, type EventBus, type IncomingEvent } from "@steward/messaging";
 import { signWebhook } from "../src/domain/webhook-signature.ts";
 
 export class EventLog {
@@ -95,3 +95,25 @@ export async function postJson(baseUrl: string, path: string, body: unknown, hea
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A ticket.received as intake publishes it (e-mail, customer c-wb), for tests that feed the projector directly. */
+export const ticketReceivedEvent = (ticketId: string, externalId: string) =>
+  newEnvelope(
+    "ticketReceived",
+    ticketId,
+    {
+      channel: Channel.EMAIL,
+      externalId,
+      customer: { id: "c-wb", name: "", email: "wb@example.com", phone: "", tier: "standard", language: "" },
+      subject: "Charged twice",
+      body: "My card was charged twice.",
+      quotedText: "",
+      signature: "",
+      threadId: "",
+      metadata: {},
+      channelRefs: {},
+      messageId: `${ticketId}-m1`,
+      integrationId: "dev",
+    },
+    "intake",
+  );
