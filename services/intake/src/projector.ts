@@ -21,8 +21,12 @@ import { WriteBehind } from "./write-behind.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Tickets of one flush projected at the same time (each is at most a read and a write). */
-const TICKETS_IN_FLIGHT = 16;
+/**
+ * Tickets of one flush projected at the same time (each is at most a read and a write). The store takes
+ * one write at a time per database, so more in flight does not write faster; it only queues the accept
+ * path's delivery records behind the whole flush instead of behind one or two updates.
+ */
+const TICKETS_IN_FLIGHT = 2;
 /**
  * Guarded writes tried per ticket before the flush fails (and its batches are retried by the consumer).
  * One ticket is written by at most one partition of each topic at a time, so a few attempts are plenty.
