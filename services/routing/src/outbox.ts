@@ -9,30 +9,12 @@
 // DROP_DELAY_MS (the ticket's last change for now), with an update of their own, guarded by the version
 // whose outbox was published. (Not `$pull` by eventId: FerretDB 1.24 matches but removes nothing.)
 import type { EventBus } from "@steward/messaging";
-import type { TopicName } from "@steward/proto";
+import { Topics, type Envelope, type TopicName } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
 import { decodeOutboxEntry } from "./routing-events.ts";
+import { RecentIds } from "./recent-ids.ts";
 import type { OutboxEntry, TicketDoc } from "./routing-store.ts";
 import type { RoutingState } from "./routing-state.ts";
-
-/** Remembers the last N ids seen, in insertion order. */
-class RecentIds {
-  readonly #limit: number;
-  readonly #ids = new Set<string>();
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-  has(id: string): boolean {
-    return this.#ids.has(id);
-  }
-  add(id: string): void {
-    this.#ids.add(id);
-    if (this.#ids.size > this.#limit) {
-      const oldest = this.#ids.values().next();
-      if (oldest.done !== true) this.#ids.delete(oldest.value);
-    }
-  }
-}
 
 /**
  * How long a published outbox waits for the ticket's next write to replace it before it is cleared on its
@@ -54,6 +36,8 @@ export class Outbox {
   /** ticketId -> the newest version this process wrote: an older outbox acknowledged later is already gone. */
   readonly #replaced = new Map<string, number>();
   #dropping: Promise<void> = Promise.resolve();
+  /** Hears this process's routing events as they are handed to the bus (they are durable by then). */
+  #local: ((events: readonly Envelope[]) => void) | undefined;
 
   constructor(bus: EventBus, store: RoutingState, log: Logger, dropDelayMs = DROP_DELAY_MS) {
     this.#bus = bus;
@@ -75,6 +59,15 @@ export class Outbox {
       const oldest = this.#replaced.keys().next();
       if (oldest.done !== true) this.#replaced.delete(oldest.value);
     }
+  }
+
+  /**
+   * Hands this process's routing events to `listener` as they go to the bus: their change is durable
+   * already (stored, or appended to the routing log), so the agents connected here hear their offers
+   * without the round trip through Kafka. The copy that comes back from Kafka carries the same event id.
+   */
+  deliverLocally(listener: (events: readonly Envelope[]) => void): void {
+    this.#local = listener;
   }
 
   /** How many stored outboxes wait to be cleared (for tests). */
@@ -174,7 +167,15 @@ export class Outbox {
 
   /** Hands entries to the bus now (so they keep the order of the calls) and tracks them until acknowledged. */
   #start(entries: readonly OutboxEntry[]): Promise<void> {
-    const sent = this.#bus.publish(entries.map((e) => ({ topic: e.topic as TopicName, envelope: decodeOutboxEntry(e) })));
+    const events = entries.map((e) => ({ topic: e.topic as TopicName, envelope: decodeOutboxEntry(e) }));
+    const sent = this.#bus.publish(events);
+    if (this.#local !== undefined) {
+      try {
+        this.#local(events.filter((e) => e.topic === Topics.routing).map((e) => e.envelope));
+      } catch (err) {
+        this.#log.warn({ err }, "delivering routing events to the agents connected here failed; they come through Kafka");
+      }
+    }
     for (const e of entries) this.#inFlight.set(e.eventId, sent);
     const settle = (ok: boolean) => {
       for (const e of entries) {

@@ -126,6 +126,10 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
+  // The leader's own events reach the agents connected here without waiting for Kafka (deduplicated).
+  outbox.deliverLocally((events) => {
+    for (const e of events) hub.onEvent(e);
+  });
   // Group ids carry the topic prefix, so test runs (and systems) sharing a cluster never share a group.
   let restarting = false;
   const matcher: Matcher = new Matcher({

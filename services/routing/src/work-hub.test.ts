@@ -77,3 +77,15 @@ describe("replay after a reconnect (Last-Event-ID)", () => {
     expect(hub.replaySince("ana", ids[2] as string)?.map((s) => s.item.offerId)).toEqual(["o-4", "o-5"]);
   });
 });
+
+describe("events heard twice", () => {
+  it("forwards an event once when the leader hands it over and Kafka brings it again", () => {
+    const hub = new WorkHub();
+    const ana = listening(hub, "ana");
+    const offer = newEnvelope("offerMade", "T-2", { ...OfferMade.fromJSON({}), agentId: "ana", offerId: "o-1", subject: "Refund" }, "routing");
+    hub.onEvent(offer); // from the leader, once its change is durable
+    hub.onEvent(offer); // the same event back from steward.routing.events
+    hub.onEvent(newEnvelope("offerMade", "T-3", { ...OfferMade.fromJSON({}), agentId: "ana", offerId: "o-2", subject: "Login" }, "routing"));
+    expect(ana.map((i) => i.offerId)).toEqual(["o-1", "o-2"]);
+  });
+});

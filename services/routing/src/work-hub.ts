@@ -2,10 +2,13 @@
 // own consumer group) and forwards each to the agent it concerns, over SSE or a gRPC stream. Owners also
 // hear what matters about their tickets: SLA warnings and breaches, ladder steps, a collaborator added
 // (and, as before, the customer's new messages as follow_up).
+// The routing leader hands its own events here as soon as they are durable (no round trip through
+// Kafka for the agents connected to it); an event heard twice is forwarded once.
 // Each item sent gets an id (this instance's epoch and a per-agent sequence), and the last items per
 // agent are kept, so a stream that reconnects with Last-Event-ID hears what it missed meanwhile.
 import { randomBytes } from "node:crypto";
 import { channelFromProto, escalationEffectOf, priorityFromProto, type EscalationEffectCase, type Envelope } from "@steward/proto";
+import { RecentIds } from "./recent-ids.ts";
 
 export interface WorkItem {
   kind: "offer" | "assignment" | "follow_up" | "offer_closed" | "collaboration" | "reassigned_away" | OwnerNoticeKind;
@@ -56,6 +59,8 @@ export class WorkHub {
   readonly epoch = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 
   private readonly keep: number;
+  /** Events already forwarded: the leader hands its own here at once, and the same come back from Kafka. */
+  private readonly seen = new RecentIds(20_000);
 
   constructor(keep = REPLAY_ITEMS_KEPT) {
     this.keep = keep;
@@ -106,6 +111,10 @@ export class WorkHub {
   onEvent(e: Envelope): void {
     const p = e.payload;
     if (!p) return;
+    if (e.eventId) {
+      if (this.seen.has(e.eventId)) return;
+      this.seen.add(e.eventId);
+    }
     const ticketId = e.ticketId;
     switch (p.$case) {
       case "offerMade":
