@@ -16,7 +16,7 @@ import { startIntake, type RunningIntake } from "./service.ts";
 import { TicketStore, type TicketDoc } from "./ticket-store.ts";
 import { TicketViews } from "./ticket-views.ts";
 import { CustomerStore } from "./customer-store.ts";
-import { ViewWriter } from "./projector.ts";
+import { projectBatch, ViewWriter } from "./projector.ts";
 import { acceptedTicketDoc } from "./accepted-view.ts";
 import { channelThreadKey } from "./domain/submission.ts";
 import { EventLog, postJson, ticketReceivedEvent } from "../test-support/test-support.ts";
@@ -172,6 +172,21 @@ describe("a new ticket's view written behind", () => {
     } finally {
       await counted.close();
     }
+  });
+
+  it("writes the view of a ticket.received it commits even when the new view is held in memory for a later flush", async () => {
+    // The pipeline handed the view over after the flush holding the ticket's event began: the event is
+    // committed once this flush lands, so this flush must write the view (a crash before the next would
+    // otherwise leave the ticket without one).
+    const store = new TicketStore(conn.db);
+    const views = new TicketViews(store);
+    const ticketId = randomUUID();
+    const received = ticketReceivedEvent(ticketId, "av-9");
+    const doc = acceptedTicketDoc(received, "cus-av9", new Date());
+    if (!doc) throw new Error("no view for a ticket.received");
+    views.remember(doc); // in memory only, as the pipeline leaves it until the next flush
+    await projectBatch(store, [received], undefined, views, (id) => id === ticketId);
+    expect((await storedView(ticketId))?.messages.map((m) => m.externalId)).toEqual(["av-9"]);
   });
 
   it("lets another instance find a ticket named by id once the instance that accepted it has flushed", async () => {

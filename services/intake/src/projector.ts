@@ -42,6 +42,8 @@ export interface ProjectorDeps {
   views: TicketViews;
   customers: CustomerStore;
   bus?: EventBus;
+  /** A new ticket whose view the pipeline handed over and no flush has written yet (held in memory only). */
+  awaitsFlush?: (ticketId: string) => boolean;
 }
 
 export interface ProjectorOptions {
@@ -110,7 +112,8 @@ export class ViewWriter {
 
   constructor(deps: ProjectorDeps, opts: { flushMs?: number } = {}) {
     this.deps = deps;
-    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(deps, items), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
+    const flushDeps: ProjectorDeps = { ...deps, awaitsFlush: (id) => this.#accepted.has(id) };
+    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(flushDeps, items), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
     deps.views.consult(this);
   }
 
@@ -240,8 +243,20 @@ async function insertAccepted(deps: ProjectorDeps, fresh: ReadonlyArray<{ view: 
  * write before it goes on). Every ticket is tried before a failure is rethrown, so a retry redoes only
  * what did not land (re-applying is a no-op).
  */
-export async function projectBatch(store: TicketStore, envelopes: readonly Envelope[], bus?: EventBus, views?: TicketViews): Promise<void> {
-  const deps: ProjectorDeps = { store, views: views ?? new TicketViews(store), customers: new CustomerStore(store.db), ...(bus ? { bus } : {}) };
+export async function projectBatch(
+  store: TicketStore,
+  envelopes: readonly Envelope[],
+  bus?: EventBus,
+  views?: TicketViews,
+  awaitsFlush?: (ticketId: string) => boolean,
+): Promise<void> {
+  const deps: ProjectorDeps = {
+    store,
+    views: views ?? new TicketViews(store),
+    customers: new CustomerStore(store.db),
+    ...(bus ? { bus } : {}),
+    ...(awaitsFlush ? { awaitsFlush } : {}),
+  };
   for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
   const byTicket = new Map<string, Envelope[]>();
   for (const envelope of envelopes) {
@@ -286,7 +301,10 @@ async function projectTicket(deps: ProjectorDeps, ticketId: string, envelopes: r
   const ack: AckSent = {};
   for (let attempt = 1; ; attempt += 1) {
     let stored: StoredView | null = views.latest(ticketId) ?? (await views.load(ticketId));
-    if (received && (stored === null || isStub(stored))) {
+    // A ticket.received whose view is only in memory (handed over after this flush began, so it waits
+    // for the next one) is completed now too: once this flush lands the event is committed, and a crash
+    // before the next flush must not leave the ticket without a view.
+    if (received && (stored === null || isStub(stored) || deps.awaitsFlush?.(ticketId) === true)) {
       // Intake published the ticket but its view is not there (it died or lags between the two):
       // complete the acceptance from what it recorded before publishing.
       await completeAcceptance(deps, received);
