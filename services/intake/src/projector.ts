@@ -207,23 +207,24 @@ async function insertAccepted(deps: ProjectorDeps, fresh: ReadonlyArray<{ view: 
     store.linkThreadsOfMany(fresh.map((f) => ({ ticketId: f.view.doc._id, keys: f.view.threadLinks, at: f.view.doc.createdAt }))),
     customers.linkMany(fresh.flatMap((f) => (f.view.customer ? [{ customerId: f.view.customer.customerId, keys: f.view.customer.keys, at: f.view.doc.createdAt }] : []))),
   ]);
-  const docs: Array<{ doc: TicketDoc; whenTaken: TicketDoc }> = [];
-  for (const { view, envelopes } of fresh) {
-    const doc = view.doc;
-    if (envelopes.length === 0 || envelopes.some((e) => e.payload?.$case === "messageReceived")) {
-      docs.push({ doc, whenTaken: doc });
-      if (envelopes.length > 0) later.set(doc._id, envelopes);
-      continue;
-    }
-    const fold = await foldWithAcknowledgement(
-      deps,
-      doc,
-      envelopes.flatMap((e) => viewChangeOf(e) ?? []),
-      {},
-    );
-    const folded: TicketDoc = fold.entries.length === 0 ? doc : { ...doc, ...fold.set, history: [...doc.history, ...fold.entries], updatedAt: new Date(), viewRevision: 1 };
-    docs.push({ doc: folded, whenTaken: doc });
-  }
+  // Folded side by side: an acknowledgement a fold makes due is a publish, and they need not queue.
+  const docs = await Promise.all(
+    fresh.map(async ({ view, envelopes }): Promise<{ doc: TicketDoc; whenTaken: TicketDoc }> => {
+      const doc = view.doc;
+      if (envelopes.length === 0 || envelopes.some((e) => e.payload?.$case === "messageReceived")) {
+        if (envelopes.length > 0) later.set(doc._id, envelopes);
+        return { doc, whenTaken: doc };
+      }
+      const fold = await foldWithAcknowledgement(
+        deps,
+        doc,
+        envelopes.flatMap((e) => viewChangeOf(e) ?? []),
+        {},
+      );
+      const folded: TicketDoc = fold.entries.length === 0 ? doc : { ...doc, ...fold.set, history: [...doc.history, ...fold.entries], updatedAt: new Date(), viewRevision: 1 };
+      return { doc: folded, whenTaken: doc };
+    }),
+  );
   const created = await store.createTickets(docs);
   docs.forEach(({ doc }, i) => {
     if (created[i] === true) {
