@@ -174,6 +174,57 @@ describe("a new ticket's view written behind", () => {
     }
   });
 
+  it("lets a new view whose events are not in hand wait one flush, so they go into its insert, and writes one that gets none the flush after", async () => {
+    const registry = createMetricsRegistry("accepted-wait-test");
+    const counted = await connectStore(t.mongoUri, t.database, { metrics: registry });
+    const count = async (command: string) =>
+      ((await registry.getSingleMetric("steward_store_command_duration_seconds")?.get())?.values ?? [])
+        .filter((v) => (v as { metricName?: string }).metricName?.endsWith("_count") && v.labels["command"] === command && v.labels["outcome"] === "ok")
+        .reduce((a, v) => a + v.value, 0);
+    try {
+      const store = new TicketStore(counted.db);
+      const views = new TicketViews(store);
+      const writer = new ViewWriter({ store, views, customers: new CustomerStore(counted.db), bus }, { flushMs: 300 });
+      const accept = (ticketId: string, externalId: string) => {
+        const received = ticketReceivedEvent(ticketId, externalId);
+        const doc = acceptedTicketDoc(received, `cus-${externalId}`, new Date());
+        if (!doc) throw new Error("no view for a ticket.received");
+        writer.accepted({ doc, threadLinks: [`ref:${ticketId}`] }, (err) => {
+          throw err;
+        });
+        return received;
+      };
+      const triagedOf = (ticketId: string) =>
+        newEnvelope(
+          "ticketTriaged",
+          ticketId,
+          { ...TicketTriaged.fromJSON({}), language: "en", intent: "billing", priority: Priority.P3, group: "billing", retriage: false, channel: Channel.API, customerId: "c-wb" },
+          "triage",
+        );
+      const ticketId = randomUUID();
+      const received = accept(ticketId, "av-10");
+      // Another ticket's event in the same flush: once it landed, that flush is over.
+      await writer.project([triagedOf(randomUUID())]);
+      expect(await storedView(ticketId)).toBeNull();
+      expect(writer.pendingView(ticketId)?._id).toBe(ticketId);
+      const [inserts, updates] = [await count("insert"), await count("update")];
+      // Its events come with the projector's next fetch: one insert of the view with them folded in.
+      await writer.project([received, triagedOf(ticketId)]);
+      const view = await storedView(ticketId);
+      expect(view?.history.map((h) => h.type)).toEqual(["ticket.received", "ticket.triaged", "notification"]);
+      expect((await count("insert")) - inserts).toBe(2); // the thread link and the view
+      expect((await count("update")) - updates).toBe(0);
+      // A view nothing more comes for waits one flush only.
+      const quiet = randomUUID();
+      accept(quiet, "av-11");
+      await waitFor(async () => (await storedView(quiet)) ?? undefined, { what: "the quiet ticket's view" });
+      expect(writer.pendingView(quiet)).toBeUndefined();
+      await writer.close();
+    } finally {
+      await counted.close();
+    }
+  });
+
   it("writes the view of a ticket.received it commits even when the new view is held in memory for a later flush", async () => {
     // The pipeline handed the view over after the flush holding the ticket's event began: the event is
     // committed once this flush lands, so this flush must write the view (a crash before the next would

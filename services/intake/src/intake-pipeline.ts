@@ -52,8 +52,9 @@ export interface PipelineDeps {
    */
   writer?: ViewWriter;
   /**
-   * How long another intake instance may hold a new ticket's view before writing it (its flush
-   * interval): a submission naming a ticket not found is looked for again until that (and a second) passed.
+   * How long another intake instance may hold a new ticket's view before writing it (two flush
+   * intervals, ViewWriter.lagMs): a submission naming a ticket not found is looked for again until that
+   * (and a second for the write) passed.
    */
   viewLagMs?: number;
   log?: Logger;
@@ -267,7 +268,7 @@ export class IntakePipeline {
 
   /**
    * A ticket the sender names by id. One not found is looked for again until the view's lag has passed
-   * (the flush interval and a second for its write): another intake instance may have accepted it a
+   * (two flush intervals and a second for its write): another intake instance may have accepted it a
    * moment ago and not written its view yet.
    */
   private async namedTicket(ticketId: string): Promise<TicketDoc | null> {

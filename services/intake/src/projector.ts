@@ -91,7 +91,21 @@ export interface AcceptedView {
   customer?: { customerId: string; keys: IdentityKey[] } | undefined;
 }
 
-type ViewItem = { envelope: Envelope } | { accepted: AcceptedView };
+/**
+ * A new view waits once for the flush after the one open when it was handed over, unless its events are
+ * in hand: they reach the projector only with its next fetch, after that flush, so waiting gathers the
+ * view and its first events (triage, queueing, the offer, often the assignment) into one insert instead
+ * of an insert and updates of a document that grows with each (issue 12).
+ */
+interface AcceptedItem {
+  accepted: AcceptedView;
+  /** Waited one flush already: written with the next one whatever comes. */
+  waited: boolean;
+  /** Set by a flush that let it wait: the promise of the flush that writes it. */
+  next?: Promise<void>;
+}
+
+type ViewItem = { envelope: Envelope } | AcceptedItem;
 
 /**
  * The view's write-behind (ADR 0015): the projector's events and the pipeline's new tickets, gathered
@@ -110,11 +124,22 @@ export class ViewWriter {
   readonly #links = new Map<string, string>();
   readonly #keys = new Map<string, string>();
 
+  /** New views written with the coming flush whatever else it holds: a follow-up waits for them, or the writer closes. */
+  readonly #urgent = new Set<string>();
+  #closing = false;
+  readonly #flushMs: number;
+
   constructor(deps: ProjectorDeps, opts: { flushMs?: number } = {}) {
     this.deps = deps;
+    this.#flushMs = opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS;
     const flushDeps: ProjectorDeps = { ...deps, awaitsFlush: (id) => this.#accepted.has(id) };
-    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(flushDeps, items), { flushMs: opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS, maxKeys: FLUSH_TICKETS });
+    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(flushDeps, this.#letWait(items)), { flushMs: this.#flushMs, maxKeys: FLUSH_TICKETS });
     deps.views.consult(this);
+  }
+
+  /** The longest a new view stays in memory only, before its write starts: two flush intervals. */
+  get lagMs(): number {
+    return 2 * this.#flushMs;
   }
 
   /** Other services' events; resolves once their changes are in the store (the consumer commits then). */
@@ -132,7 +157,7 @@ export class ViewWriter {
     for (const key of view.threadLinks) this.#links.set(key, id);
     const customer = view.customer;
     if (customer) for (const k of customer.keys) this.#keys.set(k.key, customer.customerId);
-    const written = this.#buffer.add([[id, { accepted: view }]]).then(
+    const written = this.#queue({ accepted: view, waited: false }).then(
       () => this.#settled(view),
       (err: unknown) => {
         this.#settled(view);
@@ -162,18 +187,49 @@ export class ViewWriter {
   async settle(ticketId: string): Promise<void> {
     const waiting = this.#accepted.get(ticketId);
     if (!waiting) return;
+    this.#urgent.add(ticketId);
     this.#buffer.hurry();
     await waiting.written;
   }
 
   /** Writes whatever waits; resolves when every flush so far is done. */
   close(): Promise<void> {
+    this.#closing = true;
     return this.#buffer.close();
+  }
+
+  /** Resolves once the view is written (by this flush, or the next one when this one let it wait). */
+  async #queue(item: AcceptedItem): Promise<void> {
+    await this.#buffer.add([[item.accepted.doc._id, item]]);
+    if (item.next) await item.next;
+  }
+
+  /** This flush's items, less the new views that wait for the next one (queued again here). */
+  #letWait(items: ReadonlyMap<string, readonly ViewItem[]>): ReadonlyMap<string, readonly ViewItem[]> {
+    const now = new Map<string, readonly ViewItem[]>();
+    for (const [ticketId, list] of items) {
+      const waits = !this.#closing && !this.#urgent.has(ticketId) && list.every((i) => "accepted" in i && !i.waited);
+      if (!waits) {
+        this.#urgent.delete(ticketId);
+        now.set(ticketId, list);
+        continue;
+      }
+      for (const i of list) {
+        if (!("accepted" in i)) continue;
+        i.next = this.#queue({ accepted: i.accepted, waited: true });
+        // Awaited by the first queueing once this flush landed; if this flush fails, nobody awaits it.
+        i.next.catch(() => undefined);
+      }
+    }
+    return now;
   }
 
   #settled(view: AcceptedView): void {
     const id = view.doc._id;
-    if (this.#accepted.get(id)?.view === view) this.#accepted.delete(id);
+    if (this.#accepted.get(id)?.view === view) {
+      this.#accepted.delete(id);
+      this.#urgent.delete(id);
+    }
     for (const key of view.threadLinks) if (this.#links.get(key) === id) this.#links.delete(key);
     const customer = view.customer;
     if (customer) for (const k of customer.keys) if (this.#keys.get(k.key) === customer.customerId) this.#keys.delete(k.key);
@@ -186,7 +242,7 @@ async function writeViews(deps: ProjectorDeps, items: ReadonlyMap<string, readon
   const rest = new Map<string, Envelope[]>();
   for (const [ticketId, list] of items) {
     const envelopes = list.flatMap((i) => ("envelope" in i ? [i.envelope] : []));
-    const accepted = list.find((i): i is { accepted: AcceptedView } => "accepted" in i)?.accepted;
+    const accepted = list.find((i): i is AcceptedItem => "accepted" in i)?.accepted;
     if (accepted) fresh.push({ view: accepted, envelopes });
     else rest.set(ticketId, envelopes);
   }

@@ -80,7 +80,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
     bus,
     customers,
     writer,
-    viewLagMs: viewFlushMs,
+    viewLagMs: writer.lagMs,
     log,
     customerKeySecret: config.INTAKE_CUSTOMER_KEY_SECRET ?? DEV_CUSTOMER_KEY_SECRET,
     followUpWindowMs: config.INTAKE_FOLLOW_UP_WINDOW_HOURS * 3_600_000,
