@@ -1,8 +1,9 @@
 // The matcher: runs only in the instance holding the matcher lease. It rebuilds a RoutingEngine from the
-// store, then consumes triaged tickets, agent changes, routing events and escalation events (consumer group
-// `routing-matcher`), decides with the engine and writes each decision through the TicketLedger. Everything
-// runs one step at a time (one engine, one queue); a write the store refuses means the engine was stale:
-// that ticket or agent is read again, mirrored, and decided again.
+// store, then consumes triaged tickets, agent changes, escalation events and (when the store, not the
+// routing log, holds the state) other instances' routing events (consumer group `routing-matcher`),
+// decides with the engine and writes each decision through the TicketLedger. Everything runs one step at
+// a time (one engine, one queue); a write the store refuses means the engine was stale: that ticket or
+// agent is read again, mirrored, and decided again.
 import type { EventBus, IncomingEvent, Subscription } from "@steward/messaging";
 import { Topics, channelFromProto, escalationEffectOf, priorityFromProto, type Envelope, type EscalationAction, type SlaUpdated, type TicketTriaged } from "@steward/proto";
 import type { Logger } from "@steward/telemetry";
@@ -49,6 +50,13 @@ export interface MatcherDeps {
   handBack?: () => Promise<void>;
   /** A step found this instance can no longer act as the leader (its log refused an append): start over. */
   onDeposed?: (err: Error) => void;
+  /**
+   * Whether other processes change tickets (ROUTING_STATE=store: every instance runs agent commands on the
+   * store), so their routing events must be followed. With the routing log only the leader changes a
+   * ticket and its memory is already ahead of its own events: consuming them would only decode and skip
+   * them (four records a ticket; issue 12).
+   */
+  followTicketEvents?: boolean;
 }
 
 export interface MatcherStatus {
@@ -134,7 +142,7 @@ export class Matcher {
     await this.#serial(() => this.#rebuildFromStore());
     this.#subscription = await this.#d.bus.subscribe({
       groupId: this.#d.groupId,
-      topics: [Topics.triaged, Topics.agents, Topics.routing, Topics.escalation],
+      topics: this.#d.followTicketEvents === false ? [Topics.triaged, Topics.agents, Topics.escalation] : [Topics.triaged, Topics.agents, Topics.routing, Topics.escalation],
       fromBeginning: true,
       // Store hiccups are retried here for about a minute rather than sending a ticket to dead letters.
       maxAttempts: 25,
@@ -232,6 +240,26 @@ export class Matcher {
   }
 
   // ---- inputs ----------------------------------------------------------------------------------------------
+
+  /**
+   * This process's own routing events, as the outbox hands them to the bus (their change is durable): an
+   * agent command the ledger ran here (accept, decline, resolve, reassign) reaches the engine at once,
+   * without the round trip through Kafka. With the routing log this is the only way such a change reaches
+   * the matcher; changes the matcher made itself are skipped by version, as from Kafka.
+   */
+  noticeOwnEvents(envelopes: readonly Envelope[]): void {
+    if (this.#state === "standby") return;
+    const changed = envelopes.filter((e) => e.ticketId !== "" && e.payload !== undefined && e.payload.$case !== "agentReplied");
+    if (changed.length === 0) return;
+    void this.#serial(async () => {
+      if (this.#mirror === null) return;
+      for (const e of changed) await this.#onTicketChanged(e.ticketId, e.eventId);
+      await this.#drain();
+    }).catch((err: unknown) => {
+      if (err instanceof Error && err.name === "NotLeaderError") this.#d.onDeposed?.(err);
+      else this.#d.log.warn({ err }, "matcher could not take in this process's own routing events");
+    });
+  }
 
   async #onEvent(event: IncomingEvent): Promise<void> {
     if (this.#mirror === null) throw new Error("matcher is not running");

@@ -126,9 +126,11 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   });
   const agents = new AgentDirectory(store, bus);
   const hub = new WorkHub();
-  // The leader's own events reach the agents connected here without waiting for Kafka (deduplicated).
+  // The leader's own events reach the agents connected here, and its matcher, without waiting for Kafka
+  // (the hub deduplicates; the matcher skips what it already holds).
   outbox.deliverLocally((events) => {
     for (const e of events) hub.onEvent(e);
+    matcher.noticeOwnEvents(events);
   });
   // Group ids carry the topic prefix, so test runs (and systems) sharing a cluster never share a group.
   let restarting = false;
@@ -144,6 +146,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     sweepMs: config.ROUTING_OUTBOX_SWEEP_MS,
     holdGraceMs: config.ROUTING_HOLD_GRACE_MS,
     metrics: routingMetrics,
+    followTicketEvents: logged === null,
     ...(logged === null
       ? {}
       : {
