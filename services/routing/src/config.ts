@@ -55,8 +55,6 @@ export const routingEnv = z
     ROUTING_ADVERTISE_HOST: z.string().optional(),
     /** Shared by all routing instances: authenticates forwarded commands. Required outside development. */
     ROUTING_PEER_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
-    /** Agent commands answer within this long when Kafka is slow or down (the change is stored; the outbox publishes it). */
-    ROUTING_ANSWER_WITHIN_MS: positiveInt.default(2_000),
   })
   .refine((c) => c.ROUTING_LEASE_RENEW_MS * 2 < c.ROUTING_LEASE_MS, {
     message: "ROUTING_LEASE_RENEW_MS must be less than half of ROUTING_LEASE_MS, or a slow renewal loses the lease",

@@ -121,7 +121,6 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     offerTimeoutMs: (channel) => engineConfig.offerTimeoutMs[channel],
     maxParallelOffers: engineConfig.maxParallelOffers,
     reopenWindowMs: engineConfig.reopenWindowMs,
-    answerWithinMs: config.ROUTING_ANSWER_WITHIN_MS,
     metrics: routingMetrics,
   });
   const agents = new AgentDirectory(store, bus);

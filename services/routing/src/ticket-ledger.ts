@@ -43,11 +43,6 @@ export interface LedgerDeps {
   offerTimeoutMs: (channel: TicketDoc["channel"]) => number;
   maxParallelOffers: number;
   reopenWindowMs: number;
-  /**
-   * How long an agent command waits for Kafka's acknowledgement before answering (default 2 s): the change
-   * is stored either way and the outbox keeps publishing, so a broker outage never holds the agent.
-   */
-  answerWithinMs?: number;
   now?: () => number;
   metrics?: RoutingMetrics;
 }
@@ -107,7 +102,7 @@ export class TicketLedger {
 
   /**
    * The one write: `next` replaces `prev` if the store still holds `prev.version` and the guards. Events are
-   * stored with it; the caller publishes them (publishNow / the outbox).
+   * stored with it; the caller publishes them (publishLater / the outbox).
    */
   async #commit(prev: TicketDoc, next: TicketDoc, guards: Record<string, unknown>, events: readonly PendingEvent[], history: readonly HistoryInput[]): Promise<TicketDoc | null> {
     const carried = this.#d.outbox.carryOver(prev);
@@ -147,18 +142,12 @@ export class TicketLedger {
     return doc;
   }
 
-  /** For agent commands: the caller answers once the events are out (or left to the sweep if Kafka is down). */
-  async #publishNow(doc: TicketDoc): Promise<void> {
-    // The change is stored either way; if Kafka does not answer, the outbox sweep announces it later.
-    const published = this.#d.outbox.publish(doc._id, doc.version, doc.outbox).catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#d.answerWithinMs ?? 2_000);
-    });
-    await Promise.race([published, bound]);
-    clearTimeout(timer);
-  }
-
+  /**
+   * Hands the change's events to the bus (in the order of the changes) without waiting for Kafka's
+   * acknowledgement: an agent command is answered once its change is durable (appended to the routing log,
+   * or stored), which is what a successor knows too; its events follow, and the outbox keeps publishing
+   * them through a broker outage (a new leader republishes what the log holds unpublished).
+   */
   #publishLater(doc: TicketDoc): void {
     this.#d.outbox.publishInBackground(doc._id, doc.version, doc.outbox);
   }
@@ -257,7 +246,7 @@ export class TicketLedger {
       // idle clock is stored when the work ends): no agent write here.
       this.#d.metrics?.accepts.inc();
       for (const o of withdrawn) await this.#d.store.releaseHold(o.agentId, doc._id, doc.channel);
-      await this.#publishNow(written);
+      this.#publishLater(written);
       return new Written({ ticketId: doc._id });
     });
   }
@@ -286,7 +275,7 @@ export class TicketLedger {
       if (written === null) return null;
       this.#d.metrics?.declines.inc();
       await this.#d.store.releaseHold(agentId, doc._id, doc.channel);
-      await this.#publishNow(written);
+      this.#publishLater(written);
       return new Written(true);
     });
   }
@@ -311,7 +300,7 @@ export class TicketLedger {
       );
       if (written === null) return null;
       if (!doc.heldForOwner) await this.#d.store.releaseHold(agentId, doc._id, doc.channel, undefined, ownedSince(doc));
-      await this.#publishNow(written);
+      this.#publishLater(written);
       return new Written(true);
     });
   }
@@ -348,7 +337,7 @@ export class TicketLedger {
         return null;
       }
       if (!doc.heldForOwner) await this.#d.store.releaseHold(from, ticketId, doc.channel, undefined, ownedSince(doc));
-      await this.#publishNow(written);
+      this.#publishLater(written);
       return new Written({ ownerId: toAgentId, heldForOwner: !took });
     });
   }
