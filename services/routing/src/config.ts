@@ -44,8 +44,11 @@ export const routingEnv = z
      * conditional write in the store; ADR 0004).
      */
     ROUTING_STATE: z.enum(["log", "store"]).default("log"),
-    /** How often the leader writes its changed tickets and agents to the store, with the log offset they reflect. */
-    ROUTING_SNAPSHOT_MS: positiveInt.min(10).default(250),
+    /**
+     * How often the leader writes its changed tickets and agents to the store, with the log offset they
+     * reflect: how far reads on other instances may trail the leader (plus one bulk write).
+     */
+    ROUTING_SNAPSHOT_MS: positiveInt.min(10).default(500),
     /** How long the routing log keeps records (a take-over replays it after the last snapshot). */
     ROUTING_LOG_RETENTION_MS: positiveInt.min(3_600_000).default(7 * 86_400_000),
     /** The peer endpoint other instances forward agent commands to (0: any free port); internal network only. */
