@@ -200,4 +200,38 @@ describe("the logged state", () => {
       reads.mockRestore();
     }
   });
+
+  it("holds a new ticket back from the log until its next change or the end of the step, then appends it whole", async () => {
+    await agent("ls-d1");
+    const leader = await instance({ now: true });
+    await leader.takeOver(30, "deferring");
+    const start = leader.lastOffset;
+    const young = { receivedAt: Date.now(), deferAppend: true };
+
+    // Offered in the same step: the offer's append is the only record, and it holds the queued ticket too.
+    const doc = ticket("ls-d-offered");
+    expect(await leader.insertTicket(doc, young)).toBe(true);
+    expect(leader.isDeferred(doc._id)).toBe(true);
+    expect(leader.lastOffset).toBe(start);
+    await leader.flush(); // not the record yet: the snapshot leaves it out
+    expect(await store.getTicket(doc._id)).toBeNull();
+    expect(await leader.acquireHold("ls-d1", { ticketId: doc._id, channel: "email", kind: "offer", at: Date.now() }, true)).toBe(true);
+    expect(await leader.casTicket(offered(doc, "ls-d1"), doc.version, { status: "waiting" })).toBe(true);
+    expect(leader.isDeferred(doc._id)).toBe(false);
+    expect(leader.lastOffset).toBe(start + 1);
+
+    // Not offered: appended at the end of the step.
+    const waiting = ticket("ls-d-waiting");
+    expect(await leader.insertTicket(waiting, young)).toBe(true);
+    expect((await leader.appendDeferred()).map((d) => d._id)).toEqual([waiting._id]);
+    expect(await leader.appendDeferred()).toEqual([]);
+    expect(leader.lastOffset).toBe(start + 2);
+
+    // A successor that never saw a snapshot of them rebuilds both from those two records.
+    const successor = await instance({ now: true });
+    await successor.takeOver(31, "after-deferring");
+    expect((await successor.getTicket(doc._id))?.pendingOffers.map((o) => o.agentId)).toEqual(["ls-d1"]);
+    expect((await successor.getTicket(waiting._id))?.status).toBe("waiting");
+    await successor.handBack();
+  });
 });

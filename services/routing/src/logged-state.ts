@@ -85,6 +85,8 @@ export class LoggedState implements RoutingState {
   readonly #agents = new Map<string, AgentMemory>();
   readonly #dirtyTickets = new Set<string>();
   readonly #dirtyAgents = new Set<string>();
+  /** New tickets inserted with `deferAppend` and not appended yet: in memory only, nothing acts on them. */
+  readonly #deferred = new Set<string>();
   /** Tickets resolved within NEW_TICKET_HORIZON_MS and no longer in memory: id -> when (oldest first, roughly). */
   readonly #recentlyResolved = new Map<string, number>();
   /** Tickets inserted without a store read because they were provably new (for diagnostics and tests). */
@@ -201,6 +203,7 @@ export class LoggedState implements RoutingState {
     this.#agents.clear();
     this.#dirtyTickets.clear();
     this.#dirtyAgents.clear();
+    this.#deferred.clear();
     this.#lastOffset = -1;
     this.#appendTail = Promise.resolve();
   }
@@ -258,16 +261,38 @@ export class LoggedState implements RoutingState {
     return this.#tickets.get(ticketId) ?? null;
   }
 
-  async insertTicket(doc: TicketDoc, known?: { receivedAt: number | null }): Promise<boolean> {
+  async insertTicket(doc: TicketDoc, known?: { receivedAt: number | null; deferAppend?: boolean }): Promise<boolean> {
     this.#mustLead();
     if (this.#provablyNew(doc._id, known?.receivedAt ?? null)) this.#insertedWithoutRead++;
     else if ((await this.getTicket(doc._id)) !== null) return false;
     this.#mustLead();
     if (this.#tickets.has(doc._id)) return false;
     this.#tickets.set(doc._id, doc);
+    if (known?.deferAppend === true) {
+      // The matcher offers a new ticket in the same step: one append then holds both changes (the record is
+      // the whole ticket), or appendDeferred writes it at the end of the step.
+      this.#deferred.add(doc._id);
+      return true;
+    }
     this.#dirtyTickets.add(doc._id);
     await this.#append(doc);
     return true;
+  }
+
+  isDeferred(ticketId: string): boolean {
+    return this.#deferred.has(ticketId);
+  }
+
+  async appendDeferred(): Promise<TicketDoc[]> {
+    if (this.#deferred.size === 0) return [];
+    this.#mustLead();
+    const docs = [...this.#deferred].map((id) => this.#tickets.get(id)).filter((d): d is TicketDoc => d !== undefined);
+    this.#deferred.clear();
+    for (const doc of docs) {
+      this.#dirtyTickets.add(doc._id);
+      await this.#append(doc);
+    }
+    return docs;
   }
 
   async casTicket(next: TicketDoc, expectedVersion: number, guards: Record<string, unknown>): Promise<boolean> {
@@ -278,6 +303,7 @@ export class LoggedState implements RoutingState {
     const now = this.#tickets.get(next._id) ?? current;
     if (now === null || now.version !== expectedVersion || !matchesGuards(now, guards)) return false;
     this.#tickets.set(next._id, next);
+    this.#deferred.delete(next._id); // the whole ticket goes into this record
     this.#dirtyTickets.add(next._id);
     await this.#append(next);
     return true;
@@ -287,7 +313,7 @@ export class LoggedState implements RoutingState {
     if (!this.#active) return; // a deposed leader's bookkeeping: the next one republishes what it finds
     for (const { ticketId, version, keep } of published) {
       const doc = this.#tickets.get(ticketId);
-      if (doc === undefined || doc.version !== version) continue;
+      if (doc === undefined || doc.version !== version || this.#deferred.has(ticketId)) continue;
       this.#tickets.set(ticketId, { ...doc, outbox: [...keep] });
       this.#dirtyTickets.add(ticketId);
     }
@@ -399,9 +425,10 @@ export class LoggedState implements RoutingState {
       await tail;
     } while (tail !== this.#appendTail);
     const upTo = this.#lastOffset;
-    const ticketIds = [...this.#dirtyTickets];
+    // A ticket held back from the log (deferAppend) is not the record yet: it waits for its append.
+    const ticketIds = [...this.#dirtyTickets].filter((id) => !this.#deferred.has(id));
     const agentIds = [...this.#dirtyAgents];
-    this.#dirtyTickets.clear();
+    for (const id of ticketIds) this.#dirtyTickets.delete(id);
     this.#dirtyAgents.clear();
     try {
       const docs = ticketIds.map((id) => this.#tickets.get(id)).filter((d): d is TicketDoc => d !== undefined);

@@ -266,6 +266,19 @@ export class Matcher {
     this.#counters["events"] = (this.#counters["events"] ?? 0) + 1;
     const e = event.envelope;
     const p = e.payload;
+    try {
+      await this.#onInput(event, e, p);
+    } finally {
+      // New tickets this step did not offer are appended now; their events go out once the log has them.
+      await this.#appendDeferred();
+    }
+  }
+
+  async #appendDeferred(): Promise<void> {
+    for (const doc of (await this.#d.store.appendDeferred?.()) ?? []) this.#d.outbox.publishInBackground(doc._id, doc.version, doc.outbox);
+  }
+
+  async #onInput(event: IncomingEvent, e: Envelope, p: Envelope["payload"]): Promise<void> {
     switch (p?.$case) {
       case "ticketTriaged":
         await this.#onTriaged(e, p.value);
@@ -323,9 +336,12 @@ export class Matcher {
     doc.appliedActionKeys = keepKeys(doc.appliedActionKeys, key);
     doc.history = [{ at: now, version: 0, type: "ticket.queued", actor: "routing", detail: { group: doc.group, priority: doc.priority } }];
     doc.outbox = ticketOutbox(doc._id, 0, [pending("ticketQueued", { group: doc.group, priority: priorityToProto(doc.priority), reason: "triaged" })], new Date(now));
-    if (!(await this.#d.store.insertTicket(doc, { receivedAt: input.receivedAt ?? null }))) return false;
+    // Held back from the routing log when this step is likely to offer it: the offer's append then carries
+    // both changes (one record, one publish of both events); otherwise it is appended at the step's end.
+    // Not with a hint: the hint leaves the store now, and its effect must be in the record first.
+    if (!(await this.#d.store.insertTicket(doc, { receivedAt: input.receivedAt ?? null, deferAppend: hint === null }))) return false;
     this.#d.ledger.remember(doc);
-    this.#d.outbox.publishInBackground(doc._id, 0, doc.outbox);
+    if (this.#d.store.isDeferred?.(doc._id) !== true) this.#d.outbox.publishInBackground(doc._id, 0, doc.outbox);
     if (hint !== null) {
       await this.#d.store.deleteHint(doc._id);
       this.#hints.delete(doc._id);

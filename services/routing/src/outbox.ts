@@ -79,8 +79,9 @@ export class Outbox {
    * What a writer replacing `prev`'s stored outbox must keep in its own: every entry not yet known to be
    * published. Those nobody here is publishing (another process wrote them, or crashed) are sent now.
    */
-  carryOver(prev: TicketDoc): OutboxEntry[] {
+  carryOver(prev: TicketDoc, durable = true): OutboxEntry[] {
     const carried = prev.outbox.filter((e) => !this.#published.has(e.eventId));
+    if (!durable) return carried; // not in the record yet (a new ticket held back from the log): they go out with the new write's
     const unsent = carried.filter((e) => !this.#inFlight.has(e.eventId));
     if (unsent.length > 0) void this.#start(unsent).catch(() => undefined);
     return carried;

@@ -13,7 +13,15 @@ export interface RoutingState {
    * ticket: no routing ticket can be older, which lets the leader skip the store for a young ticket it has
    * not seen (LoggedState).
    */
-  insertTicket(doc: TicketDoc, known?: { receivedAt: number | null }): Promise<boolean>;
+  insertTicket(doc: TicketDoc, known?: { receivedAt: number | null; deferAppend?: boolean }): Promise<boolean>;
+  /**
+   * With `deferAppend`, the leader may hold a new ticket in memory only (LoggedState): the ticket's next
+   * change appends it whole, or `appendDeferred` does. Until then it is not durable, so nothing may act on
+   * it: its events are not published and it is left out of the snapshot. True while that is so.
+   */
+  isDeferred?(ticketId: string): boolean;
+  /** Appends the tickets still held back by `deferAppend` and returns them as appended (their events may go out now). */
+  appendDeferred?(): Promise<TicketDoc[]>;
   /**
    * True when the ticket is certainly resolved as the store holds it, known without reading it (the leader's
    * recently resolved tickets, LoggedState); false when that is not known.

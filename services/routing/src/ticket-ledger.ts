@@ -105,7 +105,7 @@ export class TicketLedger {
    * stored with it; the caller publishes them (publishLater / the outbox).
    */
   async #commit(prev: TicketDoc, next: TicketDoc, guards: Record<string, unknown>, events: readonly PendingEvent[], history: readonly HistoryInput[]): Promise<TicketDoc | null> {
-    const carried = this.#d.outbox.carryOver(prev);
+    const carried = this.#d.outbox.carryOver(prev, this.#d.store.isDeferred?.(prev._id) !== true);
     const at = this.#now();
     const written: TicketDoc = {
       ...next,
