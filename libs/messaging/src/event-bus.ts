@@ -42,6 +42,12 @@ export interface SubscriptionSpec {
   partitionsConsumedConcurrently?: number | "all";
   /** Attempts before an event that keeps failing goes to the dead-letter topic. Default 5. */
   maxAttempts?: number;
+  /**
+   * How long the group waits for a member's heartbeat before it hands its partitions to others (ms,
+   * default 10 000; Kafka refuses less than its group.min.session.timeout.ms, 6 000 by default). A
+   * member that joins while a killed one is still counted waits this long for its partitions.
+   */
+  sessionTimeoutMs?: number;
 }
 
 export interface Subscription {

@@ -263,7 +263,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
       const maxAttempts = spec.maxAttempts ?? 5;
       const consumer = kafka.consumer({
         groupId: spec.groupId,
-        sessionTimeout: 10_000,
+        sessionTimeout: spec.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: 1_000,
         rebalanceTimeout: 20_000,
         allowAutoTopicCreation: false,

@@ -235,7 +235,7 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
       const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
         ...base,
         groupId: spec.groupId,
-        sessionTimeout: 10_000,
+        sessionTimeout: spec.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: 1_000,
         rebalanceTimeout: 20_000,
         // Offsets are committed after the handler, never on fetch: delivery stays at least once.

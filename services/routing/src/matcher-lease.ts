@@ -1,6 +1,7 @@
 // Who runs the matcher: the instance holding the `routing_leases/matcher` document. Every instance tries to
 // take or renew it every renewMs; the holder keeps it leaseMs past each renewal, so a crashed holder is
-// replaced leaseMs after its last renewal. Losing the lease (or failing to renew in time) stops matching.
+// replaced leaseMs after its last renewal: the others try again right when the lease they saw runs out,
+// not up to renewMs later. Losing the lease (or failing to renew in time) stops matching.
 import type { Logger } from "@steward/telemetry";
 import type { RoutingStore } from "./routing-store.ts";
 
@@ -11,6 +12,9 @@ export interface LeaseEvents {
   lost(): Promise<void>;
 }
 
+/** How long after another instance's lease runs out this one tries to take it (clocks differ a little). */
+const LEASE_EXPIRY_SLACK_MS = 20;
+
 export class MatcherLease {
   readonly #store: RoutingStore;
   readonly #owner: string;
@@ -19,6 +23,8 @@ export class MatcherLease {
   readonly #events: LeaseEvents;
   readonly #log: Logger;
   #timer: NodeJS.Timeout | null = null;
+  /** When the lease another instance holds runs out, as last read (0: unknown). */
+  #othersUntil = 0;
   #term = 0;
   /** Until when this instance may act as the matcher; 0 when it is not the holder. */
   #validUntil = 0;
@@ -59,9 +65,12 @@ export class MatcherLease {
 
   #schedule(): void {
     if (this.#stopped) return;
+    // Held by another: try again as it runs out (a crashed holder is replaced without a renewal's delay).
+    const untilOthers = this.#othersUntil - Date.now() + LEASE_EXPIRY_SLACK_MS;
+    const delay = this.#othersUntil > 0 ? Math.max(LEASE_EXPIRY_SLACK_MS, Math.min(this.#renewMs, untilOthers)) : this.#renewMs;
     this.#timer = setTimeout(() => {
       void this.#tick().finally(() => this.#schedule());
-    }, this.#renewMs);
+    }, delay);
     this.#timer.unref();
   }
 
@@ -70,7 +79,9 @@ export class MatcherLease {
     this.#ticking = true;
     const now = Date.now();
     try {
-      const lease = await this.#store.takeLease(this.#owner, now, this.#leaseMs, this.#url());
+      const taken = await this.#store.takeLease(this.#owner, now, this.#leaseMs, this.#url());
+      const lease = "heldUntil" in taken ? null : taken;
+      this.#othersUntil = "heldUntil" in taken ? (taken.heldUntil ?? 0) : 0;
       if (lease !== null) {
         const fresh = this.#validUntil <= now || lease.term !== this.#term;
         this.#validUntil = lease.leaseUntil;

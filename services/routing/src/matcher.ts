@@ -73,6 +73,8 @@ export interface MatcherStatus {
 const OUTBOX_GRACE_MS = 10_000;
 const MAX_ATTEMPTS = 4;
 const MAX_STEPS_PER_DRAIN = 20_000;
+/** The matcher's consumer session: Kafka's group.min.session.timeout.ms default, the shortest it accepts. */
+const MATCHER_SESSION_MS = 6_000;
 
 export class Matcher {
   readonly #d: MatcherDeps;
@@ -146,6 +148,10 @@ export class Matcher {
       fromBeginning: true,
       // Store hiccups are retried here for about a minute rather than sending a ticket to dead letters.
       maxAttempts: 25,
+      // A leader that was killed is still a member of this group until its session runs out, and the new
+      // leader's join waits for that: with the default 10 s the take-over waited on the group, not on the
+      // lease. Kafka's shortest session by default; the lease (8 s) outlasts it.
+      sessionTimeoutMs: MATCHER_SESSION_MS,
       handler: (event) =>
         this.#serial(() => this.#onEvent(event)).catch((err: unknown) => {
           if (err instanceof Error && err.name === "NotLeaderError") this.#d.onDeposed?.(err);

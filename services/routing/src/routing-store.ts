@@ -331,9 +331,10 @@ export class RoutingStore {
 
   /**
    * Takes or renews the matcher lease: succeeds when this instance holds it or it has expired. Returns the
-   * lease as written, or null when another live instance holds it.
+   * lease as written, or, when another live instance holds it, until when it does (null: it was taken
+   * just now, by another instance that won the race).
    */
-  async takeLease(owner: string, now: number, leaseMs: number, url?: string): Promise<LeaseDoc | null> {
+  async takeLease(owner: string, now: number, leaseMs: number, url?: string): Promise<LeaseDoc | { heldUntil: number | null }> {
     const current = await this.leases.findOne({ _id: MATCHER_LEASE_ID });
     if (current === null) {
       const doc: LeaseDoc = { _id: MATCHER_LEASE_ID, owner, leaseUntil: now + leaseMs, term: 1, acquiredAt: now, ...(url === undefined ? {} : { url }) };
@@ -341,11 +342,11 @@ export class RoutingStore {
         await this.leases.insertOne(doc);
         return doc;
       } catch (err) {
-        if (isDuplicateKeyError(err)) return null;
+        if (isDuplicateKeyError(err)) return { heldUntil: null };
         throw err;
       }
     }
-    if (current.owner !== owner && current.leaseUntil > now) return null;
+    if (current.owner !== owner && current.leaseUntil > now) return { heldUntil: current.leaseUntil };
     const changesHands = current.owner !== owner;
     const next: LeaseDoc = {
       _id: MATCHER_LEASE_ID,
@@ -360,7 +361,7 @@ export class RoutingStore {
       { _id: MATCHER_LEASE_ID, owner: current.owner, term: current.term, leaseUntil: current.leaseUntil },
       { $set: { owner: next.owner, leaseUntil: next.leaseUntil, term: next.term, acquiredAt: next.acquiredAt, ...(url === undefined ? {} : { url }) } },
     );
-    return res.modifiedCount === 1 ? next : null;
+    return res.modifiedCount === 1 ? next : { heldUntil: null };
   }
 
   /** Gives the lease up at a clean shutdown, so another instance takes over at once. */
