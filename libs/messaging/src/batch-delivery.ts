@@ -1,7 +1,7 @@
 // How a batch handler's failures are handled, the same for every Kafka client: retry the whole batch,
 // then isolate. One poison event must not dead-letter the good events that happened to share its batch,
 // and one slow store write must not cost a batch its place in the partition's order.
-import type { IncomingEvent } from "./event-bus.ts";
+import type { IncomingEvent, WrittenBehind } from "./event-bus.ts";
 import { sleep } from "./publish-queue.ts";
 import { withBatchSpans } from "./trace-context.ts";
 
@@ -36,26 +36,29 @@ async function backoff(attempt: number, hooks: { onWait?(): Promise<void>; stopp
   await hooks.onWait?.();
 }
 
-function call<T extends { event: IncomingEvent }>(handler: (events: IncomingEvent[]) => Promise<void>, items: T[], group: string): Promise<void> {
+export type BatchHandler = (events: IncomingEvent[]) => Promise<void | WrittenBehind>;
+
+// (A promise is returned inside an object: an async function returning it bare would wait for it.)
+async function call<T extends { event: IncomingEvent }>(handler: BatchHandler, items: T[], group: string): Promise<WrittenBehind | undefined> {
   const events = items.map((i) => i.event);
-  return withBatchSpans(events, group, () => handler(events));
+  const taken = await withBatchSpans(events, group, () => handler(events));
+  if (!taken) return undefined;
+  // Observed here so that a rejection nobody has awaited yet is not reported as unhandled.
+  taken.durable.catch(() => undefined);
+  return taken;
 }
 
 /**
  * Runs `handler` over `items` (consecutive events of one partition, in order). Resolves once every event
- * was handled or dead-lettered; the caller then commits past the last one. Throws DeliveryStoppedError
- * only when the consumer stops mid-way (nothing after the failure point may be committed then).
+ * was handled or dead-lettered; the caller then commits past the last one, or, when the handler wrote
+ * behind (WrittenBehind), once the returned promise resolves. Throws DeliveryStoppedError only when the
+ * consumer stops mid-way (nothing after the failure point may be committed then).
  */
-export async function deliverBatch<T extends { event: IncomingEvent }>(
-  handler: (events: IncomingEvent[]) => Promise<void>,
-  items: T[],
-  hooks: BatchDeliveryHooks<T>,
-): Promise<void> {
-  if (items.length === 0) return;
+export async function deliverBatch<T extends { event: IncomingEvent }>(handler: BatchHandler, items: T[], hooks: BatchDeliveryHooks<T>): Promise<WrittenBehind | undefined> {
+  if (items.length === 0) return undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await call(handler, items, hooks.group);
-      return;
+      return await call(handler, items, hooks.group);
     } catch (err) {
       if (items.length > 1 && attempt >= hooks.maxAttempts) {
         hooks.log.warn({ err, events: items.length, group: hooks.group }, "batch keeps failing; handling its events one by one");
@@ -74,14 +77,22 @@ export async function deliverBatch<T extends { event: IncomingEvent }>(
           "handler failed; event sent to dead letters",
         );
         await hooks.deadLetter(e, err);
-        return;
+        return undefined;
       }
       hooks.log.warn({ err, attempt, events: items.length, group: hooks.group }, "batch handler failed; retrying");
       await backoff(attempt, hooks);
     }
   }
   // Isolate: in order, each event alone, so the good ones are handled and only the poison one is dead-lettered.
-  for (const item of items) await deliverBatch(handler, [item], hooks);
+  const durable: Array<Promise<void>> = [];
+  for (const item of items) {
+    const d = await deliverBatch(handler, [item], hooks);
+    if (d) durable.push(d.durable);
+  }
+  if (durable.length === 0) return undefined;
+  const all = Promise.all(durable).then(() => undefined);
+  all.catch(() => undefined);
+  return { durable: all };
 }
 
 /** Splits a fetched run into handler-sized chunks, in order. */

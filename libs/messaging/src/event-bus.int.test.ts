@@ -197,6 +197,55 @@ describe.each(implementations)("EventBus over %s", (_name, create) => {
     expect(poisonCalls).toBeGreaterThanOrEqual(2);
   });
 
+  it("commits a written-behind batch only once its write landed, and reads it again when the write failed", async () => {
+    const b = bus({ commitIntervalMs: 200 });
+    await b.ensureTopics();
+    const topic = b.topicName(Topics.outboundDeliveries);
+    const sent = ["wb-1", "wb-2", "wb-3"].map((id) => newEnvelope("ticketQueued", id, { group: "g", priority: 1, reason: id }, "test"));
+    // One key: one partition, in order.
+    await b.publish(sent.map((envelope) => ({ topic: Topics.outboundDeliveries, key: "wb-key", envelope })));
+    const seen: string[] = [];
+    const writes: Array<{ land: () => void; fail: (err: Error) => void }> = [];
+    let landing = false;
+    await b.subscribe({
+      groupId: "written-behind-check",
+      topics: [Topics.outboundDeliveries],
+      batchHandler: async (events) => {
+        seen.push(...events.map((e) => e.envelope.ticketId));
+        if (landing) return { durable: Promise.resolve() };
+        return { durable: new Promise<void>((land, fail) => writes.push({ land, fail })) };
+      },
+    });
+    const admin = new Kafka({ clientId: "wb-check", brokers: t.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await waitFor(() => seen.includes("wb-1") && writes.length > 0, { what: "the first event taken", timeoutMs: 30_000 });
+      const partitions = (await admin.fetchTopicOffsets(topic)).filter((p) => p.high !== "0");
+      expect(partitions).toHaveLength(1);
+      const committedAtEnd = async () => {
+        const committed = (await admin.fetchOffsets({ groupId: "written-behind-check", topics: [topic] }))[0]?.partitions ?? [];
+        return partitions.every((p) => committed.find((c) => c.partition === p.partition)?.offset === p.high);
+      };
+      // Not written yet: several commit intervals pass and the group's offset stays behind the events.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await committedAtEnd()).toBe(false);
+      // The write fails: the partition is read again from the batch's first event.
+      for (const w of writes.splice(0)) w.fail(new Error("store refused"));
+      await waitFor(() => seen.filter((id) => id === "wb-1").length >= 2 && writes.length > 0, { what: "the failed batch handed over again", timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await committedAtEnd()).toBe(false);
+      // Now every write lands, those waiting and any later one: the offset moves to the end.
+      landing = true;
+      for (const w of writes.splice(0)) w.land();
+      await waitFor(committedAtEnd, { what: "the committed offset at the end once the writes landed", timeoutMs: 15_000 });
+      expect(seen).toContain("wb-3");
+    } finally {
+      landing = true;
+      for (const w of writes.splice(0)) w.land();
+      await admin.disconnect();
+    }
+  });
+
   it("refuses a subscription with both or neither of handler and batchHandler", async () => {
     const b = bus();
     await expect(b.subscribe({ groupId: "none", topics: [Topics.routing] })).rejects.toThrow(/exactly one of handler and batchHandler/);
@@ -258,6 +307,40 @@ describe("kafkajs offsets committed in batches", () => {
     }
     // About 2 s of handling at one commit a second (plus one at a rebalance), not 40.
     expect(await requests(registry, "OffsetCommit")).toBeLessThanOrEqual(8);
+  });
+});
+
+describe("kafkajs write-behind handlers", () => {
+  const t = isolatedEnv("bus-behind");
+  const buses: EventBus[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(buses.map((b) => b.close()));
+  });
+
+  it("fetches on while a written-behind batch of the same partition waits for its write", async () => {
+    const b = createKafkaJsBus({ brokers: t.brokers, clientId: "behind", topicPrefix: t.topicPrefix, partitions: 3 });
+    buses.push(b);
+    await b.ensureTopics();
+    const seen: string[] = [];
+    const writes: Array<() => void> = [];
+    await b.subscribe({
+      groupId: "behind-fetches-on",
+      topics: [Topics.routing],
+      gatherMs: 50,
+      batchHandler: async (events) => {
+        seen.push(...events.map((e) => e.envelope.ticketId));
+        return { durable: new Promise<void>((land) => writes.push(land)) };
+      },
+    });
+    const publish = (id: string) =>
+      b.publish({ topic: Topics.routing, key: "one-partition", envelope: newEnvelope("ticketQueued", id, { group: "g", priority: 1, reason: "" }, "test") });
+    await publish("first");
+    await waitFor(() => seen.includes("first"), { what: "the first event", timeoutMs: 30_000 });
+    // Its write has not landed; a handler that awaited it would hold the partition until it did.
+    await publish("second");
+    await waitFor(() => seen.includes("second"), { what: "the second event while the first is unwritten", timeoutMs: 10_000 });
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    for (const land of writes.splice(0)) land();
   });
 });
 

@@ -32,7 +32,7 @@ export interface SubscriptionSpec {
    * are committed after it resolves. A throw retries the whole batch; after maxAttempts each event is
    * retried alone and only one that keeps failing is dead-lettered: it must be idempotent per event.
    */
-  batchHandler?: (events: IncomingEvent[]) => Promise<void>;
+  batchHandler?: (events: IncomingEvent[]) => Promise<void | WrittenBehind>;
   /**
    * Partitions whose batches are handled at the same time (default 3). "all": every partition of every
    * subscribed topic at once (topics × the partitions the bus creates topics with), for a handler that
@@ -48,6 +48,24 @@ export interface SubscriptionSpec {
    * member that joins while a killed one is still counted waits this long for its partitions.
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long the broker may hold a fetch to gather records (ms; default: it answers as soon as one
+   * record is there). For a write-behind handler that need not see each record the moment it lands:
+   * fewer, fuller fetches. Only kafkajs honours it.
+   */
+  gatherMs?: number;
+}
+
+/**
+ * What a write-behind batch handler may resolve with: it took the events into memory and writes them
+ * later. The consumer fetches on at once, and moves the partition's committed offset past these events
+ * only once `durable` resolved (and every earlier batch of the partition had). If `durable` rejects, the
+ * partition is read again from this batch's first event. Delivery stays at least once; the handler
+ * keeps its own buffer bounded (it resolves later when full). The platformatic client waits for
+ * `durable` before its next batch of the partition.
+ */
+export interface WrittenBehind {
+  durable: Promise<void>;
 }
 
 export interface Subscription {

@@ -4,7 +4,7 @@ import type { BusOptions, EventBus } from "./event-bus.ts";
 import { createKafkaJsBus } from "./kafkajs-bus.ts";
 import { createPlatformaticBus } from "./platformatic-bus.ts";
 
-export type { EventBus, IncomingEvent, OutgoingEvent, SubscriptionSpec, Subscription, BusOptions } from "./event-bus.ts";
+export type { EventBus, IncomingEvent, OutgoingEvent, SubscriptionSpec, Subscription, BusOptions, WrittenBehind } from "./event-bus.ts";
 export { createKafkaJsBus } from "./kafkajs-bus.ts";
 export { createPlatformaticBus } from "./platformatic-bus.ts";
 export { newEnvelope, payloadType, type PayloadCase, type PayloadOf } from "./envelope.ts";

@@ -21,6 +21,7 @@ import { assertOneHandler, chunks, deliverBatch } from "./batch-delivery.ts";
 import { consumeConcurrency, topicSettings, topicsToCreate } from "./topic-settings.ts";
 import { busMetrics, type GroupOffsets } from "./bus-metrics.ts";
 import { createOffsetCommitter } from "./offset-committer.ts";
+import { createBehindCommits } from "./behind-commits.ts";
 import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 /** How often a subscription commits the offsets of the records it handled (BusOptions.commitIntervalMs). */
@@ -268,6 +269,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         rebalanceTimeout: 20_000,
         allowAutoTopicCreation: false,
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+        // gatherMs: the broker answers a fetch when it holds a MiB or the time is up, whichever first.
+        ...(spec.gatherMs === undefined ? {} : { minBytes: 1 << 20, maxWaitTimeInMs: spec.gatherMs }),
       });
       consumer.on(consumer.events.REQUEST, (e) => metrics.request("consumer", e.payload.apiName));
       // Offsets go in one request per interval (offset-committer.ts), not one per fetched batch.
@@ -276,7 +279,18 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         commit: (offsets) => consumer.commitOffsets(offsets),
         onError: (err, offsets) => log.warn({ err, group: spec.groupId, partitions: offsets.length }, "offset commit failed; retried with the next one"),
       });
-      consumer.on(consumer.events.GROUP_JOIN, (e) => committer.assigned(e.payload.memberAssignment));
+      // A write-behind handler's batches are committed once durable, in order per partition (behind-commits.ts).
+      const behind = createBehindCommits({
+        handled: (topic, partition, offset) => committer.handled(topic, partition, offset),
+        rewind: (topic, partition, offset, err) => {
+          log.warn({ err, group: spec.groupId, topic, partition, offset }, "a written-behind batch failed to land; reading the partition again from it");
+          consumer.seek({ topic, partition, offset });
+        },
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        behind.assigned();
+        committer.assigned(e.payload.memberAssignment);
+      });
       // While a rebalance is only being prepared, the old generation's commits are still accepted.
       consumer.on(consumer.events.REBALANCING, () => void committer.flush());
       let stopping = false;
@@ -300,6 +314,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
           // Not running yet (closed while subscribing): nothing is in hand.
         }
         if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
+        await behind.settled();
         await committer.close();
         await consumer.disconnect();
       };
@@ -344,13 +359,14 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
                     await deadLetter(d.raw, "decode", d.err);
                   }
                 }
+                const ticket = behind.begin(batch.topic, batch.partition);
                 metrics.consumed(logicalTopic(batch.topic), spec.groupId, chunk.length);
                 metrics.delivered(
                   logicalTopic(batch.topic),
                   spec.groupId,
                   chunk.map((m) => Number(m.timestamp)),
                 );
-                await deliverBatch(batchHandler, items, {
+                const taken = await deliverBatch(batchHandler, items, {
                   group: spec.groupId,
                   maxAttempts,
                   log,
@@ -358,10 +374,11 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
                   onWait: () => payload.heartbeat(),
                   stopped: () => !payload.isRunning(),
                 });
+                const first = chunk[0];
                 const last = chunk[chunk.length - 1];
-                if (last) {
+                if (first && last) {
                   payload.resolveOffset(last.offset);
-                  committer.handled(batch.topic, batch.partition, last.offset);
+                  behind.add(ticket, first.offset, last.offset, taken?.durable);
                 }
                 await payload.heartbeat();
               }

@@ -287,13 +287,24 @@ export function createPlatformaticBus(opts: BusOptions): EventBus {
                 const event = await decodeRecord(raw, stopped);
                 if (event) items.push({ event, raw });
               }
-              await deliverBatch(batchHandler, items, {
-                group: spec.groupId,
-                maxAttempts,
-                log,
-                stopped,
-                deadLetter: (item, err) => deadLetterSurely(item.raw, "handler", err, stopped),
-              });
+              // A write-behind handler's batch is committed once written; a failed write hands it over again.
+              for (;;) {
+                const taken = await deliverBatch(batchHandler, items, {
+                  group: spec.groupId,
+                  maxAttempts,
+                  log,
+                  stopped,
+                  deadLetter: (item, err) => deadLetterSurely(item.raw, "handler", err, stopped),
+                });
+                try {
+                  await taken?.durable;
+                  break;
+                } catch (err) {
+                  if (stopping) throw err;
+                  log.warn({ err, group: spec.groupId, events: items.length }, "a written-behind batch failed to land; handing it over again");
+                  await sleep(500);
+                }
+              }
             } catch {
               break; // only while stopping: the uncommitted records are delivered again after a restart
             }
