@@ -6,7 +6,7 @@
 // The fold does not depend on order: an event for a ticket whose view is not written yet is parked in a
 // stub, and a ticket.received whose view is missing (intake died after the publish) completes it.
 import { Topics, channelFromProto, channelToProto, escalationActionName, escalationEffectOf, priorityFromProto, type AgentReplied, type Envelope } from "@steward/proto";
-import { newEnvelope, type EventBus, type Subscription } from "@steward/messaging";
+import { newEnvelope, type EventBus, type Subscription, type WrittenBehind } from "@steward/messaging";
 import { acknowledgementFor, ticketReference } from "./domain/acknowledgement.ts";
 import { recipientOn, replyTarget } from "./domain/reply-target.ts";
 import { derivedEventId } from "./domain/event-ids.ts";
@@ -66,11 +66,13 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: "all",
+    // The view is written every flush interval: fetches gather for a fifth of it instead of one per record.
+    gatherMs: Math.max(10, Math.round(writer.flushMs / 5)),
     batchHandler: async (events) => {
       const envelopes = events.map((e) => e.envelope);
       for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
-      // Resolves once these events' changes are in the store: only then may the consumer commit them.
-      await writer.project(envelopes);
+      // Taken into the write-behind: the consumer fetches on, and commits these once their changes are in the store.
+      return writer.take(envelopes);
     },
   });
   return {
@@ -92,20 +94,22 @@ export interface AcceptedView {
 }
 
 /**
- * A new view waits once for the flush after the one open when it was handed over, unless its events are
- * in hand: they reach the projector only with its next fetch, after that flush, so waiting gathers the
- * view and its first events (triage, queueing, the offer, often the assignment) into one insert instead
- * of an insert and updates of a document that grows with each (issue 12).
+ * A new view is written by the first flush that finds it at least one flush interval old: until then the
+ * buffer holds it back, with whatever events of it came meanwhile (and the consumer's commit of them).
+ * A ticket's first events (triage, queueing, the offer, often the assignment) come within moments of
+ * its acceptance, so they go into the view's insert instead of updates of a document that grows with
+ * each (issue 12). The view trails by at most two flush intervals plus its write (`lagMs`).
  */
 interface AcceptedItem {
   accepted: AcceptedView;
-  /** Waited one flush already: written with the next one whatever comes. */
-  waited: boolean;
-  /** Set by a flush that let it wait: the promise of the flush that writes it. */
-  next?: Promise<void>;
+  /** When the pipeline handed it over (performance.now()). */
+  since: number;
 }
-
 type ViewItem = { envelope: Envelope } | AcceptedItem;
+
+function itemsOf(envelopes: readonly Envelope[]): Array<readonly [string, ViewItem]> {
+  return envelopes.filter((e) => e.ticketId && e.payload).map((e) => [e.ticketId, { envelope: e }] as const);
+}
 
 /**
  * The view's write-behind (ADR 0015): the projector's events and the pipeline's new tickets, gathered
@@ -126,15 +130,22 @@ export class ViewWriter {
 
   /** New views written with the coming flush whatever else it holds: a follow-up waits for them, or the writer closes. */
   readonly #urgent = new Set<string>();
-  #closing = false;
   readonly #flushMs: number;
 
   constructor(deps: ProjectorDeps, opts: { flushMs?: number } = {}) {
     this.deps = deps;
     this.#flushMs = opts.flushMs ?? DEFAULT_VIEW_FLUSH_MS;
     const flushDeps: ProjectorDeps = { ...deps, awaitsFlush: (id) => this.#accepted.has(id) };
-    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(flushDeps, this.#letWait(items)), { flushMs: this.#flushMs, maxKeys: FLUSH_TICKETS });
+    this.#buffer = new WriteBehind<ViewItem>((items) => writeViews(flushDeps, items), {
+      flushMs: this.#flushMs,
+      maxKeys: FLUSH_TICKETS,
+      holdBack: (ticketId, items) => this.#young(ticketId, items),
+    });
     deps.views.consult(this);
+  }
+
+  get flushMs(): number {
+    return this.#flushMs;
   }
 
   /** The longest a new view stays in memory only, before its write starts: two flush intervals. */
@@ -144,7 +155,12 @@ export class ViewWriter {
 
   /** Other services' events; resolves once their changes are in the store (the consumer commits then). */
   project(envelopes: readonly Envelope[]): Promise<void> {
-    return this.#buffer.add(envelopes.filter((e) => e.ticketId && e.payload).map((e) => [e.ticketId, { envelope: e }] as const));
+    return this.#buffer.add(itemsOf(envelopes));
+  }
+
+  /** Other services' events, for a consumer that fetches on: `durable` resolves once their changes are in the store. */
+  take(envelopes: readonly Envelope[]): Promise<WrittenBehind> {
+    return this.#buffer.take(itemsOf(envelopes));
   }
 
   /**
@@ -157,7 +173,7 @@ export class ViewWriter {
     for (const key of view.threadLinks) this.#links.set(key, id);
     const customer = view.customer;
     if (customer) for (const k of customer.keys) this.#keys.set(k.key, customer.customerId);
-    const written = this.#queue({ accepted: view, waited: false }).then(
+    const written = this.#buffer.add([[id, { accepted: view, since: performance.now() }]]).then(
       () => this.#settled(view),
       (err: unknown) => {
         this.#settled(view);
@@ -194,34 +210,14 @@ export class ViewWriter {
 
   /** Writes whatever waits; resolves when every flush so far is done. */
   close(): Promise<void> {
-    this.#closing = true;
     return this.#buffer.close();
   }
 
-  /** Resolves once the view is written (by this flush, or the next one when this one let it wait). */
-  async #queue(item: AcceptedItem): Promise<void> {
-    await this.#buffer.add([[item.accepted.doc._id, item]]);
-    if (item.next) await item.next;
-  }
-
-  /** This flush's items, less the new views that wait for the next one (queued again here). */
-  #letWait(items: ReadonlyMap<string, readonly ViewItem[]>): ReadonlyMap<string, readonly ViewItem[]> {
-    const now = new Map<string, readonly ViewItem[]>();
-    for (const [ticketId, list] of items) {
-      const waits = !this.#closing && !this.#urgent.has(ticketId) && list.every((i) => "accepted" in i && !i.waited);
-      if (!waits) {
-        this.#urgent.delete(ticketId);
-        now.set(ticketId, list);
-        continue;
-      }
-      for (const i of list) {
-        if (!("accepted" in i)) continue;
-        i.next = this.#queue({ accepted: i.accepted, waited: true });
-        // Awaited by the first queueing once this flush landed; if this flush fails, nobody awaits it.
-        i.next.catch(() => undefined);
-      }
-    }
-    return now;
+  /** Whether a flush holds the ticket's items back: a new view younger than one interval, unless a follow-up waits for it. */
+  #young(ticketId: string, items: readonly ViewItem[]): boolean {
+    if (this.#urgent.has(ticketId)) return false;
+    const accepted = items.find((i): i is AcceptedItem => "accepted" in i);
+    return accepted !== undefined && performance.now() - accepted.since < this.#flushMs;
   }
 
   #settled(view: AcceptedView): void {

@@ -1,23 +1,28 @@
 // Gathers items by key for up to a flush interval and hands them to one writer call, so many events of
 // one ticket, from any partition, become one store write. add() resolves only once the flush holding its
 // items landed (a consumer commits its offsets after that, so a crash before the flush loses nothing: the
-// events are consumed again) and rejects when that flush failed. Flushes run one at a time.
+// events are consumed again) and rejects when that flush failed. take() is add() for a consumer that
+// fetches on while the flush is pending (WrittenBehind). Flushes run one at a time. A flush may hold a key
+// back for the next one (holdBack): its items stay, and so does every add() that carried them.
 
-export interface WriteBehindOptions {
-  /** The longest an item waits for its flush. */
+export interface WriteBehindOptions<T> {
+  /** The longest an item waits for its flush (unless held back). */
   flushMs: number;
-  /** A flush starts at once when this many keys wait. */
+  /** A flush starts at once when this many keys wait; take() then waits for it. */
   maxKeys: number;
+  /** Asked for every key when a flush starts: true keeps its items for the next flush. */
+  holdBack?: (key: string, items: readonly T[]) => boolean;
 }
 
 interface Waiter {
+  keys: readonly string[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export class WriteBehind<T> {
   readonly #write: (byKey: ReadonlyMap<string, readonly T[]>) => Promise<void>;
-  readonly #opts: WriteBehindOptions;
+  readonly #opts: WriteBehindOptions<T>;
   #pending = new Map<string, T[]>();
   #waiters: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -25,7 +30,7 @@ export class WriteBehind<T> {
   /** Once closing, whatever is added is written at once: nothing waits for an interval nobody will see. */
   #closing = false;
 
-  constructor(write: (byKey: ReadonlyMap<string, readonly T[]>) => Promise<void>, opts: WriteBehindOptions) {
+  constructor(write: (byKey: ReadonlyMap<string, readonly T[]>) => Promise<void>, opts: WriteBehindOptions<T>) {
     this.#write = write;
     this.#opts = opts;
   }
@@ -38,10 +43,23 @@ export class WriteBehind<T> {
       if (list) list.push(item);
       else this.#pending.set(key, [item]);
     }
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const keys = items.map(([key]) => key);
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ keys, resolve, reject }));
     if (this.#closing || this.#pending.size >= this.#opts.maxKeys) this.#flushSoon(0);
     else this.#flushSoon(this.#opts.flushMs);
     return done;
+  }
+
+  /**
+   * Queues items like add(), for a caller that moves on before they are written: resolves with the
+   * promise of their write at once, or, when maxKeys keys wait, only once that write landed (so a
+   * caller that keeps taking cannot grow the buffer without bound).
+   */
+  async take(items: ReadonlyArray<readonly [string, T]>): Promise<{ durable: Promise<void> }> {
+    const durable = this.add(items);
+    durable.catch(() => undefined); // the caller observes it
+    if (this.#closing || this.#pending.size >= this.#opts.maxKeys) await durable;
+    return { durable };
   }
 
   /** Starts the flush of whatever waits now instead of at the end of the interval (add() still tells when it landed). */
@@ -72,9 +90,20 @@ export class WriteBehind<T> {
   async #flush(): Promise<void> {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
-    const waiters = this.#waiters;
     this.#pending = new Map();
-    this.#waiters = [];
+    const holdBack = this.#opts.holdBack;
+    if (holdBack && !this.#closing) {
+      for (const [key, items] of batch) {
+        if (!holdBack(key, items)) continue;
+        batch.delete(key);
+        this.#pending.set(key, items);
+      }
+    }
+    const held = this.#pending;
+    const waiters = this.#waiters.filter((w) => !w.keys.some((k) => held.has(k)));
+    this.#waiters = this.#waiters.filter((w) => w.keys.some((k) => held.has(k)));
+    if (held.size > 0) this.#flushSoon(this.#opts.flushMs);
+    if (batch.size === 0) return;
     try {
       await this.#write(batch);
       for (const w of waiters) w.resolve();
