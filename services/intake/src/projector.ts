@@ -66,8 +66,9 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: "all",
-    // The view is written every flush interval: fetches gather for a fifth of it instead of one per record.
-    gatherMs: Math.max(10, Math.round(writer.flushMs / 5)),
+    // The view is written every flush interval: fetches gather for half of it instead of one per record
+    // (a fifth cost more fetches for the same number of view writes: test/bench/README.md, 2026-12-07).
+    gatherMs: Math.max(10, Math.round(writer.flushMs / 2)),
     batchHandler: async (events) => {
       const envelopes = events.map((e) => e.envelope);
       for (const e of envelopes) if (e.payload?.$case === "agentReplied") await recordReply(deps, e, e.payload.value);
