@@ -51,7 +51,8 @@ export interface SubscriptionSpec {
   /**
    * How long the broker may hold a fetch to gather records (ms; default: it answers as soon as one
    * record is there). For a write-behind handler that need not see each record the moment it lands:
-   * fewer, fuller fetches. Only kafkajs honours it.
+   * fewer, fuller fetches. Only kafkajs honours it, up to MAX_GATHER_MS: a stop, a rebalance and the
+   * heartbeat all wait for the fetch in flight.
    */
   gatherMs?: number;
 }

@@ -26,6 +26,11 @@ import { producerSpans, withProcessSpan } from "./trace-context.ts";
 
 /** How often a subscription commits the offsets of the records it handled (BusOptions.commitIntervalMs). */
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+/**
+ * The longest the broker may hold a fetch for a subscription's gatherMs: the consumer's stop (and its
+ * heartbeat) waits for the fetch in flight, so a gather of a minute would make a stop take a minute.
+ */
+export const MAX_GATHER_MS = 500;
 
 type RawRecord = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null };
 
@@ -270,7 +275,7 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
         allowAutoTopicCreation: false,
         retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
         // gatherMs: the broker answers a fetch when it holds a MiB or the time is up, whichever first.
-        ...(spec.gatherMs === undefined ? {} : { minBytes: 1 << 20, maxWaitTimeInMs: spec.gatherMs }),
+        ...(spec.gatherMs === undefined ? {} : { minBytes: 1 << 20, maxWaitTimeInMs: Math.min(spec.gatherMs, MAX_GATHER_MS) }),
       });
       consumer.on(consumer.events.REQUEST, (e) => metrics.request("consumer", e.payload.apiName));
       // Offsets go in one request per interval (offset-committer.ts), not one per fetched batch.

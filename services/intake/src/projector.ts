@@ -66,7 +66,7 @@ export async function startProjector(bus: EventBus, store: TicketStore, groupId 
     groupId,
     topics: [Topics.received, Topics.triaged, Topics.routing, Topics.escalation, Topics.outboundDeliveries],
     partitionsConsumedConcurrently: "all",
-    // The view is written every flush interval: fetches gather for half of it instead of one per record
+    // The view is written every flush interval: fetches gather for half of it (the bus caps it at 500 ms) instead of one per record
     // (a fifth cost more fetches for the same number of view writes: test/bench/README.md, 2026-12-07).
     gatherMs: Math.max(10, Math.round(writer.flushMs / 2)),
     batchHandler: async (events) => {
