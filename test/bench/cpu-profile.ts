@@ -1,13 +1,16 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by package, so a bench
-// report can say where a service spends its CPU.
+// report can say where a service spends its CPU. Given measured windows, only samples inside them count:
+// a profile runs from process start, and start-up (module loading, schema compilation) would otherwise
+// crowd out what the service does under load. V8 stamps samples with the monotonic clock that
+// `process.hrtime` reads (both CLOCK_MONOTONIC in µs on Linux), so the bench's marks line up with them.
 import { readFileSync } from "node:fs";
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -15,8 +18,18 @@ interface CpuProfile {
   endTime: number;
 }
 
+/** A span of the monotonic clock, in µs (monotonicUs()). */
+export type MonotonicWindow = readonly [fromUs: number, toUs: number];
+
+/** Now on the clock V8 stamps profile samples with, in µs. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 export interface ProfileSummary {
   file: string;
+  /** Samples counted: the whole profile, or those inside the measured windows. */
+  scope: "whole run" | "measured windows";
   totalMs: number;
   /** Excluding (idle): time the process was actually on the CPU or in GC. */
   busyMs: number;
@@ -38,13 +51,22 @@ export function areaOf(url: string, fn: string): string {
   return url;
 }
 
-export function summarizeProfile(file: string, top = 20): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+export function summarizeProfile(file: string, top = 20, windows?: readonly MonotonicWindow[]): ProfileSummary {
+  return summarizeCpuProfile(file, JSON.parse(readFileSync(file, "utf8")) as CpuProfile, top, windows);
+}
+
+/** As summarizeProfile, for a profile in hand; with `windows`, only samples stamped inside one count. */
+export function summarizeCpuProfile(file: string, profile: CpuProfile, top = 20, windows?: readonly MonotonicWindow[]): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const inWindow = (t: number) => windows === undefined || windows.some(([from, to]) => t >= from && t <= to);
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i += 1) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (!inWindow(at)) continue;
     const id = profile.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const fns = new Map<string, { fn: string; where: string; us: number }>();
   const areas = new Map<string, number>();
@@ -72,6 +94,7 @@ export function summarizeProfile(file: string, top = 20): ProfileSummary {
   const pct = (us: number) => Math.round((us / busy) * 1000) / 10;
   return {
     file,
+    scope: windows === undefined ? "whole run" : "measured windows",
     totalMs: Math.round(total / 1000),
     busyMs: Math.round(busy / 1000),
     topFunctions: [...fns.values()]

@@ -1,5 +1,6 @@
 // The Markdown report of a bench run: per-rate latency and errors for Steward and the floor, ratios,
 // the client comparison, CPU and memory per process, and the profile summary.
+import { basename } from "node:path";
 import type { BenchResults, PhaseResult, StepResult } from "./run.ts";
 import { fmtMs, round } from "./stats.ts";
 import type { TimingStats } from "./service-metrics.ts";
@@ -257,7 +258,12 @@ function profileSection(r: BenchResults): string {
   if (r.profiles.length === 0) return "";
   const out = ["## CPU profiles", ""];
   for (const p of r.profiles) {
-    out.push(`### ${p.service} (${p.busyMs} ms on CPU of ${p.totalMs} ms profiled)`, "", row(["area", "self ms", "% of busy"]), row(["---", "---", "---"]));
+    out.push(
+      `### ${p.service} (${p.busyMs} ms on CPU of ${p.totalMs} ms profiled, ${p.scope}; ${basename(p.file)})`,
+      "",
+      row(["area", "self ms", "% of busy"]),
+      row(["---", "---", "---"]),
+    );
     for (const a of p.byArea.slice(0, 12)) out.push(row([a.area, a.selfMs, `${a.percentOfBusy}%`]));
     out.push("", row(["function", "where", "self ms", "% of busy"]), row(["---", "---", "---", "---"]));
     for (const f of p.topFunctions.slice(0, 15)) out.push(row([`\`${f.fn}\``, `\`${f.where}\``, f.selfMs, `${f.percentOfBusy}%`]));

@@ -21,7 +21,7 @@ import type { Arrivals } from "./agent-simulator.ts";
 import type { StoreOpStats } from "./store-trace.ts";
 import { kafkaRequestsBetween, snapshotServiceMetrics, timingsBetween, type KafkaRequestStats, type MetricsSnapshot, type TimingStats } from "./service-metrics.ts";
 import { freePort } from "./systems.ts";
-import { summarizeProfile, type ProfileSummary } from "./cpu-profile.ts";
+import { monotonicUs, summarizeProfile, type MonotonicWindow, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
 import { agentLanguages } from "./triage-languages.ts";
 
@@ -177,7 +177,10 @@ async function prime(sys: RunningSystem, gen: BenchChild): Promise<void> {
   }
 }
 
-async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: string, timing: { warmupS: number; durationS: number } = opts): Promise<StepResult> {
+/** The measured windows of the sweep's steps (not warm-ups): --profile summaries count only these. */
+const measuredWindows: MonotonicWindow[] = [];
+
+async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: string, timing: { warmupS: number; durationS: number; unmeasured?: true } = opts): Promise<StepResult> {
   const sys = a.sys;
   const withAssignments = a.isSteward;
   const mine = (snap: CpuSnapshot): CpuSnapshot => ({ ...snap, cpu: new Map([...snap.cpu].filter(([n]) => sharedProcesses.has(n) || sys.processes.some((p) => p.name === n))) });
@@ -199,13 +202,16 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   const traced = withAssignments ? storeTrace : undefined;
   const scraped = sys.metrics ?? [];
   let metricsBefore: MetricsSnapshot = { requests: new Map(), timings: new Map() };
+  let windowFrom = 0;
   const marks = [
     sleep(timing.warmupS * 1000).then(async () => {
+      windowFrom = monotonicUs();
       before = monitor.snapshot();
       await traced?.call("reset");
       if (scraped.length > 0) metricsBefore = await snapshotServiceMetrics(scraped);
     }),
     sleep((timing.warmupS + timing.durationS) * 1000).then(async () => {
+      if (timing.unmeasured !== true) measuredWindows.push([windowFrom, monotonicUs()]);
       after = monitor.snapshot();
       storeOps = await traced?.call<StoreOpStats[]>("collect");
       if (scraped.length > 0) {
@@ -350,14 +356,14 @@ async function startPhase(phase: PhaseName, gen: BenchChild, ready: ProvisionedI
   // the first minute, so the first phase warms it longer.
   if (first && opts.infraWarmupS > 0 && !isSteward) {
     log(`phase ${phase}: ${opts.infraWarmupS} s unmeasured warm-up of the new broker at 100/s`);
-    await runStep(active, gen, 100, `w-${runId}-infra`, { warmupS: 0, durationS: opts.infraWarmupS });
+    await runStep(active, gen, 100, `w-${runId}-infra`, { warmupS: 0, durationS: opts.infraWarmupS, unmeasured: true });
   }
   if (opts.phaseWarmupS > 0) {
     // The floor warms at 100/s (enough to get the broker's JIT going); Steward at its first rate, which
     // it may not sustain much above.
     const warmRate = isSteward ? (opts.rates[0] ?? 10) : Math.max(100, opts.rates[0] ?? 100);
     log(`phase ${phase}: primed after ${startupS} s; ${opts.phaseWarmupS} s unmeasured warm-up at ${warmRate}/s`);
-    await runStep(active, gen, warmRate, `w-${runId}-${phase}`, { warmupS: 0, durationS: opts.phaseWarmupS });
+    await runStep(active, gen, warmRate, `w-${runId}-${phase}`, { warmupS: 0, durationS: opts.phaseWarmupS, unmeasured: true });
   }
   return active;
 }
@@ -404,7 +410,8 @@ async function profiles(): Promise<Array<{ service: string } & ProfileSummary>> 
   for (const svc of opts.profile) {
     const dir = join(profileDir, svc);
     const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".cpuprofile"));
-    for (const f of files) out.push({ service: svc, ...summarizeProfile(join(dir, f)) });
+    // Under load, not start-up: only the samples of the measured windows (every rate's 20 s, say).
+    for (const f of files) out.push({ service: svc, ...summarizeProfile(join(dir, f), 20, measuredWindows) });
   }
   return out;
 }
