@@ -321,8 +321,16 @@ async function choosePorts(count: number, requested: number | undefined, previou
 }
 
 /** Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding. */
-function newClusterId(): string {
-  return randomBytes(16).toString("base64url");
+/**
+ * A cluster id as Kafka makes them (16 random bytes, base64url), never starting with "-": the storage
+ * tool's argument parser takes `-t -Xyz…` for an option and refuses to format (one fresh cluster in 64
+ * failed that way). Kafka's own Uuid.randomUuid() skips those ids for the same reason.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 async function readState(stateDir: string): Promise<ClusterState | undefined> {
