@@ -45,13 +45,6 @@ export const intakeEnv = z.object({
    * refuses to start instead of taking submissions from anyone who reads the README.
    */
   INTAKE_DEV_MODE: boolFlag.default(false),
-  /**
-   * The database of the writes an acceptance waits for: delivery (idempotency) records and signed
-   * webhooks' delivery ids (default: MONGODB_DATABASE with an `_accept` suffix). Apart from the ticket
-   * views, so on a store that serialises writes per database (FerretDB on SQLite) an acceptance does
-   * not queue behind the projector's view updates (ADR 0015, fourth addendum).
-   */
-  INTAKE_ACCEPT_DATABASE: z.string().min(1).max(63).optional(),
   /** Development mode only: requests without credentials act as integration `dev`. */
   INTAKE_ALLOW_ANONYMOUS_DEV: boolFlag.default(false),
   /** Default rate limit of a configured integration without its own, requests per second and burst. */
@@ -124,9 +117,4 @@ export function loadIntakeConfig(env: Record<string, string | undefined> = proce
   const parsed = parseIntegrations(source.text, defaultRateLimit);
   if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => `${source.variable}: ${p}`));
   return { ...base, integrations: parsed.integrations, defaultRateLimit, devRateLimit };
-}
-
-/** Where intake's accept-path records live (INTAKE_ACCEPT_DATABASE). */
-export function acceptDatabase(config: Pick<IntakeConfig, "INTAKE_ACCEPT_DATABASE" | "MONGODB_DATABASE">): string {
-  return config.INTAKE_ACCEPT_DATABASE ?? `${config.MONGODB_DATABASE}_accept`.slice(0, 63);
 }

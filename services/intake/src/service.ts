@@ -4,7 +4,7 @@ import { connectStore } from "@steward/store";
 import { kafkaSettings } from "@steward/config";
 import { createEventBus } from "@steward/messaging";
 import { createLogger, createMetricsRegistry } from "@steward/telemetry";
-import { acceptDatabase, DEV_CUSTOMER_KEY_SECRET, type IntakeConfig } from "./config.ts";
+import { DEV_CUSTOMER_KEY_SECRET, type IntakeConfig } from "./config.ts";
 import { TicketStore } from "./ticket-store.ts";
 import { CustomerStore } from "./customer-store.ts";
 import { IntakePipeline } from "./intake-pipeline.ts";
@@ -50,19 +50,12 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
 
   const metrics = createMetricsRegistry("intake");
   const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics });
-  // The acceptance's own writes in their own database: they do not queue behind the view's (ADR 0015).
-  const acceptDb = storeConn.client.db(acceptDatabase(config));
-  const store = new TicketStore(storeConn.db, acceptDb);
+  const store = new TicketStore(storeConn.db);
   await store.init();
-  if (store.readsLegacyDeliveries)
-    log.warn(
-      { database: config.MONGODB_DATABASE, collection: "intake_deliveries" },
-      "delivery records of an earlier release found next to the views: consulted on every acceptance until that collection is dropped",
-    );
   // One in-memory copy of recent views for the pipeline, the projector and the reads (ADR 0015).
   const views = new TicketViews(store, { maxAgeMs: config.INTAKE_VIEW_READ_LAG_MS });
   const customers = new CustomerStore(storeConn.db);
-  const replays = new WebhookReplays(acceptDb);
+  const replays = new WebhookReplays(storeConn.db);
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
     encoding: config.STEWARD_KAFKA_ENCODING,

@@ -1,12 +1,10 @@
 // Intake's store over the real FerretDB: thread links are inserted in one command and taken over when
-// they already exist (a newer ticket on the same topic wins), the projector's write is guarded, and
-// delivery records go to the accept database, with those an earlier release left next to the views
-// still honoured.
+// they already exist (a newer ticket on the same topic wins), and the projector's write is guarded.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectStore, type Store } from "@steward/store";
 import { isolatedEnv } from "@steward/testkit";
 import { emptyProjection } from "./domain/ticket-view.ts";
-import { TicketStore, type DeliveryDoc } from "./ticket-store.ts";
+import { TicketStore } from "./ticket-store.ts";
 
 const t = isolatedEnv("intake-store");
 let conn: Store;
@@ -65,42 +63,5 @@ describe("ticket store", () => {
     expect(doc?.status).toBe("offered");
     expect(doc?.viewRevision).toBe(2);
     expect(doc?.history.map((h) => h.eventId)).toEqual(["e1", "e3"]);
-  });
-});
-
-describe("delivery records in the accept database", () => {
-  const delivery = (key: string, ticketId: string): DeliveryDoc => ({
-    _id: key,
-    ticketId,
-    messageId: `m-${ticketId}`,
-    kind: "ticket",
-    envelope: Buffer.from("e"),
-    threadLinks: [],
-    createdAt: new Date(),
-  });
-
-  it("writes them to the accept database, not next to the views", async () => {
-    const acceptDb = conn.client.db(`${t.database}_acc1`);
-    const split = new TicketStore(conn.db, acceptDb);
-    await split.init();
-    expect(split.readsLegacyDeliveries).toBe(false);
-    expect(await split.recordDelivery(delivery("d-new", "t-new"))).toBe(true);
-    expect(await split.recordDelivery(delivery("d-new", "t-other"))).toBe(false);
-    expect(await acceptDb.collection<DeliveryDoc>("intake_deliveries").countDocuments({ _id: "d-new" })).toBe(1);
-    expect(await conn.db.collection<DeliveryDoc>("intake_deliveries").countDocuments({ _id: "d-new" })).toBe(0);
-    expect((await split.findDelivery("d-new"))?.ticketId).toBe("t-new");
-  });
-
-  it("still answers a retry of a submission an earlier release recorded next to the views", async () => {
-    const legacyDb = conn.client.db(`${t.database}_old`);
-    await legacyDb.collection<DeliveryDoc>("intake_deliveries").insertOne(delivery("d-old", "t-old"));
-    const split = new TicketStore(legacyDb, conn.client.db(`${t.database}_acc2`));
-    await split.init();
-    expect(split.readsLegacyDeliveries).toBe(true);
-    expect((await split.findDelivery("d-old"))?.ticketId).toBe("t-old");
-    // A retry finds it taken and is answered with the original ticket; nothing new is recorded.
-    expect(await split.recordDelivery(delivery("d-old", "t-dup"))).toBe(false);
-    expect(await split.recordDelivery(delivery("d-fresh", "t-fresh"))).toBe(true);
-    expect((await split.findDelivery("d-fresh"))?.ticketId).toBe("t-fresh");
   });
 });

@@ -103,40 +103,22 @@ export interface ThreadDoc {
   updatedAt: Date;
 }
 
-const DELIVERIES = "intake_deliveries";
-
 export class TicketStore {
   readonly db: Db;
   readonly tickets: Collection<TicketDoc>;
   readonly deliveries: Collection<DeliveryDoc>;
   readonly threads: Collection<ThreadDoc>;
-  /**
-   * Delivery records a release before the accept database wrote next to the views. Consulted (a read,
-   * no lock) only while that collection holds any, so a retried submission accepted before an upgrade
-   * is still answered with its ticket; drop it once integrations have stopped retrying those.
-   */
-  #legacyDeliveries: Collection<DeliveryDoc> | undefined;
-  readonly #legacyCandidate: Collection<DeliveryDoc> | undefined;
 
-  /** `acceptDb`: where delivery records go (INTAKE_ACCEPT_DATABASE); the views' database by default. */
-  constructor(db: Db, acceptDb: Db = db) {
+  constructor(db: Db) {
     this.db = db;
     this.tickets = db.collection<TicketDoc>("intake_tickets");
-    this.deliveries = acceptDb.collection<DeliveryDoc>(DELIVERIES);
+    this.deliveries = db.collection<DeliveryDoc>("intake_deliveries");
     this.threads = db.collection<ThreadDoc>("intake_threads");
-    this.#legacyCandidate = acceptDb === db || acceptDb.databaseName === db.databaseName ? undefined : db.collection<DeliveryDoc>(DELIVERIES);
   }
 
   async init(): Promise<void> {
     // Nothing to index: tickets, deliveries and threads are all read by _id (the only lookup that
     // stays fast on FerretDB/SQLite as collections grow).
-    const legacy = this.#legacyCandidate;
-    if (legacy !== undefined && (await legacy.findOne({}, { projection: { _id: 1 } })) !== null) this.#legacyDeliveries = legacy;
-  }
-
-  /** Whether delivery records of an earlier release are still consulted (see #legacyDeliveries). */
-  get readsLegacyDeliveries(): boolean {
-    return this.#legacyDeliveries !== undefined;
   }
 
   /**
@@ -175,15 +157,12 @@ export class TicketStore {
     return this.tickets.findOne({ _id: id });
   }
 
-  async findDelivery(key: string): Promise<DeliveryDoc | null> {
-    const found = await this.deliveries.findOne({ _id: key });
-    if (found !== null || this.#legacyDeliveries === undefined) return found;
-    return this.#legacyDeliveries.findOne({ _id: key });
+  findDelivery(key: string): Promise<DeliveryDoc | null> {
+    return this.deliveries.findOne({ _id: key });
   }
 
   /** Records a delivery once; false when another request recorded the same key first. */
   async recordDelivery(doc: DeliveryDoc): Promise<boolean> {
-    if (this.#legacyDeliveries !== undefined && (await this.#legacyDeliveries.findOne({ _id: doc._id }, { projection: { _id: 1 } })) !== null) return false;
     try {
       await this.deliveries.insertOne(doc);
       return true;
