@@ -94,7 +94,6 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
   const common = stewardEnvironment({ infra: opts.infra, runId: opts.runId, client: opts.client, publicJwks: keys.publicJwks });
   const database = common["MONGODB_DATABASE"] as string;
   const databases = (["routing", "triage", "escalation", "intake"] as const).map((svc) => serviceDatabase(database, svc));
-  databases.push(`${serviceDatabase(database, "intake")}_accept`); // intake's accept database (INTAKE_ACCEPT_DATABASE's default)
   const services: ServiceProcess[] = [];
   const urls: Record<string, string[]> = { intake: [], triage: [], routing: [], escalation: [] };
   let agentsChild: BenchChild | undefined;
