@@ -1,6 +1,6 @@
 // The fault campaign's judge: each invariant is caught when broken and quiet when it holds.
 import { describe, expect, it } from "vitest";
-import { foldRoutingLog, judge, type RoutingRecord } from "./invariants.ts";
+import { foldRoutingLog, judge, lostStages, takeOver, type RoutingLogEntry, type RoutingRecord } from "./invariants.ts";
 
 let n = 0;
 const rec = <K extends RoutingRecord["kind"]>(kind: K, ticketId: string, at: number, extra: Partial<RoutingRecord> = {}): RoutingRecord =>
@@ -81,5 +81,26 @@ describe("the fault campaign's invariants", () => {
     expect(v.lost).toEqual(["t1"]);
     expect(v.waiting).toBe(1);
     expect(v.offeredNotOwned).toBe(1);
+  });
+});
+
+describe("where a lost ticket stopped, and the take-over's timing", () => {
+  it("names the last topic that carried each lost ticket", () => {
+    const seen = { received: new Set(["t2", "t3"]), triaged: new Set(["t3"]) };
+    expect(lostStages(["t1", "t2", "t3"], seen)).toEqual({ notReceived: ["t1"], notTriaged: ["t2"], notRouted: ["t3"] });
+  });
+
+  it("times the first epoch after the kill and that epoch's first fresh decision", () => {
+    const entries: RoutingLogEntry[] = [
+      { type: "epoch", epoch: 1, leader: "r1", at: 100 },
+      { type: "ticket", epoch: 1, doc: { updatedAt: 900 } },
+      { type: "epoch", epoch: 2, leader: "r2", at: 9_000 },
+      { type: "ticket", epoch: 2, doc: { updatedAt: 950 } }, // an older change written again: not a decision
+      { type: "ticket", epoch: 1, doc: { updatedAt: 9_100 } }, // the deposed leader, fenced
+      { type: "ticket", epoch: 2, doc: { updatedAt: 9_400 } },
+    ];
+    expect(takeOver(entries, 1_000)).toEqual({ epochAfterMs: 8_000, firstDecisionAfterMs: 8_400, leader: "r2" });
+    expect(takeOver(entries.slice(0, 4), 1_000)).toEqual({ epochAfterMs: 8_000, firstDecisionAfterMs: null, leader: "r2" });
+    expect(takeOver(entries, 10_000)).toBeUndefined();
   });
 });

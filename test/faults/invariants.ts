@@ -149,3 +149,51 @@ export function judge(acceptedTicketIds: readonly string[], log: LogFindings, ag
     overCapacity: [...over],
   };
 }
+
+/** Where the tickets routing never mentioned stopped: the last topic of the pipeline that carried them. */
+export interface LostStages {
+  /** Answered 202, yet intake never published it to `steward.tickets.received`: lost by intake. */
+  notReceived: string[];
+  /** Published by intake, never triaged (`steward.tickets.triaged`): held up or lost by triage. */
+  notTriaged: string[];
+  /** Triaged, never in routing's events: held up or lost by routing. */
+  notRouted: string[];
+}
+
+export function lostStages(lost: readonly string[], seen: { received: ReadonlySet<string>; triaged: ReadonlySet<string> }): LostStages {
+  const out: LostStages = { notReceived: [], notTriaged: [], notRouted: [] };
+  for (const t of lost) {
+    if (!seen.received.has(t)) out.notReceived.push(t);
+    else if (!seen.triaged.has(t)) out.notTriaged.push(t);
+    else out.notRouted.push(t);
+  }
+  return out;
+}
+
+/** What routing's own log says about a take-over: the first epoch marker after the kill and that epoch's first decision. */
+export interface TakeOver {
+  /** Milliseconds from the kill to the new epoch's marker (the lease taken, the log fenced). */
+  epochAfterMs: number;
+  /** Milliseconds from the kill to the first ticket record the new leader appended. */
+  firstDecisionAfterMs: number | null;
+  leader: string;
+}
+
+export type RoutingLogEntry = { type: "epoch"; epoch: number; leader: string; at: number } | { type: "ticket"; epoch: number; doc: { updatedAt: number } };
+
+/** `killedAtWallMs` is Date.now() at the kill; the log's times are the leaders' wall clocks (one machine here). */
+export function takeOver(entries: readonly RoutingLogEntry[], killedAtWallMs: number): TakeOver | undefined {
+  let marker: Extract<RoutingLogEntry, { type: "epoch" }> | undefined;
+  for (const e of entries) {
+    if (marker === undefined) {
+      if (e.type === "epoch" && e.at >= killedAtWallMs) marker = e;
+      continue;
+    }
+    if (e.type === "epoch" && e.epoch > marker.epoch) break; // yet another take-over: not this one's decision
+    // A record carrying an older change (a state the new leader wrote again) is not its decision.
+    if (e.type === "ticket" && e.epoch === marker.epoch && e.doc.updatedAt >= marker.at) {
+      return { epochAfterMs: marker.at - killedAtWallMs, firstDecisionAfterMs: e.doc.updatedAt - killedAtWallMs, leader: marker.leader };
+    }
+  }
+  return marker === undefined ? undefined : { epochAfterMs: marker.at - killedAtWallMs, firstDecisionAfterMs: null, leader: marker.leader };
+}

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { loadavg, cpus } from "node:os";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
-import { createSigningKeySet } from "@steward/auth/dev-keys";
+import { createSigningKeySet, signToken } from "@steward/auth/dev-keys";
 import { prepareKafka, startKafka, stopKafka, type KafkaCluster } from "@steward/infra/kafka";
 import { prepareFerretDb, startFerretDb, stopFerretDb, type RunningStore } from "@steward/infra/ferretdb";
 import { Envelope, Topics, channelFromProto } from "@steward/proto";
@@ -23,7 +23,7 @@ import { summarize } from "../bench/stats.ts";
 import { agentLanguages } from "../bench/triage-languages.ts";
 import type { Arrivals } from "../bench/agent-simulator.ts";
 import type { GeneratorResult } from "../bench/load-generator.ts";
-import { foldRoutingLog, judge, type RoutingRecord, type Verdict } from "./invariants.ts";
+import { foldRoutingLog, judge, lostStages, takeOver, type LostStages, type RoutingRecord, type TakeOver, type Verdict } from "./invariants.ts";
 import { createKafkaLog } from "@steward/messaging";
 import { checkRoutingLog, ROUTING_LOG_TOPIC, type LogEntry } from "@steward/routing/log-check";
 
@@ -41,6 +41,12 @@ interface Options {
   afterS: number;
   /** Longest wait for every accepted ticket to be owned once the load stops. */
   settleS: number;
+  /**
+   * After the settle window, the longest further wait for every accepted ticket to reach routing's log: a
+   * ticket still upstream (a backlog in Kafka on a saturated machine) is late, not lost, and is only counted
+   * lost once this is over; where each stopped is reported.
+   */
+  drainS: number;
   faults: Fault[];
   agents: number;
   capacity: number;
@@ -55,6 +61,7 @@ function parse(argv: string[]): Options {
     downS: 5,
     afterS: 30,
     settleS: 90,
+    drainS: 120,
     faults: [...FAULTS],
     agents: 10,
     capacity: 2,
@@ -75,6 +82,7 @@ function parse(argv: string[]): Options {
     else if (flag === "--down") o.downS = num();
     else if (flag === "--after") o.afterS = num();
     else if (flag === "--settle") o.settleS = num();
+    else if (flag === "--drain") o.drainS = num();
     else if (flag === "--agents") o.agents = num();
     else if (flag === "--capacity") o.capacity = num();
     else if (flag === "--out") o.outDir = ((i += 1), value ?? o.outDir);
@@ -84,7 +92,7 @@ function parse(argv: string[]): Options {
       if (bad.length > 0 || list.length === 0) throw new Error(`--faults takes a comma list of ${FAULTS.join(", ")}; got ${value ?? "nothing"}`);
       o.faults = list as Fault[];
       i += 1;
-    } else throw new Error(`unknown option ${flag}; options: --rate --before --down --after --settle --agents --capacity --faults --out`);
+    } else throw new Error(`unknown option ${flag}; options: --rate --before --down --after --settle --drain --agents --capacity --faults --out`);
   }
   return o;
 }
@@ -131,6 +139,8 @@ process.on("SIGTERM", () => void cleanUp().then(() => process.exit(143)));
 
 /** Routing's announced decisions, read all along from the start of the topic. */
 const routingLog: RoutingRecord[] = [];
+/** Tickets seen on the topics upstream of routing: where a ticket routing never mentioned stopped. */
+const seen = { received: new Set<string>(), triaged: new Set<string>() };
 
 function toRecord(env: Envelope): RoutingRecord | undefined {
   const p = env.payload;
@@ -152,6 +162,34 @@ function toRecord(env: Envelope): RoutingRecord | undefined {
     default:
       return undefined;
   }
+}
+
+let topicPrefix = "";
+/** An admin's bearer token, for routing's status (the take-over's own report). */
+let adminAuth = "";
+
+/** Routing's own record (`steward.routing.log`) from its start, as a take-over reads it. */
+async function readRoutingRecordLog(): Promise<LogEntry[]> {
+  if (!cluster) throw new Error("not started");
+  const recordLog = createKafkaLog({ brokers: cluster.brokers, clientId: "steward-faults", topicPrefix, name: ROUTING_LOG_TOPIC, retentionMs: 86_400_000 });
+  const entries: LogEntry[] = [];
+  try {
+    await recordLog.read(0, ({ value }) => void entries.push(JSON.parse(value.toString("utf8")) as LogEntry));
+  } finally {
+    await recordLog.close();
+  }
+  return entries;
+}
+
+/** The leader's take-over and rebuild reports, as it tells a supervisor or admin. */
+async function leaderStatus(): Promise<unknown> {
+  const leader = await routingLeader();
+  if (!leader) return undefined;
+  const body = await fetch(`${leader.url}/v1/routing/status`, { headers: { authorization: adminAuth } }).then(
+    (r) => (r.ok ? (r.json() as Promise<{ matcher?: { takeOver?: unknown; rebuild?: unknown; since?: unknown } }>) : undefined),
+    () => undefined,
+  );
+  return body?.matcher ? { instance: leader.name, since: body.matcher.since, takeOver: body.matcher.takeOver, rebuild: body.matcher.rebuild } : undefined;
 }
 
 /** The routing instance that holds the lease, by its own /metrics (steward_routing_leader). */
@@ -178,7 +216,16 @@ interface FaultResult {
     offersAfterResolve: number;
     overCapacity: string[];
     lostIds: string[];
+    /** The lost tickets by the last topic that carried them. */
+    lostAt: { intake: number; triage: number; routing: number };
   };
+  /** Tickets not in routing's log when the settle window ended, and how long the drain then took. */
+  lateAtSettle: number;
+  drainedS: number;
+  /** Routing-leader fault: the new epoch's marker and its first decision, from routing's own log. */
+  takeOver?: TakeOver;
+  /** Routing-leader fault: the new leader's own account (`GET /v1/routing/status`): snapshot and replay, then the rebuild. */
+  leaderReport?: unknown;
   /** Kill to "ready again" of the restarted target (or of the new leader deciding, for the routing leader). */
   restartS: number;
   /** Kill to the offer of the last ticket that waited more than 1 s for it: when the backlog had cleared. */
@@ -244,6 +291,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     restart = () => proc.restart();
   }
   const killedAt = nowMs();
+  const killedAtWall = Date.now();
   log(`${fault}: killed ${target}`);
   let newLeaderS: number | undefined;
   if (fault === "routing-leader") {
@@ -278,13 +326,32 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     if (accepted.every((t) => have.has(t))) break;
     await sleep(500);
   }
+  const settledS = (Date.now() - settleStart) / 1000;
+  // Drain: a ticket routing has not mentioned yet may still be upstream (Kafka holds it; a saturated machine
+  // is behind). Wait for it a bounded time; only then is it lost, and the report says where it stopped.
+  const unmentioned = () => {
+    const mentioned = new Set(routingLog.map((r) => r.ticketId));
+    return accepted.filter((t) => !mentioned.has(t));
+  };
+  const lateAtSettle = unmentioned().length;
+  const drainStart = Date.now();
+  for (let left = lateAtSettle, lastLog = 0; left > 0 && Date.now() - drainStart < opts.drainS * 1000; left = unmentioned().length) {
+    if (Date.now() - lastLog >= 10_000) {
+      lastLog = Date.now();
+      log(`${fault}: ${left} accepted tickets not in routing's log yet (upstream: ${lostStages(unmentioned(), seen).notTriaged.length} not triaged)`);
+    }
+    await sleep(1000);
+  }
+  const drainedS = lateAtSettle === 0 ? 0 : (Date.now() - drainStart) / 1000;
   clearInterval(poll);
   absorb(await ag.call<Arrivals>("collect"));
   await sleep(2000); // the last events reach the log reader
-  const settledS = (Date.now() - settleStart) / 1000;
 
   // The whole log so far: an agent's load carries over from one fault to the next.
   const verdict = judge(accepted, foldRoutingLog(routingLog), { owned, peakLoad }, opts.capacity);
+  const stages: LostStages = lostStages(verdict.lost, seen);
+  const taken = fault === "routing-leader" ? takeOver(await readRoutingRecordLog(), killedAtWall) : undefined;
+  const leaderReport = fault === "routing-leader" ? await leaderStatus() : undefined;
   let lastLate = killedAt;
   const before: number[] = [];
   const after: number[] = [];
@@ -314,6 +381,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
       ...verdict,
       lost: verdict.lost.length,
       lostIds: verdict.lost.slice(0, 20),
+      lostAt: { intake: stages.notReceived.length, triage: stages.notTriaged.length, routing: stages.notRouted.length },
       doubleOwners: verdict.doubleOwners.length,
       offersAfterResolve: verdict.offersAfterResolve.length,
     },
@@ -323,10 +391,18 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     offerP99AfterMs: summarize(after).p99,
     agentReconnects: reconnects - reconnectsBefore,
     settledS: Math.round(settledS),
+    lateAtSettle,
+    drainedS: Math.round(drainedS),
+    ...(taken ? { takeOver: taken } : {}),
+    ...(leaderReport ? { leaderReport } : {}),
   };
   log(
     `${fault}: ${result.answered202}/${result.sent} answered 202 (refused ${JSON.stringify(refused)}); owned ${verdict.owned}, offered ${verdict.offeredNotOwned}, waiting ${verdict.waiting}, ` +
-      `lost ${verdict.lost.length}, double owners ${verdict.doubleOwners.length}, over capacity ${verdict.overCapacity.length}, offers after resolve ${verdict.offersAfterResolve.length}; recovery ${result.recoveryS} s`,
+      `lost ${verdict.lost.length} (${JSON.stringify(result.verdict.lostAt)}; ${lateAtSettle} not in routing's log at the settle's end, drained in ${result.drainedS} s), double owners ${verdict.doubleOwners.length}, over capacity ${verdict.overCapacity.length}, offers after resolve ${verdict.offersAfterResolve.length}; recovery ${result.recoveryS} s` +
+      (leaderReport ? `; leader's report ${JSON.stringify(leaderReport)}` : "") +
+      (taken
+        ? `; new epoch ${(taken.epochAfterMs / 1000).toFixed(1)} s, first decision ${taken.firstDecisionAfterMs === null ? "none" : `${(taken.firstDecisionAfterMs / 1000).toFixed(1)} s`} after the kill (${taken.leader})`
+        : ""),
   );
   return result;
 }
@@ -338,7 +414,13 @@ function markdown(results: FaultResult[], meta: Record<string, unknown>): string
         Object.entries(r.refused)
           .map(([k, v]) => `${k}: ${v}`)
           .join(", ") || "–"
-      } | ${r.verdict.owned} | ${r.verdict.offeredNotOwned + r.verdict.waiting} | **${r.verdict.lost}** | **${r.verdict.doubleOwners}** | ${r.verdict.overCapacity.length} | ${r.verdict.offersAfterResolve} | ${r.restartS} s | ${r.recoveryS} s | ${r.offerP50BeforeMs ?? "–"} / ${r.offerP99AfterMs ?? "–"} ms |`,
+      } | ${r.verdict.owned} | ${r.verdict.offeredNotOwned + r.verdict.waiting} | ${r.lateAtSettle}${r.lateAtSettle > 0 ? ` (${r.drainedS} s)` : ""} | **${r.verdict.lost}**${
+        r.verdict.lost > 0 ? ` (intake ${r.verdict.lostAt.intake}, triage ${r.verdict.lostAt.triage}, routing ${r.verdict.lostAt.routing})` : ""
+      } | **${r.verdict.doubleOwners}** | ${r.verdict.overCapacity.length} | ${r.verdict.offersAfterResolve} | ${r.restartS} s | ${
+        r.takeOver
+          ? `${(r.takeOver.epochAfterMs / 1000).toFixed(1)} / ${r.takeOver.firstDecisionAfterMs === null ? "–" : (r.takeOver.firstDecisionAfterMs / 1000).toFixed(1)} s`
+          : "–"
+      } | ${r.recoveryS} s | ${r.offerP50BeforeMs ?? "–"} / ${r.offerP99AfterMs ?? "–"} ms |`,
   );
   return [
     `# Fault campaign ${String(meta["generatedAt"])}`,
@@ -346,11 +428,13 @@ function markdown(results: FaultResult[], meta: Record<string, unknown>): string
     `Machine: ${String(meta["machine"])}. Load ${opts.rate} tickets/s for ${opts.beforeS + opts.downS + opts.afterS} s per fault; the target is killed with SIGKILL after ${opts.beforeS} s and started again ${opts.downS} s later. ` +
       `Three Kafka nodes (RF 3, min.insync.replicas 2), FerretDB, intake ×2, triage ×1, routing ×2, escalation ×1; ${opts.agents} agents with capacity ${opts.capacity} per channel, resolving ${opts.resolveAfterMs} ms after accepting.`,
     "",
-    "| fault | killed | 202 / sent | refused | owned | offered or waiting | lost | double owners | agents over capacity | offers after resolve | back / new leader | recovery | offer p50 before / p99 after |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| fault | killed | 202 / sent | refused | owned | offered or waiting | late at settle (drained in) | lost | double owners | agents over capacity | offers after resolve | back / new leader | new epoch / first decision | recovery | offer p50 before / p99 after |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    "- *lost*: answered 202, then neither offered, owned nor visibly waiting once the system settled.",
+    "- *lost*: answered 202, then neither offered, owned nor visibly waiting once the system settled and drained; in brackets the last stage that carried them (intake: never published to `steward.tickets.received`; triage: never triaged; routing: triaged, never in routing's events).",
+    `- *late at settle*: not in routing's events when the ${opts.settleS} s settle window ended (still upstream, in Kafka, on a saturated machine); the campaign then waits up to ${opts.drainS} s more for them before counting any as lost.`,
+    "- *new epoch / first decision*: from the kill to the new leader's epoch marker in routing's own log (lease taken, the old leader fenced) and to the first ticket record it appended (its first decision), by the leaders' clocks.",
     "- *recovery*: from the kill to the offer of the last ticket that waited more than 1 s for its offer (0 when none did).",
     "- *refused*: answers other than 202 (e.g. 503 while Kafka or the store is unreachable) and connection errors to the killed intake; callers retry these, nothing was accepted.",
     "",
@@ -371,8 +455,10 @@ try {
   log(`kafka ${cluster.brokers.join(",")}; store ${store.uri}`);
 
   const keys = createSigningKeySet();
+  adminAuth = `Bearer ${await signToken(keys.privateJwk, { subject: "faults-admin", roles: ["admin"] })}`;
   const env = { ...stewardEnvironment({ infra: { brokers: cluster.brokers, mongoUri: store.uri }, runId, client: "kafkajs", publicJwks: keys.publicJwks, prefix: "faults" }) };
   const prefix = env["STEWARD_TOPIC_PREFIX"] as string;
+  topicPrefix = prefix;
   const topology: Array<[ServiceProcess["service"], number]> = [
     ["routing", 2],
     ["triage", 1],
@@ -396,11 +482,18 @@ try {
   const kafka = new Kafka({ clientId: "steward-faults", brokers: cluster.brokers, logLevel: logLevel.NOTHING });
   consumer = kafka.consumer({ groupId: `faults-${runId}` });
   await consumer.connect();
-  await consumer.subscribe({ topic: `${prefix}${Topics.routing}`, fromBeginning: true });
+  const upstream: Record<string, Set<string>> = { [`${prefix}${Topics.received}`]: seen.received, [`${prefix}${Topics.triaged}`]: seen.triaged };
+  await consumer.subscribe({ topics: [`${prefix}${Topics.routing}`, ...Object.keys(upstream)], fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ topic, message }) => {
       if (!message.value) return;
-      const r = toRecord(Envelope.decode(message.value));
+      const env = Envelope.decode(message.value);
+      const stage = upstream[topic];
+      if (stage) {
+        if (env.ticketId) stage.add(env.ticketId);
+        return;
+      }
+      const r = toRecord(env);
       if (r) routingLog.push(r);
     },
   });
@@ -425,10 +518,7 @@ try {
     await sleep(3000);
   }
   // Routing's own record, replayed by its checker as a take-over would (ADR 0014).
-  const recordLog = createKafkaLog({ brokers: cluster.brokers, clientId: "steward-faults", topicPrefix: prefix, name: ROUTING_LOG_TOPIC, retentionMs: 86_400_000 });
-  const entries: LogEntry[] = [];
-  await recordLog.read(0, ({ value }) => void entries.push(JSON.parse(value.toString("utf8")) as LogEntry));
-  await recordLog.close();
+  const entries = await readRoutingRecordLog();
   const logCheck = checkRoutingLog(entries, () => opts.capacity);
   const routingLogCheck = {
     records: logCheck.records,
