@@ -9,7 +9,7 @@ export { createKafkaJsBus } from "./kafkajs-bus.ts";
 export { createPlatformaticBus } from "./platformatic-bus.ts";
 export { newEnvelope, payloadType, type PayloadCase, type PayloadOf } from "./envelope.ts";
 export { KafkaUnavailableError } from "./errors.ts";
-export { createKafkaLog, type KafkaLog, type KafkaLogOptions, type LogRecord, type ReadRecord } from "./kafka-log.ts";
+export { createKafkaLog, type KafkaLog, type KafkaLogOptions, type LogFollower, type LogRecord, type ReadRecord } from "./kafka-log.ts";
 export { recordEncodings, cloudEventHeaders, cloudEventType, decodeEnvelope, encodeEnvelope, type RecordEncoding } from "./cloudevents.ts";
 
 /** The Kafka clients an EventBus can run on; services take theirs from STEWARD_KAFKA_CLIENT. */

@@ -2,7 +2,9 @@
 // are acknowledged by every in-sync replica before they resolve, concurrent appends share one request (group
 // commit) and keep their order, and a reader can replay the log from any offset to its end. kafkajs only
 // consumes through consumer groups, so a replay joins a throwaway group, seeks, and deletes the group after.
-import { Kafka, logLevel, type Consumer, type Producer, type SASLOptions } from "kafkajs";
+// Joining costs seconds on a loaded cluster (6 s measured in the fault campaign), so a standby that will
+// need the log's tail at a take-over follows it all along instead (`follow`) and holds its recent records.
+import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type SASLOptions } from "kafkajs";
 import { randomBytes } from "node:crypto";
 import type { BusOptions } from "./event-bus.ts";
 import { topicSettings } from "./topic-settings.ts";
@@ -33,6 +35,26 @@ export interface KafkaLog {
    * `first` is the first offset the log still holds: above `from` means retention removed records.
    */
   read(from: number, onRecord: (record: ReadRecord) => void | Promise<void>): Promise<{ first: number; end: number; read: number }>;
+  /** The partition's first offset still held and the next offset to be written. */
+  offsets(): Promise<{ first: number; end: number }>;
+  /**
+   * Follows the log from its current end on and holds the records that arrived in the last `holdMs`, so a
+   * take-over reads the tail it needs from memory instead of joining a consumer group then.
+   */
+  follow(opts?: { holdMs?: number }): LogFollower;
+  close(): Promise<void>;
+}
+
+/** A running tail of the log: records [coveredFrom, position) are held, in order. */
+export interface LogFollower {
+  /** Lowest offset from which every record up to `position` is held (Infinity until it knows the log's end). */
+  readonly coveredFrom: number;
+  /** The next offset it will receive. */
+  readonly position: number;
+  /** Resolves true once every record below `end` has been received, false after `timeoutMs` or a failure. */
+  caughtUp(end: number, timeoutMs: number): Promise<boolean>;
+  /** The held records from `from` on, in order; undefined when records at or after `from` are no longer (or not yet) held. */
+  recordsFrom(from: number): ReadRecord[] | undefined;
   close(): Promise<void>;
 }
 
@@ -101,6 +123,119 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+  }
+
+  function headersOf(raw: IHeaders | undefined): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
+    return headers;
+  }
+
+  function followLog(holdMs: number): LogFollower {
+    const groupId = `${opts.topicPrefix ?? ""}log-follow-${randomBytes(6).toString("hex")}`;
+    // A short fetch wait: closing waits for the fetch in flight, and a take-over closes it at once.
+    const consumer: Consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 500,
+      maxBytes: 16 * 1024 * 1024,
+      readUncommitted: false,
+    });
+    consumer.on(consumer.events.REQUEST, (e) => metrics.request("consumer", e.payload.apiName));
+    const held: Array<{ record: ReadRecord; at: number }> = [];
+    let coveredFrom = Number.POSITIVE_INFINITY;
+    let position = -1;
+    let failed = false;
+    let stopped = false;
+    const waiters = new Set<() => void>();
+    const wake = () => {
+      for (const w of [...waiters]) w();
+    };
+    consumer.on(consumer.events.CRASH, (e) => {
+      failed = true;
+      log?.warn({ err: e.payload.error, topic }, "following the log failed; a take-over reads it instead");
+      wake();
+    });
+    const started = (async () => {
+      // Held from here on: every record in [coveredFrom, position) is held, whatever the consumer does.
+      const { end } = await endOffsets();
+      position = end;
+      coveredFrom = end;
+      wake();
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: false });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async (payload) => {
+          const { batch } = payload;
+          const now = Date.now();
+          for (const m of batch.messages) {
+            const offset = Number(m.offset);
+            if (offset < position) continue; // a re-fetch after a seek or rebalance
+            if (offset > position) {
+              // A gap (the consumer started past `end`): what is held before it is no longer continuous.
+              held.length = 0;
+              coveredFrom = offset;
+            }
+            held.push({ record: { offset, key: m.key === null ? null : m.key.toString("utf8"), value: m.value ?? Buffer.alloc(0), headers: headersOf(m.headers) }, at: now });
+            position = offset + 1;
+          }
+          // Offsets a batch spans without records (transaction markers) are received too.
+          position = Math.max(position, Number(batch.lastOffset()) + 1);
+          let drop = 0;
+          while (drop < held.length && (held[drop] as { at: number }).at < now - holdMs) drop++;
+          if (drop > 0) {
+            held.splice(0, drop);
+            coveredFrom = held[0]?.record.offset ?? position;
+          }
+          if (held.length === 0) coveredFrom = position;
+          wake();
+          await payload.heartbeat();
+        },
+      });
+      consumer.seek({ topic, partition: 0, offset: String(end) });
+    })().catch((err: unknown) => {
+      failed = true;
+      log?.warn({ err, topic }, "following the log could not start; a take-over reads it instead");
+      wake();
+    });
+    return {
+      get coveredFrom() {
+        return coveredFrom;
+      },
+      get position() {
+        return position;
+      },
+      async caughtUp(end, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (!failed && !stopped && position < end) {
+          const left = deadline - Date.now();
+          if (left <= 0) return false;
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              waiters.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, Math.min(left, 200));
+            waiters.add(done);
+          });
+        }
+        return !failed && !stopped && position >= end;
+      },
+      recordsFrom(from) {
+        if (failed || from < coveredFrom) return undefined;
+        return held.filter((h) => h.record.offset >= from).map((h) => h.record);
+      },
+      async close() {
+        stopped = true;
+        wake();
+        await started;
+        await consumer.disconnect().catch(() => undefined);
+        await admin.deleteGroups([groupId]).catch(() => undefined);
+      },
+    };
   }
 
   async function pump(): Promise<void> {
@@ -208,10 +343,8 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
                   const offset = Number(m.offset);
                   if (offset < start) continue;
                   if (offset >= end) return finish();
-                  const headers: Record<string, string> = {};
-                  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
                   try {
-                    await onRecord({ offset, key: m.key === null ? null : m.key.toString("utf8"), value: m.value ?? Buffer.alloc(0), headers });
+                    await onRecord({ offset, key: m.key === null ? null : m.key.toString("utf8"), value: m.value ?? Buffer.alloc(0), headers: headersOf(m.headers) });
                   } catch (err) {
                     failed.error = err instanceof Error ? err : new Error("a log record could not be handled");
                     return finish(failed.error);
@@ -233,6 +366,10 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
       }
       if (failed.error !== null) throw failed.error;
       return { first, end, read };
+    },
+    offsets: endOffsets,
+    follow(followOpts) {
+      return followLog(followOpts?.holdMs ?? 30_000);
     },
     async close() {
       closed = true;

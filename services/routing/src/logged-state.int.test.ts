@@ -30,11 +30,11 @@ afterAll(async () => {
 });
 
 /** One instance's state over the shared store and log; `leader` says whether its lease is (still) valid. */
-async function instance(leader: { now: boolean }, snapshotMs = 60_000): Promise<LoggedState> {
+async function instance(leader: { now: boolean }, snapshotMs = 60_000, followHoldMs = 0): Promise<LoggedState> {
   const log = createKafkaLog({ brokers: t.brokers, clientId: "logged-state-test", topicPrefix: t.topicPrefix, name: ROUTING_LOG_TOPIC, retentionMs: 86_400_000 });
   logs.push(log);
   await log.ensure();
-  return new LoggedState({ store, log, logger, snapshotMs, isLeader: () => leader.now });
+  return new LoggedState({ store, log, logger, snapshotMs, isLeader: () => leader.now, followHoldMs });
 }
 
 async function agent(id: string): Promise<void> {
@@ -77,6 +77,11 @@ describe("the logged state", () => {
     const second = await instance({ now: true });
     const report = await second.takeOver(2, "second");
     expect(report.replayed).toBeGreaterThanOrEqual(2);
+    // Its own account of where the take-over's time went: every step, adding up to the whole.
+    const steps = [report.snapshotMs, report.liveTicketsMs, report.recentlyResolvedMs, report.logReadMs, report.epochAppendMs, report.agentsMs, report.firstFlushMs];
+    expect(steps.every((ms) => Number.isInteger(ms) && ms >= 0)).toBe(true);
+    expect(steps.reduce((x, y) => x + y, 0)).toBe(report.ms);
+    expect(report.logReadMs).toBeGreaterThan(0); // a Kafka consumer joins and reads: never free
     const rebuilt = await second.getTicket(doc._id);
     expect(rebuilt?.version).toBe(doc.version + 1);
     expect(rebuilt?.pendingOffers.map((o) => o.agentId)).toEqual(["ls-a1"]);
@@ -233,5 +238,49 @@ describe("the logged state", () => {
     expect((await successor.getTicket(doc._id))?.pendingOffers.map((o) => o.agentId)).toEqual(["ls-d1"]);
     expect((await successor.getTicket(waiting._id))?.status).toBe("waiting");
     await successor.handBack();
+  });
+
+  it("a standby that followed the log replays the tail from memory, as a reader of the log would", async () => {
+    await agent("ls-f1");
+    const a = { now: true };
+    const first = await instance(a);
+    await first.takeOver(40, "first-followed"); // its first snapshot: offsets after it are the tail
+    const standby = await instance({ now: true }, 60_000, 30_000);
+    standby.follow();
+    await vi.waitFor(() => expect(standby.following()?.position ?? -1).toBeGreaterThanOrEqual(first.lastOffset + 1), { timeout: 10_000 });
+
+    const doc = ticket("ls-f-t1");
+    expect(await first.insertTicket(doc)).toBe(true);
+    expect(await first.acquireHold("ls-f1", { ticketId: doc._id, channel: "email", kind: "offer", at: Date.now() }, true)).toBe(true);
+    expect(await first.casTicket(offered(doc, "ls-f1"), doc.version, { status: "waiting" })).toBe(true);
+    a.now = false; // the first leader dies without a word
+
+    const report = await standby.takeOver(41, "standby");
+    expect(report.fromFollower).toBe(2); // the insert and the offer, from memory
+    expect(report.replayed).toBeGreaterThanOrEqual(1);
+    expect(standby.following()).toBeNull(); // a leader appends the log; it does not follow it
+    const rebuilt = await standby.getTicket(doc._id);
+    expect(rebuilt?.version).toBe(doc.version + 1);
+    expect(rebuilt?.pendingOffers.map((o) => o.agentId)).toEqual(["ls-f1"]);
+    expect(Object.values((await standby.getAgent("ls-f1"))?.holds ?? {}).map((h) => h.ticketId)).toEqual([doc._id]);
+    await standby.handBack(); // writes the snapshot, then stands by again
+    expect(standby.following()).not.toBeNull();
+    await standby.stopFollowing();
+
+    // A standby that started following after the tail it would need holds none of it: it reads the log.
+    const b = { now: true };
+    const third = await instance(b);
+    await third.takeOver(42, "third");
+    const doc2 = ticket("ls-f-t2");
+    expect(await third.insertTicket(doc2)).toBe(true);
+    const late = await instance({ now: true }, 60_000, 30_000);
+    late.follow();
+    await vi.waitFor(() => expect(late.following()?.position ?? -1).toBeGreaterThanOrEqual(third.lastOffset + 1), { timeout: 10_000 });
+    b.now = false;
+    const lateReport = await late.takeOver(43, "late");
+    expect(lateReport.fromFollower).toBe(-1);
+    expect((await late.getTicket(doc2._id))?.status).toBe("waiting");
+    await late.handBack();
+    await late.stopFollowing();
   });
 });

@@ -3,11 +3,12 @@
 // acts on it, and the store receives a snapshot written behind, in bulk, with the log offset it reflects
 // (ADR 0014). A take-over loads the snapshot, replays the log after that offset (ignoring records of an epoch
 // older than a later epoch marker: a deposed leader's), appends its own epoch marker, and derives every
-// agent's holds from the tickets. Profiles and presence stay in the store (AgentDirectory writes them from any
+// agent's holds from the tickets. A standby follows the log all along (`follow`), so the replay reads the
+// tail from memory rather than joining a consumer group at the worst moment. Profiles and presence stay in the store (AgentDirectory writes them from any
 // instance); the leader reads them on each agent event and keeps only capacity here.
 // Off the leader (or before a take-over) every read goes to the store, whose copy trails by at most one
 // flush; a change there is refused with NotLeaderError.
-import type { KafkaLog } from "@steward/messaging";
+import type { KafkaLog, LogFollower, ReadRecord } from "@steward/messaging";
 import type { Logger } from "@steward/telemetry";
 import type { Channel, ChannelCounts } from "./domain/index.ts";
 import type { RoutingState } from "./routing-state.ts";
@@ -43,7 +44,20 @@ export interface TakeOverReport {
   fenced: number;
   epochOffset: number;
   ms: number;
+  // Milliseconds per step, in order: where a slow take-over spends its time.
+  snapshotMs: number;
+  liveTicketsMs: number;
+  recentlyResolvedMs: number;
+  logReadMs: number;
+  epochAppendMs: number;
+  agentsMs: number;
+  firstFlushMs: number;
+  /** Records the replay took from the standby's tail of the log (-1: it read the log itself). */
+  fromFollower: number;
 }
+
+/** How long a take-over waits for its tail of the log to reach the end before reading the log itself. */
+const FOLLOW_CATCH_UP_MS = 3_000;
 
 export interface LoggedStateDeps {
   store: RoutingStore;
@@ -53,6 +67,11 @@ export interface LoggedStateDeps {
   snapshotMs: number;
   /** True while this instance may act as the leader (the lease, with its safety margin). */
   isLeader: () => boolean;
+  /**
+   * Follow the log while not leading, holding this many milliseconds of records for a take-over's replay
+   * (0 or absent: a take-over reads the log itself). The snapshot is normally younger than a second.
+   */
+  followHoldMs?: number;
   onFlush?: (tickets: number, agents: number, ms: number) => void;
 }
 
@@ -94,6 +113,8 @@ export class LoggedState implements RoutingState {
   #lastOffset = -1;
   #appendTail: Promise<unknown> = Promise.resolve();
   #flushTimer: NodeJS.Timeout | null = null;
+  #follower: LogFollower | null = null;
+  #retired = false;
   #flushing: Promise<void> | null = null;
 
   constructor(deps: LoggedStateDeps) {
@@ -126,14 +147,24 @@ export class LoggedState implements RoutingState {
     this.#epoch = epoch;
     this.#owner = owner;
     const { store } = this.#d;
+    let mark = started;
+    const lap = () => {
+      const now = Date.now();
+      const ms = now - mark;
+      mark = now;
+      return ms;
+    };
     const snapshot = await store.snapshots.findOne({ _id: SNAPSHOT_ID });
     const snapshotOffset = snapshot?.offset ?? -1;
+    const snapshotMs = lap();
     for (const doc of await store.liveTickets()) this.#tickets.set(doc._id, doc);
+    const liveTicketsMs = lap();
     for (const r of await store.resolvedSince(Date.now() - NEW_TICKET_HORIZON_MS)) this.#recentlyResolved.set(r._id, r.resolvedAt);
+    const recentlyResolvedMs = lap();
     let newestEpoch = snapshot?.epoch ?? 0;
     let replayed = 0;
     let fenced = 0;
-    const seen = await this.#d.log.read(snapshotOffset + 1, async ({ value }) => {
+    const seen = await this.#readAfter(snapshotOffset, async ({ value }) => {
       const entry = JSON.parse(value.toString("utf8")) as LogEntry;
       if (entry.type === "epoch") {
         newestEpoch = Math.max(newestEpoch, entry.epoch);
@@ -150,6 +181,7 @@ export class LoggedState implements RoutingState {
         replayed++;
       }
     });
+    const logReadMs = lap();
     if (seen.first > snapshotOffset + 1) {
       this.#d.logger.error(
         { snapshotOffset, firstInLog: seen.first },
@@ -159,13 +191,85 @@ export class LoggedState implements RoutingState {
     if (epoch < newestEpoch) throw new NotLeaderError(`epoch ${epoch} is older than the log's ${newestEpoch}`);
     const [epochOffset] = await this.#d.log.append([this.#record({ v: 1, epoch, type: "epoch", leader: owner, at: Date.now() }, `epoch-${epoch}`)]);
     this.#lastOffset = epochOffset ?? this.#lastOffset;
+    const epochAppendMs = lap();
     for (const agent of await store.allAgents()) this.#agents.set(agent._id, { doc: agent, holds: new Map() });
+    const agentsMs = lap();
     this.#deriveHolds();
     this.#active = true;
     this.#flushTimer = setInterval(() => void this.flush().catch((err: unknown) => this.#d.logger.warn({ err }, "routing snapshot write failed; retried")), this.#d.snapshotMs);
     this.#flushTimer.unref();
     await this.flush();
-    return { snapshotOffset, replayed, fenced, epochOffset: this.#lastOffset, ms: Date.now() - started };
+    const firstFlushMs = lap();
+    this.#stopFollowing(); // the leader appends the log; it need not read it
+    return {
+      snapshotOffset,
+      replayed,
+      fenced,
+      epochOffset: this.#lastOffset,
+      ms: mark - started,
+      snapshotMs,
+      liveTicketsMs,
+      recentlyResolvedMs,
+      logReadMs,
+      epochAppendMs,
+      agentsMs,
+      firstFlushMs,
+      fromFollower: seen.fromFollower,
+    };
+  }
+
+  /** Follows the log while standing by (see `followHoldMs`); idempotent, and a no-op while leading. */
+  follow(): void {
+    if (this.#retired || this.#active || this.#follower !== null || !(this.#d.followHoldMs && this.#d.followHoldMs > 0)) return;
+    this.#follower = this.#d.log.follow({ holdMs: this.#d.followHoldMs });
+  }
+
+  /** The standby's tail of the log, while it follows: what it holds ([coveredFrom, position)). */
+  following(): { coveredFrom: number; position: number } | null {
+    const f = this.#follower;
+    return f === null ? null : { coveredFrom: f.coveredFrom, position: f.position };
+  }
+
+  /** Shutting down: never follow again. */
+  retire(): void {
+    this.#retired = true;
+  }
+
+  /** Stops following (leading now, or shutting down). */
+  async stopFollowing(): Promise<void> {
+    const f = this.#follower;
+    this.#follower = null;
+    await f?.close();
+  }
+
+  #stopFollowing(): void {
+    void this.stopFollowing().catch((err: unknown) => this.#d.logger.warn({ err }, "stopping the log follower failed"));
+  }
+
+  /** Every record after `offset` up to the log's end: from the standby's tail when it holds them, else read. */
+  async #readAfter(offset: number, onRecord: (record: ReadRecord) => Promise<void>): Promise<{ first: number; end: number; fromFollower: number }> {
+    const f = this.#follower;
+    if (f !== null) {
+      const { first, end } = await this.#d.log.offsets();
+      if (await f.caughtUp(end, FOLLOW_CATCH_UP_MS)) {
+        const held = f.recordsFrom(offset + 1);
+        if (held !== undefined) {
+          let n = 0;
+          for (const r of held) {
+            if (r.offset >= end) break;
+            await onRecord(r);
+            n++;
+          }
+          return { first, end, fromFollower: n };
+        }
+      }
+      this.#d.logger.warn(
+        { offset, coveredFrom: f.coveredFrom, position: f.position, end },
+        "the standby's tail of the routing log does not reach back to the snapshot: reading the log",
+      );
+    }
+    const read = await this.#d.log.read(offset + 1, onRecord);
+    return { first: read.first, end: read.end, fromFollower: -1 };
   }
 
   /** Stops acting (lease lost or shutdown): what is logged is kept; the last snapshot is written if still allowed. */
@@ -177,6 +281,7 @@ export class LoggedState implements RoutingState {
     if (this.#failed === null && this.#d.isLeader()) await this.flush().catch((err: unknown) => this.#d.logger.warn({ err }, "last routing snapshot not written"));
     this.#active = false;
     this.#reset();
+    this.follow(); // standing by again
   }
 
   /**

@@ -105,6 +105,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       log: routingLog,
       logger: log,
       snapshotMs: config.ROUTING_SNAPSHOT_MS,
+      followHoldMs: config.ROUTING_FOLLOW_HOLD_MS,
       isLeader: () => leading(),
       onFlush: (tickets, agents, ms) => routingMetrics.snapshotWritten(tickets, agents, ms),
     });
@@ -197,6 +198,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     fromBeginning: false,
     handler: async ({ envelope }) => hub.onEvent(envelope),
   });
+  logged?.follow(); // standing by until the lease says otherwise
   await lease.start();
 
   const presence = new StreamPresence({ agents, bus, log, graceMs: config.ROUTING_DISCONNECT_GRACE_MS });
@@ -249,7 +251,8 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
       await app.close();
       await presence.close();
       // Consumers leave their groups in parallel: each waits for its fetch in flight to return.
-      await Promise.all([lease.stop().then(() => matcher.stop()), deskEvents.stop()]);
+      logged?.retire(); // a hand-back at shutdown does not start following again
+      await Promise.all([lease.stop().then(() => matcher.stop()), deskEvents.stop(), logged?.stopFollowing()]);
       await outbox.idle();
       await peer?.app.close();
       await routingLog?.close();
