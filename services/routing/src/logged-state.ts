@@ -44,8 +44,10 @@ export interface TakeOverReport {
   fenced: number;
   epochOffset: number;
   ms: number;
-  // Milliseconds per step, in order: where a slow take-over spends its time.
+  // Milliseconds per step, in order: where a slow take-over spends its time (ms is their sum).
   snapshotMs: number;
+  /** The live tickets and the recently resolved ids, read side by side (each read's own time below). */
+  storeReadsMs: number;
   liveTicketsMs: number;
   recentlyResolvedMs: number;
   logReadMs: number;
@@ -157,10 +159,17 @@ export class LoggedState implements RoutingState {
     const snapshot = await store.snapshots.findOne({ _id: SNAPSHOT_ID });
     const snapshotOffset = snapshot?.offset ?? -1;
     const snapshotMs = lap();
-    for (const doc of await store.liveTickets()) this.#tickets.set(doc._id, doc);
-    const liveTicketsMs = lap();
-    for (const r of await store.resolvedSince(Date.now() - NEW_TICKET_HORIZON_MS)) this.#recentlyResolved.set(r._id, r.resolvedAt);
-    const recentlyResolvedMs = lap();
+    // After the snapshot's offset, never before: what they return then reflects at least that offset. Side by
+    // side: on FerretDB each scans the whole collection (4.5 and 3.8 s in a row with 3,000 tickets stored).
+    const timed = async <T>(read: Promise<T>): Promise<[T, number]> => {
+      const t0 = Date.now();
+      const value = await read;
+      return [value, Date.now() - t0];
+    };
+    const [[live, liveTicketsMs], [resolved, recentlyResolvedMs]] = await Promise.all([timed(store.liveTickets()), timed(store.resolvedSince(Date.now() - NEW_TICKET_HORIZON_MS))]);
+    for (const doc of live) this.#tickets.set(doc._id, doc);
+    for (const r of resolved) this.#recentlyResolved.set(r._id, r.resolvedAt);
+    const storeReadsMs = lap();
     let newestEpoch = snapshot?.epoch ?? 0;
     let replayed = 0;
     let fenced = 0;
@@ -208,6 +217,7 @@ export class LoggedState implements RoutingState {
       epochOffset: this.#lastOffset,
       ms: mark - started,
       snapshotMs,
+      storeReadsMs,
       liveTicketsMs,
       recentlyResolvedMs,
       logReadMs,
