@@ -86,4 +86,45 @@ describe("matcher lease", () => {
     for (const reject of hung) reject(new Error("the holder is gone"));
     await holder.stop();
   });
+
+  it("tells a follower the holder is late once a renewal is missed, and never while the holder renews", async () => {
+    const leaseMs = 4_000;
+    const renewMs = 1_000; // late: less than 4000 - 1.5 x 1000 = 2500 ms left on the holder's lease
+    let holderAlive = true;
+    const hung: Array<(err: Error) => void> = [];
+    const holderStore = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === "takeLease") {
+          return (...args: Parameters<RoutingStore["takeLease"]>) => (holderAlive ? target.takeLease(...args) : new Promise<never>((_, reject) => hung.push(reject)));
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    await store.leases.deleteOne({ _id: "matcher" });
+    const holder = new MatcherLease({ store: holderStore, owner: "holder-2", leaseMs, renewMs, log, events: { acquired: async () => undefined, lost: async () => undefined } });
+    await holder.start();
+    const hints: number[] = [];
+    let takenAt = 0;
+    const follower = new MatcherLease({
+      store,
+      owner: "follower-2",
+      leaseMs,
+      renewMs,
+      log,
+      events: { acquired: async () => void (takenAt = Date.now()), lost: async () => undefined, holderLate: () => void hints.push(Date.now()) },
+    });
+    await follower.start();
+    await new Promise((r) => setTimeout(r, 3_000)); // three renewals by a live holder: no hint
+    expect(hints).toEqual([]);
+    holderAlive = false;
+    const runsOutAt = (await store.leases.findOne({ _id: "matcher" }))?.leaseUntil ?? 0;
+    await waitFor(() => takenAt > 0, { what: "the follower holding the lease", timeoutMs: 15_000, intervalMs: 20 });
+    expect(hints.length).toBeGreaterThan(0);
+    // Hinted between the missed renewal and the take-over, ahead of it by at least one renewal interval.
+    expect(hints[0]).toBeGreaterThanOrEqual(runsOutAt - 2_500 - 50);
+    expect(hints[0]).toBeLessThanOrEqual(takenAt - renewMs + 200);
+    await follower.stop();
+    for (const reject of hung) reject(new Error("the holder is gone"));
+    await holder.stop();
+  });
 });

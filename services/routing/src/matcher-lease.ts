@@ -10,6 +10,11 @@ export interface LeaseEvents {
   acquired(term: number): Promise<void>;
   /** This instance no longer holds it (or cannot be sure it does). */
   lost(): Promise<void>;
+  /**
+   * The holder missed a renewal: its lease runs out in less than leaseMs - 1.5 renewMs, and this instance
+   * may take it then. A hint only (a slow holder may still renew); called on every such tick.
+   */
+  holderLate?(): void;
 }
 
 /** How long after another instance's lease runs out this one tries to take it (clocks differ a little). */
@@ -82,6 +87,7 @@ export class MatcherLease {
       const taken = await this.#store.takeLease(this.#owner, now, this.#leaseMs, this.#url());
       const lease = "heldUntil" in taken ? null : taken;
       this.#othersUntil = "heldUntil" in taken ? (taken.heldUntil ?? 0) : 0;
+      if (this.#othersUntil > 0 && this.#othersUntil - now < this.#leaseMs - 1.5 * this.#renewMs) this.#events.holderLate?.();
       if (lease !== null) {
         const fresh = this.#validUntil <= now || lease.term !== this.#term;
         this.#validUntil = lease.leaseUntil;

@@ -185,7 +185,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
     renewMs: config.ROUTING_LEASE_RENEW_MS,
     log,
     url: () => peerUrl,
-    events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop() },
+    events: { acquired: (term) => matcher.start(term), lost: () => matcher.stop(), holderLate: () => logged?.prepare() },
   });
   leading = () => lease.isHeld();
   routingMetrics.watchLeadership(() => lease.isHeld());
