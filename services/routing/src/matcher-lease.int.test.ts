@@ -23,22 +23,29 @@ afterAll(async () => {
   await conn?.close();
 });
 
+/** The store as a holder sees it; after kill() its lease takes never answer, as for a killed process. */
+function dyingHolderStore(): { store: RoutingStore; kill: () => void; release: () => void } {
+  let alive = true;
+  const hung: Array<(err: Error) => void> = [];
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "takeLease") {
+        return (...args: Parameters<RoutingStore["takeLease"]>) => (alive ? target.takeLease(...args) : new Promise<never>((_, reject) => hung.push(reject)));
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  return { store: proxy, kill: () => void (alive = false), release: () => hung.forEach((reject) => reject(new Error("the holder is gone"))) };
+}
+
 describe("matcher lease", () => {
   it("is taken by a follower right when a dead holder's lease runs out, not a renewal interval later", async () => {
     const leaseMs = 4_000;
     const renewMs = 3_000;
     // The holder's store stops answering after its first take: like a killed process, it never renews
     // and never gives the lease up.
-    let holderAlive = true;
-    const hung: Array<(err: Error) => void> = [];
-    const holderStore = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === "takeLease") {
-          return (...args: Parameters<RoutingStore["takeLease"]>) => (holderAlive ? target.takeLease(...args) : new Promise<never>((_, reject) => hung.push(reject)));
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
+    const dying = dyingHolderStore();
+    const holderStore = dying.store;
     let holderTerm = 0;
     const holder = new MatcherLease({
       store: holderStore,
@@ -50,7 +57,7 @@ describe("matcher lease", () => {
     });
     await holder.start();
     expect(holderTerm).toBeGreaterThan(0);
-    holderAlive = false;
+    dying.kill();
     const lease = await store.leases.findOne({ _id: "matcher" });
     const runsOutAt = lease?.leaseUntil ?? 0;
     expect(lease?.owner).toBe("holder");
@@ -83,23 +90,15 @@ describe("matcher lease", () => {
     expect(late).toBeLessThan(1_000);
     expect(followerTerm).toBe(holderTerm + 1);
     await follower.stop();
-    for (const reject of hung) reject(new Error("the holder is gone"));
+    dying.release();
     await holder.stop();
   });
 
   it("tells a follower the holder is late once a renewal is missed, and never while the holder renews", async () => {
     const leaseMs = 4_000;
     const renewMs = 1_000; // late: less than 4000 - 1.5 x 1000 = 2500 ms left on the holder's lease
-    let holderAlive = true;
-    const hung: Array<(err: Error) => void> = [];
-    const holderStore = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === "takeLease") {
-          return (...args: Parameters<RoutingStore["takeLease"]>) => (holderAlive ? target.takeLease(...args) : new Promise<never>((_, reject) => hung.push(reject)));
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
+    const dying = dyingHolderStore();
+    const holderStore = dying.store;
     await store.leases.deleteOne({ _id: "matcher" });
     const holder = new MatcherLease({ store: holderStore, owner: "holder-2", leaseMs, renewMs, log, events: { acquired: async () => undefined, lost: async () => undefined } });
     await holder.start();
@@ -116,7 +115,7 @@ describe("matcher lease", () => {
     await follower.start();
     await new Promise((r) => setTimeout(r, 3_000)); // three renewals by a live holder: no hint
     expect(hints).toEqual([]);
-    holderAlive = false;
+    dying.kill();
     const runsOutAt = (await store.leases.findOne({ _id: "matcher" }))?.leaseUntil ?? 0;
     await waitFor(() => takenAt > 0, { what: "the follower holding the lease", timeoutMs: 15_000, intervalMs: 20 });
     expect(hints.length).toBeGreaterThan(0);
@@ -124,7 +123,7 @@ describe("matcher lease", () => {
     expect(hints[0]).toBeGreaterThanOrEqual(runsOutAt - 2_500 - 50);
     expect(hints[0]).toBeLessThanOrEqual(takenAt - renewMs + 200);
     await follower.stop();
-    for (const reject of hung) reject(new Error("the holder is gone"));
+    dying.release();
     await holder.stop();
   });
 });
