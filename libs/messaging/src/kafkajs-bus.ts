@@ -210,13 +210,12 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
   }
   const unwatchLag = metrics.watchLag(readOffsets);
 
+  /** Through the publish queue like every send: never beside another request of the idempotent producer. */
   async function deadLetter(event: RawRecord, reason: string, err: unknown): Promise<void> {
-    await connectProducer();
-    await producer.send({
-      topic: topicName(Topics.deadLetter),
-      acks: -1,
-      messages: [
-        {
+    await publishQueue.enqueue([
+      {
+        topic: topicName(Topics.deadLetter),
+        message: {
           key: event.key,
           value: event.value,
           headers: {
@@ -225,8 +224,8 @@ export function createKafkaJsBus(opts: BusOptions): EventBus {
             "steward-dlq-source": `${event.topic}/${event.partition}/${event.offset}`,
           },
         },
-      ],
-    });
+      },
+    ]);
   }
 
   return {
