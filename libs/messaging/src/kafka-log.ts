@@ -153,6 +153,12 @@ export function createKafkaLog(opts: KafkaLogOptions): KafkaLog {
       for (const w of [...waiters]) w();
     };
     consumer.on(consumer.events.CRASH, (e) => {
+      // kafkajs restarts a consumer after a retriable crash (a broker gone): it resumes at the log's end, and a
+      // gap shows below as a new coveredFrom. Only a crash it gives up on ends the following.
+      if (e.payload.restart) {
+        log?.warn({ err: e.payload.error, topic }, "following the log: the consumer restarts");
+        return;
+      }
       failed = true;
       log?.warn({ err: e.payload.error, topic }, "following the log failed; a take-over reads it instead");
       wake();
