@@ -39,10 +39,17 @@ function running(): { cluster: KafkaCluster; admin: Admin } {
 }
 
 async function minInsync(topics: string[]): Promise<Array<{ topic: string; value: string | undefined; fromTopic: boolean }>> {
-  const res = await running().admin.describeConfigs({
-    includeSynonyms: false,
-    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["min.insync.replicas"] })),
-  });
+  // The broker kafkajs asks may not yet know a topic another client just created: it answers
+  // UNKNOWN_TOPIC_OR_PARTITION ("does not host this topic-partition", seen failing a cold CI run here).
+  // Retried until it answers; the values it then gives are asserted by the caller.
+  const res = await waitFor(
+    () =>
+      running().admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["min.insync.replicas"] })),
+      }),
+    { what: "the topics' min.insync.replicas" },
+  );
   return res.resources.map((r) => {
     const entry = r.configEntries.find((e) => e.configName === "min.insync.replicas");
     // The brokers' own default is also 2 on this cluster: only a topic-level entry proves the bus set it.
