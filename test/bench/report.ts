@@ -164,6 +164,38 @@ function timingsTable(p: PhaseResult): string {
   ].join("\n");
 }
 
+/**
+ * Each measured ticket's intake-to-offer time split into hops by the timestamps Kafka holds for its records
+ * (hop-profile.ts): every hop's p50 / p99, and where the slowest 1 % of tickets spent theirs.
+ */
+function hopsTable(p: PhaseResult): string {
+  const steps = p.steps.filter((s) => s.hops !== undefined && s.hops.tickets > 0);
+  if (steps.length === 0) return "";
+  const hopCell = (s: StepResult, hop: string) => {
+    const h = s.hops?.hops.find((x) => x.hop === hop)?.summary;
+    return h ? `${fmtMs(h.p50)} / ${fmtMs(h.p99)}` : "–";
+  };
+  const slowCell = (s: StepResult, hop: string) => {
+    const h = s.hops?.slowest.hops.find((x) => x.hop === hop);
+    return h ? `${fmtMs(h.meanMs)} (${Math.round(h.share * 100)} %)` : "–";
+  };
+  const hops = steps[0]?.hops?.hops ?? [];
+  return [
+    "Where a ticket's intake-to-offer time goes, hop by hop (Kafka's timestamps of its records; each hop good to about 1 ms). p50 / p99 of each hop over the step's tickets:",
+    "",
+    row(["hop", ...steps.map((s) => `${s.rate}/s (${s.hops?.tickets ?? 0} tickets${s.hops?.incomplete ? `, ${s.hops.incomplete} without every record` : ""})`)]),
+    row(Array(steps.length + 1).fill("---")),
+    ...hops.map((h) => row([h.what, ...steps.map((s) => hopCell(s, h.hop))])),
+    "",
+    "The slowest 1 % of tickets (by intake-to-offer): mean ms per hop and its share of their total:",
+    "",
+    row(["hop", ...steps.map((s) => `${s.rate}/s (${s.hops?.slowest.tickets ?? 0} tickets, mean ${fmtMs(s.hops?.slowest.totalMeanMs ?? null)})`)]),
+    row(Array(steps.length + 1).fill("---")),
+    ...hops.map((h) => row([h.what, ...steps.map((s) => slowCell(s, h.hop))])),
+    "",
+  ].join("\n");
+}
+
 function ratios(r: BenchResults): string {
   const steward = r.phases.find((p) => p.phase === "steward");
   const floor = r.phases.find((p) => p.phase === "floor-kafkajs") ?? r.phases.find((p) => p.system === "floor");
@@ -289,7 +321,7 @@ export function markdownReport(r: BenchResults): string {
     clientComparison(r),
     "## Per phase",
     "",
-    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
+    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${hopsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
     profileSection(r),
   ].join("\n");
 }

@@ -24,6 +24,7 @@ import { freePort } from "./systems.ts";
 import { monotonicUs, summarizeProfile, type MonotonicWindow, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
 import { agentLanguages } from "./triage-languages.ts";
+import { epochToMonotonic, hopProfile, readStageTimes, type HopProfile, type TicketTimes } from "./hop-profile.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
@@ -55,6 +56,8 @@ export interface StepResult {
   kafkaRequests?: KafkaRequestStats[];
   /** Where events' time went in the services (their histograms over the measured window). */
   timings?: TimingStats[];
+  /** Steward only: each ticket's intake-to-offer time split into hops (read from Kafka when the phase ends). */
+  hops?: HopProfile;
   pass: boolean;
 }
 
@@ -177,6 +180,9 @@ async function prime(sys: RunningSystem, gen: BenchChild): Promise<void> {
   }
 }
 
+/** Steward's measured steps' tickets, in step order: their hops are read from Kafka when the phase ends. */
+const ticketTimes: TicketTimes[][] = [];
+
 /** The measured windows of the sweep's steps (not warm-ups): --profile summaries count only these. */
 const measuredWindows: MonotonicWindow[] = [];
 
@@ -276,6 +282,15 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     offer.push(offeredAt === undefined ? Number.POSITIVE_INFINITY : offeredAt - intended);
     assignment.push(assignedAt === undefined ? Number.POSITIVE_INFINITY : assignedAt - intended);
   }
+  if (withAssignments && timing.unmeasured !== true) {
+    const times: TicketTimes[] = [];
+    for (const i of measured) {
+      const ticketId = g.ticketIds[i] as string;
+      const offeredAt = ticketId ? arrivals.offers.get(ticketId) : undefined;
+      if (g.status[i] === 202 && offeredAt !== undefined) times.push({ ticketId, intended: g.intended[i] as number, sentAt: g.sentAt[i] as number, offeredAt });
+    }
+    ticketTimes.push(times);
+  }
   const answeredInWindow = measured.filter((i) => g.status[i] === 202 && (g.answeredAt[i] as number) <= to).length;
   const offersInWindow = arrivals.offerTimes.filter((t) => t >= from && t <= to).length;
   const sent = measured.length;
@@ -368,7 +383,26 @@ async function startPhase(phase: PhaseName, gen: BenchChild, ready: ProvisionedI
   return active;
 }
 
+/** Splits each measured step's tickets into hops from the timestamps of their records (before the topics go). */
+async function addHopProfiles(a: ActivePhase): Promise<void> {
+  const kafka = a.sys.kafka;
+  if (!a.isSteward || !kafka || a.steps.length !== ticketTimes.length) return;
+  try {
+    const t0 = Date.now();
+    const wanted = new Set(ticketTimes.flatMap((ts) => ts.map((t) => t.ticketId)));
+    const stages = await readStageTimes(kafka.brokers, kafka.topicPrefix, wanted);
+    const toMono = epochToMonotonic();
+    a.steps.forEach((step, i) => {
+      step.hops = hopProfile(ticketTimes[i] ?? [], stages, toMono);
+    });
+    log(`hop profile: ${stages.size} tickets' records read in ${Math.round((Date.now() - t0) / 1000)} s`);
+  } catch (err) {
+    log(`hop profile not made: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 async function finishPhase(a: ActivePhase): Promise<PhaseResult> {
+  await addHopProfiles(a);
   const lifetimePeakRssMb = Object.fromEntries(Object.entries(monitor.lifetimePeaks()).filter(([n]) => sharedProcesses.has(n) || a.sys.processes.some((p) => p.name === n)));
   await a.sys.stop();
   systems.delete(a.sys);

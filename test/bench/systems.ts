@@ -28,6 +28,8 @@ export interface RunningSystem {
   processes: Array<{ name: string; pid: number }>;
   /** Services whose GET /metrics counts their Kafka requests (Steward's; the floor has none). */
   metrics?: Array<{ name: string; url: string }>;
+  /** Steward's: where its topics are, for the hop profile read before they are deleted. */
+  kafka?: { brokers: string[]; topicPrefix: string };
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ export async function startSteward(opts: StewardOptions, log: (m: string) => voi
       observer: agents,
       processes: [...services.map((s) => ({ name: s.name, pid: s.child.pid as number })), { name: "agents", pid: agents.pid }],
       metrics: services.map((s) => ({ name: s.name, url: s.url })),
+      kafka: { brokers: opts.infra.brokers, topicPrefix: common["STEWARD_TOPIC_PREFIX"] as string },
       async stop() {
         await agents.call("close").catch(() => undefined);
         await stopAll();
