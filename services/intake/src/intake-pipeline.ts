@@ -4,8 +4,9 @@
 // durable event on Kafka, then the ticket view: written before the answer, or (with the view's
 // write-behind) in the next flush, this process answering for it from memory meanwhile. Every store read
 // on the way is by _id; a new customer costs no thread look-up at all (nothing can link to an id made a
-// moment ago).
-import { randomUUID } from "node:crypto";
+// moment ago). A new ticket's ids are derived from its delivery key, so its delivery record and its
+// event go out side by side: two requests racing with one delivery publish the same event (ADR 0019).
+import { createHmac, randomUUID } from "node:crypto";
 import { Envelope, Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan, type Logger } from "@steward/telemetry";
@@ -89,22 +90,20 @@ export class IntakePipeline {
     const { store, bus } = this.deps;
     const key = deliveryKey(sub.integrationId, sub.externalId);
     const now = this.now();
-    // A follow-up reserves a sequence number below, so a re-delivery must be recognised before that;
-    // a new ticket needs no look-up: recording its delivery fails on a re-delivery (duplicate key).
+    // A follow-up reserves a sequence number below, so a re-delivery must be recognised before that.
     // Who wrote: the customer record any of the submission's keys (address, number, handle, id) leads to.
     const identityKeys = identityKeysOf(sub, this.deps.customerKeySecret);
-    const [seenFirst, stored] = await Promise.all([sub.ticketId ? store.findDelivery(key) : null, this.deps.customers.find(identityKeys)]);
+    // Every delivery is looked for first, a read beside the customer's: a new ticket's record is then
+    // written beside its publish instead of before it.
+    const [seenFirst, stored] = await Promise.all([store.findDelivery(key), this.deps.customers.find(identityKeys)]);
     if (seenFirst) return this.redeliver(seenFirst);
     const known = this.withPendingKeys(stored, identityKeys);
     const customerId = known.customerId ?? CustomerStore.newId();
     const newKeys = known.unlinked;
     const target = await this.findTarget(sub, customerId, known.customerId !== null, now);
-    if (target && !sub.ticketId) {
-      const seen = await store.findDelivery(key);
-      if (seen) return this.redeliver(seen);
-    }
     if (sub.ticketId && !target) throw new TicketNotFoundError(sub.ticketId);
-    const messageId = randomUUID();
+    // A new ticket's ids follow from its delivery: a request racing with the same delivery makes the same event.
+    const messageId = target ? randomUUID() : newTicketIds(this.deps.customerKeySecret, key).messageId;
     let envelope: Envelope;
     let ticketId: string;
     if (target) {
@@ -130,7 +129,7 @@ export class IntakePipeline {
         { eventId: derivedEventId(key), occurredAt: now },
       );
     } else {
-      ticketId = randomUUID();
+      ticketId = newTicketIds(this.deps.customerKeySecret, key).ticketId;
       envelope = newEnvelope(
         "ticketReceived",
         ticketId,
@@ -157,7 +156,7 @@ export class IntakePipeline {
     const threadLinks = threadLinksOf(target ? { ...sub, subject: target.subject ?? undefined } : sub, target?.customerId ?? customerId);
     if (!target) threadLinks.push(referenceThreadKey(ticketReference(ticketId)));
     const encoded = Buffer.from(Envelope.encode(envelope).finish());
-    const recorded = await store.recordDelivery({
+    const record = store.recordDelivery({
       _id: key,
       ticketId,
       messageId,
@@ -170,13 +169,18 @@ export class IntakePipeline {
       ...(target && sub.signature ? { signature: sub.signature } : {}),
       createdAt: now,
     });
+    // A follow-up's message id and sequence are this request's own: it publishes only once its record won.
+    // A new ticket's event is the same whoever sends it (ids derived from the delivery): record and publish
+    // side by side, and a request that loses the record's race has published a copy consumers drop by id.
+    const published = target ? undefined : bus.publish({ topic: Topics.received, envelope });
+    const [recorded] = await Promise.all([record, published?.catch(() => undefined)]);
     if (!recorded) {
       // A re-delivery, or the same delivery racing us: answer with whatever the first request recorded.
       const first = await store.findDelivery(key);
       if (!first) throw new Error("delivery vanished after a duplicate key");
       return this.redeliver(first);
     }
-    await bus.publish({ topic: Topics.received, envelope });
+    await (published ?? bus.publish({ topic: Topics.received, envelope }));
     const doc = target ? undefined : acceptedTicketDoc(envelope, customerId, now);
     const writer = this.deps.writer;
     if (doc && writer) {
@@ -293,6 +297,19 @@ export class IntakePipeline {
     if (created) this.views.remember(created);
     else this.views.forget(envelope.ticketId);
   }
+}
+
+/**
+ * A new ticket's ticket and message ids, from its delivery key: keyed with the service's secret, so they say
+ * nothing about the integration or its external id, and a re-sent delivery always makes the same ids.
+ */
+export function newTicketIds(secret: string, deliveryKey: string): { ticketId: string; messageId: string } {
+  const id = (kind: string) => {
+    const h = createHmac("sha256", secret).update(`${kind}\u0000${deliveryKey}`).digest("hex");
+    // A version 4, variant 1 UUID in form (the id's readers expect one).
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  };
+  return { ticketId: id("ticket"), messageId: id("message") };
 }
 
 /** Same customer (the same id, or a key of the same customer record), or the integration that submitted the ticket. */

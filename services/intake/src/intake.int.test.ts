@@ -63,6 +63,38 @@ describe("intake", () => {
     expect(new Set(events.map((e) => e.envelope.eventId)).size).toBe(1);
   });
 
+  it("answers one delivery racing into two instances with one ticket, and every event published for it is the same event", async () => {
+    // A new ticket's delivery record and its event go out side by side (ADR 0019): requests that lose the
+    // record's race may have published too, so their events must be the winner's, id for id.
+    const second = await startIntake(loadIntakeConfig(t.env));
+    try {
+      const body = { channel: "social", externalId: "race-1", customer: { id: "c-race" }, body: "both of you got this" };
+      const urls = [intake.httpUrl, second.httpUrl];
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => fetch(`${urls[i % 2]}/v1/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+      const ids = new Set(await Promise.all(answers.map(async (a) => ((await a.json()) as { ticketId: string }).ticketId)));
+      expect(ids.size).toBe(1);
+      const ofDelivery = () => received.filter((e) => e.envelope.payload?.$case === "ticketReceived" && e.envelope.payload.value.externalId === "race-1");
+      await waitFor(() => ofDelivery().length > 0 || undefined, { what: "the race's ticket.received" });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(new Set(ofDelivery().map((e) => e.envelope.ticketId))).toEqual(ids);
+      expect(new Set(ofDelivery().map((e) => e.envelope.eventId)).size).toBe(1);
+      const [ticketId] = [...ids];
+      const view = await waitFor(
+        async () => {
+          const res = await fetch(`${second.httpUrl}/v1/tickets/${ticketId}`);
+          return res.status === 200 ? ((await res.json()) as { messages: unknown[] }) : undefined;
+        },
+        { what: "the race's ticket view" },
+      );
+      expect(view.messages).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("threads follow-ups onto the ticket in order", async () => {
     const first = (await (
       await post("/v1/tickets", { channel: "web", externalId: "form-7", customer: { id: "c-3" }, subject: "Delivery late", body: "where is my parcel?" })
