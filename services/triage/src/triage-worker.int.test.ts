@@ -142,6 +142,33 @@ describe("triage batch worker", () => {
     expect(answer?.repeatContactCount).toBe(2); // b2-t1 and b2-t2, each once
   });
 
+  it("decides a retried batch as it first did, though the customer wrote again meanwhile", async () => {
+    // A first triage is published beside its insert (ADR 0019): a retry must publish the same decision
+    // under the same id, so it counts only the contacts recorded before the ticket's own.
+    const inputs = [ticket("b5-t1", "b5-c1"), ticket("b5-t2", "b5-c1")];
+    await handleReceivedBatch(deps, inputs);
+    const first = await answersTo(inputs);
+    expect(first.map((a) => a.repeatContactCount)).toEqual([0, 1]);
+    const later = ticket("b5-t3", "b5-c1");
+    await handleReceivedBatch(deps, [later]);
+    expect((await answersTo([later]))[0]?.repeatContactCount).toBe(2);
+
+    await handleReceivedBatch(deps, inputs); // the same events again, after b5-t3
+    // Every copy: the one decided again beside the insert, and the one answered from the stored decision.
+    const copies = await waitFor(
+      () => {
+        const all = inputs.map((input) => triaged.filter((e) => e.envelope.eventId === `${input.eventId}/triaged`));
+        return all.every((c) => c.length >= 3) ? all : undefined;
+      },
+      { what: "three copies of each answer" },
+    );
+    for (const [i, list] of copies.entries()) {
+      for (const copy of list) {
+        expect(copy.envelope.payload?.$case === "ticketTriaged" ? copy.envelope.payload.value : undefined).toEqual(first[i]);
+      }
+    }
+  });
+
   it("stores a ticket and its follow-ups from one batch in one write, never lowering priority", async () => {
     const first = ticket("b3-t1", "b3-c1", "Hi, could you tell me which plan includes more storage?");
     const urgent = followUp("b3-t1", "b3-c1", "URGENT: the whole system is down, none of my team can log in or work at all!", 2);

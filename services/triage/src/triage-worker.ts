@@ -1,8 +1,10 @@
 // Turns ticket.received / message.received into ticket.triaged, one partition's batch at a time: decode,
 // decide with the pure engine, remember the decisions, publish. A ticket's events in a batch are applied
-// in order in memory and written once; different tickets are written together or in parallel. Nothing
-// is published before the decision it carries is stored, and a redelivered input republishes the stored
-// decision under the same event id.
+// in order in memory and written once; different tickets are written together or in parallel. A new
+// ticket's first triage is published beside the insert of its decision: the decision depends only on the
+// event and on the customer's contacts recorded before the ticket's own, so a retry after either failed
+// decides and publishes the same thing under the same event id. A re-triage is published once its
+// decision is stored, and a redelivered input republishes the stored decision under the same event id.
 import { Topics, channelFromProto, channelToProto, priorityToProto, type Envelope, type MessageReceived, type TicketReceived } from "@steward/proto";
 import { newEnvelope, type EventBus, type OutgoingEvent } from "@steward/messaging";
 import type { Logger } from "@steward/telemetry";
@@ -63,9 +65,14 @@ export async function handleReceivedBatch(deps: TriageWorkerDeps, envelopes: rea
     orphans.push(k.ticketId);
     return [];
   });
-  const [alreadyDecided, answered] = await Promise.all([deps.store.insertDecisions(decided.map((d) => d.doc)), Promise.all(knownAnswers)]);
-  const fresh = decided.filter((d) => !alreadyDecided.has(d.doc._id));
-  await publish(deps, [...answered.flat(), ...fresh.flatMap((d) => d.answers)]);
+  // First triages go out beside their insert (one store round trip fewer before the offer, ADR 0019);
+  // re-triages of known tickets once their update is in.
+  const firstAnswers = publish(
+    deps,
+    decided.flatMap((d) => d.answers),
+  );
+  const [alreadyDecided, answered] = await Promise.all([deps.store.insertDecisions(decided.map((d) => d.doc)), Promise.all(knownAnswers), firstAnswers]);
+  await publish(deps, answered.flat());
 
   // A first triage that found a decision stored (a redelivery): every event of the ticket is
   // answered from what is stored.
@@ -139,7 +146,10 @@ async function recordContacts(deps: TriageWorkerDeps, firsts: readonly FirstTria
       const previous = await deps.store.recordContacts(customerId, contacts);
       tickets.forEach((f, i) => {
         const since = new Date(f.first.at.getTime() - deps.repeatWindowMs);
-        const seen = [...previous, ...contacts.slice(0, i)];
+        // A ticket recorded before (this is a retry) counts only the contacts recorded before its own:
+        // the retry decides what the first attempt decided, whatever came since.
+        const own = previous.findIndex((c) => c.ticketId === f.ticketId);
+        const seen = [...(own >= 0 ? previous.slice(0, own) : previous), ...contacts.slice(0, i)];
         recent.set(f.ticketId, countRecentByIntent(seen, f.ticketId, since));
       });
     }),
