@@ -210,6 +210,8 @@ interface FaultResult {
   sent: number;
   answered202: number;
   refused: Record<string, number>;
+  /** When the refused requests were sent, seconds after the kill (first, last); absent when none was refused. */
+  refusedWindowS?: [number, number];
   verdict: Omit<Verdict, "lost" | "doubleOwners" | "offersAfterResolve" | "overCapacity"> & {
     lost: number;
     doubleOwners: number;
@@ -309,12 +311,15 @@ async function runFault(fault: Fault): Promise<FaultResult> {
 
   const accepted: string[] = [];
   const refused: Record<string, number> = {};
+  let refusedWindowS: [number, number] | undefined;
   for (let i = 0; i < g.status.length; i += 1) {
     const status = g.status[i] as number;
     if (status === 202 && g.ticketIds[i]) accepted.push(g.ticketIds[i] as string);
     else {
       const key = status === -1 ? "timeout" : status === -2 || status === 0 ? "connection" : String(status);
       refused[key] = (refused[key] ?? 0) + 1;
+      const at = Math.round(((g.sentAt[i] as number) - killedAt) / 100) / 10;
+      refusedWindowS = refusedWindowS ? [Math.min(refusedWindowS[0], at), Math.max(refusedWindowS[1], at)] : [at, at];
     }
   }
   // Settle: every accepted ticket owned by an agent, or the time is up.
@@ -377,6 +382,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     sent: g.status.length,
     answered202: accepted.length,
     refused,
+    ...(refusedWindowS ? { refusedWindowS } : {}),
     verdict: {
       ...verdict,
       lost: verdict.lost.length,
@@ -397,7 +403,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     ...(leaderReport ? { leaderReport } : {}),
   };
   log(
-    `${fault}: ${result.answered202}/${result.sent} answered 202 (refused ${JSON.stringify(refused)}); owned ${verdict.owned}, offered ${verdict.offeredNotOwned}, waiting ${verdict.waiting}, ` +
+    `${fault}: ${result.answered202}/${result.sent} answered 202 (refused ${JSON.stringify(refused)}${refusedWindowS ? `, sent ${refusedWindowS[0]} to ${refusedWindowS[1]} s after the kill` : ""}); owned ${verdict.owned}, offered ${verdict.offeredNotOwned}, waiting ${verdict.waiting}, ` +
       `lost ${verdict.lost.length} (${JSON.stringify(result.verdict.lostAt)}; ${lateAtSettle} not in routing's log at the settle's end, drained in ${result.drainedS} s), double owners ${verdict.doubleOwners.length}, over capacity ${verdict.overCapacity.length}, offers after resolve ${verdict.offersAfterResolve.length}; recovery ${result.recoveryS} s` +
       (leaderReport ? `; leader's report ${JSON.stringify(leaderReport)}` : "") +
       (taken
@@ -411,9 +417,9 @@ function markdown(results: FaultResult[], meta: Record<string, unknown>): string
   const rows = results.map(
     (r) =>
       `| ${r.fault} | ${r.target} | ${r.answered202} / ${r.sent} | ${
-        Object.entries(r.refused)
+        (Object.entries(r.refused)
           .map(([k, v]) => `${k}: ${v}`)
-          .join(", ") || "–"
+          .join(", ") || "–") + (r.refusedWindowS ? ` (${r.refusedWindowS[0]} to ${r.refusedWindowS[1]} s)` : "")
       } | ${r.verdict.owned} | ${r.verdict.offeredNotOwned + r.verdict.waiting} | ${r.lateAtSettle}${r.lateAtSettle > 0 ? ` (${r.drainedS} s)` : ""} | **${r.verdict.lost}**${
         r.verdict.lost > 0 ? ` (intake ${r.verdict.lostAt.intake}, triage ${r.verdict.lostAt.triage}, routing ${r.verdict.lostAt.routing})` : ""
       } | **${r.verdict.doubleOwners}** | ${r.verdict.overCapacity.length} | ${r.verdict.offersAfterResolve} | ${r.restartS} s | ${
@@ -436,7 +442,7 @@ function markdown(results: FaultResult[], meta: Record<string, unknown>): string
     `- *late at settle*: not in routing's events when the ${opts.settleS} s settle window ended (still upstream, in Kafka, on a saturated machine); the campaign then waits up to ${opts.drainS} s more for them before counting any as lost.`,
     "- *new epoch / first decision*: from the kill to the new leader's epoch marker in routing's own log (lease taken, the old leader fenced) and to the first ticket record it appended (its first decision), by the leaders' clocks.",
     "- *recovery*: from the kill to the offer of the last ticket that waited more than 1 s for its offer (0 when none did).",
-    "- *refused*: answers other than 202 (e.g. 503 while Kafka or the store is unreachable) and connection errors to the killed intake; callers retry these, nothing was accepted.",
+    "- *refused*: answers other than 202 (e.g. 503 while Kafka or the store is unreachable) and connection errors to the killed intake, with when the first and last of them were sent (seconds after the kill); callers retry these, nothing was accepted.",
     "",
     `Routing's own log (\`steward.routing.log\`) replayed by its checker after the last fault, as a take-over would: ${JSON.stringify(meta["routingLogCheck"])}.`,
   ].join("\n");
