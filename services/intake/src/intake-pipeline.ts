@@ -6,12 +6,12 @@
 // on the way is by _id; a new customer costs no thread look-up at all (nothing can link to an id made a
 // moment ago). A new ticket's ids are derived from its delivery key, so its delivery record and its
 // event go out side by side: two requests racing with one delivery publish the same event (ADR 0019).
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Envelope, Topics, channelToProto } from "@steward/proto";
 import { newEnvelope, type EventBus } from "@steward/messaging";
 import { withSpan, type Logger } from "@steward/telemetry";
 import { channelThreadKey, deliveryKey, threadLinksOf, topicKey, topicThreadKey, type IncomingSubmission } from "./domain/submission.ts";
-import { derivedEventId } from "./domain/event-ids.ts";
+import { derivedEventId, newTicketIds } from "./domain/event-ids.ts";
 import { identityKeysOf, referenceThreadKey, referencesIn, type IdentityKey } from "./domain/customer-identity.ts";
 import { acceptedTicketDoc, writeAcceptedView } from "./accepted-view.ts";
 import { TicketViews } from "./ticket-views.ts";
@@ -103,11 +103,10 @@ export class IntakePipeline {
     const target = await this.findTarget(sub, customerId, known.customerId !== null, now);
     if (sub.ticketId && !target) throw new TicketNotFoundError(sub.ticketId);
     // A new ticket's ids follow from its delivery: a request racing with the same delivery makes the same event.
-    const messageId = target ? randomUUID() : newTicketIds(this.deps.customerKeySecret, key).messageId;
+    const ids = target ? { ticketId: target._id, messageId: randomUUID() } : newTicketIds(this.deps.customerKeySecret, key);
+    const { ticketId, messageId } = ids;
     let envelope: Envelope;
-    let ticketId: string;
     if (target) {
-      ticketId = target._id;
       // A follow-up changes the stored view: a new view still waiting for its flush goes first.
       await this.deps.writer?.settle(ticketId);
       const sequence = (await store.nextSequence(ticketId)) ?? target.messageCount + 1;
@@ -129,7 +128,6 @@ export class IntakePipeline {
         { eventId: derivedEventId(key), occurredAt: now },
       );
     } else {
-      ticketId = newTicketIds(this.deps.customerKeySecret, key).ticketId;
       envelope = newEnvelope(
         "ticketReceived",
         ticketId,
@@ -297,19 +295,6 @@ export class IntakePipeline {
     if (created) this.views.remember(created);
     else this.views.forget(envelope.ticketId);
   }
-}
-
-/**
- * A new ticket's ticket and message ids, from its delivery key: keyed with the service's secret, so they say
- * nothing about the integration or its external id, and a re-sent delivery always makes the same ids.
- */
-export function newTicketIds(secret: string, deliveryKey: string): { ticketId: string; messageId: string } {
-  const id = (kind: string) => {
-    const h = createHmac("sha256", secret).update(`${kind}\u0000${deliveryKey}`).digest("hex");
-    // A version 4, variant 1 UUID in form (the id's readers expect one).
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  };
-  return { ticketId: id("ticket"), messageId: id("message") };
 }
 
 /** Same customer (the same id, or a key of the same customer record), or the integration that submitted the ticket. */
