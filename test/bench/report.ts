@@ -134,6 +134,33 @@ function kafkaRequestsTable(p: PhaseResult): string {
 }
 
 /**
+ * Store documents and statements per ticket at each rate, by service, command and collection: what the
+ * store's work grows with (an insertMany of 50 is one command and 50 documents).
+ */
+function storeStatementsTable(p: PhaseResult): string {
+  const steps = p.steps.filter((s) => s.storeStatements && s.storeStatements.length > 0 && s.sent > 0);
+  if (steps.length === 0) return "";
+  const keyOf = (k: { service: string; command: string; collection: string }) => `${k.service} ${k.command} ${k.collection}`;
+  const keys = new Map<string, number>();
+  for (const s of steps) for (const k of s.storeStatements ?? []) keys.set(keyOf(k), (keys.get(keyOf(k)) ?? 0) + k.count / s.sent);
+  const perTicket = (s: StepResult, key: string) => round((s.storeStatements ?? []).filter((k) => keyOf(k) === key).reduce((a, k) => a + k.count, 0) / s.sent, 2);
+  const total = (s: StepResult) => round((s.storeStatements ?? []).reduce((a, k) => a + k.count, 0) / s.sent, 1);
+  const top = [...keys]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 18)
+    .map(([k]) => k);
+  return [
+    "Store documents and statements per ticket sent, by service, command and collection (steward_store_statements_total over the measured window; 1 per command for reads):",
+    "",
+    row(["service command collection", ...steps.map((s) => `${s.rate}/s`)]),
+    row(Array(steps.length + 1).fill("---")),
+    ...top.map((k) => row([k, ...steps.map((s) => perTicket(s, k))])),
+    row(["**all**", ...steps.map((s) => total(s))]),
+    "",
+  ].join("\n");
+}
+
+/**
  * Where events' time goes inside Steward at each rate: a record's age when its handler got it (producer to
  * handler: the hop), a publish's wait for acks=all, and store commands; each as mean ms, the bucket its
  * p99 falls in, and how many per ticket sent.
@@ -321,7 +348,7 @@ export function markdownReport(r: BenchResults): string {
     clientComparison(r),
     "## Per phase",
     "",
-    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${hopsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
+    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${storeStatementsTable(p)}\n${hopsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
     profileSection(r),
   ].join("\n");
 }

@@ -19,7 +19,16 @@ import { startFloor, startSteward, type RunningSystem } from "./systems.ts";
 import type { GeneratorResult } from "./load-generator.ts";
 import type { Arrivals } from "./agent-simulator.ts";
 import type { StoreOpStats } from "./store-trace.ts";
-import { kafkaRequestsBetween, snapshotServiceMetrics, timingsBetween, type KafkaRequestStats, type MetricsSnapshot, type TimingStats } from "./service-metrics.ts";
+import {
+  kafkaRequestsBetween,
+  snapshotServiceMetrics,
+  storeStatementsBetween,
+  timingsBetween,
+  type KafkaRequestStats,
+  type MetricsSnapshot,
+  type StoreStatementStats,
+  type TimingStats,
+} from "./service-metrics.ts";
 import { freePort } from "./systems.ts";
 import { monotonicUs, summarizeProfile, type MonotonicWindow, type ProfileSummary } from "./cpu-profile.ts";
 import { writeResults } from "./write-results.ts";
@@ -56,6 +65,8 @@ export interface StepResult {
   kafkaRequests?: KafkaRequestStats[];
   /** Where events' time went in the services (their histograms over the measured window). */
   timings?: TimingStats[];
+  /** Store documents and statements per service, command and collection (steward_store_statements_total), over the measured window. */
+  storeStatements?: StoreStatementStats[];
   /** Steward only: each ticket's intake-to-offer time split into hops (read from Kafka when the phase ends). */
   hops?: HopProfile;
   pass: boolean;
@@ -205,9 +216,10 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   let storeOps: StoreOpStats[] | undefined;
   let kafkaRequests: KafkaRequestStats[] | undefined;
   let timings: TimingStats[] | undefined;
+  let storeStatements: StoreStatementStats[] | undefined;
   const traced = withAssignments ? storeTrace : undefined;
   const scraped = sys.metrics ?? [];
-  let metricsBefore: MetricsSnapshot = { requests: new Map(), timings: new Map() };
+  let metricsBefore: MetricsSnapshot = { requests: new Map(), timings: new Map(), statements: new Map() };
   let windowFrom = 0;
   const marks = [
     sleep(timing.warmupS * 1000).then(async () => {
@@ -224,6 +236,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
         const metricsAfter = await snapshotServiceMetrics(scraped);
         kafkaRequests = kafkaRequestsBetween(metricsBefore, metricsAfter);
         timings = timingsBetween(metricsBefore, metricsAfter);
+        storeStatements = storeStatementsBetween(metricsBefore, metricsAfter);
       }
     }),
   ];
@@ -317,6 +330,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     ...(storeOps ? { storeOps } : {}),
     ...(kafkaRequests ? { kafkaRequests } : {}),
     ...(timings ? { timings } : {}),
+    ...(storeStatements ? { storeStatements } : {}),
     pass: offerSummary.p99 !== null && offerSummary.p99 <= opts.thresholdMs && errorRate <= opts.maxErrorRate,
   };
   log(

@@ -2,8 +2,10 @@
 // snapshots: Kafka requests per service (steward_kafka_requests_total: a fetch, an offset commit and a
 // heartbeat cost the broker one request each, however many records they carry), and where an event's
 // time goes (the histograms' sums and counts: a record's age when its handler got it, per topic; a
-// publish's wait for its acknowledgement, per topic; store commands, per command). Counters from the
-// services themselves, so a busy machine skews the times but not the counts.
+// publish's wait for its acknowledgement, per topic; store commands, per command and collection), and the
+// documents and statements those store commands carried (steward_store_statements_total: FerretDB's work
+// grows with them, not with the commands). Counters from the services themselves, so a busy machine
+// skews the times but not the counts.
 
 export interface KafkaRequestStats {
   service: string;
@@ -12,12 +14,20 @@ export interface KafkaRequestStats {
   count: number;
 }
 
+export interface StoreStatementStats {
+  service: string;
+  command: string;
+  collection: string;
+  /** Documents inserted, update or delete statements, or commands of any other kind. */
+  count: number;
+}
+
 /** One histogram series over a step: how many observations, their mean, and the bucket the 99th percentile falls in. */
 export interface TimingStats {
   service: string;
   /** "record age", "publish" or "store". */
   stage: string;
-  /** The topic, or the store command. */
+  /** The topic, or the store command and its collection. */
   what: string;
   count: number;
   meanMs: number;
@@ -35,6 +45,7 @@ interface Histo {
 export interface MetricsSnapshot {
   requests: Map<string, number>; // "service\0client\0api" -> counter value
   timings: Map<string, Histo>; // "service\0stage\0what" -> histogram
+  statements: Map<string, number>; // "service\0command\0collection" -> counter value
 }
 
 const SERIES = /^(\w+)\{([^}]*)\}\s+([0-9.eE+-]+|[+-]Inf|NaN)$/;
@@ -47,7 +58,7 @@ const STAGES: Record<string, { stage: string; label: string }> = {
 
 /** Every service's series, by service name; a service that does not answer is left out. */
 export async function snapshotServiceMetrics(services: Array<{ name: string; url: string }>): Promise<MetricsSnapshot> {
-  const out: MetricsSnapshot = { requests: new Map(), timings: new Map() };
+  const out: MetricsSnapshot = { requests: new Map(), timings: new Map(), statements: new Map() };
   await Promise.all(
     services.map(async ({ name, url }) => {
       const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
@@ -62,12 +73,18 @@ export async function snapshotServiceMetrics(services: Array<{ name: string; url
           out.requests.set(`${name}\u0000${labels["client"] ?? "?"}\u0000${labels["api"] ?? "?"}`, value);
           continue;
         }
+        if (series === "steward_store_statements_total") {
+          out.statements.set(`${name}\u0000${labels["command"] ?? "?"}\u0000${labels["collection"] ?? "-"}`, value);
+          continue;
+        }
         const base = series.replace(/_(bucket|sum|count)$/, "");
         const kind = STAGES[base];
         if (!kind) continue;
         // Store commands that failed are left out: a refused duplicate is part of the design, not time spent.
         if (base === "steward_store_command_duration_seconds" && labels["outcome"] !== "ok") continue;
-        const key = `${name}\u0000${kind.stage}\u0000${labels[kind.label] ?? "?"}`;
+        // A store command is told apart by its collection too (a ping or a hello has none).
+        const collection = kind.stage === "store" && labels["collection"] && labels["collection"] !== "-" ? ` ${labels["collection"]}` : "";
+        const key = `${name}\u0000${kind.stage}\u0000${labels[kind.label] ?? "?"}${collection}`;
         const h = out.timings.get(key) ?? { sum: 0, count: 0, buckets: new Map<number, number>() };
         out.timings.set(key, h);
         // Series of several groups (or several consumers) of one topic are added together.
@@ -91,6 +108,18 @@ export function kafkaRequestsBetween(before: MetricsSnapshot, after: MetricsSnap
     if (count <= 0) continue;
     const [service, client, api] = key.split("\u0000") as [string, string, string];
     out.push({ service, client, api, count });
+  }
+  return out.sort((a, b) => b.count - a.count);
+}
+
+/** The store statements each service sent between two snapshots, most first. */
+export function storeStatementsBetween(before: MetricsSnapshot, after: MetricsSnapshot): StoreStatementStats[] {
+  const out: StoreStatementStats[] = [];
+  for (const [key, value] of after.statements) {
+    const count = value - (before.statements.get(key) ?? 0);
+    if (count <= 0) continue;
+    const [service, command, collection] = key.split("\u0000") as [string, string, string];
+    out.push({ service, command, collection, count });
   }
   return out.sort((a, b) => b.count - a.count);
 }

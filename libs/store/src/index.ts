@@ -2,7 +2,7 @@
 // keep services on the feature set MongoDB and FerretDB share (no transactions, no change streams,
 // no TTL indexes, $group with $sum/$count only). Invariants are enforced with conditional updates.
 import { MongoClient, MongoServerError, type Db, type Document, type IndexDescription, type Collection } from "mongodb";
-import { Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
+import { Counter, Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
 
 export interface Store {
   client: MongoClient;
@@ -38,7 +38,11 @@ export async function connectStore(uri: string, database: string, opts: { appNam
   };
 }
 
-/** Store command latency by command name (find, update, insert, ...) and outcome; never the command's content. */
+/**
+ * Store command latency by command name (find, update, insert, ...), collection and outcome, and the
+ * documents or statements each command carried (an insertMany of 50 is one command and 50 documents;
+ * on FerretDB the work grows with the statements). Never the command's content.
+ */
 function timeCommands(client: MongoClient, registry: Registry): void {
   const commands = metricOnce(
     registry,
@@ -47,13 +51,50 @@ function timeCommands(client: MongoClient, registry: Registry): void {
       new Histogram({
         name: "steward_store_command_duration_seconds",
         help: "Store (MongoDB API) command latency",
-        labelNames: ["command", "outcome"],
+        labelNames: ["command", "collection", "outcome"],
         buckets: LATENCY_BUCKETS,
         registers,
       }),
   );
-  client.on("commandSucceeded", (e) => commands.observe({ command: e.commandName, outcome: "ok" }, e.duration / 1000));
-  client.on("commandFailed", (e) => commands.observe({ command: e.commandName, outcome: "error" }, e.duration / 1000));
+  const statements = metricOnce(
+    registry,
+    "steward_store_statements_total",
+    (registers) =>
+      new Counter({
+        name: "steward_store_statements_total",
+        help: "Documents inserted and update or delete statements sent to the store (1 for any other command), by command and collection",
+        labelNames: ["command", "collection"],
+        registers,
+      }),
+  );
+  // A command's collection is known when it starts; its outcome when it ends (by request id).
+  const started = new Map<number, string>();
+  client.on("commandStarted", (e) => {
+    const collection = collectionOf(e.commandName, e.command);
+    // Every start ends in a success or a failure event; the bound only guards against a driver that forgets one.
+    if (started.size > 10_000) started.clear();
+    started.set(e.requestId, collection);
+    statements.inc({ command: e.commandName, collection }, statementsOf(e.commandName, e.command));
+  });
+  const finished = (e: { requestId: number; commandName: string; duration: number }, outcome: "ok" | "error") => {
+    const collection = started.get(e.requestId) ?? "-";
+    started.delete(e.requestId);
+    commands.observe({ command: e.commandName, collection, outcome }, e.duration / 1000);
+  };
+  client.on("commandSucceeded", (e) => finished(e, "ok"));
+  client.on("commandFailed", (e) => finished(e, "error"));
+}
+
+/** The collection a command names (getMore names it apart; ping and the like name none: "-"). */
+export function collectionOf(commandName: string, command: Document): string {
+  const named = commandName === "getMore" ? command["collection"] : command[commandName];
+  return typeof named === "string" && named.length > 0 && named.length <= 120 ? named : "-";
+}
+
+/** The documents an insert carries, the statements of an update or delete; 1 for anything else. */
+export function statementsOf(commandName: string, command: Document): number {
+  const list = commandName === "insert" ? command["documents"] : commandName === "update" ? command["updates"] : commandName === "delete" ? command["deletes"] : undefined;
+  return Array.isArray(list) ? list.length : 1;
 }
 
 /** E11000: a unique index refused the write. Steward uses it for idempotency and single ownership. */

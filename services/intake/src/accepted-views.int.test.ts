@@ -169,6 +169,12 @@ describe("a new ticket's view written behind", () => {
       // Threads, customer keys, the customer and the view: four inserts, no update.
       expect(count("insert")).toBe(4);
       expect(count("update")).toBe(0);
+      // The same commands by collection, with the documents each carried.
+      const statements = (await registry.getSingleMetric("steward_store_statements_total")?.get())?.values ?? [];
+      const inserted = Object.fromEntries(statements.filter((v) => v.labels["command"] === "insert").map((v) => [v.labels["collection"], v.value]));
+      expect(inserted).toEqual({ intake_threads: 1, intake_customer_keys: 1, intake_customers: 1, intake_tickets: 1 });
+      const timedInserts = commands.filter((v) => (v as { metricName?: string }).metricName?.endsWith("_count") && v.labels["command"] === "insert");
+      expect(timedInserts.map((v) => v.labels["collection"]).sort()).toEqual(["intake_customer_keys", "intake_customers", "intake_threads", "intake_tickets"]);
     } finally {
       await counted.close();
     }
