@@ -2,7 +2,7 @@
 // keep services on the feature set MongoDB and FerretDB share (no transactions, no change streams,
 // no TTL indexes, $group with $sum/$count only). Invariants are enforced with conditional updates.
 import { MongoClient, MongoServerError, type Db, type Document, type IndexDescription, type Collection } from "mongodb";
-import { Counter, Histogram, LATENCY_BUCKETS, metricOnce, type Registry } from "@steward/telemetry";
+import { Counter, Histogram, LATENCY_BUCKETS, metricOnce, type Logger, type Registry } from "@steward/telemetry";
 
 export interface Store {
   client: MongoClient;
@@ -11,7 +11,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function connectStore(uri: string, database: string, opts: { appName?: string; metrics?: Registry } = {}): Promise<Store> {
+export async function connectStore(uri: string, database: string, opts: { appName?: string; metrics?: Registry; log?: Logger } = {}): Promise<Store> {
   const client = new MongoClient(uri, {
     appName: opts.appName,
     serverSelectionTimeoutMS: 5_000,
@@ -24,6 +24,7 @@ export async function connectStore(uri: string, database: string, opts: { appNam
     monitorCommands: opts.metrics !== undefined,
   });
   if (opts.metrics) timeCommands(client, opts.metrics);
+  if (opts.log) logReachability(client, opts.log);
   await client.connect();
   const db = client.db(database);
   return {
@@ -95,6 +96,36 @@ export function collectionOf(commandName: string, command: Document): string {
 export function statementsOf(commandName: string, command: Document): number {
   const list = commandName === "insert" ? command["documents"] : commandName === "update" ? command["updates"] : commandName === "delete" ? command["deletes"] : undefined;
   return Array.isArray(list) ? list.length : 1;
+}
+
+/**
+ * Says when the store stops answering and when it answers again (the driver's view of each server), so
+ * an operator reading one service's log sees the outage and its end, not only the operations it failed.
+ */
+function logReachability(client: MongoClient, log: Logger): void {
+  const diagnose = process.env["STEWARD_STORE_SDAM_DEBUG"] === "true";
+  client.on("serverDescriptionChanged", (e) => {
+    const was = e.previousDescription.type;
+    const now = e.newDescription.type;
+    if (was !== "Unknown" && now === "Unknown") log.warn({ server: e.address, error: e.newDescription.error?.message }, "store unreachable");
+    else if (was === "Unknown" && now !== "Unknown") log.warn({ server: e.address, type: now }, "store reachable again");
+    else if (diagnose) log.warn({ server: e.address, was, now, error: e.newDescription.error?.message }, "sdam: description changed");
+  });
+  if (diagnose) {
+    for (const ev of [
+      "serverHeartbeatStarted",
+      "serverHeartbeatSucceeded",
+      "serverHeartbeatFailed",
+      "connectionPoolCleared",
+      "connectionPoolReady",
+      "connectionCreated",
+      "connectionClosed",
+    ] as const) {
+      client.on(ev, (e: { connectionId?: unknown; failure?: Error; awaited?: boolean; reason?: string }) =>
+        log.warn({ connectionId: e.connectionId, failure: e.failure?.message, awaited: e.awaited, reason: e.reason }, `sdam: ${ev}`),
+      );
+    }
+  }
 }
 
 /** E11000: a unique index refused the write. Steward uses it for idempotency and single ownership. */
