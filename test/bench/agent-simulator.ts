@@ -34,7 +34,12 @@ export interface Arrivals {
   offersSeen: number;
   /** Each accept answered 200: the ticket and the agent that now owns it (as the agent was told). */
   owned: Array<{ ticketId: string; agentId: string; channel: string }>;
-  /** Highest number of tickets one agent held at once on one channel (accepted, resolve not yet answered 200), by "agent/channel". */
+  /**
+   * Highest number of tickets one agent certainly held at once on one channel, by "agent/channel": at each
+   * accept answered 200, the tickets whose accept was answered before this one was sent and whose resolve
+   * was not sent yet, plus this one. A ticket whose resolve was sent may already be resolved in routing
+   * (its answer lost with a gateway), so it is not counted: routing's own log is what settles those.
+   */
   peakLoad: Map<string, number>;
   /** Work streams opened again after they ended. */
   reconnects: number;
@@ -55,7 +60,8 @@ const emptyArrivals = (): Arrivals => ({
 });
 let arrivals: Arrivals = emptyArrivals();
 /** The tickets each agent holds per channel, as the agent sees them (a set: a second offer of a ticket it already owns, answered 200 again, is the same ticket). */
-const held = new Map<string, Set<string>>();
+/** By "agent/channel": the tickets accepted (answered 200) and not answered resolved, when the accept was answered and whether a resolve was sent. */
+const held = new Map<string, Map<string, { acceptedAt: number; resolveSent: boolean }>>();
 let closing = false;
 const controllers: AbortController[] = [];
 const timers = new Set<NodeJS.Timeout>();
@@ -100,9 +106,10 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
         if (!arrivals.assignments.has(offer.ticketId)) arrivals.assignments.set(offer.ticketId, done);
         arrivals.owned.push({ ticketId: offer.ticketId, agentId, channel: offer.channel ?? "?" });
         let mine = held.get(slot);
-        if (!mine) held.set(slot, (mine = new Set()));
-        mine.add(offer.ticketId);
-        if (mine.size > (arrivals.peakLoad.get(slot) ?? 0)) arrivals.peakLoad.set(slot, mine.size);
+        if (!mine) held.set(slot, (mine = new Map()));
+        const certain = [...mine.values()].filter((h) => !h.resolveSent && h.acceptedAt <= at).length + 1;
+        mine.set(offer.ticketId, { acceptedAt: done, resolveSent: false });
+        if (certain > (arrivals.peakLoad.get(slot) ?? 0)) arrivals.peakLoad.set(slot, certain);
         resolveLater(gateway, agentId, offer.ticketId, slot, resolveAfterMs);
       },
       () => void (arrivals.acceptFailures += 1),
@@ -117,12 +124,16 @@ function onWork(gateway: string, agentId: string, event: string, data: string, r
 function resolveLater(gateway: string, agentId: string, ticketId: string, slot: string, afterMs: number): void {
   const t = setTimeout(() => {
     timers.delete(t);
+    const h = held.get(slot)?.get(ticketId);
+    if (h) h.resolveSent = true;
     command(gateway, `/v1/tickets/${encodeURIComponent(ticketId)}/resolve`, "POST", agentId).then(
       (c) => {
         if (c === 200) held.get(slot)?.delete(ticketId);
         else {
           arrivals.resolveFailures += 1;
           if (c >= 500 && !closing) resolveLater(gateway, agentId, ticketId, slot, 1000);
+          // Refused (4xx): routing says the ticket is not this agent's to resolve any more; it is not held.
+          else if (c < 500) held.get(slot)?.delete(ticketId);
         }
       },
       () => {

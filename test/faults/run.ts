@@ -256,8 +256,9 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   const intakeUrls = services.filter((s) => s.service === "intake").map((s) => s.url);
   const tag = `f-${runId}-${fault}`;
   const reconnectsBefore = reconnects;
-  peakLoad.clear();
+  // What arrived before this fault belongs to the one before: taken in, then forgotten.
   await ag.call<Arrivals>("collect").then(absorb);
+  peakLoad.clear();
   const poll = setInterval(() => void ag.call<Arrivals>("collect").then(absorb, () => undefined), 1000);
   const gen = generator.call<GeneratorResult>("run", {
     targets: intakeUrls,
