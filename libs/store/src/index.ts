@@ -104,12 +104,17 @@ export function statementsOf(commandName: string, command: Document): number {
  */
 function logReachability(client: MongoClient, log: Logger): void {
   const diagnose = process.env["STEWARD_STORE_SDAM_DEBUG"] === "true";
+  let since: number | undefined; // when the store was last marked unreachable (the first connect is no news)
   client.on("serverDescriptionChanged", (e) => {
     const was = e.previousDescription.type;
     const now = e.newDescription.type;
-    if (was !== "Unknown" && now === "Unknown") log.warn({ server: e.address, error: e.newDescription.error?.message }, "store unreachable");
-    else if (was === "Unknown" && now !== "Unknown") log.warn({ server: e.address, type: now }, "store reachable again");
-    else if (diagnose) log.warn({ server: e.address, was, now, error: e.newDescription.error?.message }, "sdam: description changed");
+    if (was !== "Unknown" && now === "Unknown") {
+      since = Date.now();
+      log.warn({ server: e.address, error: e.newDescription.error?.message }, "store unreachable");
+    } else if (was === "Unknown" && now !== "Unknown" && since !== undefined) {
+      log.warn({ server: e.address, type: now, unreachableMs: Date.now() - since }, "store reachable again");
+      since = undefined;
+    } else if (diagnose) log.warn({ server: e.address, was, now, error: e.newDescription.error?.message }, "sdam: description changed");
   });
   if (diagnose) {
     for (const ev of [
