@@ -59,8 +59,11 @@ const emptyArrivals = (): Arrivals => ({
   reconnects: 0,
 });
 let arrivals: Arrivals = emptyArrivals();
-/** The tickets each agent holds per channel, as the agent sees them (a set: a second offer of a ticket it already owns, answered 200 again, is the same ticket). */
-/** By "agent/channel": the tickets accepted (answered 200) and not answered resolved, when the accept was answered and whether a resolve was sent. */
+/**
+ * By "agent/channel": the tickets accepted (answered 200) and not answered resolved, keyed by ticket (a
+ * second offer of a ticket it already owns, answered 200 again, is the same ticket), with when the accept
+ * was answered and whether a resolve was sent.
+ */
 const held = new Map<string, Map<string, { acceptedAt: number; resolveSent: boolean }>>();
 let closing = false;
 const controllers: AbortController[] = [];

@@ -107,25 +107,30 @@ function storeOpsTable(p: PhaseResult): string {
   ].join("\n");
 }
 
-/** Kafka requests per ticket at each rate, by service and API (what the broker and the clients pay per ticket). */
-function kafkaRequestsTable(p: PhaseResult): string {
-  const steps = p.steps.filter((s) => s.kafkaRequests && s.kafkaRequests.length > 0 && s.sent > 0);
+/**
+ * A count per ticket sent at each rate, one row per key (the `limit` largest over all rates), and their sum:
+ * what the broker or the store is asked for per ticket.
+ */
+function perTicketTable<T extends { count: number }>(
+  p: PhaseResult,
+  itemsOf: (s: StepResult) => readonly T[] | undefined,
+  keyOf: (item: T) => string,
+  opts: { title: string; header: string; limit: number },
+): string {
+  const steps = p.steps.filter((s) => (itemsOf(s)?.length ?? 0) > 0 && s.sent > 0);
   if (steps.length === 0) return "";
   const keys = new Map<string, number>();
-  for (const s of steps) for (const k of s.kafkaRequests ?? []) keys.set(`${k.service} ${k.api}`, (keys.get(`${k.service} ${k.api}`) ?? 0) + k.count / s.sent);
-  const perTicket = (s: StepResult, key: string) => {
-    const n = (s.kafkaRequests ?? []).filter((k) => `${k.service} ${k.api}` === key).reduce((a, k) => a + k.count, 0);
-    return round(n / s.sent, 2);
-  };
-  const total = (s: StepResult) => round((s.kafkaRequests ?? []).reduce((a, k) => a + k.count, 0) / s.sent, 1);
+  for (const s of steps) for (const k of itemsOf(s) ?? []) keys.set(keyOf(k), (keys.get(keyOf(k)) ?? 0) + k.count / s.sent);
+  const perTicket = (s: StepResult, key: string) => round((itemsOf(s) ?? []).filter((k) => keyOf(k) === key).reduce((a, k) => a + k.count, 0) / s.sent, 2);
+  const total = (s: StepResult) => round((itemsOf(s) ?? []).reduce((a, k) => a + k.count, 0) / s.sent, 1);
   const top = [...keys]
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 15)
+    .slice(0, opts.limit)
     .map(([k]) => k);
   return [
-    "Kafka requests per ticket sent, by service and API (steward_kafka_requests_total over the measured window):",
+    opts.title,
     "",
-    row(["service / API", ...steps.map((s) => `${s.rate}/s`)]),
+    row([opts.header, ...steps.map((s) => `${s.rate}/s`)]),
     row(Array(steps.length + 1).fill("---")),
     ...top.map((k) => row([k, ...steps.map((s) => perTicket(s, k))])),
     row(["**all**", ...steps.map((s) => total(s))]),
@@ -133,31 +138,36 @@ function kafkaRequestsTable(p: PhaseResult): string {
   ].join("\n");
 }
 
+/** Kafka requests per ticket at each rate, by service and API (what the broker and the clients pay per ticket). */
+function kafkaRequestsTable(p: PhaseResult): string {
+  return perTicketTable(
+    p,
+    (s) => s.kafkaRequests,
+    (k) => `${k.service} ${k.api}`,
+    {
+      title: "Kafka requests per ticket sent, by service and API (steward_kafka_requests_total over the measured window):",
+      header: "service / API",
+      limit: 15,
+    },
+  );
+}
+
 /**
  * Store documents and statements per ticket at each rate, by service, command and collection: what the
  * store's work grows with (an insertMany of 50 is one command and 50 documents).
  */
 function storeStatementsTable(p: PhaseResult): string {
-  const steps = p.steps.filter((s) => s.storeStatements && s.storeStatements.length > 0 && s.sent > 0);
-  if (steps.length === 0) return "";
-  const keyOf = (k: { service: string; command: string; collection: string }) => `${k.service} ${k.command} ${k.collection}`;
-  const keys = new Map<string, number>();
-  for (const s of steps) for (const k of s.storeStatements ?? []) keys.set(keyOf(k), (keys.get(keyOf(k)) ?? 0) + k.count / s.sent);
-  const perTicket = (s: StepResult, key: string) => round((s.storeStatements ?? []).filter((k) => keyOf(k) === key).reduce((a, k) => a + k.count, 0) / s.sent, 2);
-  const total = (s: StepResult) => round((s.storeStatements ?? []).reduce((a, k) => a + k.count, 0) / s.sent, 1);
-  const top = [...keys]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 18)
-    .map(([k]) => k);
-  return [
-    "Store documents and statements per ticket sent, by service, command and collection (steward_store_statements_total over the measured window; 1 per command for reads):",
-    "",
-    row(["service command collection", ...steps.map((s) => `${s.rate}/s`)]),
-    row(Array(steps.length + 1).fill("---")),
-    ...top.map((k) => row([k, ...steps.map((s) => perTicket(s, k))])),
-    row(["**all**", ...steps.map((s) => total(s))]),
-    "",
-  ].join("\n");
+  return perTicketTable(
+    p,
+    (s) => s.storeStatements,
+    (k) => `${k.service} ${k.command} ${k.collection}`,
+    {
+      title:
+        "Store documents and statements per ticket sent, by service, command and collection (steward_store_statements_total over the measured window; 1 per command for reads):",
+      header: "service command collection",
+      limit: 18,
+    },
+  );
 }
 
 /**

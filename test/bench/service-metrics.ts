@@ -100,28 +100,24 @@ export async function snapshotServiceMetrics(services: Array<{ name: string; url
   return out;
 }
 
-/** What each service sent between two snapshots, most first. */
-export function kafkaRequestsBetween(before: MetricsSnapshot, after: MetricsSnapshot): KafkaRequestStats[] {
-  const out: KafkaRequestStats[] = [];
-  for (const [key, value] of after.requests) {
-    const count = value - (before.requests.get(key) ?? 0);
-    if (count <= 0) continue;
-    const [service, client, api] = key.split("\u0000") as [string, string, string];
-    out.push({ service, client, api, count });
+/** How much each counter grew between two snapshots (its key split on NUL), most first; counters that did not grow are left out. */
+function grownBetween(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Array<{ parts: string[]; count: number }> {
+  const out: Array<{ parts: string[]; count: number }> = [];
+  for (const [key, value] of after) {
+    const count = value - (before.get(key) ?? 0);
+    if (count > 0) out.push({ parts: key.split("\u0000"), count });
   }
   return out.sort((a, b) => b.count - a.count);
 }
 
+/** What each service sent between two snapshots, most first. */
+export function kafkaRequestsBetween(before: MetricsSnapshot, after: MetricsSnapshot): KafkaRequestStats[] {
+  return grownBetween(before.requests, after.requests).map(({ parts: [service = "?", client = "?", api = "?"], count }) => ({ service, client, api, count }));
+}
+
 /** The store statements each service sent between two snapshots, most first. */
 export function storeStatementsBetween(before: MetricsSnapshot, after: MetricsSnapshot): StoreStatementStats[] {
-  const out: StoreStatementStats[] = [];
-  for (const [key, value] of after.statements) {
-    const count = value - (before.statements.get(key) ?? 0);
-    if (count <= 0) continue;
-    const [service, command, collection] = key.split("\u0000") as [string, string, string];
-    out.push({ service, command, collection, count });
-  }
-  return out.sort((a, b) => b.count - a.count);
+  return grownBetween(before.statements, after.statements).map(({ parts: [service = "?", command = "?", collection = "-"], count }) => ({ service, command, collection, count }));
 }
 
 /** Each histogram's observations between two snapshots, by total time, most first. */
