@@ -46,9 +46,11 @@ export const routingEnv = z
     ROUTING_STATE: z.enum(["log", "store"]).default("log"),
     /**
      * How often the leader writes its changed tickets and agents to the store, with the log offset they
-     * reflect: how far reads on other instances may trail the leader (plus one bulk write).
+     * reflect: where a take-over starts its replay of the log. Reads on other instances do not wait for it:
+     * they bring the stored copy up to date from their tail of the log (ADR 0020); with
+     * ROUTING_FOLLOW_HOLD_MS=0 they trail the leader by up to this interval plus one bulk write.
      */
-    ROUTING_SNAPSHOT_MS: positiveInt.min(10).default(500),
+    ROUTING_SNAPSHOT_MS: positiveInt.min(10).default(5_000),
     /**
      * A standby follows the routing log and holds this many milliseconds of its records, so a take-over
      * replays the tail after the snapshot from memory instead of joining a consumer group (6 s measured on a
@@ -68,6 +70,11 @@ export const routingEnv = z
   .refine((c) => c.ROUTING_LEASE_RENEW_MS * 2 < c.ROUTING_LEASE_MS, {
     message: "ROUTING_LEASE_RENEW_MS must be less than half of ROUTING_LEASE_MS, or a slow renewal loses the lease",
     path: ["ROUTING_LEASE_RENEW_MS"],
+  })
+  .refine((c) => c.ROUTING_FOLLOW_HOLD_MS === 0 || c.ROUTING_FOLLOW_HOLD_MS >= 3 * c.ROUTING_SNAPSHOT_MS, {
+    message:
+      "ROUTING_FOLLOW_HOLD_MS must be 0 or at least three times ROUTING_SNAPSHOT_MS, or a standby's tail of the log does not reach back to the snapshot when a write of it is late",
+    path: ["ROUTING_FOLLOW_HOLD_MS"],
   });
 
 export type RoutingConfig = z.infer<typeof routingEnv>;

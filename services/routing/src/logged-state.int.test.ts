@@ -287,6 +287,63 @@ describe("the logged state", () => {
     await late.stopFollowing();
   });
 
+  it("off the leader, a read brings the store's snapshot up to date from the standby's tail of the log", async () => {
+    await agent("ls-r1");
+    const a = { now: true };
+    const leader = await instance(a); // a snapshot every 60 s: only the explicit flushes below write one
+    await leader.takeOver(45, "reads-leader");
+    const follower = await instance({ now: false }, 60_000, 30_000);
+    const unfollowing = await instance({ now: false }); // the store's copy alone, as every read was before
+    follower.follow();
+    await vi.waitFor(() => expect(follower.following()?.position ?? -1).toBeGreaterThanOrEqual(leader.lastOffset + 1), { timeout: 10_000 });
+
+    const doc = ticket("ls-r-t1");
+    expect(await leader.insertTicket(doc)).toBe(true);
+    expect(await leader.acquireHold("ls-r1", { ticketId: doc._id, channel: "email", kind: "offer", at: Date.now() }, true)).toBe(true);
+    const offer = offered(doc, "ls-r1");
+    expect(await leader.casTicket(offer, doc.version, { status: "waiting" })).toBe(true);
+    // Not in the store yet, but in the log: the follower answers with the leader's copy, the other with none.
+    expect(await store.getTicket(doc._id)).toBeNull();
+    expect(await unfollowing.getTicket(doc._id)).toBeNull();
+    await vi.waitFor(async () => expect((await follower.getTicket(doc._id))?.version).toBe(offer.version), { timeout: 10_000 });
+    expect((await follower.getTicket(doc._id))?.pendingOffers.map((o) => o.agentId)).toEqual(["ls-r1"]);
+    const offeredTo = await follower.getAgent("ls-r1");
+    expect(Object.values(offeredTo?.holds ?? {}).map((h) => h.ticketId)).toEqual([doc._id]);
+    expect(offeredTo?.free.email).toBe(1);
+    expect((await unfollowing.getAgent("ls-r1"))?.free.email).toBe(2);
+
+    // The snapshot catches up: the store answers, and what the tail held before its offset is let go.
+    await leader.flush();
+    expect((await store.getTicket(doc._id))?.version).toBe(offer.version);
+    expect((await follower.getTicket(doc._id))?.version).toBe(offer.version);
+    expect(follower.stats().followedTickets).toBe(0);
+
+    // The offer is withdrawn after the snapshot: the stored agent still holds it, the follower's read does not.
+    const withdrawn: TicketDoc = { ...offer, version: offer.version + 1, pendingOffers: [], updatedAt: Date.now() };
+    expect(await leader.releaseHold("ls-r1", doc._id, "email")).toBe(true);
+    expect(await leader.casTicket(withdrawn, offer.version, {})).toBe(true);
+    expect(Object.keys((await store.getAgent("ls-r1"))?.holds ?? {})).toHaveLength(1);
+    await vi.waitFor(async () => expect((await follower.getAgent("ls-r1"))?.free.email).toBe(2), { timeout: 10_000 });
+    expect((await follower.getAgent("ls-r1"))?.holds).toEqual({});
+    expect(follower.stats().followedTickets).toBe(1);
+
+    // A successor's epoch marker fences the old leader, which still believes it leads: the follower skips
+    // what it appends after the marker, as a take-over would.
+    const successor = await instance({ now: true });
+    await successor.takeOver(46, "reads-successor");
+    expect(await successor.casTicket({ ...withdrawn, version: withdrawn.version + 1, subject: "written by the successor" }, withdrawn.version, {})).toBe(true);
+    // Appended after the successor's change, so without the fence the tail's newest record would be this one.
+    expect(await leader.casTicket({ ...withdrawn, version: withdrawn.version + 1, subject: "written by the deposed leader" }, withdrawn.version, {})).toBe(true);
+    const deposedOffset = leader.lastOffset;
+    await vi.waitFor(() => expect(follower.following()?.position ?? -1).toBeGreaterThan(deposedOffset), { timeout: 10_000 });
+    expect((await follower.getTicket(doc._id))?.subject).toBe("written by the successor");
+
+    a.now = false;
+    await leader.handBack();
+    await successor.handBack();
+    for (const s of [leader, successor, follower]) await s.stopFollowing();
+  });
+
   it("a take-over starts from store reads prepared while the lease ran out, and the log brings it up to date", async () => {
     await agent("ls-p1");
     const a = { now: true };

@@ -6,8 +6,11 @@
 // agent's holds from the tickets. A standby follows the log all along (`follow`), so the replay reads the
 // tail from memory rather than joining a consumer group at the worst moment. Profiles and presence stay in the store (AgentDirectory writes them from any
 // instance); the leader reads them on each agent event and keeps only capacity here.
-// Off the leader (or before a take-over) every read goes to the store, whose copy trails by at most one
-// flush; a change there is refused with NotLeaderError.
+// Off the leader a change is refused with NotLeaderError, and a read of a ticket or an agent goes to the store
+// and is brought up to date from the standby's tail of the log: the records after the snapshot's offset
+// override the stored copies (`#caughtUpTail`), so such reads trail the leader by the follower's lag, not by
+// the snapshot interval. Before the tail reaches back to the snapshot (just started, or a gap), the store's
+// copy is the answer, as it was before (ADR 0020).
 import type { KafkaLog, LogFollower, ReadRecord } from "@steward/messaging";
 import type { Logger } from "@steward/telemetry";
 import type { Channel, ChannelCounts } from "./domain/index.ts";
@@ -136,6 +139,16 @@ export class LoggedState implements RoutingState {
   #prepared: { at: number; base: Promise<StoreBase | null> } | null = null;
   #retired = false;
   #flushing: Promise<void> | null = null;
+  /**
+   * Off the leader: the newest record of each ticket the log changed after `#tailFrom - 1` (the snapshot's
+   * offset when the tail was last brought up to date), as the standby's tail of the log received them.
+   */
+  readonly #tail = new Map<string, { doc: TicketDoc; offset: number }>();
+  /** The tail holds every record in [#tailFrom, #tailNext); -1: it holds nothing. */
+  #tailFrom = -1;
+  #tailNext = -1;
+  /** The newest epoch among the snapshot and the markers applied to the tail: older records are a deposed leader's. */
+  #tailEpoch = 0;
 
   constructor(deps: LoggedStateDeps) {
     this.#d = deps;
@@ -197,8 +210,10 @@ export class LoggedState implements RoutingState {
         fenced++; // written by a leader after its successor's marker: never acted on by anyone who counts
         return;
       }
-      const known = this.#tickets.get(entry.doc._id) ?? (await store.getTicket(entry.doc._id));
-      if (known === null || known.version <= entry.doc.version) {
+      // No store read for a ticket not loaded: the log holds every version after the snapshot's offset, in
+      // order, and the store none the log lacks, so the last record replayed is the newest copy there is.
+      const known = this.#tickets.get(entry.doc._id);
+      if (known === undefined || known.version <= entry.doc.version) {
         this.#tickets.set(entry.doc._id, entry.doc);
         this.#dirtyTickets.add(entry.doc._id);
         replayed++;
@@ -371,6 +386,8 @@ export class LoggedState implements RoutingState {
     this.#deferred.clear();
     this.#lastOffset = -1;
     this.#appendTail = Promise.resolve();
+    this.#tail.clear();
+    this.#tailFrom = -1;
   }
 
   /** Every agent's holds are what the tickets say: a pending offer, or owned work in their load. */
@@ -378,10 +395,8 @@ export class LoggedState implements RoutingState {
     for (const a of this.#agents.values()) a.holds.clear();
     for (const doc of this.#tickets.values()) {
       if (doc.status === "resolved") continue;
-      for (const o of doc.pendingOffers) this.#agents.get(o.agentId)?.holds.set(doc._id, { ticketId: doc._id, channel: doc.channel, kind: "offer", at: o.offeredAt });
-      if (doc.status === "owned" && doc.ownerId !== null && !doc.heldForOwner) {
-        this.#agents.get(doc.ownerId)?.holds.set(doc._id, { ticketId: doc._id, channel: doc.channel, kind: "owned", at: doc.updatedAt });
-      }
+      for (const o of doc.pendingOffers) this.#agents.get(o.agentId)?.holds.set(doc._id, holdOf(doc, o.agentId) as Hold);
+      if (doc.status === "owned" && doc.ownerId !== null && !doc.heldForOwner) this.#agents.get(doc.ownerId)?.holds.set(doc._id, holdOf(doc, doc.ownerId) as Hold);
     }
     for (const id of this.#agents.keys()) this.#dirtyAgents.add(id);
   }
@@ -414,7 +429,7 @@ export class LoggedState implements RoutingState {
   // ---- tickets -------------------------------------------------------------------------------------------------
 
   async getTicket(ticketId: string): Promise<TicketDoc | null> {
-    if (!this.#active) return this.#d.store.getTicket(ticketId);
+    if (!this.#active) return this.#followerTicket(ticketId);
     const known = this.#tickets.get(ticketId);
     if (known !== undefined) return known;
     // Resolved long ago (not loaded at take-over): the snapshot's copy is the newest there is.
@@ -502,7 +517,7 @@ export class LoggedState implements RoutingState {
 
   /** The stored profile and presence, with the leader's holds, free capacity and idle clock. */
   async getAgent(agentId: string): Promise<AgentDoc | null> {
-    if (!this.#active) return this.#d.store.getAgent(agentId);
+    if (!this.#active) return this.#followerAgent(agentId);
     const stored = await this.#d.store.getAgent(agentId);
     if (stored === null) return null;
     const known = this.#agents.get(agentId);
@@ -567,6 +582,71 @@ export class LoggedState implements RoutingState {
 
   allHints(): Promise<TicketHintDoc[]> {
     return this.#d.store.allHints();
+  }
+
+  // ---- reads off the leader: the store's snapshot, brought up to date from the standby's tail of the log -----
+
+  /** The stored ticket, or the newer copy the log holds after the snapshot. */
+  async #followerTicket(ticketId: string): Promise<TicketDoc | null> {
+    // The snapshot's offset before the ticket: the stored copy then reflects at least every record up to it.
+    const tail = await this.#caughtUpTail();
+    const stored = await this.#d.store.getTicket(ticketId);
+    const followed = tail?.get(ticketId);
+    // A copy written after the offset was read may be newer than what the tail has received yet.
+    return followed !== undefined && (stored === null || followed.doc.version >= stored.version) ? followed.doc : stored;
+  }
+
+  /**
+   * The stored agent, with the holds of the tickets the log changed after the snapshot derived from those
+   * tickets (as a take-over derives them), and its free capacity counted from them.
+   */
+  async #followerAgent(agentId: string): Promise<AgentDoc | null> {
+    const tail = await this.#caughtUpTail();
+    const stored = await this.#d.store.getAgent(agentId);
+    if (stored === null || tail === null || tail.size === 0) return stored;
+    const holds = new Map(Object.values(stored.holds ?? {}).map((h) => [h.ticketId, h]));
+    for (const { doc } of tail.values()) {
+      holds.delete(doc._id);
+      const hold = holdOf(doc, agentId);
+      if (hold !== null) holds.set(doc._id, hold);
+    }
+    return this.#view({ doc: stored, holds });
+  }
+
+  /**
+   * Reads the snapshot's offset and brings the tail up to the standby's position: the records after that
+   * offset, newest per ticket, a deposed leader's skipped. Null when the tail does not reach back to the
+   * offset (not following, just started, a gap, or a snapshot older than what the tail holds).
+   */
+  async #caughtUpTail(): Promise<ReadonlyMap<string, { doc: TicketDoc; offset: number }> | null> {
+    const f = this.#follower;
+    if (f === null) return null;
+    const snapshot = await this.#d.store.snapshots.findOne({ _id: SNAPSHOT_ID });
+    const from = (snapshot?.offset ?? -1) + 1;
+    if (this.#tailFrom < 0 || from < this.#tailFrom || this.#tailNext < from) {
+      // Nothing usable held (or a new leader's snapshot went back): start again from the snapshot.
+      this.#tail.clear();
+      this.#tailFrom = from;
+      this.#tailNext = from;
+      this.#tailEpoch = snapshot?.epoch ?? 0;
+    }
+    const records = f.recordsFrom(this.#tailNext);
+    if (records === undefined) {
+      this.#tailFrom = -1;
+      this.#tail.clear();
+      return null;
+    }
+    for (const r of records) {
+      const entry = JSON.parse(r.value.toString("utf8")) as LogEntry;
+      if (entry.type === "epoch") this.#tailEpoch = Math.max(this.#tailEpoch, entry.epoch);
+      else if (entry.epoch >= this.#tailEpoch) this.#tail.set(entry.doc._id, { doc: entry.doc, offset: r.offset });
+      this.#tailNext = r.offset + 1;
+    }
+    this.#tailNext = Math.max(this.#tailNext, f.position);
+    // What the snapshot reflects is the store's to answer.
+    for (const [id, v] of this.#tail) if (v.offset < from) this.#tail.delete(id);
+    this.#tailFrom = from;
+    return this.#tail;
   }
 
   // ---- the snapshot, written behind ----------------------------------------------------------------------------
@@ -647,8 +727,11 @@ export class LoggedState implements RoutingState {
     lastOffset: number;
     recentlyResolved: number;
     insertedWithoutRead: number;
+    /** Off the leader: tickets whose newest copy is in the tail of the log after the snapshot, not yet in the store. */
+    followedTickets: number;
   } {
     return {
+      followedTickets: this.#tail.size,
       active: this.#active,
       epoch: this.#epoch,
       tickets: this.#tickets.size,
@@ -663,6 +746,14 @@ export class LoggedState implements RoutingState {
   get owner(): string {
     return this.#owner;
   }
+}
+
+/** The hold a ticket puts on an agent: a pending offer to them, or owned work in their load; null for none. */
+export function holdOf(doc: TicketDoc, agentId: string): Hold | null {
+  if (doc.status === "resolved") return null;
+  if (doc.status === "owned" && doc.ownerId === agentId && !doc.heldForOwner) return { ticketId: doc._id, channel: doc.channel, kind: "owned", at: doc.updatedAt };
+  const offer = doc.pendingOffers.find((o) => o.agentId === agentId);
+  return offer === undefined ? null : { ticketId: doc._id, channel: doc.channel, kind: "offer", at: offer.offeredAt };
 }
 
 function freeOf(capacity: ChannelCounts, holds: ReadonlyMap<string, Hold>): ChannelCounts {
