@@ -55,6 +55,8 @@ export const commonEnv = {
     .regex(/^[a-zA-Z0-9_-]+$/)
     .default("steward"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Log every heartbeat and connection-pool event of the store's driver (diagnosing a store outage). */
+  STEWARD_STORE_SDAM_DEBUG: boolFlag.default(false),
   STEWARD_INSTANCE_ID: z.string().optional(),
   /** The Kafka client behind the EventBus; both pass the same contract tests (libs/messaging). */
   STEWARD_KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),

@@ -11,7 +11,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function connectStore(uri: string, database: string, opts: { appName?: string; metrics?: Registry; log?: Logger } = {}): Promise<Store> {
+export interface StoreOptions {
+  appName?: string;
+  metrics?: Registry;
+  /** Where reachability changes are logged ("store unreachable", "store reachable again"). */
+  log?: Logger;
+  /** Also log every heartbeat and connection-pool event of the driver (STEWARD_STORE_SDAM_DEBUG). */
+  diagnose?: boolean;
+}
+
+export async function connectStore(uri: string, database: string, opts: StoreOptions = {}): Promise<Store> {
   const client = new MongoClient(uri, {
     appName: opts.appName,
     serverSelectionTimeoutMS: 5_000,
@@ -24,7 +33,7 @@ export async function connectStore(uri: string, database: string, opts: { appNam
     monitorCommands: opts.metrics !== undefined,
   });
   if (opts.metrics) timeCommands(client, opts.metrics);
-  if (opts.log) logReachability(client, opts.log);
+  if (opts.log) logReachability(client, opts.log, opts.diagnose === true);
   await client.connect();
   const db = client.db(database);
   return {
@@ -102,8 +111,7 @@ export function statementsOf(commandName: string, command: Document): number {
  * Says when the store stops answering and when it answers again (the driver's view of each server), so
  * an operator reading one service's log sees the outage and its end, not only the operations it failed.
  */
-function logReachability(client: MongoClient, log: Logger): void {
-  const diagnose = process.env["STEWARD_STORE_SDAM_DEBUG"] === "true";
+function logReachability(client: MongoClient, log: Logger, diagnose: boolean): void {
   let since: number | undefined; // when the store was last marked unreachable (the first connect is no news)
   client.on("serverDescriptionChanged", (e) => {
     const was = e.previousDescription.type;

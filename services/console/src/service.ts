@@ -19,7 +19,7 @@ export async function startConsole(config: ConsoleConfig, opts: { groupId?: stri
   const verifier = createTokenVerifier(verifierSettingsOf(config));
   const log = createLogger("console", config.LOG_LEVEL);
   const metrics = createMetricsRegistry("console");
-  const storeConn = await connectStore(config.MONGODB_URI, consoleDatabase(config), { appName: "steward-console", metrics, log });
+  const storeConn = await connectStore(config.MONGODB_URI, consoleDatabase(config), { appName: "steward-console", metrics, log, diagnose: config.STEWARD_STORE_SDAM_DEBUG });
   const store = new ConsoleStore(storeConn.db);
   await store.init();
   const bus = createEventBus({

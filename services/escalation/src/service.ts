@@ -33,7 +33,7 @@ export async function startEscalation(config: EscalationConfig): Promise<Running
     instanceId,
   });
   const metrics = createMetricsRegistry("escalation");
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation", metrics, log });
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-escalation", metrics, log, diagnose: config.STEWARD_STORE_SDAM_DEBUG });
   const store = new SlaStore(storeConn.db);
   await store.init();
   const policies = new PolicyRegistry({

@@ -49,7 +49,7 @@ export async function startIntake(config: IntakeConfig): Promise<RunningIntake> 
   }
 
   const metrics = createMetricsRegistry("intake");
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics, log });
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-intake", metrics, log, diagnose: config.STEWARD_STORE_SDAM_DEBUG });
   const store = new TicketStore(storeConn.db);
   await store.init();
   // One in-memory copy of recent views for the pipeline, the projector and the reads (ADR 0015).

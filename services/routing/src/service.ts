@@ -69,7 +69,7 @@ export async function startRouting(config: RoutingConfig): Promise<RunningRoutin
   const log = createLogger("routing", config.LOG_LEVEL).child({ instanceId });
   const metrics = createMetricsRegistry("routing");
   const routingMetrics = createRoutingMetrics(metrics);
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing", metrics, log });
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-routing", metrics, log, diagnose: config.STEWARD_STORE_SDAM_DEBUG });
   const store = new RoutingStore(storeConn.db);
   await store.init();
   const bus = createEventBus({

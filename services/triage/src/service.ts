@@ -40,7 +40,7 @@ export async function startTriage(config: TriageConfig): Promise<RunningTriage> 
   const current = (): TriageEngine => engine as TriageEngine;
 
   const metrics = createMetricsRegistry("triage");
-  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage", metrics, log });
+  const storeConn = await connectStore(config.MONGODB_URI, config.MONGODB_DATABASE, { appName: "steward-triage", metrics, log, diagnose: config.STEWARD_STORE_SDAM_DEBUG });
   const store = new TriageStore(storeConn.db);
   const bus = createEventBus({
     client: config.STEWARD_KAFKA_CLIENT,
