@@ -247,7 +247,8 @@ describe("the logged state", () => {
     await agent("ls-f1");
     const a = { now: true };
     const first = await instance(a);
-    await first.takeOver(40, "first-followed"); // its first snapshot: offsets after it are the tail
+    await first.takeOver(40, "first-followed");
+    await first.flush(); // its first snapshot (written behind): offsets after it are the tail
     const standby = await instance({ now: true }, 60_000, 30_000);
     standby.follow();
     await vi.waitFor(() => expect(standby.following()?.position ?? -1).toBeGreaterThanOrEqual(first.lastOffset + 1), { timeout: 10_000 });
@@ -292,6 +293,7 @@ describe("the logged state", () => {
     const a = { now: true };
     const leader = await instance(a); // a snapshot every 60 s: only the explicit flushes below write one
     await leader.takeOver(45, "reads-leader");
+    await leader.flush(); // its first snapshot, written behind: the reads below start from it
     const follower = await instance({ now: false }, 60_000, 30_000);
     const unfollowing = await instance({ now: false }); // the store's copy alone, as every read was before
     follower.follow();
