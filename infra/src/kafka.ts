@@ -341,12 +341,16 @@ async function readState(stateDir: string): Promise<ClusterState | undefined> {
   }
 }
 
-function jvmArgs(classpath: string, heapMb: number): string[] {
+function jvmArgs(classpath: string, heapMb: number, gcLog?: string): string[] {
   return [
     `-Xmx${heapMb}m`,
     `-Xms${Math.min(heapMb, 128)}m`,
     // Serial GC: no GC worker threads competing for 2 cores, and pauses stay short on a small heap.
     "-XX:+UseSerialGC",
+    // Every pause with its wall-clock time (as Kafka's own start script logs GC), rotated: the bench reads
+    // the pauses within its measured windows (test/bench/broker-gc.ts).
+    // (-Xlog's own syntax splits on ':' and ',': a path holding either goes without the log.)
+    ...(gcLog === undefined || /[:,]/.test(gcLog) ? [] : [`-Xlog:gc:file=${gcLog}:time,uptime:filecount=3,filesize=10m`]),
     // The fewest JIT threads tiered compilation allows. C1 only (-XX:TieredStopAtLevel=1) started about
     // 2 s sooner, but benchmarks should see a fully compiled broker.
     "-XX:CICompilerCount=2",
@@ -383,7 +387,7 @@ async function spawnNode(stateDir: string, node: KafkaNodeInfo, classpath: strin
   const out = await open(node.logFile, "a");
   try {
     await out.write(`\n===== starting kafka node ${node.nodeId} at ${new Date().toISOString()} =====\n`);
-    const child = spawn(javaBin(), [...jvmArgs(classpath, heapMb), "kafka.Kafka", configPath(stateDir, node.nodeId)], {
+    const child = spawn(javaBin(), [...jvmArgs(classpath, heapMb, join(nodeDir(stateDir, node.nodeId), "gc.log")), "kafka.Kafka", configPath(stateDir, node.nodeId)], {
       detached: true,
       stdio: ["ignore", out.fd, out.fd],
       cwd: nodeDir(stateDir, node.nodeId),

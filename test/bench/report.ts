@@ -180,7 +180,7 @@ function timingsTable(p: PhaseResult): string {
   if (steps.length === 0) return "";
   const keyOf = (t: TimingStats) => `${t.service} · ${t.stage} · ${t.what}`;
   const weight = new Map<string, number>();
-  for (const s of steps) for (const t of s.timings ?? []) weight.set(keyOf(t), (weight.get(keyOf(t)) ?? 0) + (t.meanMs * t.count) / s.sent);
+  for (const s of steps) for (const t of s.timings ?? []) if (t.stage !== "gc") weight.set(keyOf(t), (weight.get(keyOf(t)) ?? 0) + (t.meanMs * t.count) / s.sent);
   const cell = (s: StepResult, key: string) => {
     const t = (s.timings ?? []).find((x) => keyOf(x) === key);
     if (!t) return "–";
@@ -197,6 +197,35 @@ function timingsTable(p: PhaseResult): string {
     row(["service · stage · topic or command", ...steps.map((s) => `${s.rate}/s`)]),
     row(Array(steps.length + 1).fill("---")),
     ...top.map((k) => row([k, ...steps.map((s) => cell(s, k))])),
+    "",
+  ].join("\n");
+}
+
+/**
+ * Stop-the-world pauses within each measured window: the broker's (its GC log) and each service's garbage
+ * collections (prom-client's `nodejs_gc_duration_seconds`, by kind). A pause holds every request the process
+ * has in hand, so a ticket's tail that no hop's own work explains may sit here.
+ */
+function pausesTable(p: PhaseResult): string {
+  const steps = p.steps.filter((s) => s.sent > 0 && (s.brokerGc !== undefined || (s.timings ?? []).some((t) => t.stage === "gc")));
+  if (steps.length === 0) return "";
+  const bound = (ms: number | undefined) => (ms === undefined ? "?" : Number.isFinite(ms) ? `≤${round(ms, 1)} ms` : "> 1 s");
+  const brokerCell = (s: StepResult) => {
+    const g = s.brokerGc;
+    return g === undefined ? "–" : `${g.count} (${g.over20Ms} ≥ 20 ms), ${round(g.totalMs, 1)} ms in all, longest ${round(g.maxMs, 1)} ms`;
+  };
+  const keys = [...new Set(steps.flatMap((s) => (s.timings ?? []).filter((t) => t.stage === "gc").map((t) => `${t.service} · ${t.what}`)))].sort();
+  const gcCell = (s: StepResult, key: string) => {
+    const t = (s.timings ?? []).find((x) => x.stage === "gc" && `${x.service} · ${x.what}` === key);
+    return t === undefined ? "–" : `${t.count}, ${round(t.meanMs * t.count, 1)} ms in all, longest ${bound(t.maxAtMostMs)}`;
+  };
+  return [
+    "Pauses within the measured window: count, their sum, and the longest (the broker's from its GC log; the services' from their GC histograms, so the longest is a bucket's bound):",
+    "",
+    row(["process · kind", ...steps.map((s) => `${s.rate}/s`)]),
+    row(Array(steps.length + 1).fill("---")),
+    row(["Kafka broker · GC", ...steps.map(brokerCell)]),
+    ...keys.map((k) => row([k, ...steps.map((s) => gcCell(s, k))])),
     "",
   ].join("\n");
 }
@@ -358,7 +387,9 @@ export function markdownReport(r: BenchResults): string {
     clientComparison(r),
     "## Per phase",
     "",
-    ...r.phases.map((p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${storeStatementsTable(p)}\n${hopsTable(p)}\n${timingsTable(p)}\n${storeOpsTable(p)}`),
+    ...r.phases.map(
+      (p) => `${phaseTable(p)}\n${cpuTable(p)}\n${kafkaRequestsTable(p)}\n${storeStatementsTable(p)}\n${hopsTable(p)}\n${timingsTable(p)}\n${pausesTable(p)}\n${storeOpsTable(p)}`,
+    ),
     profileSection(r),
   ].join("\n");
 }

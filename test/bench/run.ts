@@ -34,6 +34,7 @@ import { monotonicUs, summarizeProfile, type MonotonicWindow, type ProfileSummar
 import { writeResults } from "./write-results.ts";
 import { agentLanguages } from "./triage-languages.ts";
 import { epochToMonotonic, hopProfile, readStageTimes, type HopProfile, type TicketTimes } from "./hop-profile.ts";
+import { readGcPauses, type GcPauses } from "./broker-gc.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const here = fileURLToPath(new URL("./", import.meta.url));
@@ -67,6 +68,8 @@ export interface StepResult {
   timings?: TimingStats[];
   /** Store documents and statements per service, command and collection (steward_store_statements_total), over the measured window. */
   storeStatements?: StoreStatementStats[];
+  /** The local broker's GC pauses that began within the measured window (its GC log). */
+  brokerGc?: GcPauses;
   /** Steward only: each ticket's intake-to-offer time split into hops (read from Kafka when the phase ends). */
   hops?: HopProfile;
   pass: boolean;
@@ -221,9 +224,12 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
   const scraped = sys.metrics ?? [];
   let metricsBefore: MetricsSnapshot = { requests: new Map(), timings: new Map(), statements: new Map() };
   let windowFrom = 0;
+  let wallFrom = 0;
+  let brokerGc: GcPauses | undefined;
   const marks = [
     sleep(timing.warmupS * 1000).then(async () => {
       windowFrom = monotonicUs();
+      wallFrom = Date.now();
       before = monitor.snapshot();
       await traced?.call("reset");
       if (scraped.length > 0) metricsBefore = await snapshotServiceMetrics(scraped);
@@ -231,6 +237,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     sleep((timing.warmupS + timing.durationS) * 1000).then(async () => {
       if (timing.unmeasured !== true) measuredWindows.push([windowFrom, monotonicUs()]);
       after = monitor.snapshot();
+      if (infra?.mode.includes("kafka:local")) brokerGc = await readGcPauses(join(infraDir, "kafka", "node-1", "gc.log"), wallFrom, Date.now());
       storeOps = await traced?.call<StoreOpStats[]>("collect");
       if (scraped.length > 0) {
         const metricsAfter = await snapshotServiceMetrics(scraped);
@@ -331,6 +338,7 @@ async function runStep(a: ActivePhase, gen: BenchChild, rate: number, tag: strin
     ...(kafkaRequests ? { kafkaRequests } : {}),
     ...(timings ? { timings } : {}),
     ...(storeStatements ? { storeStatements } : {}),
+    ...(brokerGc ? { brokerGc } : {}),
     pass: offerSummary.p99 !== null && offerSummary.p99 <= opts.thresholdMs && errorRate <= opts.maxErrorRate,
   };
   log(

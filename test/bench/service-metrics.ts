@@ -25,7 +25,7 @@ export interface StoreStatementStats {
 /** One histogram series over a step: how many observations, their mean, and the bucket the 99th percentile falls in. */
 export interface TimingStats {
   service: string;
-  /** "record age", "publish" or "store". */
+  /** "record age", "publish", "store" or "gc". */
   stage: string;
   /** The topic, or the store command and its collection. */
   what: string;
@@ -33,6 +33,8 @@ export interface TimingStats {
   meanMs: number;
   /** Upper bound of the bucket holding the 99th percentile (Infinity past the last bucket). */
   p99AtMostMs: number;
+  /** Upper bound of the bucket holding the largest observation (Infinity past the last bucket). */
+  maxAtMostMs: number;
 }
 
 interface Histo {
@@ -54,6 +56,8 @@ const STAGES: Record<string, { stage: string; label: string }> = {
   steward_kafka_record_age_seconds: { stage: "record age", label: "topic" },
   steward_kafka_publish_duration_seconds: { stage: "publish", label: "topic" },
   steward_store_command_duration_seconds: { stage: "store", label: "command" },
+  // prom-client's default series: each garbage collection's pause, by kind (minor, major, incremental).
+  nodejs_gc_duration_seconds: { stage: "gc", label: "kind" },
 };
 
 /** Every service's series, by service name; a service that does not answer is left out. */
@@ -129,15 +133,17 @@ export function timingsBetween(before: MetricsSnapshot, after: MetricsSnapshot):
     if (count <= 0) continue;
     const sum = h.sum - (b?.sum ?? 0);
     let p99AtMostMs = Infinity;
+    let maxAtMostMs = Infinity;
     for (const le of [...h.buckets.keys()].sort((x, y) => x - y)) {
       const n = (h.buckets.get(le) ?? 0) - (b?.buckets.get(le) ?? 0);
-      if (n >= 0.99 * count) {
-        p99AtMostMs = le * 1000;
+      if (n >= 0.99 * count && p99AtMostMs === Infinity) p99AtMostMs = le * 1000;
+      if (n >= count) {
+        maxAtMostMs = le * 1000;
         break;
       }
     }
     const [service, stage, what] = key.split("\u0000") as [string, string, string];
-    out.push({ service, stage, what, count, meanMs: (sum / count) * 1000, p99AtMostMs });
+    out.push({ service, stage, what, count, meanMs: (sum / count) * 1000, p99AtMostMs, maxAtMostMs });
   }
   return out.sort((a, b) => b.meanMs * b.count - a.meanMs * a.count);
 }
