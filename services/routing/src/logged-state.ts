@@ -140,6 +140,11 @@ export class LoggedState implements RoutingState {
   #prepared: { at: number; base: Promise<StoreBase | null> } | null = null;
   #retired = false;
   #flushing: Promise<void> | null = null;
+  /**
+   * A take-over writes the snapshot's document even with nothing changed, so the store names the new epoch
+   * and an offset at or after its marker: a follower's tail then reaches back to it (ADR 0020).
+   */
+  #snapshotDue = false;
   /** A write queued behind the one in flight, for the changes made since it began (shared by every caller meanwhile). */
   #flushQueued: Promise<void> | null = null;
   /**
@@ -242,6 +247,7 @@ export class LoggedState implements RoutingState {
     // The first snapshot goes out behind, like every later one: nothing needs it before deciding, since the
     // previous snapshot and the log after it describe everything until it lands (ADR 0020). Awaiting it held
     // the first decision 0.7 s in the fault campaign, with 5 s of replayed tickets to write.
+    this.#snapshotDue = true;
     void this.flush().catch((err: unknown) => this.#d.logger.warn({ err }, "routing snapshot write failed; retried"));
     const firstFlushMs = lap();
     this.#stopFollowing(); // the leader appends the log; it need not read it
@@ -383,6 +389,7 @@ export class LoggedState implements RoutingState {
   #reset(): void {
     this.#active = false;
     this.#failed = null;
+    this.#snapshotDue = false;
     this.#tickets.clear();
     this.#recentlyResolved.clear();
     this.#insertedWithoutRead = 0;
@@ -679,7 +686,7 @@ export class LoggedState implements RoutingState {
 
   async #flushOnce(): Promise<void> {
     if (!this.#active || this.#failed !== null || !this.#d.isLeader()) return;
-    if (this.#dirtyTickets.size === 0 && this.#dirtyAgents.size === 0) return;
+    if (this.#dirtyTickets.size === 0 && this.#dirtyAgents.size === 0 && !this.#snapshotDue) return;
     const started = Date.now();
     // Only changes the log already holds go to the store.
     let tail: Promise<unknown>;
@@ -714,6 +721,7 @@ export class LoggedState implements RoutingState {
       }
       if (!this.#d.isLeader()) return; // deposed meanwhile: the successor's snapshot decides from here
       await this.#d.store.snapshots.replaceOne({ _id: SNAPSHOT_ID }, { offset: upTo, epoch: this.#epoch, at: Date.now() }, { upsert: true });
+      this.#snapshotDue = false;
       this.#d.onFlush?.(docs.length, agents.length, Date.now() - started);
     } catch (err) {
       for (const id of ticketIds) this.#dirtyTickets.add(id);
